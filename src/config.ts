@@ -1,0 +1,267 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads, parsed once at start-up into a frozen object.
+ * Nothing else in src/ reads process.env: adapters get the slice of this object they need, and tests
+ * build their own Config with `parseConfig({...})`.
+ */
+
+/** The Bot Framework keys `ConfigurationBotFrameworkAuthentication` reads, passed through verbatim. */
+export const BOT_FRAMEWORK_ENDPOINT_KEYS = [
+  'ToBotFromChannelOpenIdMetadataUrl',
+  'ToBotFromChannelTokenIssuer',
+  'ToChannelFromBotLoginUrl',
+  'ToChannelFromBotOAuthScope',
+  'ToBotFromEmulatorOpenIdMetadataUrl',
+  'OAuthUrl',
+  'CallerId',
+  'ChannelService',
+  'ValidateAuthority',
+  'BotOpenIdMetadata',
+  'OAuthApiEndpoint',
+] as const;
+export type BotFrameworkEndpointKey = (typeof BOT_FRAMEWORK_ENDPOINT_KEYS)[number];
+
+/**
+ * Setting any one of these switches botbuilder into "parameterized" mode, where keys left unset stay
+ * undefined instead of falling back to the public cloud (platform-facts 1.1), so we insist on the
+ * four that inbound validation and outbound tokens cannot work without.
+ */
+const PARAMETERIZED_KEYS: BotFrameworkEndpointKey[] = [
+  'ToChannelFromBotLoginUrl',
+  'ToChannelFromBotOAuthScope',
+  'ToBotFromChannelTokenIssuer',
+  'ToBotFromChannelOpenIdMetadataUrl',
+  'ToBotFromEmulatorOpenIdMetadataUrl',
+  'OAuthUrl',
+  'CallerId',
+];
+const REQUIRED_WHEN_PARAMETERIZED: BotFrameworkEndpointKey[] = [
+  'ToChannelFromBotLoginUrl',
+  'ToChannelFromBotOAuthScope',
+  'ToBotFromChannelTokenIssuer',
+  'ToBotFromChannelOpenIdMetadataUrl',
+];
+
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type BotType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi';
+
+export interface BotConfig {
+  /** Undefined in local mode: inbound requests are not authenticated and replies carry no token. */
+  appId: string | undefined;
+  password: string | undefined;
+  tenantId: string | undefined;
+  type: BotType;
+  /** Only the keys the operator set; see BOT_FRAMEWORK_ENDPOINT_KEYS. */
+  endpoints: Partial<Record<BotFrameworkEndpointKey, string>>;
+}
+
+export interface GraphConfig {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  mailbox: string;
+  baseUrl: string;
+  authorityHost: string;
+  notificationUrl: string | undefined;
+}
+
+export interface HubSpotConfig {
+  accessToken: string;
+  baseUrl: string;
+  clientSecret: string | undefined;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  http: { host: string; port: number; maxBodyBytes: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  database: DatabaseConfig;
+  bot: BotConfig;
+  roles: { adminIds: readonly string[]; agentIds: readonly string[]; allowedTenantIds: readonly string[] };
+  /** Null until all four Graph credentials and the mailbox are set. */
+  graph: GraphConfig | null;
+  /** Null until HUBSPOT_ACCESS_TOKEN is set. */
+  hubspot: HubSpotConfig | null;
+  shutdownTimeoutMs: number;
+}
+
+/** One row per variable: the README's table is written from the same words. */
+export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: string }> = [
+  { name: 'NODE_ENV', default: 'development', meaning: '`production` refuses to start without bot credentials.' },
+  { name: 'PORT', default: '3978', meaning: 'HTTP port for `/api/messages`, `/healthz`, `/readyz`.' },
+  { name: 'HOST', default: '127.0.0.1 in local mode, else 0.0.0.0', meaning: 'Interface to listen on. Local mode (no `BOT_ID`) has no auth, so it stays on loopback unless you say otherwise.' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines on stdout.' },
+  { name: 'DATABASE_URL', default: 'sqlite:./data/service-desk.db', meaning: 'Unset → SQLite file `./data/service-desk.db`; `sqlite:<path>` or `:memory:`; `postgres://…` → PostgreSQL.' },
+  { name: 'MAX_BODY_BYTES', default: '262144', meaning: 'Largest request body accepted on `/api/messages`; larger ones get 413.' },
+  { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight turns and sends before closing anyway.' },
+  { name: 'BOT_ID', default: '(unset: local mode)', meaning: 'Microsoft Entra app id of the bot. Unset → no auth (Agents Playground, Emulator); refused in production.' },
+  { name: 'BOT_PASSWORD', default: '', meaning: 'Client secret of the bot app (keep it in `env/.env.*.user` as `SECRET_BOT_PASSWORD`).' },
+  { name: 'BOT_TENANT_ID', default: '', meaning: 'Tenant of the bot app; required for `SingleTenant`.' },
+  { name: 'BOT_TYPE', default: 'MultiTenant', meaning: '`MultiTenant`, `SingleTenant` or `UserAssignedMsi`.' },
+  { name: 'ToBotFromChannelOpenIdMetadataUrl, ToBotFromChannelTokenIssuer, ToChannelFromBotLoginUrl, ToChannelFromBotOAuthScope', default: 'public cloud', meaning: 'Bot Framework endpoints for sovereign clouds or a test identity provider. Set all four together (setting one switches botbuilder to custom mode).' },
+  { name: 'ToBotFromEmulatorOpenIdMetadataUrl, OAuthUrl, CallerId, ChannelService, ValidateAuthority', default: 'public cloud', meaning: 'Other Bot Framework keys, passed through to botbuilder unchanged.' },
+  { name: 'ADMIN_IDS', default: '', meaning: 'Comma-separated Entra object ids (or Teams `29:` ids) of admins.' },
+  { name: 'AGENT_IDS', default: '', meaning: 'Comma-separated Entra object ids (or Teams ids) of support agents.' },
+  { name: 'ALLOWED_TENANT_IDS', default: '(the bot tenant, if set)', meaning: 'Comma-separated tenants whose users may open tickets; others are refused.' },
+  { name: 'GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET', default: '', meaning: 'App registration with Mail.ReadWrite and Mail.Send on the support mailbox. Set all three with `SUPPORT_MAILBOX` to turn email on.' },
+  { name: 'SUPPORT_MAILBOX', default: '', meaning: 'UPN or id of the shared mailbox that becomes tickets.' },
+  { name: 'GRAPH_BASE_URL', default: 'https://graph.microsoft.com', meaning: 'Graph endpoint (national clouds, proxies, test servers).' },
+  { name: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', meaning: 'Entra authority for the Graph token.' },
+  { name: 'GRAPH_NOTIFICATION_URL', default: '(unset: polling only)', meaning: 'Public HTTPS URL of `/api/notifications/graph` for change notifications.' },
+  { name: 'HUBSPOT_ACCESS_TOKEN', default: '', meaning: 'Private-app token; turns HubSpot enrichment on.' },
+  { name: 'HUBSPOT_BASE_URL', default: 'https://api.hubapi.com', meaning: 'HubSpot API endpoint.' },
+  { name: 'HUBSPOT_CLIENT_SECRET', default: '', meaning: 'App client secret used to verify webhook signatures (v3).' },
+];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
+const httpsUrl = (what: string) =>
+  z.string().trim().url(`${what} must be a URL such as https://example.com`).refine((u) => u.startsWith('https://'), `${what} must use https://`);
+const idList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []),
+  z.array(z.string()),
+);
+
+const schema = z.object({
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int('PORT must be a whole number').min(0).max(65535).default(3978)),
+  HOST: optionalString,
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  DATABASE_URL: optionalString,
+  MAX_BODY_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024)),
+  SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(120_000).default(10_000)),
+  BOT_ID: optionalString,
+  BOT_PASSWORD: optionalString,
+  BOT_TENANT_ID: optionalString,
+  BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMsi']).default('MultiTenant')),
+  ADMIN_IDS: idList,
+  AGENT_IDS: idList,
+  ALLOWED_TENANT_IDS: idList,
+  GRAPH_TENANT_ID: optionalString,
+  GRAPH_CLIENT_ID: optionalString,
+  GRAPH_CLIENT_SECRET: optionalString,
+  SUPPORT_MAILBOX: optionalString,
+  GRAPH_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('GRAPH_BASE_URL').default('https://graph.microsoft.com')),
+  AZURE_AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpsUrl('AZURE_AUTHORITY_HOST').default('https://login.microsoftonline.com')),
+  GRAPH_NOTIFICATION_URL: z.preprocess(emptyToUndefined, httpsUrl('GRAPH_NOTIFICATION_URL').optional()),
+  HUBSPOT_ACCESS_TOKEN: optionalString,
+  HUBSPOT_BASE_URL: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().url('HUBSPOT_BASE_URL must be a URL such as https://api.hubapi.com').default('https://api.hubapi.com'),
+  ),
+  HUBSPOT_CLIENT_SECRET: optionalString,
+});
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** Parses the whole environment and reports every problem at once, each with what to do about it. */
+export function parseConfig(env: Env): ConfigResult {
+  const problems: string[] = [];
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    return { ok: false, problems };
+  }
+  const e = parsed.data;
+
+  const database = parseDatabaseUrl(e.DATABASE_URL);
+  if (typeof database === 'string') problems.push(database);
+
+  const endpoints: Partial<Record<BotFrameworkEndpointKey, string>> = {};
+  for (const key of BOT_FRAMEWORK_ENDPOINT_KEYS) {
+    const value = env[key]?.trim();
+    if (value) endpoints[key] = value;
+  }
+  if (PARAMETERIZED_KEYS.some((key) => endpoints[key])) {
+    const missing = REQUIRED_WHEN_PARAMETERIZED.filter((key) => !endpoints[key]);
+    if (missing.length > 0) {
+      problems.push(
+        `${missing.join(', ')}: set these too. Once one Bot Framework endpoint key is set, botbuilder stops using public-cloud defaults for the others.`,
+      );
+    }
+  }
+  const loginUrl = endpoints.ToChannelFromBotLoginUrl;
+  if (loginUrl && !loginUrl.startsWith('https://')) {
+    problems.push('ToChannelFromBotLoginUrl: must use https:// (MSAL refuses insecure authorities).');
+  }
+
+  if (e.BOT_ID) {
+    if (e.BOT_TYPE !== 'UserAssignedMsi' && !e.BOT_PASSWORD) {
+      problems.push('BOT_PASSWORD: required with BOT_ID (put it in env/.env.<env>.user as SECRET_BOT_PASSWORD).');
+    }
+    if (e.BOT_TYPE === 'SingleTenant' && !e.BOT_TENANT_ID) {
+      problems.push('BOT_TENANT_ID: required when BOT_TYPE is SingleTenant.');
+    }
+  } else if (e.NODE_ENV === 'production') {
+    problems.push(
+      'BOT_ID: required when NODE_ENV=production. Without it the bot accepts unauthenticated requests; set BOT_ID and BOT_PASSWORD from your Azure Bot registration.',
+    );
+  }
+
+  const graphParts = { GRAPH_TENANT_ID: e.GRAPH_TENANT_ID, GRAPH_CLIENT_ID: e.GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET: e.GRAPH_CLIENT_SECRET, SUPPORT_MAILBOX: e.SUPPORT_MAILBOX };
+  const graphSet = Object.entries(graphParts).filter(([, v]) => v);
+  if (graphSet.length > 0 && graphSet.length < 4) {
+    const missing = Object.entries(graphParts).filter(([, v]) => !v).map(([k]) => k);
+    problems.push(`${missing.join(', ')}: set these too, or unset the other Graph variables, to turn email intake on.`);
+  }
+  if (e.HUBSPOT_CLIENT_SECRET && !e.HUBSPOT_ACCESS_TOKEN) {
+    problems.push('HUBSPOT_ACCESS_TOKEN: required when HUBSPOT_CLIENT_SECRET is set.');
+  }
+
+  if (problems.length > 0 || typeof database === 'string') return { ok: false, problems };
+
+  const config: Config = {
+    env: e.NODE_ENV,
+    http: { host: e.HOST ?? (e.BOT_ID ? '0.0.0.0' : '127.0.0.1'), port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES },
+    logLevel: e.LOG_LEVEL,
+    database,
+    bot: { appId: e.BOT_ID, password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE, endpoints },
+    roles: {
+      adminIds: e.ADMIN_IDS,
+      agentIds: e.AGENT_IDS,
+      allowedTenantIds: e.ALLOWED_TENANT_IDS.length > 0 ? e.ALLOWED_TENANT_IDS : e.BOT_TENANT_ID ? [e.BOT_TENANT_ID] : [],
+    },
+    graph:
+      graphSet.length === 4
+        ? {
+            tenantId: e.GRAPH_TENANT_ID!,
+            clientId: e.GRAPH_CLIENT_ID!,
+            clientSecret: e.GRAPH_CLIENT_SECRET!,
+            mailbox: e.SUPPORT_MAILBOX!,
+            baseUrl: e.GRAPH_BASE_URL,
+            authorityHost: e.AZURE_AUTHORITY_HOST,
+            notificationUrl: e.GRAPH_NOTIFICATION_URL,
+          }
+        : null,
+    hubspot: e.HUBSPOT_ACCESS_TOKEN
+      ? { accessToken: e.HUBSPOT_ACCESS_TOKEN, baseUrl: e.HUBSPOT_BASE_URL, clientSecret: e.HUBSPOT_CLIENT_SECRET }
+      : null,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
+  if (!url) return { kind: 'sqlite', path: './data/service-desk.db' };
+  if (url === ':memory:') return { kind: 'sqlite', path: ':memory:' };
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    return path ? { kind: 'sqlite', path } : 'DATABASE_URL: sqlite: needs a path, e.g. sqlite:./data/service-desk.db';
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  return 'DATABASE_URL: use sqlite:<path>, :memory: or postgres://user@host:5432/db';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,23 @@
+/**
+ * Turns what Teams delivers as a message's text into what the user typed: mentions of the bot, HTML
+ * that rich-text clients add, non-breaking spaces and extra whitespace are removed. Pure.
+ */
+export function normalizeCommandText(text: string | undefined | null): string {
+  if (!text) return '';
+  return text
+    .replace(/<at>[^<]*<\/at>/gi, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&nbsp;|\u00a0/gi, ' ')
+    .replace(/&amp;/gi, '&')
+    .replace(/&lt;/gi, '<')
+    .replace(/&gt;/gi, '>')
+    .replace(/&quot;/gi, '"')
+    .replace(/&#39;/gi, "'")
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** `help`, `Help!`, `?`, ` HELP. `: the ways people ask what the bot can do. */
+export function isHelpRequest(text: string): boolean {
+  return /^(help|\?)[\s.!?]*$/i.test(text);
+}

@@ -1,0 +1,70 @@
+/**
+ * Sliding-window rate limits, pure: the caller passes `now`. A key (a conversation, a tenant) may take a
+ * slot only while every window it is subject to has room; otherwise the answer says when the earliest
+ * window frees up, so a scheduler can come back exactly then instead of polling.
+ */
+
+export interface WindowRule {
+  limit: number;
+  windowMs: number;
+}
+
+export type Acquire = { ok: true } | { ok: false; retryAt: number };
+
+/**
+ * Teams' per-bot, per-thread limits for sending to a conversation (platform-facts 2.7). The hourly limit
+ * only binds when many messages go to one person, so it applies to personal chats alone.
+ */
+export const TEAMS_CONVERSATION_LIMITS: readonly WindowRule[] = [
+  { limit: 7, windowMs: 1_000 },
+  { limit: 8, windowMs: 2_000 },
+  { limit: 60, windowMs: 30_000 },
+];
+export const TEAMS_PERSONAL_HOURLY_LIMIT: WindowRule = { limit: 1_800, windowMs: 3_600_000 };
+/** Global per app per tenant (platform-facts 2.7: 50 RPS in the current doc). */
+export const TEAMS_TENANT_LIMITS: readonly WindowRule[] = [{ limit: 50, windowMs: 1_000 }];
+
+export class SlidingWindowLimiter {
+  private readonly history = new Map<string, number[]>();
+  private readonly longestWindowMs: number;
+
+  constructor(private readonly rules: readonly WindowRule[]) {
+    if (rules.length === 0) throw new Error('SlidingWindowLimiter needs at least one rule');
+    this.longestWindowMs = Math.max(...rules.map((r) => r.windowMs));
+  }
+
+  /** Whether `key` may act at `now`, without taking the slot. */
+  check(key: string, now: number): Acquire {
+    const times = this.prune(key, now);
+    let retryAt = now;
+    for (const rule of this.rules) {
+      // Count the acts inside (now - window, now]; times are ascending, so walk back from the end.
+      let count = 0;
+      for (let i = times.length - 1; i >= 0 && times[i]! > now - rule.windowMs; i--) count++;
+      if (count >= rule.limit) {
+        // The window frees a slot when its oldest counted act falls out of it.
+        const oldestCounted = times[times.length - rule.limit]!;
+        retryAt = Math.max(retryAt, oldestCounted + rule.windowMs);
+      }
+    }
+    return retryAt > now ? { ok: false, retryAt } : { ok: true };
+  }
+
+  /** Records an act at `now` (call only after `check` said ok). */
+  record(key: string, now: number): void {
+    const times = this.history.get(key);
+    if (times) times.push(now);
+    else this.history.set(key, [now]);
+  }
+
+  /** Drops what no window can see any more, so memory follows recent traffic only. */
+  private prune(key: string, now: number): number[] {
+    const times = this.history.get(key);
+    if (!times) return [];
+    let drop = 0;
+    while (drop < times.length && times[drop]! <= now - this.longestWindowMs) drop++;
+    if (drop > 0) times.splice(0, drop);
+    if (times.length === 0) this.history.delete(key);
+    return times;
+  }
+}

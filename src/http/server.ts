@@ -1,0 +1,115 @@
+import type { AddressInfo } from 'node:net';
+import restify, { type Request, type Response, type Server } from 'restify';
+import type { Logger } from '../logger.js';
+import { checkInboundActivity } from './activity-schema.js';
+
+/** What the HTTP layer needs from the bot: the adapter's `process`, wrapped by the teams folder. */
+export interface MessageEndpoint {
+  process(req: Request, res: Response): Promise<void>;
+}
+
+export interface HttpServerDeps {
+  logger: Logger;
+  messages: MessageEndpoint;
+  /** Resolves when the database answers. */
+  checkDatabase: () => Promise<void>;
+  maxBodyBytes: number;
+}
+
+/**
+ * The restify server: `/api/messages` for Teams, `/healthz` and `/readyz` for the platform. It counts
+ * requests in flight so shutdown can let them finish, and answers 503 to anything that arrives while
+ * draining.
+ */
+export class HttpServer {
+  private readonly server: Server;
+  private draining = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: HttpServerDeps) {
+    const { logger } = deps;
+    this.server = restify.createServer({ name: 'teams-service-desk', handleUncaughtExceptions: false });
+    this.server.use((req, res, next) => {
+      if (this.draining) {
+        res.setHeader('Connection', 'close');
+        res.send(503, { error: 'shutting down; retry on another instance' });
+        return next(false);
+      }
+      return next();
+    });
+    this.server.use(restify.plugins.bodyParser({ maxBodySize: deps.maxBodyBytes, mapParams: false }));
+
+    this.server.post('/api/messages', async (req: Request, res: Response) => {
+      const check = checkInboundActivity(req.body);
+      if (!check.ok) {
+        logger.warn({ problems: check.problems, path: req.path() }, 'rejected a malformed activity');
+        res.send(400, { error: 'malformed activity', problems: check.problems });
+        return;
+      }
+      const work = deps.messages.process(req, res);
+      this.inFlight.add(work);
+      try {
+        await work;
+      } finally {
+        this.inFlight.delete(work);
+      }
+    });
+
+    this.server.get('/healthz', async (_req: Request, res: Response) => {
+      res.send(200, { status: 'ok' });
+    });
+
+    this.server.get('/readyz', async (_req: Request, res: Response) => {
+      try {
+        await deps.checkDatabase();
+        res.send(200, { status: 'ready', database: 'ok' });
+      } catch (error) {
+        logger.warn({ err: error }, 'readiness check: database unreachable');
+        res.send(503, { status: 'not ready', database: 'unreachable' });
+      }
+    });
+
+    // Every request ends here, including the ones restify refused itself (invalid JSON, too large).
+    this.server.on('after', (req: Request, res: Response, _route: unknown, error?: Error) => {
+      const status = res.statusCode;
+      const entry = {
+        method: req.method,
+        path: req.path(),
+        status,
+        ms: Date.now() - (req.time?.() ?? Date.now()),
+        ...(error ? { reason: error.message } : {}),
+      };
+      if (status >= 500) logger.error(entry, 'request failed');
+      else if (status >= 400) logger.warn(entry, 'request refused');
+      else logger.debug(entry, 'request');
+    });
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops accepting, then waits (up to `timeoutMs`) for requests in flight. */
+  async close(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const settled = Promise.allSettled([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([settled, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.deps.logger.warn({ inFlight: this.inFlight.size }, 'shutdown timeout: requests still in flight');
+    // Idle keep-alive sockets would hold close() open.
+    (this.server.server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+  }
+}

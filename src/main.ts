@@ -1,0 +1,46 @@
+import { parseConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startService } from './service.js';
+
+/** The process: read the environment, start the service, stop it cleanly on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const parsed = parseConfig(process.env);
+  if (!parsed.ok) {
+    process.stderr.write(
+      `teams-service-desk cannot start; fix these settings (env vars, or env/.env.* files):\n${parsed.problems
+        .map((p) => `  - ${p}`)
+        .join('\n')}\n`,
+    );
+    process.exit(1);
+  }
+  const config = parsed.config;
+  const logger = createLogger(config.logLevel);
+  if (!config.bot.appId) {
+    logger.warn('BOT_ID is not set: running in local mode without authentication (Agents Playground / Emulator only)');
+  }
+
+  const service = await startService(config, logger);
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'stop requested');
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`teams-service-desk failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { HttpServer } from './http/server.js';
+import type { Logger } from './logger.js';
+import { ConversationDirectory } from './services/conversation-directory.js';
+import { migrateToLatest, openDatabase, type Database } from './store/database.js';
+import { createTeamsAdapter } from './teams/adapter.js';
+import { createBot } from './teams/bot.js';
+import { ConnectorDelivery } from './teams/connector-delivery.js';
+import { createMessageEndpoint } from './teams/message-endpoint.js';
+import { OutboxWorker, type OutboxWorkerOptions } from './workers/outbox-worker.js';
+
+export interface ServiceOptions {
+  clock?: () => number;
+  outbox?: Partial<OutboxWorkerOptions>;
+}
+
+export interface RunningService {
+  readonly address: AddressInfo;
+  readonly url: string;
+  readonly database: Database;
+  readonly outbox: OutboxWorker;
+  /** Stops in reverse order of start: HTTP (drain turns), outbox (finish sends), database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part from the config, starts them in order, and returns a handle
+ * that stops them in reverse. `src/main.ts` calls it for the real process; tests call it with their own
+ * config, so the service under test is the one that ships.
+ */
+export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+  const clock = options.clock ?? Date.now;
+  const database = openDatabase(config.database);
+  try {
+    const applied = await migrateToLatest(database.db);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+    const adapter = createTeamsAdapter(config.bot);
+    const conversations = new ConversationDirectory(database.db, logger, clock);
+    const bot = createBot({ adapter, botAppId: config.bot.appId, db: database.db, conversations, logger, clock });
+    const outbox = new OutboxWorker({
+      database,
+      delivery: new ConnectorDelivery(adapter, config.bot.appId, clock),
+      logger: logger.child({ worker: 'outbox' }),
+      clock,
+      options: options.outbox,
+    });
+    const http = new HttpServer({
+      logger,
+      messages: createMessageEndpoint(adapter, bot, logger),
+      checkDatabase: () => database.ping(),
+      maxBodyBytes: config.http.maxBodyBytes,
+    });
+
+    const address = await http.listen(config.http.port, config.http.host);
+    outbox.start();
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    logger.info(
+      { port: address.port, host: address.address, database: database.dialect, auth: config.bot.appId ? 'on' : 'off (local mode)' },
+      'service desk listening',
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      address,
+      url: `http://${host}:${address.port}`,
+      database,
+      outbox,
+      stop: () =>
+        (stopping ??= (async () => {
+          logger.info('shutting down: draining requests');
+          await http.close(config.shutdownTimeoutMs);
+          await outbox.stop();
+          await database.close();
+          logger.info('shut down cleanly');
+        })()),
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

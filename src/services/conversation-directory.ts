@@ -1,0 +1,44 @@
+import type { Logger } from '../logger.js';
+import {
+  forgetConversation,
+  forgetTeam,
+  rememberConversation,
+  type ConversationToRemember,
+} from '../store/conversation-references.js';
+import type { Db } from '../store/database.js';
+
+/**
+ * Where the bot can write: every personal chat, channel and group chat it has been installed in or
+ * heard from. Remembering happens on install and on first contact; a per-process memo of conversations
+ * already stored keeps ordinary turns from writing the same row again.
+ */
+export class ConversationDirectory {
+  /** conversation id → service URL last stored. */
+  private readonly known = new Map<string, string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Stores the conversation if it is new here (or moved service URL). True when the bot is new there. */
+  async remember(conversation: ConversationToRemember, options: { force?: boolean } = {}): Promise<boolean> {
+    if (!options.force && this.known.get(conversation.conversationId) === conversation.serviceUrl) return false;
+    const { isNew } = await rememberConversation(this.db, conversation, this.clock());
+    this.known.set(conversation.conversationId, conversation.serviceUrl);
+    if (isNew) this.logger.info({ conversationId: conversation.conversationId, kind: conversation.kind }, 'conversation remembered');
+    return isNew;
+  }
+
+  /** The bot was uninstalled from a chat, or removed from a team (then every channel of it goes). */
+  async forget(target: { conversationId: string; teamId: string | null }): Promise<void> {
+    const now = this.clock();
+    const removed = target.teamId ? await forgetTeam(this.db, target.teamId, now) : 0;
+    if (removed === 0) await forgetConversation(this.db, target.conversationId, now);
+    // A team takes all its channels with it; uninstalls are rare, so forgetting the whole memo is cheap.
+    if (target.teamId) this.known.clear();
+    else this.known.delete(target.conversationId);
+    this.logger.info({ conversationId: target.conversationId, teamId: target.teamId }, 'conversation forgotten');
+  }
+}

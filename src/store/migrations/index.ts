@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-22T00-00-00-initial.js';
+
+/**
+ * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
+ * list works from TypeScript sources, the compiled build and the test runner alike.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-22T00-00-00-initial': initial,
+};

@@ -1,0 +1,227 @@
+import { sql } from 'kysely';
+import type { Db, Dialect } from './database.js';
+import type { OutboxOperation, OutboxRow } from './tables.js';
+
+/**
+ * The outbox: notifications written in the same transaction as the change that causes them, and sent
+ * later by the outbox worker. Each row has an idempotency key, so enqueueing the same notification twice
+ * (a retried turn, a replayed webhook) stores it once.
+ */
+
+export interface OutboxMessage {
+  /** Unique per notification, e.g. `ticket:1042:card:v7:conv:3`. */
+  idempotencyKey: string;
+  operation: OutboxOperation;
+  conversationRefId: number;
+  /** For `reply`: the thread's root activity; for `update`: the activity to replace. */
+  targetActivityId?: string;
+  ticketId?: number;
+  /** When set, a successful `send`/`reply` records a card post of this kind for the ticket. */
+  cardKind?: string;
+  /** The activity to send (botbuilder `Partial<Activity>` as plain JSON). */
+  activity: Record<string, unknown>;
+}
+
+export interface ClaimedMessage {
+  id: number;
+  idempotencyKey: string;
+  operation: OutboxOperation;
+  conversationRefId: number;
+  targetActivityId: string | null;
+  ticketId: number | null;
+  cardKind: string | null;
+  activity: Record<string, unknown>;
+  attempts: number;
+  createdAt: number;
+}
+
+/** Stores messages; ones whose idempotency key is already stored are skipped. Works inside a transaction. */
+export async function enqueue(db: Db, messages: readonly OutboxMessage[], now: number): Promise<void> {
+  if (messages.length === 0) return;
+  await db
+    .insertInto('outbox')
+    .values(
+      messages.map((m) => ({
+        idempotency_key: m.idempotencyKey,
+        operation: m.operation,
+        conversation_ref_id: m.conversationRefId,
+        target_activity_id: m.targetActivityId ?? null,
+        ticket_id: m.ticketId ?? null,
+        card_kind: m.cardKind ?? null,
+        payload: JSON.stringify(m.activity),
+        status: 'pending' as const,
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+      })),
+    )
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
+}
+
+function toClaimed(row: OutboxRow): ClaimedMessage {
+  return {
+    id: row.id,
+    idempotencyKey: row.idempotency_key,
+    operation: row.operation,
+    conversationRefId: row.conversation_ref_id,
+    targetActivityId: row.target_activity_id,
+    ticketId: row.ticket_id,
+    cardKind: row.card_kind,
+    activity: JSON.parse(row.payload),
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * Leases up to `limit` due rows to `owner` until `now + leaseMs`. Only the oldest pending row of each
+ * conversation is eligible, so a conversation's messages go out in the order they were written (a reply
+ * never overtakes the card it answers). A lease that ran out (its worker died) is taken over.
+ */
+export async function claimDue(
+  db: Db,
+  dialect: Dialect,
+  options: { now: number; limit: number; leaseMs: number; owner: string },
+): Promise<ClaimedMessage[]> {
+  const { now, limit, leaseMs, owner } = options;
+  const due = db
+    .selectFrom('outbox as o')
+    .select('o.id')
+    .where('o.status', '=', 'pending')
+    .where('o.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<=', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('outbox as earlier')
+            .select(sql`1`.as('one'))
+            .whereRef('earlier.conversation_ref_id', '=', 'o.conversation_ref_id')
+            .where('earlier.status', '=', 'pending')
+            .whereRef('earlier.id', '<', 'o.id'),
+        ),
+      ),
+    )
+    .orderBy('o.next_attempt_at')
+    .orderBy('o.id')
+    .limit(limit)
+    .$if(dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
+
+  const rows = await db
+    .updateTable('outbox')
+    .set({ lease_until: now + leaseMs, lease_owner: owner })
+    .where('id', 'in', due)
+    .returningAll()
+    .execute();
+  return rows.sort((a, b) => a.id - b.id).map(toClaimed);
+}
+
+/**
+ * Marks a row sent and, for a ticket card, records where it now lives, in one transaction, so a card
+ * is never sent without being remembered for later in-place updates.
+ */
+export async function markSent(
+  db: Db,
+  message: Pick<ClaimedMessage, 'id' | 'ticketId' | 'cardKind' | 'conversationRefId' | 'operation' | 'targetActivityId'>,
+  activityId: string | undefined,
+  now: number,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable('outbox')
+      .set({ status: 'sent', sent_at: now, sent_activity_id: activityId ?? null, lease_until: null, lease_owner: null, last_error: null })
+      .where('id', '=', message.id)
+      .execute();
+    if (message.ticketId !== null && message.cardKind && activityId && message.operation !== 'update') {
+      await tx
+        .insertInto('card_posts')
+        .values({
+          ticket_id: message.ticketId,
+          conversation_ref_id: message.conversationRefId,
+          activity_id: activityId,
+          kind: message.cardKind,
+          posted_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.columns(['conversation_ref_id', 'activity_id']).doNothing())
+        .execute();
+    }
+    if (message.operation === 'update' && message.targetActivityId) {
+      await tx
+        .updateTable('card_posts')
+        .set({ updated_at: now })
+        .where('conversation_ref_id', '=', message.conversationRefId)
+        .where('activity_id', '=', message.targetActivityId)
+        .execute();
+    }
+  });
+}
+
+/** A failed attempt that will be tried again at `nextAttemptAt`. */
+export async function scheduleRetry(db: Db, id: number, nextAttemptAt: number, error: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: nextAttemptAt, lease_until: null, lease_owner: null, last_error: error }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Not attempted (a rate limit was full): come back at `nextAttemptAt` without counting an attempt. */
+export async function defer(db: Db, id: number, nextAttemptAt: number): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ next_attempt_at: nextAttemptAt, lease_until: null, lease_owner: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Gives up on a row for good; it stays visible to operators with the reason. */
+export async function markDead(db: Db, id: number, error: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set((eb) => ({ status: 'dead', attempts: eb('attempts', '+', 1), lease_until: null, lease_owner: null, last_error: error }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Hands back leases an owner holds but has not started on, so a stopping worker frees them at once. */
+export async function releaseLeases(db: Db, owner: string, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('outbox')
+    .set({ lease_until: null, lease_owner: null })
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'pending')
+    .where('id', 'in', [...ids])
+    .execute();
+}
+
+/** The earliest time anything pending becomes due, so an idle worker can sleep exactly that long. */
+export async function nextDueAt(db: Db): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+}
+
+export async function outboxDepth(db: Db): Promise<{ pending: number; dead: number; oldestPendingAt: number | undefined }> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select((eb) => ['status', eb.fn.countAll<number>().as('count'), eb.fn.min('created_at').as('oldest')])
+    .where('status', 'in', ['pending', 'dead'])
+    .groupBy('status')
+    .execute();
+  const pending = rows.find((r) => r.status === 'pending');
+  const dead = rows.find((r) => r.status === 'dead');
+  return {
+    pending: Number(pending?.count ?? 0),
+    dead: Number(dead?.count ?? 0),
+    oldestPendingAt: pending?.oldest === null || pending?.oldest === undefined ? undefined : Number(pending.oldest),
+  };
+}
+
+export async function findOutboxRow(db: Db, idempotencyKey: string): Promise<OutboxRow | undefined> {
+  return db.selectFrom('outbox').selectAll().where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+}

@@ -1,0 +1,148 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * Row shapes as the database holds them. Times are epoch milliseconds (INTEGER in SQLite, BIGINT in
+ * Postgres), flags and enums are text, structured data is JSON text: the same values on both engines.
+ * These types stay inside store/; repositories return domain objects or narrow records.
+ */
+
+export interface TicketTable {
+  id: number;
+  reference: string;
+  type: 'incident' | 'request';
+  subject: string;
+  description: string;
+  status: 'new' | 'open' | 'pending' | 'on_hold' | 'resolved' | 'closed';
+  priority: 'P1' | 'P2' | 'P3' | 'P4';
+  requester_id: number;
+  assignee_id: number | null;
+  team_id: string | null;
+  source: 'chat' | 'channel' | 'email' | 'api';
+  created_at: number;
+  updated_at: number;
+  first_response_at: number | null;
+  resolved_at: number | null;
+  closed_at: number | null;
+  /** Bumped on every change: lets a writer say "only if nobody changed it since I looked". */
+  version: number;
+}
+
+export interface TimelineTable {
+  id: Generated<number>;
+  ticket_id: number;
+  at: number;
+  kind: string;
+  visibility: 'public' | 'internal';
+  author_id: number | null;
+  body: string;
+  data: string | null;
+}
+
+export interface PersonTable {
+  id: Generated<number>;
+  aad_object_id: string | null;
+  teams_id: string | null;
+  tenant_id: string | null;
+  name: string;
+  email: string | null;
+  role: 'admin' | 'agent' | 'requester';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ConversationReferenceTable {
+  id: Generated<number>;
+  conversation_id: string;
+  kind: 'personal' | 'channel' | 'groupChat';
+  tenant_id: string | null;
+  team_id: string | null;
+  /** The Teams user id for a personal chat, so "send this person a card" finds the chat. */
+  user_teams_id: string | null;
+  user_aad_object_id: string | null;
+  service_url: string;
+  /** botbuilder's ConversationReference as JSON: everything needed to continue the conversation. */
+  reference: string;
+  installed_at: number;
+  updated_at: number;
+  removed_at: number | null;
+  stale_at: number | null;
+  stale_reason: string | null;
+}
+
+export interface CardPostTable {
+  id: Generated<number>;
+  ticket_id: number;
+  conversation_ref_id: number;
+  activity_id: string;
+  kind: string;
+  posted_at: number;
+  updated_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  actor_id: number | null;
+  action: string;
+  ticket_id: number | null;
+  surface: 'chat' | 'card' | 'email' | 'system' | 'webhook';
+  details: string | null;
+}
+
+export type OutboxOperation = 'send' | 'reply' | 'update';
+export type OutboxStatus = 'pending' | 'sent' | 'dead';
+
+export interface OutboxTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  operation: OutboxOperation;
+  conversation_ref_id: number;
+  /** For `reply`, the thread root; for `update`, the activity to replace. */
+  target_activity_id: string | null;
+  ticket_id: number | null;
+  /** When set, a successful send records a card post of this kind for ticket_id. */
+  card_kind: string | null;
+  /** The activity to send, as JSON. */
+  payload: string;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: number;
+  /** A claimed row belongs to its claimer until this time; after it, anyone may take it over. */
+  lease_until: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+  sent_activity_id: string | null;
+}
+
+export interface BotStateTable {
+  key: string;
+  value: string;
+  etag: string;
+  updated_at: number;
+}
+
+export interface CounterTable {
+  name: string;
+  value: number;
+}
+
+export interface Tables {
+  tickets: TicketTable;
+  timeline_entries: TimelineTable;
+  people: PersonTable;
+  conversation_references: ConversationReferenceTable;
+  card_posts: CardPostTable;
+  audit_log: AuditLogTable;
+  outbox: OutboxTable;
+  bot_state: BotStateTable;
+  counters: CounterTable;
+}
+
+export type TicketRow = Selectable<TicketTable>;
+export type NewTicketRow = Insertable<TicketTable>;
+export type TicketUpdate = Updateable<TicketTable>;
+export type ConversationReferenceRow = Selectable<ConversationReferenceTable>;
+export type OutboxRow = Selectable<OutboxTable>;
+export type PersonRow = Selectable<PersonTable>;

@@ -1,0 +1,61 @@
+import { Application, TurnState, type TeamsAdapter } from '@microsoft/teams-ai';
+import type { TurnContext } from 'botbuilder';
+import type { Logger } from '../logger.js';
+import type { ConversationDirectory } from '../services/conversation-directory.js';
+import type { Db } from '../store/database.js';
+import { conversationToRemember } from './conversation.js';
+import { registerHelpHandlers } from './handlers/help.js';
+import { registerInstallationHandlers } from './handlers/installation.js';
+import { SqlStorage } from './sql-storage.js';
+
+export interface BotDeps {
+  adapter: TeamsAdapter;
+  botAppId: string | undefined;
+  db: Db;
+  conversations: ConversationDirectory;
+  logger: Logger;
+  clock: () => number;
+}
+
+/** The teams-ai Application with every route the bot answers. No AI planner: routes are explicit. */
+export function createBot(deps: BotDeps): Application<TurnState> {
+  const { logger, conversations } = deps;
+  const app = new Application<TurnState>({
+    adapter: deps.adapter,
+    botAppId: deps.botAppId ?? '',
+    storage: new SqlStorage(deps.db, deps.clock),
+    removeRecipientMention: true,
+    // The typing timer is one field shared by concurrent turns (platform-facts 3); our turns answer in
+    // milliseconds, so it would only add connector calls.
+    startTypingTimer: false,
+    longRunningMessages: false,
+  });
+
+  // First contact: a message from a conversation we have not stored (installed before we were, or the
+  // install event was lost) is remembered so proactive cards can reach it later.
+  app.turn('beforeTurn', async (context: TurnContext) => {
+    if (context.activity.type === 'message' && context.activity.conversation?.id && context.activity.serviceUrl) {
+      await conversations.remember(conversationToRemember(context.activity));
+    }
+    return true;
+  });
+
+  registerInstallationHandlers(app, { conversations, logger });
+  registerHelpHandlers(app);
+
+  app.error(async (context: TurnContext, error: Error) => {
+    logger.error(
+      { err: error, activityId: context.activity.id, type: context.activity.type, conversationId: context.activity.conversation?.id },
+      'turn failed',
+    );
+    if (context.activity.type === 'message') {
+      try {
+        await context.sendActivity('Sorry, something went wrong on my side. Please try again in a moment.');
+      } catch (sendError) {
+        logger.warn({ err: sendError }, 'could not tell the user about the failed turn');
+      }
+    }
+  });
+
+  return app;
+}

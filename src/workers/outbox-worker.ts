@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { backoffDelay } from '../domain/backoff.js';
+import {
+  SlidingWindowLimiter,
+  TEAMS_CONVERSATION_LIMITS,
+  TEAMS_PERSONAL_HOURLY_LIMIT,
+  TEAMS_TENANT_LIMITS,
+  type WindowRule,
+} from '../domain/rate-limit.js';
+import type { Logger } from '../logger.js';
+import { findConversationById, markConversationStale, type StoredConversation } from '../store/conversation-references.js';
+import type { Database } from '../store/database.js';
+import * as outbox from '../store/outbox.js';
+import { DeliveryError, type Delivery } from './delivery.js';
+
+export interface OutboxWorkerOptions {
+  /** How often an idle worker looks for work nobody woke it for (another replica's rows, retries). */
+  pollIntervalMs: number;
+  batchSize: number;
+  /** Conversations sent to at the same time. */
+  concurrency: number;
+  leaseMs: number;
+  /** Attempts before a row is dead-lettered. */
+  maxAttempts: number;
+  backoff: { baseMs: number; capMs: number; jitter: number };
+  conversationLimits: readonly WindowRule[];
+  personalLimits: readonly WindowRule[];
+  tenantLimits: readonly WindowRule[];
+}
+
+export const DEFAULT_OUTBOX_OPTIONS: OutboxWorkerOptions = {
+  pollIntervalMs: 1_000,
+  batchSize: 100,
+  concurrency: 16,
+  leaseMs: 120_000,
+  maxAttempts: 8,
+  backoff: { baseMs: 2_000, capMs: 300_000, jitter: 0.2 },
+  conversationLimits: TEAMS_CONVERSATION_LIMITS,
+  personalLimits: [...TEAMS_CONVERSATION_LIMITS, TEAMS_PERSONAL_HOURLY_LIMIT],
+  tenantLimits: TEAMS_TENANT_LIMITS,
+};
+
+export interface OutboxWorkerDeps {
+  database: Database;
+  delivery: Delivery;
+  logger: Logger;
+  clock?: () => number;
+  random?: () => number;
+  options?: Partial<OutboxWorkerOptions>;
+}
+
+/**
+ * Sends what the outbox holds, within Teams' rate limits, and records each outcome. A row is leased
+ * while it is being sent; a worker that dies leaves a lease that runs out, and the row is sent again
+ * (at-least-once). The window for a duplicate is only between Teams accepting a send and our commit.
+ */
+export class OutboxWorker {
+  private readonly options: OutboxWorkerOptions;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly owner = `outbox-${randomUUID()}`;
+  private readonly conversationLimiter: SlidingWindowLimiter;
+  private readonly personalLimiter: SlidingWindowLimiter;
+  private readonly tenantLimiter: SlidingWindowLimiter;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pendingWake = false;
+
+  constructor(private readonly deps: OutboxWorkerDeps) {
+    this.options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
+    this.clock = deps.clock ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.conversationLimiter = new SlidingWindowLimiter(this.options.conversationLimits);
+    this.personalLimiter = new SlidingWindowLimiter(this.options.personalLimits);
+    this.tenantLimiter = new SlidingWindowLimiter(this.options.tenantLimits);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Something was enqueued: look now rather than at the next poll. */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, lets sends already under way finish, and returns when the loop has ended. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+  }
+
+  /** Sends everything due now, one round; returns how many rows it handled. Used by the loop and by tests. */
+  async drainOnce(): Promise<number> {
+    const { database } = this.deps;
+    const now = this.clock();
+    const claimed = await outbox.claimDue(database.db, database.dialect, {
+      now,
+      limit: this.options.batchSize,
+      leaseMs: this.options.leaseMs,
+      owner: this.owner,
+    });
+    if (claimed.length === 0) return 0;
+
+    const queue = [...claimed];
+    const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
+      for (let message = queue.shift(); message; message = queue.shift()) {
+        if (!this.running) {
+          // Stopping: hand the rest back instead of sitting on their leases.
+          await outbox.releaseLeases(database.db, this.owner, [message.id, ...queue.splice(0).map((m) => m.id)]);
+          return;
+        }
+        await this.handle(message);
+      }
+    });
+    await Promise.all(workers);
+    return claimed.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.pendingWake = false;
+      let handled = 0;
+      try {
+        handled = await this.drainOnce();
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'outbox round failed; retrying at the next poll');
+      }
+      if (!this.running) break;
+      if (handled > 0 || this.pendingWake) continue;
+      await this.sleep(await this.idleDelay());
+    }
+  }
+
+  private async idleDelay(): Promise<number> {
+    try {
+      const next = await outbox.nextDueAt(this.deps.database.db);
+      if (next === undefined) return this.options.pollIntervalMs;
+      return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
+    } catch {
+      return this.options.pollIntervalMs;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(this.timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      this.wakeUp = done;
+      this.timer = setTimeout(done, ms);
+    });
+  }
+
+  private async handle(message: outbox.ClaimedMessage): Promise<void> {
+    const { database, logger } = this.deps;
+    const db = database.db;
+    const log = logger.child({ outboxId: message.id, key: message.idempotencyKey, operation: message.operation });
+
+    const conversation = await findConversationById(db, message.conversationRefId);
+    if (!conversation || conversation.removed || conversation.staleReason) {
+      const reason = !conversation
+        ? 'conversation reference missing'
+        : conversation.removed
+          ? 'bot was removed from the conversation'
+          : `conversation unreachable: ${conversation.staleReason}`;
+      await outbox.markDead(db, message.id, reason);
+      log.warn({ reason }, 'outbox message dropped: nowhere to deliver it');
+      return;
+    }
+
+    const now = this.clock();
+    const wait = this.acquire(conversation, now);
+    if (wait !== undefined) {
+      await outbox.defer(db, message.id, wait);
+      return;
+    }
+
+    try {
+      const { activityId } = await this.deps.delivery.deliver({
+        operation: message.operation,
+        target: { reference: conversation.reference, conversationId: conversation.conversationId },
+        targetActivityId: message.targetActivityId,
+        activity: message.activity,
+      });
+      await outbox.markSent(db, message, activityId ?? message.targetActivityId ?? undefined, this.clock());
+      log.debug({ activityId, attempts: message.attempts + 1 }, 'outbox message delivered');
+    } catch (error) {
+      await this.recordFailure(message, conversation, error, log);
+    }
+  }
+
+  /** Takes a slot in every limit that applies, or returns when to come back. */
+  private acquire(conversation: StoredConversation, now: number): number | undefined {
+    const limiter = conversation.kind === 'personal' ? this.personalLimiter : this.conversationLimiter;
+    const tenantKey = conversation.tenantId ?? 'unknown-tenant';
+    const perConversation = limiter.check(conversation.conversationId, now);
+    const perTenant = this.tenantLimiter.check(tenantKey, now);
+    if (!perConversation.ok || !perTenant.ok) {
+      return Math.max(perConversation.ok ? now : perConversation.retryAt, perTenant.ok ? now : perTenant.retryAt);
+    }
+    limiter.record(conversation.conversationId, now);
+    this.tenantLimiter.record(tenantKey, now);
+    return undefined;
+  }
+
+  private async recordFailure(
+    message: outbox.ClaimedMessage,
+    conversation: StoredConversation,
+    error: unknown,
+    log: Logger,
+  ): Promise<void> {
+    const db = this.deps.database.db;
+    const failure =
+      error instanceof DeliveryError ? error : new DeliveryError('transient', error instanceof Error ? error.message : String(error));
+    const summary = `${failure.kind}${failure.details.status ? ` ${failure.details.status}` : ''}: ${failure.message}`;
+    const attempt = message.attempts + 1;
+
+    if (failure.kind === 'forbidden' || failure.kind === 'not-found') {
+      await markConversationStale(db, conversation.id, summary, this.clock());
+      await outbox.markDead(db, message.id, summary);
+      log.warn({ status: failure.details.status, code: failure.details.code }, 'bot cannot write to this conversation; marked it stale');
+      return;
+    }
+    if (failure.kind === 'permanent' || attempt >= this.options.maxAttempts) {
+      await outbox.markDead(db, message.id, summary);
+      log.error({ attempts: attempt, error: summary }, 'outbox message dead-lettered');
+      return;
+    }
+    const delay =
+      failure.kind === 'throttled' && failure.details.retryAfterMs !== undefined
+        ? failure.details.retryAfterMs
+        : backoffDelay(attempt, this.options.backoff, this.random);
+    await outbox.scheduleRetry(db, message.id, this.clock() + delay, summary);
+    log.warn({ attempts: attempt, retryInMs: delay, error: summary }, 'outbox send failed; will retry');
+  }
+}

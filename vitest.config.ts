@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// The fake identity provider and Graph server speak HTTPS with a test CA, because MSAL and the Graph
+// client refuse plain http. Node reads NODE_EXTRA_CA_CERTS only when a process starts, so it is set
+// here, before vitest forks its workers, rather than inside a test.
+process.env.NODE_EXTRA_CA_CERTS = fileURLToPath(new URL('./test/fakes/tls/ca.crt', import.meta.url));
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    reporters: ['default'],
+  },
+});
