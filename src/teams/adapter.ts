@@ -1,18 +1,60 @@
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { TeamsAdapter } from '@microsoft/teams-ai';
-import { MsalServiceClientCredentialsFactory } from 'botframework-connector';
+import type { Activity, TurnContext } from 'botbuilder';
+import { AuthenticationError, MsalServiceClientCredentialsFactory } from 'botframework-connector';
 import type { BotConfig } from '../config.js';
 
 const PUBLIC_LOGIN_PREFIX = 'https://login.microsoftonline.com/';
 
+/** Errors jsonwebtoken throws for a token that is not acceptable: forged, malformed, expired, too early. */
+const TOKEN_ERRORS = new Set(['JsonWebTokenError', 'TokenExpiredError', 'NotBeforeError']);
+
+export type AdapterOutcome =
+  | { kind: 'ok'; status: number; body: unknown }
+  | { kind: 'unauthorized'; reason: string };
+
 /**
- * The Bot Framework adapter with our credentials and endpoints. The endpoint keys go to botbuilder
- * verbatim. For a login URL outside the public cloud (a sovereign cloud, a test identity provider),
- * botbuilder's own MSAL client would first ask login.microsoftonline.com to discover the authority,
- * which fails offline and in isolated clouds (platform-facts 1.3), so we hand it an MSAL client that
- * already knows the authority.
+ * teams-ai's adapter, with request handling of our own around botbuilder's `processActivity` (which
+ * still does the JWT validation). botbuilder's `process` prints failures with console.error and answers
+ * a forged signature with 500, because jsonwebtoken's error is not its AuthenticationError
+ * (platform-facts 1.2); here every refused token is a 401 and a JSON log line, and a failure of our
+ * own (say, the key endpoint unreachable) is thrown for the caller to report as a 500.
  */
-export function createTeamsAdapter(bot: BotConfig): TeamsAdapter {
+export class ServiceDeskAdapter extends TeamsAdapter {
+  async handle(body: Record<string, unknown>, authorization: string, logic: (context: TurnContext) => Promise<void>): Promise<AdapterOutcome> {
+    const activity = withDates(body) as unknown as Activity;
+    try {
+      const invokeResponse = await this.processActivity(authorization, activity, logic);
+      return { kind: 'ok', status: invokeResponse?.status ?? 200, body: invokeResponse?.body };
+    } catch (error) {
+      if (error instanceof AuthenticationError || (error instanceof Error && TOKEN_ERRORS.has(error.name))) {
+        return { kind: 'unauthorized', reason: error.message };
+      }
+      throw error;
+    }
+  }
+}
+
+/** Activity timestamps arrive as strings; botbuilder expects Date objects next to the raw text. */
+function withDates(body: Record<string, unknown>): Record<string, unknown> {
+  const activity: Record<string, unknown> = { ...body };
+  for (const [field, raw] of [['timestamp', 'rawTimestamp'], ['localTimestamp', 'rawLocalTimestamp'], ['expiration', 'rawExpiration']] as const) {
+    const value = activity[field];
+    if (typeof value === 'string') {
+      activity[raw] = value;
+      activity[field] = new Date(value);
+    }
+  }
+  return activity;
+}
+
+/**
+ * The adapter with our credentials and endpoints. The endpoint keys go to botbuilder verbatim. For a
+ * login URL outside the public cloud (a sovereign cloud, a test identity provider), botbuilder's own
+ * MSAL client would first ask login.microsoftonline.com to discover the authority, which fails offline
+ * and in isolated clouds (platform-facts 1.3), so we hand it an MSAL client that already knows it.
+ */
+export function createTeamsAdapter(bot: BotConfig): ServiceDeskAdapter {
   const authConfig = {
     MicrosoftAppId: bot.appId ?? '',
     MicrosoftAppPassword: bot.password ?? '',
@@ -22,7 +64,7 @@ export function createTeamsAdapter(bot: BotConfig): TeamsAdapter {
   };
   const loginUrl = bot.endpoints.ToChannelFromBotLoginUrl;
   if (!bot.appId || !bot.password || !loginUrl || loginUrl.toLowerCase().startsWith(PUBLIC_LOGIN_PREFIX)) {
-    return new TeamsAdapter(authConfig);
+    return new ServiceDeskAdapter(authConfig);
   }
   const msal = new ConfidentialClientApplication({
     auth: {
@@ -34,5 +76,5 @@ export function createTeamsAdapter(bot: BotConfig): TeamsAdapter {
   });
   // Same msal-node package; TypeScript sees its ESM and CommonJS typings as two different classes.
   type MsalClient = ConstructorParameters<typeof MsalServiceClientCredentialsFactory>[1];
-  return new TeamsAdapter(authConfig, new MsalServiceClientCredentialsFactory(bot.appId, msal as unknown as MsalClient));
+  return new ServiceDeskAdapter(authConfig, new MsalServiceClientCredentialsFactory(bot.appId, msal as unknown as MsalClient));
 }

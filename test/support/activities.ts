@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Inbound Teams activities, shaped like the captures in ../shared/fixtures/teams-activities, built with
+ * overrides so each test states only what it is about.
+ */
+
+export const TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+export const TEAM_ID = '19:team-general-4f2c@thread.tacv2';
+export const CHANNEL_ID = '19:support-channel-9a1b@thread.tacv2';
+
+export interface Person {
+  id: string;
+  aadObjectId: string;
+  name: string;
+}
+
+export const alex: Person = { id: '29:1alex-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000a1', name: 'Alex Wilber' };
+export const megan: Person = { id: '29:1megan-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000b2', name: 'Megan Bowen' };
+
+export interface ActivityContext {
+  serviceUrl: string;
+  botAppId: string;
+}
+
+function bot(ctx: ActivityContext) {
+  return { id: `28:${ctx.botAppId}`, name: 'Service Desk' };
+}
+
+function base(ctx: ActivityContext) {
+  return {
+    id: `f:${randomUUID()}`,
+    timestamp: new Date().toISOString(),
+    localTimestamp: new Date().toISOString(),
+    channelId: 'msteams',
+    serviceUrl: ctx.serviceUrl,
+    recipient: bot(ctx),
+    locale: 'en-US',
+  };
+}
+
+export function personalConversationId(person: Person): string {
+  return `a:personal-${person.aadObjectId}`;
+}
+
+export function personalMessage(ctx: ActivityContext, text: string, overrides: { from?: Person } & Record<string, unknown> = {}) {
+  const { from = alex, ...rest } = overrides;
+  return {
+    ...base(ctx),
+    type: 'message',
+    text,
+    textFormat: 'plain',
+    from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+    conversation: { conversationType: 'personal', tenantId: TENANT_ID, id: personalConversationId(from) },
+    channelData: { tenant: { id: TENANT_ID } },
+    entities: [{ type: 'clientInfo', locale: 'en-US', country: 'US', platform: 'Web', timezone: 'Europe/London' }],
+    ...rest,
+  };
+}
+
+/** A message in a channel that @mentions the bot, optionally as a reply in a thread. */
+export function channelMessage(
+  ctx: ActivityContext,
+  text: string,
+  overrides: { from?: Person; threadRootId?: string } & Record<string, unknown> = {},
+) {
+  const { from = alex, threadRootId, ...rest } = overrides;
+  const mention = `<at>Service Desk</at>`;
+  return {
+    ...base(ctx),
+    type: 'message',
+    text: `${mention} ${text}`,
+    textFormat: 'plain',
+    from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+    conversation: {
+      isGroup: true,
+      conversationType: 'channel',
+      tenantId: TENANT_ID,
+      id: threadRootId ? `${CHANNEL_ID};messageid=${threadRootId}` : CHANNEL_ID,
+    },
+    channelData: {
+      teamsChannelId: CHANNEL_ID,
+      teamsTeamId: TEAM_ID,
+      channel: { id: CHANNEL_ID },
+      team: { id: TEAM_ID, name: 'Contoso Support' },
+      tenant: { id: TENANT_ID },
+    },
+    entities: [{ type: 'mention', text: mention, mentioned: bot(ctx) }],
+    ...(threadRootId ? { replyToId: threadRootId } : {}),
+    ...rest,
+  };
+}
+
+export function personalInstall(ctx: ActivityContext, action: 'add' | 'remove' = 'add', person: Person = alex) {
+  return {
+    ...base(ctx),
+    type: 'installationUpdate',
+    action,
+    from: { id: person.id, name: person.name, aadObjectId: person.aadObjectId },
+    conversation: { conversationType: 'personal', tenantId: TENANT_ID, id: personalConversationId(person) },
+    channelData: { tenant: { id: TENANT_ID }, source: { name: 'message' } },
+  };
+}
+
+/** The bot added to a team: Teams' conversationUpdate with the bot among membersAdded (fixture shape). */
+export function teamMembersAdded(ctx: ActivityContext, teamName = 'Contoso Support') {
+  return {
+    ...base(ctx),
+    type: 'conversationUpdate',
+    membersAdded: [{ id: `28:${ctx.botAppId}` }],
+    from: { id: alex.id, aadObjectId: alex.aadObjectId },
+    conversation: { isGroup: true, conversationType: 'channel', tenantId: TENANT_ID, id: TEAM_ID },
+    channelData: {
+      team: { aadGroupId: 'b1f0f4e0-2d7a-4b7e-9d2f-3c1f0e7a9b11', name: teamName, id: TEAM_ID },
+      eventType: 'teamMemberAdded',
+      tenant: { id: TENANT_ID },
+      settings: { selectedChannel: { id: TEAM_ID } },
+    },
+  };
+}
+
+export function teamMembersRemoved(ctx: ActivityContext) {
+  const added = teamMembersAdded(ctx);
+  const { membersAdded: _gone, ...rest } = added;
+  return { ...rest, membersRemoved: [{ id: `28:${ctx.botAppId}` }], channelData: { ...added.channelData, eventType: 'teamMemberRemoved' } };
+}
+
+export function invoke(ctx: ActivityContext, name: string, value: unknown, from: Person = alex) {
+  return {
+    ...base(ctx),
+    type: 'invoke',
+    name,
+    value,
+    from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+    conversation: { conversationType: 'personal', tenantId: TENANT_ID, id: personalConversationId(from) },
+    channelData: { tenant: { id: TENANT_ID } },
+  };
+}

@@ -1,0 +1,120 @@
+import { Writable } from 'node:stream';
+import { parseConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
+import { FakeConnector } from '../fakes/connector.js';
+import { FakeIdentityProvider, type ChannelTokenOptions } from '../fakes/identity-provider.js';
+import type { ActivityContext } from './activities.js';
+
+export const BOT_APP_ID = '6b8c2d6e-1f3a-4c5d-8e9f-0a1b2c3d4e5f';
+export const BOT_PASSWORD = 'fake-bot-secret-do-not-log';
+
+/** Log lines the service wrote, parsed. */
+export class LogCapture extends Writable {
+  readonly lines: Array<Record<string, any>> = [];
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line));
+    }
+    callback();
+  }
+}
+
+export interface Harness extends ActivityContext {
+  service: RunningService;
+  identity: FakeIdentityProvider;
+  connector: FakeConnector;
+  logs: LogCapture;
+  config: Config;
+  /** POSTs an activity to /api/messages with a valid channel token (or the given token options / header). */
+  post(activity: unknown, auth?: ChannelTokenOptions | { header: string | null }): Promise<{ status: number; body: any }>;
+  /** Starts the same service again on the same database (a restart). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real service with auth on, wired to a fake Bot Framework channel: the identity provider signs
+ * the tokens the service validates and issues the token the service sends to the fake connector.
+ */
+export async function startHarness(
+  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean } = {},
+): Promise<Harness> {
+  const auth = options.auth ?? true;
+  const identity = await new FakeIdentityProvider().start();
+  identity.registerApp(BOT_APP_ID, BOT_PASSWORD);
+  const connector = await new FakeConnector(auth ? identity : undefined).start();
+  const parsed = parseConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: ':memory:',
+    LOG_LEVEL: 'debug',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...(auth
+      ? {
+          BOT_ID: BOT_APP_ID,
+          BOT_PASSWORD,
+          BOT_TYPE: 'MultiTenant',
+          ToBotFromChannelOpenIdMetadataUrl: identity.openIdMetadataUrl,
+          ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+          ToChannelFromBotLoginUrl: identity.loginUrl,
+          ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+        }
+      : {}),
+    ...options.env,
+  });
+  if (!parsed.ok) throw new Error(`test config invalid: ${parsed.problems.join('; ')}`);
+  const config = parsed.config;
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const serviceOptions: ServiceOptions = {
+    ...options.service,
+    outbox: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.outbox },
+  };
+  let service = await startService(config, logger, serviceOptions);
+
+  const harness: Harness = {
+    get service() {
+      return service;
+    },
+    identity,
+    connector,
+    logs,
+    config,
+    serviceUrl: connector.serviceUrl,
+    botAppId: BOT_APP_ID,
+    async post(activity, authOptions) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (authOptions && 'header' in authOptions) {
+        if (authOptions.header !== null) headers.authorization = authOptions.header;
+      } else if (auth) {
+        headers.authorization = identity.channelAuthorization(BOT_APP_ID, connector.serviceUrl, authOptions);
+      }
+      const response = await fetch(`${service.url}/api/messages`, {
+        method: 'POST',
+        headers,
+        body: typeof activity === 'string' ? activity : JSON.stringify(activity),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body };
+    },
+    async restart() {
+      await service.stop();
+      service = await startService(config, logger, serviceOptions);
+    },
+    async stop() {
+      await service.stop();
+      await connector.stop();
+      await identity.stop();
+    },
+  };
+  return harness;
+}
