@@ -45,6 +45,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       logger: logger.child({ worker: 'outbox' }),
       clock,
       options: options.outbox,
+      onUnreachable: (conversationId) => conversations.unreachable(conversationId),
     });
     const http = new HttpServer({
       logger,

@@ -26,11 +26,18 @@ export const TEAMS_TENANT_LIMITS: readonly WindowRule[] = [{ limit: 50, windowMs
 
 export class SlidingWindowLimiter {
   private readonly history = new Map<string, number[]>();
+  private readonly rules: readonly WindowRule[];
   private readonly longestWindowMs: number;
 
-  constructor(private readonly rules: readonly WindowRule[]) {
+  /**
+   * `marginMs` widens every window: we stamp an act when we decide to send it, the receiver when the
+   * request arrives a few milliseconds later, so a window that looks free to us by a hair would still
+   * be full to Teams.
+   */
+  constructor(rules: readonly WindowRule[], marginMs = 0) {
     if (rules.length === 0) throw new Error('SlidingWindowLimiter needs at least one rule');
-    this.longestWindowMs = Math.max(...rules.map((r) => r.windowMs));
+    this.rules = rules.map((r) => ({ limit: r.limit, windowMs: r.windowMs + marginMs }));
+    this.longestWindowMs = Math.max(...this.rules.map((r) => r.windowMs));
   }
 
   /** Whether `key` may act at `now`, without taking the slot. */

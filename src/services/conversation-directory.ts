@@ -41,4 +41,9 @@ export class ConversationDirectory {
     else this.known.delete(target.conversationId);
     this.logger.info({ conversationId: target.conversationId, teamId: target.teamId }, 'conversation forgotten');
   }
+
+  /** Teams refused a send there: the stored row is now flagged, so the next contact must refresh it. */
+  unreachable(conversationId: string): void {
+    this.known.delete(conversationId);
+  }
 }

@@ -26,6 +26,8 @@ export interface OutboxWorkerOptions {
   conversationLimits: readonly WindowRule[];
   personalLimits: readonly WindowRule[];
   tenantLimits: readonly WindowRule[];
+  /** Added to every rate-limit window to absorb the delay between deciding to send and arriving. */
+  limitMarginMs: number;
 }
 
 export const DEFAULT_OUTBOX_OPTIONS: OutboxWorkerOptions = {
@@ -38,6 +40,7 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxWorkerOptions = {
   conversationLimits: TEAMS_CONVERSATION_LIMITS,
   personalLimits: [...TEAMS_CONVERSATION_LIMITS, TEAMS_PERSONAL_HOURLY_LIMIT],
   tenantLimits: TEAMS_TENANT_LIMITS,
+  limitMarginMs: 50,
 };
 
 export interface OutboxWorkerDeps {
@@ -47,6 +50,8 @@ export interface OutboxWorkerDeps {
   clock?: () => number;
   random?: () => number;
   options?: Partial<OutboxWorkerOptions>;
+  /** Told when Teams refuses a conversation (403/404), so caches of "known conversations" can drop it. */
+  onUnreachable?: (conversationId: string) => void;
 }
 
 /**
@@ -72,9 +77,10 @@ export class OutboxWorker {
     this.options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
     this.clock = deps.clock ?? Date.now;
     this.random = deps.random ?? Math.random;
-    this.conversationLimiter = new SlidingWindowLimiter(this.options.conversationLimits);
-    this.personalLimiter = new SlidingWindowLimiter(this.options.personalLimits);
-    this.tenantLimiter = new SlidingWindowLimiter(this.options.tenantLimits);
+    const margin = this.options.limitMarginMs;
+    this.conversationLimiter = new SlidingWindowLimiter(this.options.conversationLimits, margin);
+    this.personalLimiter = new SlidingWindowLimiter(this.options.personalLimits, margin);
+    this.tenantLimiter = new SlidingWindowLimiter(this.options.tenantLimits, margin);
   }
 
   start(): void {
@@ -228,6 +234,7 @@ export class OutboxWorker {
     if (failure.kind === 'forbidden' || failure.kind === 'not-found') {
       await markConversationStale(db, conversation.id, summary, this.clock());
       await outbox.markDead(db, message.id, summary);
+      this.deps.onUnreachable?.(conversation.conversationId);
       log.warn({ status: failure.details.status, code: failure.details.code }, 'bot cannot write to this conversation; marked it stale');
       return;
     }

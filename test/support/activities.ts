@@ -136,3 +136,11 @@ export function invoke(ctx: ActivityContext, name: string, value: unknown, from:
     channelData: { tenant: { id: TENANT_ID } },
   };
 }
+
+/** A distinct person per call, for tests that need conversations of their own. */
+let personCounter = 0;
+export function somebody(name = 'Test Person'): Person {
+  personCounter += 1;
+  const suffix = personCounter.toString(16).padStart(12, '0');
+  return { id: `29:person-${suffix}`, aadObjectId: `00000000-0000-0000-0000-${suffix}`, name: `${name} ${personCounter}` };
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { isHelpRequest, normalizeCommandText } from '../../src/domain/command-text.js';
+import { formatReference, parseReference } from '../../src/domain/ticket-reference.js';
+
+describe('command text', () => {
+  it.each([
+    ['<at>Service Desk</at> help', 'help'],
+    ['<p>help&nbsp;</p>', 'help'],
+    ['  take   INC-42  ', 'take INC-42'],
+    ['note 42 R&amp;D &lt;urgent&gt;', 'note 42 R&D <urgent>'],
+  ])('normalizes %j to %j', (raw, expected) => {
+    expect(normalizeCommandText(raw)).toBe(expected);
+  });
+
+  it('recognizes the ways people ask for help, and nothing that merely contains the word', () => {
+    for (const text of ['help', 'Help!', 'HELP.', '?', 'help ?']) expect(isHelpRequest(text)).toBe(true);
+    for (const text of ['helpful', 'help me with INC-4', 'no help']) expect(isHelpRequest(text)).toBe(false);
+  });
+});
+
+describe('ticket references', () => {
+  it('formats by type', () => {
+    expect(formatReference('incident', 1042)).toBe('INC-1042');
+    expect(formatReference('request', 1043)).toBe('REQ-1043');
+  });
+  it.each(['INC-42', 'inc42', 'Inc 42', 'REQ-42', '#42', '42', ' 42 '])('reads %j as ticket 42', (text) => {
+    expect(parseReference(text)).toBe(42);
+  });
+  it.each(['INC-', 'ABC-42', '4 2', '-42', '0', 'INC-1.5'])('rejects %j', (text) => {
+    expect(parseReference(text)).toBeUndefined();
+  });
+});
