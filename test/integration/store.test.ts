@@ -75,7 +75,7 @@ describe.each(engines)('store on $name', (engine) => {
       expect(await db().selectFrom('conversation_references').selectAll().execute()).toHaveLength(1);
     });
 
-    it('finds a person's personal chat by either id, and shows when Teams refused it', async () => {
+    it("finds a person's personal chat by either id, and shows when Teams refused it", async () => {
       const { id } = await rememberConversation(db(), personal(7), 1);
       expect((await findPersonalConversation(db(), { aadObjectId: 'aad-7' }))?.id).toBe(id);
       expect((await findPersonalConversation(db(), { teamsId: '29:user-7' }))?.id).toBe(id);
