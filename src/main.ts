@@ -1,6 +1,5 @@
 import { parseConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startService } from './service.js';
 
 /** The process: read the environment, start the service, stop it cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -19,6 +18,9 @@ async function main(): Promise<void> {
     logger.warn('BOT_ID is not set: running in local mode without authentication (Agents Playground / Emulator only)');
   }
 
+  // Loaded only once the config is known to be good, so a bad setting is reported in milliseconds
+  // rather than after the Bot Framework libraries have loaded.
+  const { startService } = await import('./service.js');
   const service = await startService(config, logger);
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {

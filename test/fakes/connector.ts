@@ -119,6 +119,23 @@ export class FakeConnector {
     });
   }
 
+  /** Resolves when a matching request arrives, before it is answered (so even while `delayMs` holds it). */
+  waitForArrival(predicate: (call: ConnectorCall) => boolean, timeoutMs = 5_000): Promise<ConnectorCall> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.events.off('arrival', check);
+        reject(new Error(`no matching request reached the connector within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = (call: ConnectorCall) => {
+        if (!predicate(call)) return;
+        clearTimeout(timer);
+        this.events.off('arrival', check);
+        resolve(call);
+      };
+      this.events.on('arrival', check);
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const route = this.parse(req.method ?? 'GET', req.url ?? '/');
@@ -160,6 +177,7 @@ export class FakeConnector {
     }
 
     call.status = answer.status;
+    this.events.emit('arrival', call);
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     this.calls.push(call);
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });

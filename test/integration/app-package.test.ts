@@ -33,8 +33,9 @@ describe('the Teams app package', () => {
     expect(Object.keys(zip.files).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
 
     const manifest = JSON.parse(await zip.file('manifest.json')!.async('string'));
-    const ajv = new AjvDraft04({ allErrors: true, strict: false });
-    addFormats(ajv);
+    // Both are CommonJS modules whose class/function is also their `default` property.
+    const ajv = new AjvDraft04.default({ allErrors: true, strict: false });
+    addFormats.default(ajv);
     const validate = ajv.compile(schema);
     const valid = validate(manifest);
     expect(validate.errors ?? []).toEqual([]);
