@@ -247,7 +247,7 @@ export function parseConfig(env: Env): ConfigResult {
   return { ok: true, config: deepFreeze(config) };
 }
 
-function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
+export function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
   if (!url) return { kind: 'sqlite', path: './data/service-desk.db' };
   if (url === ':memory:') return { kind: 'sqlite', path: ':memory:' };
   if (url.startsWith('sqlite:')) {

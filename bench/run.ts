@@ -1,0 +1,16 @@
+import { benchTurns, reportTurns } from './turns.js';
+
+/**
+ * `npm run bench [-- <name>]`: each benchmark prints what it measured next to a baseline measured in the
+ * same run, as a ratio; absolute numbers on a shared machine mean little.
+ */
+const only = process.argv[2];
+const benches: Record<string, () => Promise<string>> = {
+  turns: async () => reportTurns(await benchTurns({ durationMs: 5_000, concurrency: 16 })),
+};
+
+for (const [name, run] of Object.entries(benches)) {
+  if (only && only !== name) continue;
+  process.stdout.write(`\n## ${name}\n`);
+  process.stdout.write(`${await run()}\n`);
+}
