@@ -46,8 +46,9 @@ export function cardMessage(card: AdaptiveCard, summary: string): Record<string,
 export interface TextRun {
   text: string;
   weight?: 'Bolder';
-  size?: 'Medium' | 'Large';
+  size?: 'Small' | 'Medium' | 'Large';
   isSubtle?: boolean;
+  color?: 'Good' | 'Warning' | 'Attention' | 'Accent';
 }
 
 /**

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { recordCardPost } from './card-posts.js';
 import type { Db, Dialect } from './database.js';
 import type { OutboxOperation, OutboxRow } from './tables.js';
 
@@ -18,8 +19,11 @@ export interface OutboxMessage {
   ticketId?: number;
   /** When set, a successful `send`/`reply` records a card post of this kind for the ticket. */
   cardKind?: string;
-  /** The activity to send (botbuilder `Partial<Activity>` as plain JSON). */
-  activity: Record<string, unknown>;
+  /**
+   * The activity to send (botbuilder `Partial<Activity>` as plain JSON), or null for a ticket card
+   * (`ticketId` + `cardKind`), which is rendered when it is sent so it always shows the latest state.
+   */
+  activity: Record<string, unknown> | null;
 }
 
 export interface ClaimedMessage {
@@ -30,7 +34,7 @@ export interface ClaimedMessage {
   targetActivityId: string | null;
   ticketId: number | null;
   cardKind: string | null;
-  activity: Record<string, unknown>;
+  activity: Record<string, unknown> | null;
   attempts: number;
   createdAt: number;
 }
@@ -68,7 +72,7 @@ function toClaimed(row: OutboxRow): ClaimedMessage {
     targetActivityId: row.target_activity_id,
     ticketId: row.ticket_id,
     cardKind: row.card_kind,
-    activity: JSON.parse(row.payload),
+    activity: JSON.parse(row.payload) as Record<string, unknown> | null,
     attempts: row.attempts,
     createdAt: row.created_at,
   };
@@ -133,18 +137,7 @@ export async function markSent(
       .where('id', '=', message.id)
       .execute();
     if (message.ticketId !== null && message.cardKind && activityId && message.operation !== 'update') {
-      await tx
-        .insertInto('card_posts')
-        .values({
-          ticket_id: message.ticketId,
-          conversation_ref_id: message.conversationRefId,
-          activity_id: activityId,
-          kind: message.cardKind,
-          posted_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) => oc.columns(['conversation_ref_id', 'activity_id']).doNothing())
-        .execute();
+      await recordCardPost(tx, { ticketId: message.ticketId, conversationRefId: message.conversationRefId, activityId, kind: message.cardKind }, now);
     }
     if (message.operation === 'update' && message.targetActivityId) {
       await tx
@@ -155,6 +148,42 @@ export async function markSent(
         .execute();
     }
   });
+}
+
+/**
+ * Queues an in-place update of a posted ticket card, unless one is already waiting untouched: that one
+ * renders the ticket when it is sent, so it will show this change too. Bursts of changes cost one update.
+ */
+export async function enqueueCardUpdate(
+  db: Db,
+  update: { postId: number; conversationRefId: number; activityId: string; ticketId: number; cardKind: string; version: number },
+  now: number,
+): Promise<void> {
+  const waiting = await db
+    .selectFrom('outbox')
+    .select('id')
+    .where('conversation_ref_id', '=', update.conversationRefId)
+    .where('target_activity_id', '=', update.activityId)
+    .where('operation', '=', 'update')
+    .where('status', '=', 'pending')
+    .where('lease_until', 'is', null)
+    .executeTakeFirst();
+  if (waiting) return;
+  await enqueue(
+    db,
+    [
+      {
+        idempotencyKey: `card:${update.postId}:v${update.version}`,
+        operation: 'update',
+        conversationRefId: update.conversationRefId,
+        targetActivityId: update.activityId,
+        ticketId: update.ticketId,
+        cardKind: update.cardKind,
+        activity: null,
+      },
+    ],
+    now,
+  );
 }
 
 /** A failed attempt that will be tried again at `nextAttemptAt`. */

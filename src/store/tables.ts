@@ -25,6 +25,8 @@ export interface TicketTable {
   closed_at: number | null;
   /** Bumped on every change: lets a writer say "only if nobody changed it since I looked". */
   version: number;
+  /** 1 until resolved or closed: keeps each "open tickets" list one ordered index range. */
+  is_open: number;
 }
 
 export interface TimelineTable {
@@ -102,7 +104,7 @@ export interface OutboxTable {
   ticket_id: number | null;
   /** When set, a successful send records a card post of this kind for ticket_id. */
   card_kind: string | null;
-  /** The activity to send, as JSON. */
+  /** The activity to send, as JSON; `null` for a ticket card, which is rendered when it is sent. */
   payload: string;
   status: OutboxStatus;
   attempts: number;
@@ -123,6 +125,28 @@ export interface BotStateTable {
   updated_at: number;
 }
 
+export interface SupportTeamTable {
+  team_id: string;
+  name: string | null;
+  registered_by: number | null;
+  registered_at: number;
+}
+
+export interface TeamMemberTable {
+  team_id: string;
+  person_id: number;
+}
+
+export type ChannelRole = 'triage';
+
+export interface ChannelRoleTable {
+  role: ChannelRole;
+  conversation_ref_id: number;
+  team_id: string | null;
+  set_by: number | null;
+  set_at: number;
+}
+
 export interface CounterTable {
   name: string;
   value: number;
@@ -138,6 +162,9 @@ export interface Tables {
   outbox: OutboxTable;
   bot_state: BotStateTable;
   counters: CounterTable;
+  support_teams: SupportTeamTable;
+  team_members: TeamMemberTable;
+  channel_roles: ChannelRoleTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

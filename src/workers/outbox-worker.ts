@@ -8,10 +8,11 @@ import {
   type WindowRule,
 } from '../domain/rate-limit.js';
 import type { Logger } from '../logger.js';
+import { findCardPostId } from '../store/card-posts.js';
 import { findConversationById, markConversationStale, type StoredConversation } from '../store/conversation-references.js';
 import type { Database } from '../store/database.js';
 import * as outbox from '../store/outbox.js';
-import { DeliveryError, type Delivery } from './delivery.js';
+import { DeliveryError, type CardRenderer, type Delivery } from './delivery.js';
 
 export interface OutboxWorkerOptions {
   /** How often an idle worker looks for work nobody woke it for (another replica's rows, retries). */
@@ -46,6 +47,8 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxWorkerOptions = {
 export interface OutboxWorkerDeps {
   database: Database;
   delivery: Delivery;
+  /** Renders ticket cards queued without an activity; without it such rows are dead-lettered. */
+  cards?: CardRenderer;
   logger: Logger;
   clock?: () => number;
   random?: () => number;
@@ -192,17 +195,56 @@ export class OutboxWorker {
     }
 
     try {
+      const rendered = await this.activityFor(message, conversation);
+      if (!rendered) {
+        await outbox.markDead(db, message.id, 'nothing to send: the ticket no longer exists');
+        return;
+      }
       const { activityId } = await this.deps.delivery.deliver({
         operation: message.operation,
         target: { reference: conversation.reference, conversationId: conversation.conversationId },
         targetActivityId: message.targetActivityId,
-        activity: message.activity,
+        activity: rendered.activity,
       });
-      await outbox.markSent(db, message, activityId ?? message.targetActivityId ?? undefined, this.clock());
+      const landedAs = activityId ?? message.targetActivityId ?? undefined;
+      await outbox.markSent(db, message, landedAs, this.clock());
       log.debug({ activityId, attempts: message.attempts + 1 }, 'outbox message delivered');
+      await this.catchUpCard(message, rendered.version, landedAs);
     } catch (error) {
       await this.recordFailure(message, conversation, error, log);
     }
+  }
+
+  private async activityFor(
+    message: outbox.ClaimedMessage,
+    conversation: StoredConversation,
+  ): Promise<{ activity: Record<string, unknown>; version: number | undefined } | undefined> {
+    if (message.activity) return { activity: message.activity, version: undefined };
+    if (message.ticketId === null || !message.cardKind || !this.deps.cards) return undefined;
+    return this.deps.cards.render(message.ticketId, message.cardKind, {
+      id: conversation.id,
+      kind: conversation.kind,
+      userAadObjectId: conversation.userAadObjectId,
+      userTeamsId: conversation.userTeamsId,
+    });
+  }
+
+  /**
+   * A card rendered at version v went out; if the ticket changed meanwhile, the change may not have
+   * seen this copy (it was not recorded yet), so queue one more update of it.
+   */
+  private async catchUpCard(message: outbox.ClaimedMessage, renderedVersion: number | undefined, activityId: string | undefined): Promise<void> {
+    if (renderedVersion === undefined || message.ticketId === null || !message.cardKind || !activityId || !this.deps.cards) return;
+    const current = await this.deps.cards.currentVersion(message.ticketId);
+    if (current === undefined || current <= renderedVersion) return;
+    const postId = await findCardPostId(this.deps.database.db, message.conversationRefId, activityId);
+    if (postId === undefined) return;
+    await outbox.enqueueCardUpdate(
+      this.deps.database.db,
+      { postId, conversationRefId: message.conversationRefId, activityId, ticketId: message.ticketId, cardKind: message.cardKind, version: current },
+      this.clock(),
+    );
+    this.wake();
   }
 
   /** Takes a slot in every limit that applies, or returns when to come back. */

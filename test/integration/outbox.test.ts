@@ -57,7 +57,7 @@ describe('outbox delivery through the fake connector', () => {
     const requester = await db().selectFrom('people').select('id').where('name', '=', person.name).executeTakeFirstOrThrow();
     await db()
       .insertInto('tickets')
-      .values({ id: 5001, reference: 'INC-5001', type: 'incident', subject: 'VPN down', description: '', status: 'new', priority: 'P2', requester_id: requester.id, source: 'chat', created_at: now, updated_at: now, version: 1 })
+      .values({ id: 5001, reference: 'INC-5001', type: 'incident', subject: 'VPN down', description: '', status: 'new', priority: 'P2', requester_id: requester.id, source: 'chat', created_at: now, updated_at: now, version: 1, is_open: 1 })
       .execute();
 
     await send([{ ...text('card-5001', ref, 'card v1'), ticketId: 5001, cardKind: 'ticket' }]);

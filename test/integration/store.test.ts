@@ -46,7 +46,7 @@ describe.each(engines)('store on $name', (engine) => {
     await expect(
       db()
         .insertInto('tickets')
-        .values({ id: 1, reference: 'INC-1', type: 'incident', subject: 's', description: '', status: 'new', priority: 'P3', requester_id: 999, source: 'chat', created_at: now, updated_at: now, version: 1 })
+        .values({ id: 1, reference: 'INC-1', type: 'incident', subject: 's', description: '', status: 'new', priority: 'P3', requester_id: 999, source: 'chat', created_at: now, updated_at: now, version: 1, is_open: 1 })
         .execute(),
     ).rejects.toThrow(/foreign key/i);
   });
@@ -167,7 +167,7 @@ describe.each(engines)('store on $name', (engine) => {
       const person = await db().insertInto('people').values({ name: 'A', role: 'requester', created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
       await db()
         .insertInto('tickets')
-        .values({ id: 1001, reference: 'INC-1001', type: 'incident', subject: 's', description: '', status: 'new', priority: 'P3', requester_id: person.id, source: 'chat', created_at: 1, updated_at: 1, version: 1 })
+        .values({ id: 1001, reference: 'INC-1001', type: 'incident', subject: 's', description: '', status: 'new', priority: 'P3', requester_id: person.id, source: 'chat', created_at: 1, updated_at: 1, version: 1, is_open: 1 })
         .execute();
       await outbox.enqueue(db(), [{ ...message('card', ref), ticketId: 1001, cardKind: 'ticket' }], 100);
       const [claimed] = await outbox.claimDue(db(), database.dialect, { now: 100, limit: 10, leaseMs: 1_000, owner: 'w' });

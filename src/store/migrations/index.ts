@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22T00-00-00-initial.js';
+import * as ticketWork from './2026-11-22T01-00-00-ticket-work.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -7,4 +8,5 @@ import * as initial from './2026-11-22T00-00-00-initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-22T00-00-00-initial': initial,
+  '2026-11-22T01-00-00-ticket-work': ticketWork,
 };

@@ -1,0 +1,140 @@
+import { ageLabel, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, type Ticket } from '../domain/tickets.js';
+import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
+import { executeAction, showCardAction, VERBS } from './actions.js';
+import { field, truncate } from './fields.js';
+
+export type Audience = 'agent' | 'requester';
+
+export interface TicketCardData {
+  ticket: Ticket;
+  requesterName: string;
+  assigneeName: string | null;
+  /** Who the ticket can be assigned to (agents only see this). */
+  agents: ReadonlyArray<{ id: number; name: string }>;
+  /** The newest timeline entry this audience may see. */
+  latest: { authorName: string | null; body: string; visibility: 'public' | 'internal' } | undefined;
+  audience: Audience;
+  /** A line above the facts: what just happened, or why an action was refused. */
+  notice?: { text: string; tone: 'good' | 'warning' };
+  now: number;
+}
+
+const SOURCE_LABELS: Record<Ticket['source'], string> = { chat: 'Teams chat', channel: 'Teams channel', email: 'Email', api: 'API' };
+
+/** The ticket card: the same view of a ticket wherever it is posted, with the actions the audience may take. */
+export function ticketCard(data: TicketCardData): AdaptiveCard {
+  const { ticket, audience } = data;
+  const open = ticket.status !== 'resolved' && ticket.status !== 'closed';
+  const body: CardElement[] = [
+    {
+      type: 'RichTextBlock',
+      inlines: [
+        { type: 'TextRun', text: ticket.reference, weight: 'Bolder', size: 'Medium', ...(ticket.priority === 'P1' ? { color: 'Attention' } : {}) },
+        { type: 'TextRun', text: ' · ', size: 'Medium' },
+        { type: 'TextRun', text: ticket.subject, weight: 'Bolder', size: 'Medium' },
+      ],
+    },
+  ];
+  if (data.notice) {
+    body.push(literalText({ text: data.notice.text, weight: 'Bolder', color: data.notice.tone === 'good' ? 'Good' : 'Warning' }));
+  }
+  body.push(
+    field('Requester', data.requesterName),
+    field('Assignee', data.assigneeName ?? 'Unassigned'),
+    field('Priority', PRIORITY_LABELS[ticket.priority]),
+    field('Status', STATUS_LABELS[ticket.status]),
+    field('Opened', `${ageLabel(ticket.createdAt, data.now)} ago · updated ${ageLabel(ticket.updatedAt, data.now)} ago`),
+    field('Source', SOURCE_LABELS[ticket.source]),
+    field('SLA', 'Not tracked yet'),
+  );
+  if (data.latest) {
+    const who = data.latest.authorName ?? 'Service Desk';
+    const label = data.latest.visibility === 'internal' ? `${who} (internal)` : who;
+    body.push({
+      type: 'RichTextBlock',
+      separator: true,
+      inlines: [
+        { type: 'TextRun', text: `${label}: `, weight: 'Bolder' },
+        { type: 'TextRun', text: truncate(data.latest.body, 400) },
+      ],
+    });
+  }
+  const id = { ticket: ticket.id };
+  const actions: CardElement[] = [];
+  if (audience === 'agent') {
+    if (ticket.assigneeId === null && ticket.status !== 'closed') actions.push(executeAction('Take', VERBS.take, id, { style: 'positive' }));
+    actions.push(
+      showCardAction(
+        'Assign',
+        [
+          {
+            type: 'Input.ChoiceSet',
+            id: 'assignee',
+            label: 'Assign to',
+            isRequired: true,
+            errorMessage: 'Choose who should work on it',
+            choices: data.agents.map((a) => ({ title: a.name, value: String(a.id) })),
+          },
+        ],
+        executeAction('Assign', VERBS.assign, id),
+      ),
+      showCardAction(
+        'Priority',
+        [{ type: 'Input.ChoiceSet', id: 'priority', label: 'Priority', value: ticket.priority, choices: PRIORITIES.map((p) => ({ title: PRIORITY_LABELS[p], value: p })) }],
+        executeAction('Set priority', VERBS.priority, id),
+      ),
+      showCardAction(
+        'Status',
+        [
+          {
+            type: 'Input.ChoiceSet',
+            id: 'status',
+            label: 'Status',
+            value: open ? (ticket.status === 'new' ? 'open' : ticket.status) : ticket.status,
+            choices: (['open', 'pending', 'on_hold', 'resolved', 'closed'] as const).map((s) => ({ title: STATUS_LABELS[s], value: s })),
+          },
+          { type: 'Input.Text', id: 'statusNote', label: 'Note (optional)', isMultiline: true, maxLength: 2000 },
+        ],
+        executeAction('Set status', VERBS.status, id),
+      ),
+      showCardAction(
+        'Add note',
+        [
+          { type: 'Input.Text', id: 'note', label: 'Note', isMultiline: true, isRequired: true, errorMessage: 'Write something first', maxLength: 8000 },
+          {
+            type: 'Input.ChoiceSet',
+            id: 'visibility',
+            label: 'Who sees it',
+            value: 'internal',
+            choices: [
+              { title: 'Agents only (internal note)', value: 'internal' },
+              { title: 'The requester too (public reply)', value: 'public' },
+            ],
+          },
+        ],
+        executeAction('Add', VERBS.note, id),
+      ),
+    );
+  } else {
+    if (open) {
+      actions.push(
+        showCardAction(
+          'Add comment',
+          [{ type: 'Input.Text', id: 'note', label: 'Comment', isMultiline: true, isRequired: true, errorMessage: 'Write something first', maxLength: 8000 }],
+          executeAction('Send', VERBS.comment, id),
+        ),
+      );
+    } else {
+      actions.push(executeAction('Reopen', VERBS.reopen, id));
+    }
+  }
+  actions.push(executeAction('History', VERBS.history, id));
+  return adaptiveCard(`${ticket.reference}: ${ticket.subject} (${STATUS_LABELS[ticket.status]}, ${ticket.priority})`, body, actions);
+}
+
+/** The notification line for a ticket card: what people read in the toast and the chat list. */
+export function ticketSummary(data: Pick<TicketCardData, 'ticket' | 'latest'>): string {
+  const { ticket, latest } = data;
+  const tail = latest ? `${latest.authorName ?? 'Service Desk'}: ${latest.body}` : ticket.subject;
+  return truncate(`${ticket.reference} · ${tail}`, 120);
+}

@@ -1,0 +1,83 @@
+import type { TicketType } from './ticket-reference.js';
+
+/** Tickets as the rest of the code sees them, and the rules for changing their status. Pure. */
+
+export type TicketStatus = 'new' | 'open' | 'pending' | 'on_hold' | 'resolved' | 'closed';
+export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
+export type TicketSource = 'chat' | 'channel' | 'email' | 'api';
+
+export const PRIORITIES: readonly Priority[] = ['P1', 'P2', 'P3', 'P4'];
+export const STATUSES: readonly TicketStatus[] = ['new', 'open', 'pending', 'on_hold', 'resolved', 'closed'];
+export const OPEN_STATUSES: readonly TicketStatus[] = ['new', 'open', 'pending', 'on_hold'];
+
+export const STATUS_LABELS: Record<TicketStatus, string> = {
+  new: 'New',
+  open: 'Open',
+  pending: 'Pending customer',
+  on_hold: 'On hold',
+  resolved: 'Resolved',
+  closed: 'Closed',
+};
+
+export const PRIORITY_LABELS: Record<Priority, string> = {
+  P1: 'P1 · Critical',
+  P2: 'P2 · High',
+  P3: 'P3 · Normal',
+  P4: 'P4 · Low',
+};
+
+export interface Ticket {
+  id: number;
+  reference: string;
+  type: TicketType;
+  subject: string;
+  description: string;
+  status: TicketStatus;
+  priority: Priority;
+  requesterId: number;
+  assigneeId: number | null;
+  teamId: string | null;
+  source: TicketSource;
+  createdAt: number;
+  updatedAt: number;
+  firstResponseAt: number | null;
+  resolvedAt: number | null;
+  closedAt: number | null;
+  version: number;
+}
+
+export const isOpenStatus = (status: TicketStatus): boolean => OPEN_STATUSES.includes(status);
+
+export type StatusChange = 'pending' | 'on_hold' | 'resolved' | 'closed' | 'open';
+
+/**
+ * Whether `to` may follow `from`; returns the reason when not. Closed is final except for a reopen;
+ * a resolved ticket may be closed or reopened; anything open may move between the open states.
+ */
+export function checkStatusChange(from: TicketStatus, to: StatusChange): string | undefined {
+  if (from === to) return `it is already ${STATUS_LABELS[to].toLowerCase()}`;
+  if (to === 'open') return undefined;
+  if (from === 'closed') return 'it is closed; reopen it first';
+  if (from === 'resolved' && to !== 'closed') return 'it is resolved; reopen it first';
+  return undefined;
+}
+
+export const SUBJECT_MAX = 200;
+export const DESCRIPTION_MAX = 4_000;
+export const NOTE_MAX = 8_000;
+
+/** A one-line subject from free text: first line, trimmed, at most SUBJECT_MAX characters. */
+export function subjectFrom(text: string): string {
+  const line = text.split(/\r?\n/)[0]!.trim();
+  return line.length > SUBJECT_MAX ? `${line.slice(0, SUBJECT_MAX - 1)}…` : line;
+}
+
+/** "5m", "3h", "2d": how long ago, for cards. */
+export function ageLabel(since: number, now: number): string {
+  const minutes = Math.max(0, Math.floor((now - since) / 60_000));
+  if (minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h`;
+  return `${Math.floor(hours / 24)}d`;
+}

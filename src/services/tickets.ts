@@ -1,0 +1,314 @@
+import { isAgent, refusal, type TicketAction } from '../domain/roles.js';
+import type { ListKind } from '../domain/commands.js';
+import type { TicketType } from '../domain/ticket-reference.js';
+import {
+  checkStatusChange,
+  DESCRIPTION_MAX,
+  NOTE_MAX,
+  PRIORITY_LABELS,
+  STATUS_LABELS,
+  SUBJECT_MAX,
+  type Priority,
+  type StatusChange,
+  type Ticket,
+  type TicketSource,
+} from '../domain/tickets.js';
+import { cardPostsOfTicket } from '../store/card-posts.js';
+import { findPersonalConversation } from '../store/conversation-references.js';
+import type { Database, Db } from '../store/database.js';
+import { enqueue, enqueueCardUpdate, type OutboxMessage } from '../store/outbox.js';
+import { findPeople, findPerson, type Person } from '../store/people.js';
+import { teamsOfPerson } from '../store/support-teams.js';
+import { findTicket, insertTicket, listTickets, updateTicket, type ListCursor, type TicketChanges } from '../store/tickets.js';
+import { addAudit, addTimelineEntry, listTimeline, type Surface, type TimelineEntry, type Visibility } from '../store/timeline.js';
+import type { Actor } from './actors.js';
+
+/**
+ * Every change to a ticket, whatever surface it came from (typed command, card button, later email and
+ * SLA events), goes through here: the caller's right to make it is checked, then the ticket, its
+ * timeline entry, an audit row and the outbox rows for what it causes (in-place updates of every
+ * posted copy of its card, notifications) are written in one transaction. Nothing is sent from here.
+ */
+
+export type Result<T> = { ok: true; value: T; notice: string } | { ok: false; reason: string; ticket?: Ticket };
+
+export interface ChangeContext {
+  actor: Actor;
+  surface: Surface;
+}
+
+export interface NewTicketInput {
+  type: TicketType;
+  subject: string;
+  description: string;
+  priority: Priority;
+  teamId: string | null;
+  source: TicketSource;
+  /** Conversations (stored reference ids) that should get the new ticket's card. */
+  postTo: readonly number[];
+}
+
+export interface TicketPage {
+  tickets: Ticket[];
+  people: Map<number, Person>;
+  /** Where the next page starts, when there is one. */
+  next: ListCursor | undefined;
+}
+
+export const PAGE_SIZE = 10;
+
+/** What an applied change adds to the ticket's record, and who hears about it. */
+interface Applied {
+  ok: true;
+  changes: TicketChanges;
+  timeline: { kind: string; visibility: Visibility; body: string; data?: unknown };
+  notice: string;
+  /** A card or message to the personal chat of each person named, unless they made the change. */
+  notify?: Array<{ personId: number; purpose: string; activity: Record<string, unknown> | null }>;
+}
+type Refused = { ok: false; reason: string };
+
+export class TicketService {
+  constructor(
+    private readonly deps: {
+      database: Database;
+      clock?: () => number;
+      /** Called after a commit that queued outbox rows, so the worker looks at once. */
+      onEnqueued?: () => void;
+    },
+  ) {}
+
+  private get db(): Db {
+    return this.deps.database.db;
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  async create(ctx: ChangeContext, input: NewTicketInput): Promise<Result<Ticket>> {
+    const refused = refusal(ctx.actor.role, 'create');
+    if (refused) return { ok: false, reason: refused };
+    const subject = input.subject.trim();
+    if (!subject) return { ok: false, reason: 'a ticket needs a subject' };
+    if (subject.length > SUBJECT_MAX) return { ok: false, reason: `the subject is longer than ${SUBJECT_MAX} characters` };
+    if (input.description.length > DESCRIPTION_MAX) return { ok: false, reason: `the description is longer than ${DESCRIPTION_MAX} characters` };
+
+    const now = this.now();
+    const ticket = await this.db.transaction().execute(async (tx) => {
+      const created = await insertTicket(
+        tx,
+        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId: ctx.actor.person.id, teamId: input.teamId, source: input.source },
+        now,
+      );
+      await addTimelineEntry(tx, { ticketId: created.id, at: now, kind: 'created', visibility: 'public', authorId: ctx.actor.person.id, body: subject, data: { priority: input.priority, source: input.source } });
+      await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority: input.priority, type: input.type } });
+      const posts: OutboxMessage[] = [...new Set(input.postTo)].map((conversationRefId) => ({
+        idempotencyKey: `ticket:${created.id}:created:conv:${conversationRefId}`,
+        operation: 'send',
+        conversationRefId,
+        ticketId: created.id,
+        cardKind: 'ticket',
+        activity: null,
+      }));
+      await enqueue(tx, posts, now);
+      return created;
+    });
+    this.deps.onEnqueued?.();
+    return { ok: true, value: ticket, notice: `Created ${ticket.reference}` };
+  }
+
+  /** Assigns the ticket to the caller, unless someone has it already: of two racing takes, one wins. */
+  take(ctx: ChangeContext, id: number): Promise<Result<Ticket>> {
+    return this.change(ctx, id, 'take', async (tx, ticket) => {
+      if (ticket.assigneeId === ctx.actor.person.id) return { ok: false, reason: `${ticket.reference} is already yours` };
+      if (ticket.assigneeId !== null) {
+        const holder = await findPerson(tx, ticket.assigneeId);
+        return { ok: false, reason: `${ticket.reference} was already taken by ${holder?.name ?? 'someone else'}` };
+      }
+      if (ticket.status === 'closed') return { ok: false, reason: `${ticket.reference} is closed; reopen it first` };
+      return {
+        ok: true,
+        changes: { assigneeId: ctx.actor.person.id, ...(ticket.status === 'new' ? { status: 'open' as const } : {}) },
+        timeline: { kind: 'assigned', visibility: 'internal', body: `Taken by ${ctx.actor.person.name}`, data: { assigneeId: ctx.actor.person.id } },
+        notice: `You took ${ticket.reference}`,
+      };
+    });
+  }
+
+  assign(ctx: ChangeContext, id: number, assignee: Person): Promise<Result<Ticket>> {
+    return this.change(ctx, id, 'assign', async (_tx, ticket) => {
+      if (ticket.assigneeId === assignee.id) return { ok: false, reason: `${ticket.reference} is already assigned to ${assignee.name}` };
+      if (ticket.status === 'closed') return { ok: false, reason: `${ticket.reference} is closed; reopen it first` };
+      return {
+        ok: true,
+        changes: { assigneeId: assignee.id, ...(ticket.status === 'new' ? { status: 'open' as const } : {}) },
+        timeline: { kind: 'assigned', visibility: 'internal', body: `Assigned to ${assignee.name} by ${ctx.actor.person.name}`, data: { assigneeId: assignee.id } },
+        notice: `${ticket.reference} is now assigned to ${assignee.name}`,
+        notify: [{ personId: assignee.id, purpose: 'assigned', activity: null }],
+      };
+    });
+  }
+
+  unassign(ctx: ChangeContext, id: number): Promise<Result<Ticket>> {
+    return this.change(ctx, id, 'assign', async (_tx, ticket) => {
+      if (ticket.assigneeId === null) return { ok: false, reason: `${ticket.reference} is not assigned to anyone` };
+      return {
+        ok: true,
+        changes: { assigneeId: null },
+        timeline: { kind: 'unassigned', visibility: 'internal', body: `Unassigned by ${ctx.actor.person.name}` },
+        notice: `${ticket.reference} is unassigned`,
+      };
+    });
+  }
+
+  setPriority(ctx: ChangeContext, id: number, priority: Priority): Promise<Result<Ticket>> {
+    return this.change(ctx, id, 'priority', async (_tx, ticket) => {
+      if (ticket.priority === priority) return { ok: false, reason: `${ticket.reference} is already ${priority}` };
+      return {
+        ok: true,
+        changes: { priority },
+        timeline: { kind: 'priority', visibility: 'internal', body: `Priority ${ticket.priority} → ${priority}`, data: { from: ticket.priority, to: priority } },
+        notice: `${ticket.reference} is now ${PRIORITY_LABELS[priority]}`,
+      };
+    });
+  }
+
+  changeStatus(ctx: ChangeContext, id: number, to: StatusChange, note?: string): Promise<Result<Ticket>> {
+    const action: TicketAction = to === 'open' ? 'reopen' : 'status';
+    return this.change(ctx, id, action, async (_tx, ticket) => {
+      if (note && note.length > NOTE_MAX) return { ok: false, reason: `the note is longer than ${NOTE_MAX} characters` };
+      const blocked = checkStatusChange(ticket.status, to);
+      if (blocked) return { ok: false, reason: `${ticket.reference} can't be ${to === 'open' ? 'reopened' : `set to ${STATUS_LABELS[to].toLowerCase()}`}: ${blocked}` };
+      const now = this.now();
+      const changes: TicketChanges = { status: to };
+      if (to === 'resolved') changes.resolvedAt = now;
+      if (to === 'closed') changes.closedAt = now;
+      if (to === 'open') Object.assign(changes, { resolvedAt: null, closedAt: null });
+      const verb = to === 'open' && (ticket.status === 'resolved' || ticket.status === 'closed') ? 'Reopened' : `Set to ${STATUS_LABELS[to].toLowerCase()}`;
+      const body = `${verb} by ${ctx.actor.person.name}${note ? `: ${note}` : ''}`;
+      const tellRequester = to === 'resolved' || to === 'closed' || (to === 'open' && verb === 'Reopened');
+      return {
+        ok: true,
+        changes,
+        timeline: { kind: 'status', visibility: tellRequester || to === 'pending' ? 'public' : 'internal', body, data: { from: ticket.status, to } },
+        notice: `${ticket.reference} is ${to === 'open' ? (verb === 'Reopened' ? 'reopened' : 'open') : STATUS_LABELS[to].toLowerCase()}`,
+        notify: tellRequester ? [{ personId: ticket.requesterId, purpose: `status-${to}`, activity: null }] : [],
+      };
+    });
+  }
+
+  /** An internal note (agents) or a public reply (agents and the requester); a reply counts as first response. */
+  comment(ctx: ChangeContext, id: number, text: string, visibility: Visibility): Promise<Result<Ticket>> {
+    const action: TicketAction = visibility === 'internal' ? 'note' : 'comment';
+    return this.change(ctx, id, action, async (_tx, ticket) => {
+      const body = text.trim();
+      if (!body) return { ok: false, reason: 'the note is empty' };
+      if (body.length > NOTE_MAX) return { ok: false, reason: `the text is longer than ${NOTE_MAX} characters` };
+      const byAgent = isAgent(ctx.actor.role);
+      const changes: TicketChanges = {};
+      if (visibility === 'public' && byAgent && ticket.firstResponseAt === null) changes.firstResponseAt = this.now();
+      // A requester writing on a ticket waiting for them hands it back to the agents.
+      if (visibility === 'public' && !byAgent && ticket.status === 'pending') changes.status = 'open';
+      const notify = visibility === 'public' ? (byAgent ? [ticket.requesterId] : ticket.assigneeId !== null ? [ticket.assigneeId] : []) : [];
+      return {
+        ok: true,
+        changes,
+        timeline: { kind: visibility === 'public' ? 'reply' : 'note', visibility, body },
+        notice: visibility === 'public' ? `Reply added to ${ticket.reference}` : `Internal note added to ${ticket.reference}`,
+        notify: notify.map((personId) => ({ personId, purpose: `reply`, activity: null })),
+      };
+    });
+  }
+
+  async get(actor: Actor, id: number): Promise<Result<Ticket>> {
+    const ticket = await findTicket(this.db, id);
+    if (!ticket) return { ok: false, reason: noSuchTicket(id) };
+    const refused = refusal(actor.role, 'view', ticket.requesterId === actor.person.id);
+    if (refused) return { ok: false, reason: refused };
+    return { ok: true, value: ticket, notice: '' };
+  }
+
+  async history(actor: Actor, id: number): Promise<Result<{ ticket: Ticket; entries: TimelineEntry[]; people: Map<number, Person> }>> {
+    const found = await this.get(actor, id);
+    if (!found.ok) return found;
+    const entries = await listTimeline(this.db, id, { includeInternal: isAgent(actor.role), limit: 30 });
+    const people = await findPeople(this.db, entries.flatMap((e) => (e.authorId === null ? [] : [e.authorId])));
+    return { ok: true, value: { ticket: found.value, entries, people }, notice: '' };
+  }
+
+  async list(actor: Actor, kind: ListKind, context: { teamId: string | null }, after?: ListCursor): Promise<Result<TicketPage>> {
+    const agent = isAgent(actor.role);
+    if (actor.role === 'outsider') return { ok: false, reason: refusal('outsider', 'view')! };
+    if (!agent && (kind === 'unassigned' || kind === 'team' || kind === 'breaching')) return { ok: false, reason: refusal(actor.role, 'list-all')! };
+    let tickets: Ticket[];
+    const page = { limit: PAGE_SIZE + 1, ...(after ? { after } : {}) };
+    switch (kind) {
+      case 'mine':
+        tickets = await listTickets(this.db, agent ? { assigneeId: actor.person.id, openOnly: true } : { requesterId: actor.person.id, openOnly: false }, page);
+        break;
+      case 'open':
+        tickets = await listTickets(this.db, agent ? { openOnly: true } : { requesterId: actor.person.id, openOnly: true }, page);
+        break;
+      case 'unassigned':
+        tickets = await listTickets(this.db, { assigneeId: null, openOnly: true }, page);
+        break;
+      case 'team': {
+        const teamIds = context.teamId ? [context.teamId] : await teamsOfPerson(this.db, actor.person.id);
+        tickets = await listTickets(this.db, { teamIds, openOnly: true }, page);
+        break;
+      }
+      case 'breaching':
+        // SLA clocks arrive with the SLA engine; until then nothing can be breaching.
+        tickets = [];
+        break;
+    }
+    const shown = tickets.slice(0, PAGE_SIZE);
+    const last = shown[shown.length - 1];
+    const people = await findPeople(this.db, shown.flatMap((t) => [t.requesterId, ...(t.assigneeId === null ? [] : [t.assigneeId])]));
+    return { ok: true, value: { tickets: shown, people, next: tickets.length > PAGE_SIZE && last ? { updatedAt: last.updatedAt, id: last.id } : undefined }, notice: '' };
+  }
+
+  private async change(ctx: ChangeContext, id: number, action: TicketAction, apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>): Promise<Result<Ticket>> {
+    const { actor } = ctx;
+    const outcome = await this.db.transaction().execute(async (tx): Promise<Result<Ticket> & { queued?: boolean }> => {
+      // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
+      const ticket = await findTicket(tx, id, { lock: this.deps.database.dialect });
+      if (!ticket) return { ok: false, reason: noSuchTicket(id) };
+      const refused = refusal(actor.role, action, ticket.requesterId === actor.person.id);
+      if (refused) return { ok: false, reason: refused, ticket };
+      const applied = await apply(tx, ticket);
+      if (!applied.ok) return { ok: false, reason: applied.reason, ticket };
+
+      const now = this.now();
+      const updated = await updateTicket(tx, ticket, applied.changes, now);
+      if (!updated) return { ok: false, reason: `${ticket.reference} was changed by someone else at the same moment; try again`, ticket };
+      await addTimelineEntry(tx, { ticketId: id, at: now, authorId: actor.person.id, ...applied.timeline });
+      await addAudit(tx, { at: now, actorId: actor.person.id, action: `ticket.${applied.timeline.kind}`, ticketId: id, surface: ctx.surface, details: applied.timeline.data ?? null });
+
+      for (const post of await cardPostsOfTicket(tx, id)) {
+        await enqueueCardUpdate(tx, { postId: post.id, conversationRefId: post.conversationRefId, activityId: post.activityId, ticketId: id, cardKind: post.kind, version: updated.version }, now);
+      }
+      const people = await findPeople(tx, (applied.notify ?? []).map((n) => n.personId));
+      for (const note of applied.notify ?? []) {
+        const person = people.get(note.personId);
+        if (!person || person.id === actor.person.id) continue;
+        const chat = await findPersonalConversation(tx, { aadObjectId: person.aadObjectId, teamsId: person.teamsId });
+        if (!chat) continue;
+        await enqueue(
+          tx,
+          [{ idempotencyKey: `ticket:${id}:v${updated.version}:${note.purpose}:conv:${chat.id}`, operation: 'send', conversationRefId: chat.id, ticketId: id, cardKind: 'ticket', activity: note.activity }],
+          now,
+        );
+      }
+      return { ok: true, value: updated, notice: applied.notice, queued: true };
+    });
+    if (outcome.ok) this.deps.onEnqueued?.();
+    const { queued: _queued, ...result } = outcome;
+    return result;
+  }
+}
+
+export function noSuchTicket(id: number): string {
+  return `there is no ticket #${id}`;
+}

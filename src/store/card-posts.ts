@@ -1,0 +1,60 @@
+import type { Db } from './database.js';
+
+/** Where each ticket's cards were posted, so every copy can be updated in place when the ticket changes. */
+
+export interface CardPost {
+  id: number;
+  ticketId: number;
+  conversationRefId: number;
+  activityId: string;
+  kind: string;
+}
+
+export async function cardPostsOfTicket(db: Db, ticketId: number): Promise<CardPost[]> {
+  const rows = await db.selectFrom('card_posts').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+  return rows.map((r) => ({ id: r.id, ticketId: r.ticket_id, conversationRefId: r.conversation_ref_id, activityId: r.activity_id, kind: r.kind }));
+}
+
+/** The ticket whose card is the root of a channel thread, if any. */
+export async function ticketOfPost(db: Db, conversationRefId: number, activityId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('card_posts')
+    .select('ticket_id')
+    .where('conversation_ref_id', '=', conversationRefId)
+    .where('activity_id', '=', activityId)
+    .executeTakeFirst();
+  return row?.ticket_id;
+}
+
+/**
+ * Records a posted card. A conversation keeps one live copy of a ticket's card of each kind: an older
+ * copy there stops being updated (its buttons still work; they answer with the fresh card).
+ */
+export async function recordCardPost(
+  db: Db,
+  post: { ticketId: number; conversationRefId: number; activityId: string; kind: string },
+  now: number,
+): Promise<void> {
+  await db
+    .deleteFrom('card_posts')
+    .where('ticket_id', '=', post.ticketId)
+    .where('conversation_ref_id', '=', post.conversationRefId)
+    .where('kind', '=', post.kind)
+    .where('activity_id', '!=', post.activityId)
+    .execute();
+  await db
+    .insertInto('card_posts')
+    .values({ ticket_id: post.ticketId, conversation_ref_id: post.conversationRefId, activity_id: post.activityId, kind: post.kind, posted_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['conversation_ref_id', 'activity_id']).doNothing())
+    .execute();
+}
+
+export async function findCardPostId(db: Db, conversationRefId: number, activityId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('card_posts')
+    .select('id')
+    .where('conversation_ref_id', '=', conversationRefId)
+    .where('activity_id', '=', activityId)
+    .executeTakeFirst();
+  return row?.id;
+}

@@ -1,0 +1,108 @@
+import type { Db } from './database.js';
+import type { PersonRow } from './tables.js';
+
+export type StoredRole = PersonRow['role'];
+
+export interface Person {
+  id: number;
+  teamsId: string | null;
+  aadObjectId: string | null;
+  tenantId: string | null;
+  name: string;
+  email: string | null;
+  role: StoredRole;
+}
+
+const toPerson = (row: PersonRow): Person => ({
+  id: row.id,
+  teamsId: row.teams_id,
+  aadObjectId: row.aad_object_id,
+  tenantId: row.tenant_id,
+  name: row.name,
+  email: row.email,
+  role: row.role,
+});
+
+export interface PersonSeen {
+  teamsId: string;
+  aadObjectId: string | null;
+  tenantId: string | null;
+  name: string;
+  email?: string | null;
+}
+
+/**
+ * Finds a person by Teams id or Entra object id and refreshes what Teams tells us about them, or
+ * stores them as new with `role`. An existing stored role is kept unless `role` says otherwise.
+ */
+export async function upsertPerson(db: Db, seen: PersonSeen, role: StoredRole | undefined, now: number): Promise<Person> {
+  return db.transaction().execute(async (tx) => {
+    const existing = await tx
+      .selectFrom('people')
+      .selectAll()
+      .where((eb) => eb.or([eb('teams_id', '=', seen.teamsId), ...(seen.aadObjectId ? [eb('aad_object_id', '=', seen.aadObjectId)] : [])]))
+      .orderBy('id')
+      .executeTakeFirst();
+    if (!existing) {
+      const row = await tx
+        .insertInto('people')
+        .values({
+          teams_id: seen.teamsId,
+          aad_object_id: seen.aadObjectId,
+          tenant_id: seen.tenantId,
+          name: seen.name || 'Unknown',
+          email: seen.email ?? null,
+          role: role ?? 'requester',
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toPerson(row);
+    }
+    const next = {
+      teams_id: seen.teamsId,
+      aad_object_id: seen.aadObjectId ?? existing.aad_object_id,
+      tenant_id: seen.tenantId ?? existing.tenant_id,
+      name: seen.name || existing.name,
+      email: seen.email ?? existing.email,
+      role: role ?? existing.role,
+    };
+    const changed = (Object.keys(next) as Array<keyof typeof next>).some((k) => next[k] !== existing[k]);
+    if (!changed) return toPerson(existing);
+    const row = await tx.updateTable('people').set({ ...next, updated_at: now }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+    return toPerson(row);
+  });
+}
+
+export async function findPerson(db: Db, id: number): Promise<Person | undefined> {
+  const row = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toPerson(row);
+}
+
+export async function findPersonByTeamsId(db: Db, teamsId: string): Promise<Person | undefined> {
+  const row = await db.selectFrom('people').selectAll().where('teams_id', '=', teamsId).executeTakeFirst();
+  return row && toPerson(row);
+}
+
+export async function findPeople(db: Db, ids: readonly number[]): Promise<Map<number, Person>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('people').selectAll().where('id', 'in', unique).execute();
+  return new Map(rows.map((row) => [row.id, toPerson(row)]));
+}
+
+/** Agents and admins, by name: who a ticket can be assigned to. */
+export async function listAgents(db: Db, limit: number): Promise<Person[]> {
+  const rows = await db.selectFrom('people').selectAll().where('role', 'in', ['agent', 'admin']).orderBy('name').limit(limit).execute();
+  return rows.map(toPerson);
+}
+
+/** Agents whose name or email starts with `text` (case-insensitive): for "assign 42 to megan". */
+export async function findAgentsByName(db: Db, text: string): Promise<Person[]> {
+  const needle = text.toLowerCase();
+  const agents = await listAgents(db, 500);
+  return agents.filter(
+    (p) => p.name.toLowerCase().startsWith(needle) || p.name.toLowerCase().split(/\s+/).some((part) => part.startsWith(needle)) || p.email?.toLowerCase().startsWith(needle),
+  );
+}

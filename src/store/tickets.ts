@@ -1,0 +1,150 @@
+import { sql } from 'kysely';
+import { formatReference, type TicketType } from '../domain/ticket-reference.js';
+import { isOpenStatus, type Priority, type Ticket, type TicketSource, type TicketStatus } from '../domain/tickets.js';
+import type { Db, Dialect } from './database.js';
+import type { TicketRow } from './tables.js';
+
+/** Ticket rows in and out; every function takes `db` or a transaction, and returns domain objects. */
+
+export function toTicket(row: TicketRow): Ticket {
+  return {
+    id: row.id,
+    reference: row.reference,
+    type: row.type,
+    subject: row.subject,
+    description: row.description,
+    status: row.status,
+    priority: row.priority,
+    requesterId: row.requester_id,
+    assigneeId: row.assignee_id,
+    teamId: row.team_id,
+    source: row.source,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    firstResponseAt: row.first_response_at,
+    resolvedAt: row.resolved_at,
+    closedAt: row.closed_at,
+    version: row.version,
+  };
+}
+
+export interface NewTicket {
+  type: TicketType;
+  subject: string;
+  description: string;
+  priority: Priority;
+  requesterId: number;
+  teamId: string | null;
+  source: TicketSource;
+}
+
+/** Takes the next ticket number (a row lock on the counter serializes concurrent creators) and inserts. */
+export async function insertTicket(db: Db, ticket: NewTicket, now: number): Promise<Ticket> {
+  const { value } = await db
+    .updateTable('counters')
+    .set({ value: sql`value + 1` })
+    .where('name', '=', 'ticket_number')
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  const id = Number(value);
+  const row = await db
+    .insertInto('tickets')
+    .values({
+      id,
+      reference: formatReference(ticket.type, id),
+      type: ticket.type,
+      subject: ticket.subject,
+      description: ticket.description,
+      status: 'new',
+      priority: ticket.priority,
+      requester_id: ticket.requesterId,
+      assignee_id: null,
+      team_id: ticket.teamId,
+      source: ticket.source,
+      created_at: now,
+      updated_at: now,
+      version: 1,
+      is_open: 1,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toTicket(row);
+}
+
+/** Reads a ticket; inside a Postgres transaction, `lock` holds the row until commit. */
+export async function findTicket(db: Db, id: number, options: { lock?: Dialect } = {}): Promise<Ticket | undefined> {
+  const row = await db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('id', '=', id)
+    .$if(options.lock === 'postgres', (qb) => qb.forUpdate())
+    .executeTakeFirst();
+  return row && toTicket(row);
+}
+
+export interface TicketChanges {
+  status?: TicketStatus;
+  priority?: Priority;
+  assigneeId?: number | null;
+  firstResponseAt?: number;
+  resolvedAt?: number | null;
+  closedAt?: number | null;
+}
+
+/**
+ * Applies changes and bumps the version, only if the ticket is still at `expectedVersion`. Returns the
+ * new ticket, or undefined when someone changed it first.
+ */
+export async function updateTicket(db: Db, ticket: Ticket, changes: TicketChanges, now: number): Promise<Ticket | undefined> {
+  const status = changes.status ?? ticket.status;
+  const row = await db
+    .updateTable('tickets')
+    .set({
+      ...(changes.status !== undefined ? { status: changes.status } : {}),
+      ...(changes.priority !== undefined ? { priority: changes.priority } : {}),
+      ...(changes.assigneeId !== undefined ? { assignee_id: changes.assigneeId } : {}),
+      ...(changes.firstResponseAt !== undefined ? { first_response_at: changes.firstResponseAt } : {}),
+      ...(changes.resolvedAt !== undefined ? { resolved_at: changes.resolvedAt } : {}),
+      ...(changes.closedAt !== undefined ? { closed_at: changes.closedAt } : {}),
+      is_open: isOpenStatus(status) ? 1 : 0,
+      updated_at: now,
+      version: ticket.version + 1,
+    })
+    .where('id', '=', ticket.id)
+    .where('version', '=', ticket.version)
+    .returningAll()
+    .executeTakeFirst();
+  return row && toTicket(row);
+}
+
+export interface ListFilter {
+  assigneeId?: number | null;
+  requesterId?: number;
+  teamIds?: readonly string[];
+  openOnly: boolean;
+}
+
+export interface ListCursor {
+  updatedAt: number;
+  id: number;
+}
+
+/** Newest activity first, keyset-paged: each page is one ordered index range, however deep. */
+export async function listTickets(db: Db, filter: ListFilter, options: { limit: number; after?: ListCursor }): Promise<Ticket[]> {
+  let query = db.selectFrom('tickets').selectAll();
+  if (filter.assigneeId !== undefined) {
+    query = filter.assigneeId === null ? query.where('assignee_id', 'is', null) : query.where('assignee_id', '=', filter.assigneeId);
+  }
+  if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
+  if (filter.teamIds !== undefined) {
+    if (filter.teamIds.length === 0) return [];
+    query = query.where('team_id', 'in', [...filter.teamIds]);
+  }
+  if (filter.openOnly) query = query.where('is_open', '=', 1);
+  if (options.after) {
+    const { updatedAt, id } = options.after;
+    query = query.where((eb) => eb.or([eb('updated_at', '<', updatedAt), eb.and([eb('updated_at', '=', updatedAt), eb('id', '<', id)])]));
+  }
+  const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+  return rows.map(toTicket);
+}

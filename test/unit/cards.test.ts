@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { ADAPTIVE_CARD_CONTENT_TYPE, cardMessage } from '../../src/cards/adaptive-card.js';
+import { VERBS } from '../../src/cards/actions.js';
+import { confirmationCard } from '../../src/cards/confirmation-card.js';
+import { helpCard } from '../../src/cards/help-card.js';
+import { historyCard } from '../../src/cards/history-card.js';
+import { listCard } from '../../src/cards/list-card.js';
+import { newTicketCard } from '../../src/cards/new-ticket-card.js';
+import { ticketCard, ticketSummary, type TicketCardData } from '../../src/cards/ticket-card.js';
+import { personalWelcomeCard, teamWelcomeCard } from '../../src/cards/welcome-card.js';
+import type { Ticket } from '../../src/domain/tickets.js';
+import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
+
+const now = Date.parse('2026-11-22T12:00:00Z');
+const ticket = (overrides: Partial<Ticket> = {}): Ticket => ({
+  id: 1042,
+  reference: 'INC-1042',
+  type: 'incident',
+  subject: 'VPN drops every 10 minutes',
+  description: 'Since the update',
+  status: 'open',
+  priority: 'P2',
+  requesterId: 1,
+  assigneeId: null,
+  teamId: null,
+  source: 'chat',
+  createdAt: now - 3 * 3_600_000,
+  updatedAt: now - 300_000,
+  firstResponseAt: null,
+  resolvedAt: null,
+  closedAt: null,
+  version: 3,
+  ...overrides,
+});
+const data = (overrides: Partial<TicketCardData> = {}): TicketCardData => ({
+  ticket: ticket(),
+  requesterName: 'Alex Wilber',
+  assigneeName: null,
+  agents: [{ id: 2, name: 'Megan Bowen' }, { id: 3, name: 'Lee Gu' }],
+  latest: { authorName: 'Megan Bowen', body: 'Looking into it', visibility: 'internal' },
+  audience: 'agent',
+  now,
+  ...overrides,
+});
+
+const everyCard = {
+  'ticket card, agent, unassigned': ticketCard(data()),
+  'ticket card, agent, assigned, P1, with notice': ticketCard(data({ ticket: ticket({ assigneeId: 2, priority: 'P1' }), assigneeName: 'Megan Bowen', notice: { text: 'Taken by Megan Bowen', tone: 'good' } })),
+  'ticket card, requester, open': ticketCard(data({ audience: 'requester', latest: { authorName: 'Megan Bowen', body: 'Fixed?', visibility: 'public' } })),
+  'ticket card, requester, resolved': ticketCard(data({ audience: 'requester', ticket: ticket({ status: 'resolved' }) })),
+  'list card': listCard({ kind: 'mine', tickets: [ticket(), ticket({ id: 1043, reference: 'INC-1043', assigneeId: 2 })], names: new Map([[2, 'Megan Bowen']]), page: 1, more: { list: 'mine', after: { updatedAt: 1, id: 2 } }, now }),
+  'list card, empty': listCard({ kind: 'unassigned', tickets: [], names: new Map(), page: 1, more: undefined, now }),
+  'history card': historyCard(ticket(), [{ at: now, kind: 'created', visibility: 'public', authorName: 'Alex Wilber', body: 'VPN drops' }, { at: now, kind: 'note', visibility: 'internal', authorName: null, body: 'x' }]),
+  'new ticket form': newTicketCard(),
+  'new ticket form with a problem': newTicketCard({ problem: 'a ticket needs a subject', description: 'x' }),
+  confirmation: confirmationCard('INC-1042 is now assigned to Megan Bowen'),
+  help: helpCard([{ usage: 'help', description: 'Show this list.' }], 'personal'),
+  'personal welcome': personalWelcomeCard('Megan'),
+  'team welcome': teamWelcomeCard('Contoso Support'),
+};
+
+describe('every card the bot sends', () => {
+  it.each(Object.entries(everyCard))('%s validates against the Adaptive Cards 1.5 schema', (_name, card) => {
+    expect(schemaErrors(card)).toEqual([]);
+    expect(card.version).toBe('1.5');
+  });
+
+  it.each(Object.entries(everyCard))('%s parses cleanly in the adaptivecards object model', (_name, card) => {
+    expect(objectModelErrors(card)).toEqual([]);
+  });
+
+  it.each(Object.entries(everyCard))('%s has fallback text for clients and screen readers', (_name, card) => {
+    expect(card.fallbackText.length).toBeGreaterThan(5);
+  });
+});
+
+describe('ticket card', () => {
+  const allActions = (card: { actions?: unknown[] }): Array<Record<string, any>> =>
+    (card.actions ?? []).flatMap((a: any) => (a.type === 'Action.ShowCard' ? [a, ...a.card.actions] : [a]));
+
+  it('offers agents Take only while nobody has the ticket, and every action carries a Submit fallback with its verb', () => {
+    const unassigned = allActions(ticketCard(data()));
+    expect(unassigned.map((a) => a.title)).toEqual(['Take', 'Assign', 'Assign', 'Priority', 'Set priority', 'Status', 'Set status', 'Add note', 'Add', 'History']);
+    for (const action of unassigned.filter((a) => a.type === 'Action.Execute')) {
+      expect(action.data).toEqual({ ticket: 1042 });
+      expect(action.fallback).toEqual({ type: 'Action.Submit', title: action.title, data: { ticket: 1042, verb: action.verb } });
+    }
+    const assigned = allActions(ticketCard(data({ ticket: ticket({ assigneeId: 2 }), assigneeName: 'Megan Bowen' })));
+    expect(assigned.some((a) => a.verb === VERBS.take)).toBe(false);
+  });
+
+  it('gives requesters no agent actions, and never an internal note', () => {
+    const card = ticketCard(data({ audience: 'requester', latest: undefined }));
+    expect(allActions(card).map((a) => a.verb).filter(Boolean)).toEqual([VERBS.comment, VERBS.history]);
+  });
+
+  it('shows markdown and HTML in a subject exactly as typed, never as formatting', () => {
+    const subject = '**urgent** [click](https://evil.example) <img src=x onerror=alert(1)> # heading';
+    const card = ticketCard(data({ ticket: ticket({ subject }), requesterName: '_Bob_ <b>Smith</b>' }));
+    const json = JSON.stringify(card);
+    // The text appears only as TextRun text, which no Teams client parses as Markdown.
+    const textBlocks: string[] = [];
+    JSON.stringify(card, (_k, v) => {
+      if (v && v.type === 'TextBlock') textBlocks.push(v.text);
+      return v;
+    });
+    expect(textBlocks.join('\n')).not.toContain('urgent');
+    expect(textBlocks.join('\n')).not.toContain('Bob');
+    expect(json).toContain(JSON.stringify({ type: 'TextRun', text: subject, weight: 'Bolder', size: 'Medium' }).slice(1, -1));
+  });
+
+  it('summarises itself for notifications', () => {
+    expect(ticketSummary({ ticket: ticket(), latest: { authorName: 'Megan Bowen', body: 'Looking into it', visibility: 'public' } })).toBe('INC-1042 · Megan Bowen: Looking into it');
+    const message = cardMessage(ticketCard(data()), 'INC-1042 · VPN');
+    expect(message).toMatchObject({ type: 'message', summary: 'INC-1042 · VPN', attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE }] });
+  });
+});
+
+describe('the card checks themselves', () => {
+  it('catch an unknown element, a missing property and a duplicate input id', () => {
+    expect(schemaErrors({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Banner', text: 'x' }] })).not.toEqual([]);
+    expect(schemaErrors({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock' }] })).not.toEqual([]);
+    const duplicate = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Input.Text', id: 'a' }, { type: 'Input.Text', id: 'a' }] };
+    expect(objectModelErrors(duplicate)).not.toEqual([]);
+  });
+});
