@@ -2,10 +2,16 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { HttpServer } from './http/server.js';
 import type { Logger } from './logger.js';
+import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
+import { SetupService } from './services/setup.js';
+import { TicketCards } from './services/ticket-cards.js';
+import { TicketService } from './services/tickets.js';
 import { migrateToLatest, openDatabase, type Database } from './store/database.js';
 import { createTeamsAdapter } from './teams/adapter.js';
 import { createBot } from './teams/bot.js';
+import { CommandRunner } from './teams/command-runner.js';
+import { turnHelpers } from './teams/handlers/turn-services.js';
 import { ConnectorDelivery } from './teams/connector-delivery.js';
 import { createMessageEndpoint } from './teams/message-endpoint.js';
 import { OutboxWorker, type OutboxWorkerOptions } from './workers/outbox-worker.js';
@@ -36,12 +42,26 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
+    const db = database.db;
     const adapter = createTeamsAdapter(config.bot);
-    const conversations = new ConversationDirectory(database.db, logger, clock);
-    const bot = createBot({ adapter, botAppId: config.bot.appId, db: database.db, conversations, logger, clock });
-    const outbox = new OutboxWorker({
+    const conversations = new ConversationDirectory(db, logger, clock);
+    const actors = new ActorDirectory(db, config.roles, clock);
+    const cards = new TicketCards(db, actors, clock);
+    // Services queue notifications in their transactions; the worker is told to look right after.
+    const tickets = new TicketService({ database, clock, onEnqueued: () => outbox.wake() });
+    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), actors, clock });
+    const turnServices = { db, logger, conversations, actors, tickets, cards, runner };
+    const bot = createBot({
+      ...turnServices,
+      helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
+      adapter,
+      botAppId: config.bot.appId,
+      clock,
+    });
+    const outbox: OutboxWorker = new OutboxWorker({
       database,
       delivery: new ConnectorDelivery(adapter, config.bot.appId, clock),
+      cards,
       logger: logger.child({ worker: 'outbox' }),
       clock,
       options: options.outbox,

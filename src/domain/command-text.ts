@@ -1,11 +1,12 @@
 /**
- * Turns what Teams delivers as a message's text into what the user typed: mentions of the bot, HTML
- * that rich-text clients add, non-breaking spaces and extra whitespace are removed. Pure.
+ * Turns what Teams delivers as a message's text into what the user typed: HTML that rich-text clients
+ * add, non-breaking spaces and extra whitespace are removed, and a mention of someone (`<at>Megan
+ * Bowen</at>`) reads `@Megan Bowen`. (The bot's own mention is taken out before this.) Pure.
  */
 export function normalizeCommandText(text: string | undefined | null): string {
   if (!text) return '';
   return text
-    .replace(/<at>[^<]*<\/at>/gi, ' ')
+    .replace(/<at>([^<]*)<\/at>/gi, ' @$1 ')
     .replace(/<[^>]+>/g, ' ')
     .replace(/&nbsp;|\u00a0/gi, ' ')
     .replace(/&amp;/gi, '&')

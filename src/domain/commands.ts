@@ -76,7 +76,7 @@ const ALIASES: Record<string, string> = { '?': 'help', 'on-hold': 'hold', view: 
 
 export function parseCommand(input: string): ParseResult {
   const text = input.trim().replace(/[\s.!,;:]+$/, '');
-  if (!text) return { ok: false, error: 'Type a command, or **help** to see them all.' };
+  if (!text) return { ok: false, error: 'Type a command, or “help” to see them all.' };
   const lower = text.toLowerCase().replace(/\s+/g, ' ');
   if (lower === 'help' || lower === '?') return { ok: true, command: { kind: 'help' } };
   if (LISTS[lower]) return { ok: true, command: { kind: 'list', list: LISTS[lower]! } };
@@ -95,18 +95,18 @@ export function parseCommand(input: string): ParseResult {
       const what = rest.join(' ').toLowerCase();
       if (what === 'triage') return { ok: true, command: { kind: 'setup', what: 'triage' } };
       if (what === 'support team' || what === 'team') return { ok: true, command: { kind: 'setup', what: 'support-team' } };
-      return { ok: false, error: 'Use **setup triage** (in the channel that should receive new tickets) or **setup support team** (in the support team).' };
+      return { ok: false, error: 'Use “setup triage” (in the channel that should receive new tickets) or “setup support team” (in the support team).' };
     }
     case 'assign': {
       const words = remainder[0]?.toLowerCase() === 'to' ? remainder.slice(1) : remainder;
       const assignee = words.join(' ').trim();
-      if (!assignee) return { ok: false, error: 'Say who to assign it to, e.g. **assign INC-1042 to @Megan**.' };
+      if (!assignee) return { ok: false, error: 'Say who to assign it to, e.g. “assign INC-1042 to @Megan”.' };
       return { ok: true, command: { kind: 'assign', ref, assignee } };
     }
     case 'priority': {
       const value = remainder.join('').toUpperCase();
       const priority = PRIORITIES.find((p) => p === value || p === `P${value}`);
-      if (!priority) return { ok: false, error: 'Give a priority from P1 (critical) to P4 (low), e.g. **priority INC-1042 P2**.' };
+      if (!priority) return { ok: false, error: 'Give a priority from P1 (critical) to P4 (low), e.g. “priority INC-1042 P2”.' };
       return { ok: true, command: { kind: 'priority', ref, priority } };
     }
     case 'resolve':
@@ -117,7 +117,7 @@ export function parseCommand(input: string): ParseResult {
     case 'note':
     case 'reply': {
       const body = remainder.join(' ').trim();
-      if (!body) return { ok: false, error: `Add the text, e.g. **${verb} INC-1042 ${verb === 'note' ? 'called the customer' : 'a fix is on its way'}**.` };
+      if (!body) return { ok: false, error: `Add the text, e.g. “${verb} INC-1042 ${verb === 'note' ? 'called the customer' : 'a fix is on its way'}”.` };
       return { ok: true, command: { kind: verb, ref, text: body } };
     }
     default:
@@ -156,7 +156,9 @@ function suggest(word: string, rest: string): string | undefined {
     if (!best || distance < best.distance) best = { word: head === candidate ? head : candidate, distance };
   }
   if (!best || best.distance === 0 || best.distance > Math.max(1, Math.floor(word.length / 2))) return undefined;
-  return rest && !best.word.includes(' ') ? `${best.word} ${rest}` : best.word;
+  const suggestion = rest && !best.word.includes(' ') ? `${best.word} ${rest}` : best.word;
+  // Only suggest what would work as typed: "tkae 42" → "take 42", but not "make me a sandwich" → "take me a sandwich".
+  return parseCommand(suggestion).ok ? suggestion : undefined;
 }
 
 /** Levenshtein distance, with a transposition counting as one edit ("tkae" is one step from "take"). */

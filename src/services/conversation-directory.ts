@@ -13,8 +13,8 @@ import type { Db } from '../store/database.js';
  * already stored keeps ordinary turns from writing the same row again.
  */
 export class ConversationDirectory {
-  /** conversation id → service URL last stored. */
-  private readonly known = new Map<string, string>();
+  /** conversation id → the stored row's id and the service URL last stored. */
+  private readonly known = new Map<string, { id: number; serviceUrl: string }>();
 
   constructor(
     private readonly db: Db,
@@ -22,13 +22,17 @@ export class ConversationDirectory {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Stores the conversation if it is new here (or moved service URL). True when the bot is new there. */
-  async remember(conversation: ConversationToRemember, options: { force?: boolean } = {}): Promise<boolean> {
-    if (!options.force && this.known.get(conversation.conversationId) === conversation.serviceUrl) return false;
-    const { isNew } = await rememberConversation(this.db, conversation, this.clock());
-    this.known.set(conversation.conversationId, conversation.serviceUrl);
-    if (isNew) this.logger.info({ conversationId: conversation.conversationId, kind: conversation.kind }, 'conversation remembered');
-    return isNew;
+  /**
+   * Stores the conversation if it is new here (or its service URL moved); returns its row id, and
+   * whether the bot is new there (never seen, or removed since).
+   */
+  async remember(conversation: ConversationToRemember, options: { force?: boolean } = {}): Promise<{ id: number; isNew: boolean }> {
+    const known = this.known.get(conversation.conversationId);
+    if (!options.force && known?.serviceUrl === conversation.serviceUrl) return { id: known.id, isNew: false };
+    const stored = await rememberConversation(this.db, conversation, this.clock());
+    this.known.set(conversation.conversationId, { id: stored.id, serviceUrl: conversation.serviceUrl });
+    if (stored.isNew) this.logger.info({ conversationId: conversation.conversationId, kind: conversation.kind }, 'conversation remembered');
+    return stored;
   }
 
   /** The bot was uninstalled from a chat, or removed from a team (then every channel of it goes). */

@@ -13,7 +13,7 @@ import {
   type Ticket,
   type TicketSource,
 } from '../domain/tickets.js';
-import { cardPostsOfTicket } from '../store/card-posts.js';
+import { cardPostsOfTicket, findCardPostId, recordCardPost } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import type { Database, Db } from '../store/database.js';
 import { enqueue, enqueueCardUpdate, type OutboxMessage } from '../store/outbox.js';
@@ -267,6 +267,24 @@ export class TicketService {
     const last = shown[shown.length - 1];
     const people = await findPeople(this.db, shown.flatMap((t) => [t.requesterId, ...(t.assigneeId === null ? [] : [t.assigneeId])]));
     return { ok: true, value: { tickets: shown, people, next: tickets.length > PAGE_SIZE && last ? { updatedAt: last.updatedAt, id: last.id } : undefined }, notice: '' };
+  }
+
+  /**
+   * Records a ticket card a turn just posted (e.g. the answer to `show`), so later changes update it in
+   * place. If the ticket moved on while the card was on its way, that copy gets one more update.
+   */
+  async recordCardCopy(copy: { ticketId: number; conversationRefId: number; activityId: string; renderedVersion: number }): Promise<void> {
+    const now = this.now();
+    const queued = await this.db.transaction().execute(async (tx) => {
+      await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'ticket' }, now);
+      const current = await findTicket(tx, copy.ticketId);
+      if (!current || current.version <= copy.renderedVersion) return false;
+      const postId = await findCardPostId(tx, copy.conversationRefId, copy.activityId);
+      if (postId === undefined) return false;
+      await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'ticket', version: current.version }, now);
+      return true;
+    });
+    if (queued) this.deps.onEnqueued?.();
   }
 
   private async change(ctx: ChangeContext, id: number, action: TicketAction, apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>): Promise<Result<Ticket>> {

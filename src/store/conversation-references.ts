@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import { inTransaction, type Db } from './database.js';
 import type { ConversationReferenceRow } from './tables.js';
 
 export type ConversationKind = 'personal' | 'channel' | 'groupChat';
@@ -54,7 +54,7 @@ export async function rememberConversation(
   conversation: ConversationToRemember,
   now: number,
 ): Promise<{ id: number; isNew: boolean }> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const existing = await tx
       .selectFrom('conversation_references')
       .select(['id', 'removed_at'])

@@ -62,6 +62,11 @@ export function openDatabase(config: DatabaseConfig): Database {
   };
 }
 
+/** Runs `work` in a transaction, or in the caller's transaction when `db` already is one. */
+export function inTransaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
 export class MigrationError extends Error {
   constructor(
     message: string,

@@ -1,4 +1,4 @@
-import type { Db } from './database.js';
+import { inTransaction, type Db } from './database.js';
 import type { PersonRow } from './tables.js';
 
 export type StoredRole = PersonRow['role'];
@@ -36,7 +36,7 @@ export interface PersonSeen {
  * stores them as new with `role`. An existing stored role is kept unless `role` says otherwise.
  */
 export async function upsertPerson(db: Db, seen: PersonSeen, role: StoredRole | undefined, now: number): Promise<Person> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const existing = await tx
       .selectFrom('people')
       .selectAll()
@@ -105,4 +105,18 @@ export async function findAgentsByName(db: Db, text: string): Promise<Person[]> 
   return agents.filter(
     (p) => p.name.toLowerCase().startsWith(needle) || p.name.toLowerCase().split(/\s+/).some((part) => part.startsWith(needle)) || p.email?.toLowerCase().startsWith(needle),
   );
+}
+
+/** The person behind a personal chat, by whichever ids the chat's reference carries. */
+export async function findPersonByIdentity(db: Db, ids: { aadObjectId: string | null; teamsId: string | null }): Promise<Person | undefined> {
+  if (!ids.aadObjectId && !ids.teamsId) return undefined;
+  const row = await db
+    .selectFrom('people')
+    .selectAll()
+    .where((eb) =>
+      eb.or([...(ids.aadObjectId ? [eb('aad_object_id', '=', ids.aadObjectId)] : []), ...(ids.teamsId ? [eb('teams_id', '=', ids.teamsId)] : [])]),
+    )
+    .orderBy('id')
+    .executeTakeFirst();
+  return row && toPerson(row);
 }

@@ -1,19 +1,17 @@
 import { Application, TurnState, type TeamsAdapter } from '@microsoft/teams-ai';
 import type { TurnContext } from 'botbuilder';
-import type { Logger } from '../logger.js';
-import type { ConversationDirectory } from '../services/conversation-directory.js';
 import type { Db } from '../store/database.js';
 import { conversationToRemember } from './conversation.js';
-import { registerHelpHandlers } from './handlers/help.js';
+import { onCardSubmit, registerCardActions } from './handlers/card-actions.js';
 import { registerInstallationHandlers } from './handlers/installation.js';
+import { registerMessageHandlers } from './handlers/messages.js';
+import type { TurnServices } from './handlers/turn-services.js';
 import { SqlStorage } from './sql-storage.js';
 
-export interface BotDeps {
+export interface BotDeps extends TurnServices {
   adapter: TeamsAdapter;
   botAppId: string | undefined;
   db: Db;
-  conversations: ConversationDirectory;
-  logger: Logger;
   clock: () => number;
 }
 
@@ -41,7 +39,8 @@ export function createBot(deps: BotDeps): Application<TurnState> {
   });
 
   registerInstallationHandlers(app, { conversations, logger });
-  registerHelpHandlers(app);
+  registerCardActions(app, deps);
+  registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => onCardSubmit(context, deps, value) });
 
   app.error(async (context: TurnContext, error: Error) => {
     logger.error(

@@ -122,18 +122,21 @@ describe('the bot over HTTP, with auth on', () => {
     it('answers the real captured channel message that mentions the bot', async () => {
       const activity = fixture('message-channel-reply-with-bot-mention.json');
       activity.serviceUrl = h.serviceUrl;
+      const botId = activity.recipient.id;
       activity.recipient = { ...activity.recipient, id: `28:${h.botAppId}` };
+      for (const entity of activity.entities) if (entity.mentioned?.id === botId) entity.mentioned.id = `28:${h.botAppId}`;
       const response = await h.post(activity);
       expect(response.status).toBe(200);
       const [reply] = await h.connector.waitFor((c) => c.activityId === activity.id);
-      expect(reply!.activity.text).toMatch(/I don't know "reply to thread" yet/);
+      // "reply to thread" reads as a reply without a ticket reference, and the bot asks which ticket.
+      expect(reply!.activity.summary).toBe('Which ticket? Add its reference, e.g. “reply INC-1042”.');
     });
 
     it('says so, politely, when it does not know a command', async () => {
       const message = personalMessage(h, 'make me a sandwich');
       await h.post(message);
       const [reply] = await h.connector.waitFor((c) => c.activityId === message.id);
-      expect(reply!.activity.text).toBe('I don\'t know "make me a sandwich" yet. Type **help** to see what I can do.');
+      expect(reply!.activity.summary).toBe('I don\'t know "make me a sandwich". Type help for everything I can do.');
     });
   });
 

@@ -4,7 +4,7 @@ import { formatReference, parseReference } from '../../src/domain/ticket-referen
 
 describe('command text', () => {
   it.each([
-    ['<at>Service Desk</at> help', 'help'],
+    ['assign 42 to <at>Megan Bowen</at>', 'assign 42 to @Megan Bowen'],
     ['<p>help&nbsp;</p>', 'help'],
     ['  take   INC-42  ', 'take INC-42'],
     ['note 42 R&amp;D &lt;urgent&gt;', 'note 42 R&D <urgent>'],

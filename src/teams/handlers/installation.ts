@@ -22,7 +22,7 @@ export function registerInstallationHandlers(
   const { conversations } = deps;
 
   const welcomeIfNew = async (context: TurnContext) => {
-    const isNew = await conversations.remember(conversationToRemember(context.activity), { force: true });
+    const { isNew } = await conversations.remember(conversationToRemember(context.activity), { force: true });
     if (isNew) await context.sendActivity(welcomeFor(context.activity));
   };
 

@@ -1,0 +1,67 @@
+import { ticketCard, ticketSummary, type Audience, type TicketCardData } from '../cards/ticket-card.js';
+import { cardMessage } from '../cards/adaptive-card.js';
+import { isAgent } from '../domain/roles.js';
+import type { Db } from '../store/database.js';
+import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
+import { findTicket } from '../store/tickets.js';
+import { listTimeline } from '../store/timeline.js';
+import type { CardRenderer } from '../workers/delivery.js';
+import type { ActorDirectory } from './actors.js';
+
+/** How many agents the Assign picker lists. */
+const ASSIGNABLE_SHOWN = 30;
+
+/**
+ * Ticket cards as views of the ticket: built from the stored ticket whenever one is sent or updated,
+ * for the audience of the conversation it lands in (channels and agents' chats see the agent card;
+ * a requester's chat sees the requester card, without internal notes or agent actions).
+ */
+export class TicketCards implements CardRenderer {
+  constructor(
+    private readonly db: Db,
+    private readonly actors: ActorDirectory,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async data(ticketId: number, audience: Audience, notice?: TicketCardData['notice']): Promise<TicketCardData | undefined> {
+    const ticket = await findTicket(this.db, ticketId);
+    if (!ticket) return undefined;
+    const [latest] = await listTimeline(this.db, ticketId, { includeInternal: audience === 'agent', limit: 1 });
+    const people = await findPeople(this.db, [ticket.requesterId, ...(ticket.assigneeId === null ? [] : [ticket.assigneeId]), ...(latest?.authorId ? [latest.authorId] : [])]);
+    const agents = audience === 'agent' ? await listAgents(this.db, ASSIGNABLE_SHOWN) : [];
+    return {
+      ticket,
+      requesterName: people.get(ticket.requesterId)?.name ?? 'Unknown',
+      assigneeName: ticket.assigneeId === null ? null : (people.get(ticket.assigneeId)?.name ?? 'Unknown'),
+      agents: agents.map((a) => ({ id: a.id, name: a.name })),
+      latest: latest && { authorName: latest.authorId === null ? null : (people.get(latest.authorId)?.name ?? null), body: latest.body, visibility: latest.visibility },
+      audience,
+      ...(notice ? { notice } : {}),
+      now: this.clock(),
+    };
+  }
+
+  /** The card as a message activity, with the summary Teams shows in notifications. */
+  async message(ticketId: number, audience: Audience, notice?: TicketCardData['notice']): Promise<{ activity: Record<string, unknown>; version: number } | undefined> {
+    const data = await this.data(ticketId, audience, notice);
+    if (!data) return undefined;
+    return { activity: cardMessage(ticketCard(data), ticketSummary(data)), version: data.ticket.version };
+  }
+
+  async render(ticketId: number, _cardKind: string, conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }) {
+    return this.message(ticketId, await this.audienceOf(conversation));
+  }
+
+  async currentVersion(ticketId: number): Promise<number | undefined> {
+    return (await findTicket(this.db, ticketId))?.version;
+  }
+
+  /** Channels and group chats are where agents work; a personal chat shows what its person may see. */
+  private async audienceOf(conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }): Promise<Audience> {
+    if (conversation.kind !== 'personal') return 'agent';
+    const person = await findPersonByIdentity(this.db, { aadObjectId: conversation.userAadObjectId, teamsId: conversation.userTeamsId });
+    if (!person) return 'requester';
+    const role = await this.actors.roleOf(person);
+    return isAgent(role) ? 'agent' : 'requester';
+  }
+}

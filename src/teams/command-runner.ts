@@ -1,0 +1,223 @@
+import { cardMessage, type AdaptiveCard } from '../cards/adaptive-card.js';
+import { confirmationCard } from '../cards/confirmation-card.js';
+import { helpCard, type CommandHelp } from '../cards/help-card.js';
+import { historyCard } from '../cards/history-card.js';
+import { LIST_TITLES, listCard } from '../cards/list-card.js';
+import { newTicketCard } from '../cards/new-ticket-card.js';
+import { ticketCard, ticketSummary } from '../cards/ticket-card.js';
+import type { Command, ListKind } from '../domain/commands.js';
+import { isAgent } from '../domain/roles.js';
+import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
+import type { TicketType } from '../domain/ticket-reference.js';
+import type { Actor, ActorDirectory } from '../services/actors.js';
+import type { SetupService } from '../services/setup.js';
+import type { TicketCards } from '../services/ticket-cards.js';
+import type { Result, TicketService } from '../services/tickets.js';
+import type { Person, PersonSeen } from '../store/people.js';
+import type { ListCursor } from '../store/tickets.js';
+import type { Where } from './turn.js';
+
+/**
+ * Carries out a command for an actor: the one place where typed commands and card buttons meet the
+ * ticket service, so both are checked and recorded the same way. Returns what to show; the caller
+ * decides whether that is a reply (typed command, Action.Submit) or an invoke response (Action.Execute).
+ */
+
+export type Reply =
+  | { kind: 'card'; card: AdaptiveCard; summary: string; ticketCard?: { ticketId: number; version: number } }
+  | { kind: 'none' };
+
+export interface TurnHelpers {
+  /** Resolves "@Megan", "megan" or "me" to an agent, or says why not. */
+  resolveAssignee(text: string): Promise<{ ok: true; person: Person } | { ok: false; reason: string }>;
+  /** Members of the current team (for `setup support team`). */
+  teamMembers(): Promise<PersonSeen[]>;
+  /** The triage channel's stored reference id, when one is mapped. */
+  triageChannel(): Promise<number | undefined>;
+}
+
+export interface RunnerDeps {
+  tickets: TicketService;
+  cards: TicketCards;
+  setup: SetupService;
+  actors: ActorDirectory;
+  clock: () => number;
+}
+
+const COMMANDS_FOR_EVERYONE: CommandHelp[] = [
+  { usage: 'new', description: 'Open a ticket with a short form.' },
+  { usage: 'new <what is wrong>', description: 'Open a ticket right away.' },
+  { usage: 'my tickets', description: 'Tickets you opened, newest activity first.' },
+  { usage: 'show <ref>', description: 'A ticket, e.g. show INC-1042 (or #1042, or 1042).' },
+  { usage: 'history <ref>', description: 'What has happened on a ticket.' },
+  { usage: 'reply <ref> <text>', description: 'Add a comment to your ticket.' },
+  { usage: 'reopen <ref> [why]', description: 'Reopen your resolved ticket.' },
+  { usage: 'help', description: 'Show this list.' },
+];
+
+const COMMANDS_FOR_AGENTS: CommandHelp[] = [
+  { usage: 'new [<what is wrong>]', description: 'Open a ticket (form, or at once with a subject).' },
+  { usage: 'list · open · unassigned · team · breaching', description: 'Your open tickets, all open, nobody on them, your team’s, about to breach.' },
+  { usage: 'show <ref> · history <ref>', description: 'A ticket card, or its full history with internal notes.' },
+  { usage: 'take <ref>', description: 'Assign a ticket to yourself.' },
+  { usage: 'assign <ref> to @person', description: 'Assign to another agent (mention them or type their name).' },
+  { usage: 'unassign <ref>', description: 'Put a ticket back in the queue.' },
+  { usage: 'priority <ref> P1..P4', description: 'Change the priority.' },
+  { usage: 'pending <ref> · hold <ref>', description: 'Waiting for the customer; on hold.' },
+  { usage: 'resolve <ref> [note] · close <ref>', description: 'Resolve (with an optional public note), close.' },
+  { usage: 'reopen <ref> [note]', description: 'Reopen a resolved or closed ticket.' },
+  { usage: 'note <ref> <text>', description: 'Internal note: agents only.' },
+  { usage: 'reply <ref> <text>', description: 'Public reply to the requester (counts as first response).' },
+  { usage: 'help', description: 'Show this list.' },
+];
+
+const COMMANDS_FOR_ADMINS: CommandHelp[] = [
+  { usage: 'setup triage', description: 'In a channel: post tickets opened in personal chats here.' },
+  { usage: 'setup support team', description: 'In a team: make its members agents.' },
+];
+
+export function commandsFor(actor: Actor, where: Pick<Where, 'kind' | 'threadTicketId'>): CommandHelp[] {
+  const base = isAgent(actor.role) ? COMMANDS_FOR_AGENTS : COMMANDS_FOR_EVERYONE;
+  const extra = actor.role === 'admin' ? COMMANDS_FOR_ADMINS : [];
+  const thread = where.threadTicketId !== undefined ? [{ usage: '(reply in this thread)', description: 'Becomes an internal note on the ticket; start with reply to make it public.' }] : [];
+  return [...base, ...extra, ...thread];
+}
+
+export class CommandRunner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  async run(actor: Actor, command: Command, where: Where, helpers: TurnHelpers, surface: 'chat' | 'card' = 'chat'): Promise<Reply> {
+    const ctx = { actor, surface };
+    const ref = 'ref' in command ? (command.ref ?? where.threadTicketId) : undefined;
+    const needsRef = 'ref' in command;
+    if (needsRef && ref === undefined) {
+      return warn(`Which ticket? Add its reference, e.g. “${command.kind} INC-1042”.`);
+    }
+    switch (command.kind) {
+      case 'help': {
+        const card = helpCard(commandsFor(actor, where), where.kind);
+        return { kind: 'card', card, summary: 'What Service Desk can do' };
+      }
+      case 'new':
+        if (!command.text) return { kind: 'card', card: newTicketCard(), summary: 'New ticket' };
+        return this.create(actor, where, helpers, { subject: subjectFrom(command.text), description: command.text.length > subjectFrom(command.text).length ? command.text : '', priority: 'P3', type: 'incident' }, surface);
+      case 'list':
+        return this.list(actor, command.list, where, undefined, 1);
+      case 'show':
+        return this.show(actor, ref!);
+      case 'history':
+        return this.history(actor, ref!);
+      case 'take':
+        return this.outcome(await this.deps.tickets.take(ctx, ref!));
+      case 'assign': {
+        const assignee = await helpers.resolveAssignee(command.assignee);
+        if (!assignee.ok) return warn(assignee.reason);
+        return this.outcome(await this.deps.tickets.assign(ctx, ref!, assignee.person));
+      }
+      case 'unassign':
+        return this.outcome(await this.deps.tickets.unassign(ctx, ref!));
+      case 'priority':
+        return this.outcome(await this.deps.tickets.setPriority(ctx, ref!, command.priority));
+      case 'pending':
+        return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'pending'));
+      case 'hold':
+        return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'on_hold'));
+      case 'close':
+        return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'closed'));
+      case 'resolve':
+        return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'resolved', command.note));
+      case 'reopen':
+        return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'open', command.note));
+      case 'note':
+        return this.outcome(await this.deps.tickets.comment(ctx, ref!, command.text, 'internal'));
+      case 'reply':
+        return this.outcome(await this.deps.tickets.comment(ctx, ref!, command.text, 'public'));
+      case 'setup':
+        return this.setup(actor, command.what, where, helpers);
+    }
+  }
+
+  async create(
+    actor: Actor,
+    where: Where,
+    helpers: TurnHelpers,
+    input: { subject: string; description: string; priority: Priority; type: TicketType },
+    surface: 'chat' | 'card',
+  ): Promise<Reply> {
+    // In a channel the card starts its own thread there; from a personal chat it comes back to the
+    // requester and goes to the triage channel, when one is mapped.
+    const postTo = where.kind === 'personal' ? [where.conversationRefId, ...[await helpers.triageChannel()].filter((id): id is number => id !== undefined)] : [where.conversationRefId];
+    const result = await this.deps.tickets.create(
+      { actor, surface },
+      { ...input, teamId: where.kind === 'channel' ? where.teamId : null, source: where.kind === 'personal' ? 'chat' : 'channel', postTo },
+    );
+    if (!result.ok) return warn(`Nothing was created: ${result.reason}.`);
+    const where_ = where.kind === 'personal' ? 'Its card follows; I will keep it up to date.' : 'Its card starts a new thread in this channel.';
+    return { kind: 'card', card: confirmationCard(`Created ${result.value.reference}. ${where_}`), summary: `Created ${result.value.reference}` };
+  }
+
+  async list(actor: Actor, kind: ListKind, where: Pick<Where, 'teamId'>, after: ListCursor | undefined, page: number): Promise<Reply> {
+    const result = await this.deps.tickets.list(actor, kind, { teamId: where.teamId }, after);
+    if (!result.ok) return warn(capitalize(result.reason));
+    const names = new Map([...result.value.people].map(([id, p]) => [id, p.name]));
+    const more = result.value.next ? { list: kind, after: result.value.next, page: page + 1, ...(where.teamId ? { teamId: where.teamId } : {}) } : undefined;
+    const card = listCard({ kind, tickets: result.value.tickets, names, page, more, now: this.deps.clock() });
+    return { kind: 'card', card, summary: LIST_TITLES[kind] };
+  }
+
+  async show(actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<Reply> {
+    const found = await this.deps.tickets.get(actor, id);
+    if (!found.ok) return warn(capitalize(found.reason));
+    const data = await this.deps.cards.data(id, isAgent(actor.role) ? 'agent' : 'requester', notice);
+    if (!data) return warn(`There is no ticket #${id}.`);
+    return { kind: 'card', card: ticketCard(data), summary: ticketSummary(data), ticketCard: { ticketId: id, version: data.ticket.version } };
+  }
+
+  async history(actor: Actor, id: number): Promise<Reply> {
+    const result = await this.deps.tickets.history(actor, id);
+    if (!result.ok) return warn(capitalize(result.reason));
+    const { ticket, entries, people } = result.value;
+    const card = historyCard(
+      ticket,
+      entries.map((e) => ({ at: e.at, kind: e.kind, visibility: e.visibility, authorName: e.authorId === null ? null : (people.get(e.authorId)?.name ?? null), body: e.body })),
+    );
+    return { kind: 'card', card, summary: `History of ${ticket.reference}` };
+  }
+
+  /** A status change from the card's Status picker (its values are checked by the caller). */
+  async setStatus(actor: Actor, id: number, status: StatusChange, note: string | undefined): Promise<Reply> {
+    return this.outcome(await this.deps.tickets.changeStatus({ actor, surface: 'card' }, id, status, note));
+  }
+
+  private async setup(actor: Actor, what: 'triage' | 'support-team', where: Where, helpers: TurnHelpers): Promise<Reply> {
+    if (where.kind !== 'channel') return warn(`Type “setup ${what === 'triage' ? 'triage' : 'support team'}” in a team channel, mentioning me.`);
+    if (what === 'triage') {
+      const result = await this.deps.setup.mapTriageChannel(actor, { conversationRefId: where.conversationRefId, teamId: where.teamId });
+      return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+    }
+    if (actor.role !== 'admin') return warn('Only admins can set up channels and teams.');
+    const members = await helpers.teamMembers();
+    const result = await this.deps.setup.registerSupportTeam(actor, { teamId: where.teamId ?? '', name: where.teamName, members });
+    return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+  }
+
+  private outcome(result: Result<{ reference: string }>): Reply {
+    return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+  }
+}
+
+function good(text: string): Reply {
+  return { kind: 'card', card: confirmationCard(text, 'good'), summary: text };
+}
+
+function warn(text: string): Reply {
+  return { kind: 'card', card: confirmationCard(text, 'warning'), summary: text };
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The message activity for a reply card. */
+export function replyActivity(reply: Extract<Reply, { kind: 'card' }>): Record<string, unknown> {
+  return cardMessage(reply.card, reply.summary);
+}
+

@@ -1,0 +1,149 @@
+import type { Application, TurnState } from '@microsoft/teams-ai';
+import type { Activity, TurnContext } from 'botbuilder';
+import { z } from 'zod';
+import { VERBS, type Verb } from '../../cards/actions.js';
+import type { AdaptiveCard } from '../../cards/adaptive-card.js';
+import { confirmationCard } from '../../cards/confirmation-card.js';
+import { newTicketCard } from '../../cards/new-ticket-card.js';
+import { isAgent } from '../../domain/roles.js';
+import { DESCRIPTION_MAX, NOTE_MAX, PRIORITIES, SUBJECT_MAX } from '../../domain/tickets.js';
+import type { Actor } from '../../services/actors.js';
+import type { Result } from '../../services/tickets.js';
+import { findPerson } from '../../store/people.js';
+import { replyActivity, type Reply } from '../command-runner.js';
+import { callerOf } from '../turn.js';
+import { send, whereOf } from './messages.js';
+import type { TurnServices } from './turn-services.js';
+
+/**
+ * Card buttons. The same data arrives two ways: as an `adaptiveCard/action` invoke (Action.Execute),
+ * answered within Teams' 5-second budget with a fresh card, or as a message with a `value`
+ * (the Action.Submit fallback), answered with a reply. Either way the data is parsed here, at the
+ * edge, and the change goes through the same service checks as a typed command: a tampered ticket id
+ * or verb changes nothing it could not have changed by typing.
+ */
+
+const ticketId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const schemas = {
+  [VERBS.take]: z.object({ ticket: ticketId }),
+  [VERBS.history]: z.object({ ticket: ticketId }),
+  [VERBS.reopen]: z.object({ ticket: ticketId }),
+  [VERBS.assign]: z.object({ ticket: ticketId, assignee: z.coerce.number().int().positive() }),
+  [VERBS.priority]: z.object({ ticket: ticketId, priority: z.enum(PRIORITIES as [string, ...string[]]) }),
+  [VERBS.status]: z.object({ ticket: ticketId, status: z.enum(['open', 'pending', 'on_hold', 'resolved', 'closed']), statusNote: z.string().max(NOTE_MAX).optional() }),
+  [VERBS.note]: z.object({ ticket: ticketId, note: z.string().trim().min(1, 'is empty').max(NOTE_MAX), visibility: z.enum(['internal', 'public']).default('internal') }),
+  [VERBS.comment]: z.object({ ticket: ticketId, note: z.string().trim().min(1, 'is empty').max(NOTE_MAX) }),
+  [VERBS.create]: z.object({
+    subject: z.string().trim().max(SUBJECT_MAX).default(''),
+    description: z.string().max(DESCRIPTION_MAX).default(''),
+    type: z.enum(['incident', 'request']).default('incident'),
+    priority: z.enum(PRIORITIES as [string, ...string[]]).default('P3'),
+  }),
+  [VERBS.more]: z.object({
+    list: z.enum(['mine', 'open', 'unassigned', 'team', 'breaching']),
+    after: z.object({ updatedAt: z.number().int(), id: z.number().int() }),
+    page: z.number().int().min(2).max(10_000).default(2),
+    teamId: z.string().max(200).optional(),
+  }),
+} satisfies Record<Verb, z.ZodTypeAny>;
+
+export type CardActionResult = { card: AdaptiveCard; summary: string; ticketCard?: Extract<Reply, { kind: 'card' }>['ticketCard'] };
+
+export function registerCardActions(app: Application<TurnState>, deps: TurnServices): void {
+  for (const verb of Object.values(VERBS)) {
+    app.adaptiveCards.actionExecute(verb, async (context, _state, data) => {
+      return (await runCardAction(context, deps, verb, data)).card;
+    });
+  }
+  // A verb we do not know: a card from an older version, or tampered with.
+  app.adaptiveCards.actionExecute(
+    async (context) => context.activity.type === 'invoke' && context.activity.name === 'adaptiveCard/action',
+    async (context) => {
+      deps.logger.warn({ verb: (context.activity.value as { action?: { verb?: unknown } } | undefined)?.action?.verb, activityId: context.activity.id }, 'card action with an unknown verb');
+      return confirmationCard('This button is no longer supported; nothing was changed. Type help to see what I can do.', 'warning');
+    },
+  );
+}
+
+/** The Action.Submit fallback: same action, answered with a reply instead of an invoke response. */
+export async function onCardSubmit(context: TurnContext, deps: TurnServices, value: Record<string, unknown>): Promise<void> {
+  const verb = typeof value.verb === 'string' && (Object.values(VERBS) as string[]).includes(value.verb) ? (value.verb as Verb) : undefined;
+  const where = await whereOf(context, deps);
+  if (!verb) {
+    deps.logger.warn({ activityId: context.activity.id }, 'card submit with an unknown verb');
+    await send(context, deps, { kind: 'card', card: confirmationCard('This button is no longer supported; nothing was changed.', 'warning'), summary: 'Not supported' }, where);
+    return;
+  }
+  const { verb: _verb, ...data } = value;
+  const result = await runCardAction(context, deps, verb, data);
+  await send(context, deps, { kind: 'card', ...result }, where);
+}
+
+export async function runCardAction(context: TurnContext, deps: TurnServices, verb: Verb, raw: unknown): Promise<CardActionResult> {
+  const parsed = schemas[verb].safeParse(raw ?? {});
+  if (!parsed.success) {
+    deps.logger.warn({ verb, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), activityId: context.activity.id }, 'card action with invalid data');
+    return warning("That button sent something I can't use, so nothing was changed. Try again from a fresh card (type show and the ticket's reference).");
+  }
+  const actor = await deps.actors.identify(callerOf(context.activity));
+  if (actor.role === 'outsider') return warning('This service desk is only for people in its organisation.');
+  const where = await whereOf(context, deps);
+  const data = parsed.data as Record<string, any>;
+  const ctx = { actor, surface: 'card' as const };
+
+  switch (verb) {
+    case VERBS.take:
+      return afterChange(deps, actor, await deps.tickets.take(ctx, data.ticket), data.ticket);
+    case VERBS.assign: {
+      const assignee = await findPerson(deps.db, data.assignee);
+      if (!assignee || !isAgent(await deps.actors.roleOf(assignee))) {
+        return freshCard(deps, actor, data.ticket, { text: 'That person is not a support agent; nothing was changed.', tone: 'warning' });
+      }
+      return afterChange(deps, actor, await deps.tickets.assign(ctx, data.ticket, assignee), data.ticket);
+    }
+    case VERBS.priority:
+      return afterChange(deps, actor, await deps.tickets.setPriority(ctx, data.ticket, data.priority), data.ticket);
+    case VERBS.status:
+      return afterChange(deps, actor, await deps.tickets.changeStatus(ctx, data.ticket, data.status, data.statusNote?.trim() || undefined), data.ticket);
+    case VERBS.note:
+      return afterChange(deps, actor, await deps.tickets.comment(ctx, data.ticket, data.note, data.visibility), data.ticket);
+    case VERBS.comment:
+      return afterChange(deps, actor, await deps.tickets.comment(ctx, data.ticket, data.note, 'public'), data.ticket);
+    case VERBS.reopen:
+      return afterChange(deps, actor, await deps.tickets.changeStatus(ctx, data.ticket, 'open'), data.ticket);
+    case VERBS.history: {
+      // The history goes out as its own message; the card itself stays as it is.
+      const history = await deps.runner.history(actor, data.ticket);
+      if (history.kind === 'card') await context.sendActivity(replyActivity(history) as Partial<Activity>);
+      return freshCard(deps, actor, data.ticket);
+    }
+    case VERBS.create: {
+      if (!data.subject) return { card: newTicketCard({ problem: 'A ticket needs a subject.', description: data.description }), summary: 'New ticket' };
+      const reply = await deps.runner.create(actor, where, deps.helpersFor(context, actor), { subject: data.subject, description: data.description, type: data.type, priority: data.priority }, 'card');
+      return asResult(reply);
+    }
+    case VERBS.more:
+      return asResult(await deps.runner.list(actor, data.list, { teamId: data.teamId ?? (where.teamId as string | null) }, data.after, data.page));
+  }
+}
+
+/** After a change (or a refusal), the card shows the ticket as it now is, with a line saying what happened. */
+async function afterChange(deps: TurnServices, actor: Actor, result: Result<unknown>, id: number): Promise<CardActionResult> {
+  return freshCard(deps, actor, id, result.ok ? { text: result.notice, tone: 'good' } : { text: capitalize(result.reason), tone: 'warning' });
+}
+
+async function freshCard(deps: TurnServices, actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<CardActionResult> {
+  return asResult(await deps.runner.show(actor, id, notice));
+}
+
+function asResult(reply: Reply): CardActionResult {
+  if (reply.kind === 'none') return warning('Nothing to show.');
+  return { card: reply.card, summary: reply.summary, ...(reply.ticketCard ? { ticketCard: reply.ticketCard } : {}) };
+}
+
+function warning(text: string): CardActionResult {
+  return { card: confirmationCard(text, 'warning'), summary: text };
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
