@@ -276,12 +276,14 @@ export class TicketService {
   async recordCardCopy(copy: { ticketId: number; conversationRefId: number; activityId: string; renderedVersion: number }): Promise<void> {
     const now = this.now();
     const queued = await this.db.transaction().execute(async (tx) => {
-      await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'ticket' }, now);
+      // Kind "show": a card someone asked for does not take over from the card posted with the ticket
+      // (in a channel, that one is the root of the ticket's thread).
+      await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'show' }, now);
       const current = await findTicket(tx, copy.ticketId);
       if (!current || current.version <= copy.renderedVersion) return false;
       const postId = await findCardPostId(tx, copy.conversationRefId, copy.activityId);
       if (postId === undefined) return false;
-      await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'ticket', version: current.version }, now);
+      await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'show', version: current.version }, now);
       return true;
     });
     if (queued) this.deps.onEnqueued?.();

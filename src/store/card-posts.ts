@@ -11,7 +11,7 @@ export interface CardPost {
 }
 
 export async function cardPostsOfTicket(db: Db, ticketId: number): Promise<CardPost[]> {
-  const rows = await db.selectFrom('card_posts').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+  const rows = await db.selectFrom('card_posts').selectAll().where('ticket_id', '=', ticketId).where('live', '=', 1).orderBy('id').execute();
   return rows.map((r) => ({ id: r.id, ticketId: r.ticket_id, conversationRefId: r.conversation_ref_id, activityId: r.activity_id, kind: r.kind }));
 }
 
@@ -28,7 +28,8 @@ export async function ticketOfPost(db: Db, conversationRefId: number, activityId
 
 /**
  * Records a posted card. A conversation keeps one live copy of a ticket's card of each kind: an older
- * copy there stops being updated (its buttons still work; they answer with the fresh card).
+ * copy there stops being updated (its buttons still work and answer with the fresh card, and a thread
+ * under it still belongs to the ticket).
  */
 export async function recordCardPost(
   db: Db,
@@ -36,7 +37,8 @@ export async function recordCardPost(
   now: number,
 ): Promise<void> {
   await db
-    .deleteFrom('card_posts')
+    .updateTable('card_posts')
+    .set({ live: 0 })
     .where('ticket_id', '=', post.ticketId)
     .where('conversation_ref_id', '=', post.conversationRefId)
     .where('kind', '=', post.kind)
@@ -44,7 +46,7 @@ export async function recordCardPost(
     .execute();
   await db
     .insertInto('card_posts')
-    .values({ ticket_id: post.ticketId, conversation_ref_id: post.conversationRefId, activity_id: post.activityId, kind: post.kind, posted_at: now, updated_at: now })
+    .values({ ticket_id: post.ticketId, conversation_ref_id: post.conversationRefId, activity_id: post.activityId, kind: post.kind, posted_at: now, updated_at: now, live: 1 })
     .onConflict((oc) => oc.columns(['conversation_ref_id', 'activity_id']).doNothing())
     .execute();
 }

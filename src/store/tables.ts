@@ -79,6 +79,8 @@ export interface CardPostTable {
   kind: string;
   posted_at: number;
   updated_at: number;
+  /** 0 once a newer copy of the same kind in the same conversation took over its updates. */
+  live: number;
 }
 
 export interface AuditLogTable {

@@ -46,7 +46,7 @@ export function commandTextOf(activity: Partial<Activity>): string {
 /** For a message in a channel thread: the id of the thread's root post (undefined for a new post). */
 export function threadRootOf(activity: Partial<Activity>): string | undefined {
   if (conversationKind(activity) !== 'channel') return undefined;
-  const match = /;messageid=(\d+)/.exec(activity.conversation?.id ?? '');
+  const match = /;messageid=([^;]+)/.exec(activity.conversation?.id ?? '');
   const root = match?.[1];
   return root && root !== activity.id ? root : undefined;
 }

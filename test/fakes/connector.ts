@@ -136,8 +136,17 @@ export class FakeConnector {
     });
   }
 
+  /** Team and chat rosters, as Teams' member APIs return them. */
+  readonly members = new Map<string, { id: string; name: string; aadObjectId: string; email: string; userPrincipalName: string; tenantId: string }>();
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    const roster = this.roster(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
+    if (roster) {
+      res.writeHead(roster.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(roster.body));
+      return;
+    }
     const route = this.parse(req.method ?? 'GET', req.url ?? '/');
     if (!route) {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -183,6 +192,21 @@ export class FakeConnector {
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
     res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
     this.events.emit('call', call);
+  }
+
+  /** GET …/members/{id} and GET …/pagedmembers (platform-facts 2.5). */
+  private roster(method: string, url: string, authorization: string | undefined): { status: number; body: unknown } | undefined {
+    if (method !== 'GET') return undefined;
+    const path = url.split('?')[0]!;
+    const one = /^\/v3\/conversations\/[^/]+\/members\/([^/]+)$/.exec(path);
+    const paged = /^\/v3\/conversations\/[^/]+\/pagedmembers$/.test(path);
+    if (!one && !paged) return undefined;
+    if (this.identity && !this.identity.verifyBotToken(authorization)) return { status: 401, body: { message: 'Authorization has been denied for this request.' } };
+    if (one) {
+      const member = this.members.get(decodeURIComponent(one[1]!));
+      return member ? { status: 200, body: member } : { status: 404, body: { error: { code: 'MemberNotFoundInConversation', message: 'The member was not found' } } };
+    }
+    return { status: 200, body: { members: [...this.members.values()] } };
   }
 
   private parse(method: string, url: string): { operation: ConnectorOperation; conversationId: string; activityId?: string } | undefined {

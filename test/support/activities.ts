@@ -144,3 +144,33 @@ export function somebody(name = 'Test Person'): Person {
   const suffix = personCounter.toString(16).padStart(12, '0');
   return { id: `29:person-${suffix}`, aadObjectId: `00000000-0000-0000-0000-${suffix}`, name: `${name} ${personCounter}` };
 }
+
+/** A button press on an Adaptive Card (Universal Action), from the conversation the card lives in. */
+export function cardAction(
+  ctx: ActivityContext,
+  options: { verb: string; data: Record<string, unknown>; from?: Person; replyToId?: string; inChannel?: boolean },
+) {
+  const from = options.from ?? alex;
+  const conversation = options.inChannel
+    ? { isGroup: true, conversationType: 'channel', tenantId: TENANT_ID, id: `${CHANNEL_ID};messageid=${options.replyToId ?? '1'}` }
+    : { conversationType: 'personal', tenantId: TENANT_ID, id: personalConversationId(from) };
+  return {
+    ...base(ctx),
+    type: 'invoke',
+    name: 'adaptiveCard/action',
+    value: { action: { type: 'Action.Execute', verb: options.verb, data: options.data }, trigger: 'manual' },
+    from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+    conversation,
+    replyToId: options.replyToId ?? 'card-1',
+    channelData: options.inChannel
+      ? { channel: { id: CHANNEL_ID }, team: { id: TEAM_ID, name: 'Contoso Support' }, tenant: { id: TENANT_ID }, source: { name: 'message' } }
+      : { tenant: { id: TENANT_ID }, source: { name: 'message' } },
+  };
+}
+
+/** The Action.Submit fallback: a message with the card's data as its value and no text. */
+export function cardSubmit(ctx: ActivityContext, value: Record<string, unknown>, from: Person = alex) {
+  const message = personalMessage(ctx, '', { from });
+  const { text: _text, ...rest } = message;
+  return { ...rest, value, replyToId: 'card-1' };
+}

@@ -42,8 +42,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('set_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  // One live copy of a ticket's card per conversation and kind: a newer `show` replaces the older copy
-  // as the one kept up to date, so a busy chat does not multiply in-place updates.
+  // One live copy of a ticket's card per conversation and kind: a newer copy takes over from an older
+  // one as the copy kept up to date, so a busy chat does not multiply in-place updates. Older copies
+  // stay recorded: a channel thread under one still belongs to its ticket.
+  await db.schema.alterTable('card_posts').addColumn('live', 'integer', (c) => c.notNull().defaultTo(1)).execute();
   await db.schema
     .createIndex('card_posts_ticket_conversation')
     .on('card_posts')
@@ -53,6 +55,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('card_posts_ticket_conversation').execute();
+  await db.schema.alterTable('card_posts').dropColumn('live').execute();
   await db.schema.dropTable('channel_roles').execute();
   await db.schema.dropTable('team_members').execute();
   await db.schema.dropTable('support_teams').execute();
