@@ -1,3 +1,4 @@
+import { benchTickets, reportTickets } from './tickets.js';
 import { benchTurns, reportTurns } from './turns.js';
 
 /**
@@ -7,6 +8,7 @@ import { benchTurns, reportTurns } from './turns.js';
 const only = process.argv[2];
 const benches: Record<string, () => Promise<string>> = {
   turns: async () => reportTurns(await benchTurns({ durationMs: 5_000, concurrency: 16 })),
+  tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, rounds: 3 })),
 };
 
 for (const [name, run] of Object.entries(benches)) {

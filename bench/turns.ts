@@ -1,13 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FakeConnector } from '../test/fakes/connector.js';
 import { FakeIdentityProvider } from '../test/fakes/identity-provider.js';
-import { testCaPath } from '../test/fakes/tls.js';
 import { personalMessage } from '../test/support/activities.js';
-import { BOT_APP_ID, BOT_PASSWORD } from '../test/support/harness.js';
+import { BOT_APP_ID, BOT_PASSWORD } from '../test/support/identity.js';
+import { startBot } from './lib/bots.js';
 import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
 
 /**
@@ -15,39 +10,6 @@ import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
  * echo bot on the same adapter, measured in the same run. Both bots validate a real channel token and
  * send their reply to the fake connector with a real bot token.
  */
-const root = fileURLToPath(new URL('../', import.meta.url));
-
-async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProvider) {
-  const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bot-server.ts', kind], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_EXTRA_CA_CERTS: testCaPath,
-      NODE_NO_WARNINGS: '1',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: `sqlite:${join(dir, 'desk.db')}`,
-      LOG_LEVEL: 'warn',
-      BOT_ID: BOT_APP_ID,
-      BOT_PASSWORD,
-      ToBotFromChannelOpenIdMetadataUrl: identity.openIdMetadataUrl,
-      ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
-      ToChannelFromBotLoginUrl: identity.loginUrl,
-      ToChannelFromBotOAuthScope: 'https://api.botframework.com',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /READY (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`${kind} bot exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => child.kill('SIGTERM') };
-}
-
 export async function benchTurns(options: { durationMs: number; concurrency: number }): Promise<{ ratio: number; desk: LoadResult; echo: LoadResult }> {
   const identity = await new FakeIdentityProvider().start();
   identity.registerApp(BOT_APP_ID, BOT_PASSWORD);
@@ -61,8 +23,8 @@ export async function benchTurns(options: { durationMs: number; concurrency: num
     return response.status;
   };
 
-  const desk = await startBot('desk', identity);
-  const echo = await startBot('echo', identity);
+  const desk = await startBot('desk', identity, {});
+  const echo = await startBot('echo', identity, {});
   try {
     // Warm both up (JIT, key and token caches, SQLite pages), then alternate measured rounds so drift in
     // the machine's load falls on both alike.

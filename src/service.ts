@@ -48,7 +48,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const actors = new ActorDirectory(db, config.roles, clock);
     const cards = new TicketCards(db, actors, clock);
     // Services queue notifications in their transactions; the worker is told to look right after.
-    const tickets = new TicketService({ database, clock, onEnqueued: () => outbox.wake() });
+    const tickets = new TicketService({
+      database,
+      clock,
+      onEnqueued: () => outbox.wake(),
+      onError: (error, what) => logger.error({ err: error }, what),
+    });
     const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), actors, clock });
     const turnServices = { db, logger, conversations, actors, tickets, cards, runner };
     const bot = createBot({
@@ -92,6 +97,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');
           await http.close(config.shutdownTimeoutMs);
+          await tickets.flush();
           await outbox.stop();
           await database.close();
           logger.info('shut down cleanly');

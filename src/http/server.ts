@@ -72,6 +72,7 @@ export class HttpServer {
     // Every request ends here, including the ones restify refused itself (invalid JSON, too large).
     this.server.on('after', (req: Request, res: Response, _route: unknown, error?: Error) => {
       const status = res.statusCode;
+      if (status < 400 && !logger.isLevelEnabled('debug')) return;
       const entry = {
         method: req.method,
         path: req.path(),

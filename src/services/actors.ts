@@ -15,14 +15,36 @@ export interface Actor {
  * role follows, so lists of agents stay right when configuration changes.
  */
 export class ActorDirectory {
+  /**
+   * Recently identified people, so a busy agent's every turn does not rewrite the same row. An entry
+   * lives `memoMs`; roles change by configuration (a restart) or by registering a support team, which
+   * clears the memo.
+   */
+  private readonly memo = new Map<string, { actor: Actor; seen: PersonSeen; until: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly policy: RolePolicy,
     private readonly clock: () => number = Date.now,
+    private readonly memoMs = 30_000,
   ) {}
+
+  /** Forget what was memoized, after a change of who is an agent. */
+  clear(): void {
+    this.memo.clear();
+  }
 
   async identify(seen: PersonSeen): Promise<Actor> {
     const now = this.clock();
+    const hit = this.memo.get(seen.teamsId);
+    if (hit && hit.until > now && samePerson(hit.seen, seen)) return hit.actor;
+    const actor = await this.lookUp(seen, now);
+    if (this.memo.size > 10_000) this.memo.clear();
+    this.memo.set(seen.teamsId, { actor, seen, until: now + this.memoMs });
+    return actor;
+  }
+
+  private async lookUp(seen: PersonSeen, now: number): Promise<Actor> {
     let person = await upsertPerson(this.db, seen, undefined, now);
     const role = resolveRole(
       { teamsId: seen.teamsId, aadObjectId: seen.aadObjectId, tenantId: seen.tenantId },
@@ -43,3 +65,6 @@ export class ActorDirectory {
     );
   }
 }
+
+const samePerson = (a: PersonSeen, b: PersonSeen) =>
+  a.aadObjectId === b.aadObjectId && a.tenantId === b.tenantId && a.name === b.name && (b.email === undefined || a.email === b.email);

@@ -1,6 +1,7 @@
 import { ticketCard, ticketSummary, type Audience, type TicketCardData } from '../cards/ticket-card.js';
 import { cardMessage } from '../cards/adaptive-card.js';
 import { isAgent } from '../domain/roles.js';
+import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
 import { findTicket } from '../store/tickets.js';
@@ -17,23 +18,41 @@ const ASSIGNABLE_SHOWN = 30;
  * a requester's chat sees the requester card, without internal notes or agent actions).
  */
 export class TicketCards implements CardRenderer {
+  /** The Assign picker's agents, read at most every few seconds rather than for every card. */
+  private agents: { list: Array<{ id: number; name: string }>; until: number } | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly actors: ActorDirectory,
     private readonly clock: () => number = Date.now,
+    private readonly agentsMs = 10_000,
   ) {}
 
-  async data(ticketId: number, audience: Audience, notice?: TicketCardData['notice']): Promise<TicketCardData | undefined> {
-    const ticket = await findTicket(this.db, ticketId);
+  /** Forget the cached agent list, after a change of who is an agent. */
+  clear(): void {
+    this.agents = undefined;
+  }
+
+  private async assignable(): Promise<Array<{ id: number; name: string }>> {
+    const now = this.clock();
+    if (!this.agents || this.agents.until <= now) {
+      this.agents = { list: (await listAgents(this.db, ASSIGNABLE_SHOWN)).map((a) => ({ id: a.id, name: a.name })), until: now + this.agentsMs };
+    }
+    return this.agents.list;
+  }
+
+  /** The card's data; pass `loaded` when the caller just read the ticket, to skip reading it again. */
+  async data(ticketId: number, audience: Audience, notice?: TicketCardData['notice'], loaded?: Ticket): Promise<TicketCardData | undefined> {
+    const ticket = loaded ?? (await findTicket(this.db, ticketId));
     if (!ticket) return undefined;
     const [latest] = await listTimeline(this.db, ticketId, { includeInternal: audience === 'agent', limit: 1 });
     const people = await findPeople(this.db, [ticket.requesterId, ...(ticket.assigneeId === null ? [] : [ticket.assigneeId]), ...(latest?.authorId ? [latest.authorId] : [])]);
-    const agents = audience === 'agent' ? await listAgents(this.db, ASSIGNABLE_SHOWN) : [];
+    const agents = audience === 'agent' ? await this.assignable() : [];
     return {
       ticket,
       requesterName: people.get(ticket.requesterId)?.name ?? 'Unknown',
       assigneeName: ticket.assigneeId === null ? null : (people.get(ticket.assigneeId)?.name ?? 'Unknown'),
-      agents: agents.map((a) => ({ id: a.id, name: a.name })),
+      agents,
       latest: latest && { authorName: latest.authorId === null ? null : (people.get(latest.authorId)?.name ?? null), body: latest.body, visibility: latest.visibility },
       audience,
       ...(notice ? { notice } : {}),

@@ -13,7 +13,7 @@ import {
   type Ticket,
   type TicketSource,
 } from '../domain/tickets.js';
-import { cardPostsOfTicket, findCardPostId, recordCardPost } from '../store/card-posts.js';
+import { cardPostsOfTicket, recordCardPost } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import type { Database, Db } from '../store/database.js';
 import { enqueue, enqueueCardUpdate, type OutboxMessage } from '../store/outbox.js';
@@ -57,6 +57,17 @@ export interface TicketPage {
 
 export const PAGE_SIZE = 10;
 
+/** How long posted card copies wait to be recorded together. */
+const COPY_BATCH_MS = 20;
+
+export interface CardCopy {
+  ticketId: number;
+  conversationRefId: number;
+  activityId: string;
+  /** The ticket version the posted card shows. */
+  renderedVersion: number;
+}
+
 /** What an applied change adds to the ticket's record, and who hears about it. */
 interface Applied {
   ok: true;
@@ -69,12 +80,17 @@ interface Applied {
 type Refused = { ok: false; reason: string };
 
 export class TicketService {
+  private readonly pendingCopies: CardCopy[] = [];
+  private copiesFlush: Promise<void> | undefined;
+
   constructor(
     private readonly deps: {
       database: Database;
       clock?: () => number;
       /** Called after a commit that queued outbox rows, so the worker looks at once. */
       onEnqueued?: () => void;
+      /** Background work that failed (nobody awaits it to hear about it). */
+      onError?: (error: unknown, what: string) => void;
     },
   ) {}
 
@@ -271,22 +287,46 @@ export class TicketService {
 
   /**
    * Records a ticket card a turn just posted (e.g. the answer to `show`), so later changes update it in
-   * place. If the ticket moved on while the card was on its way, that copy gets one more update.
+   * place. Copies are written in batches (one transaction per batch rather than per card, which on a
+   * busy desk is most of what a `show` costs); if the ticket moved on while a card was on its way, that
+   * copy gets one more update. Losing a batch in a crash only means those copies stop updating.
    */
-  async recordCardCopy(copy: { ticketId: number; conversationRefId: number; activityId: string; renderedVersion: number }): Promise<void> {
+  recordCardCopy(copy: CardCopy): void {
+    this.pendingCopies.push(copy);
+    this.copiesFlush ??= new Promise<void>((resolve) => setTimeout(resolve, COPY_BATCH_MS)).then(() => this.writeCopies());
+  }
+
+  /** Writes card copies still waiting for their batch (before shutdown). */
+  async flush(): Promise<void> {
+    await this.copiesFlush;
+  }
+
+  private async writeCopies(): Promise<void> {
+    const copies = this.pendingCopies.splice(0);
+    this.copiesFlush = undefined;
+    if (copies.length === 0) return;
     const now = this.now();
-    const queued = await this.db.transaction().execute(async (tx) => {
-      // Kind "show": a card someone asked for does not take over from the card posted with the ticket
-      // (in a channel, that one is the root of the ticket's thread).
-      await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'show' }, now);
-      const current = await findTicket(tx, copy.ticketId);
-      if (!current || current.version <= copy.renderedVersion) return false;
-      const postId = await findCardPostId(tx, copy.conversationRefId, copy.activityId);
-      if (postId === undefined) return false;
-      await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'show', version: current.version }, now);
-      return true;
-    });
-    if (queued) this.deps.onEnqueued?.();
+    try {
+      const queued = await this.db.transaction().execute(async (tx) => {
+        const versions = new Map(
+          (await tx.selectFrom('tickets').select(['id', 'version']).where('id', 'in', [...new Set(copies.map((c) => c.ticketId))]).execute()).map((r) => [r.id, r.version]),
+        );
+        let queued = false;
+        for (const copy of copies) {
+          // Kind "show": a card someone asked for does not take over from the card posted with the
+          // ticket (in a channel, that one is the root of the ticket's thread).
+          const postId = await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'show' }, now);
+          const current = versions.get(copy.ticketId);
+          if (postId === undefined || current === undefined || current <= copy.renderedVersion) continue;
+          await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'show', version: current }, now);
+          queued = true;
+        }
+        return queued;
+      });
+      if (queued) this.deps.onEnqueued?.();
+    } catch (error) {
+      this.deps.onError?.(error, 'could not record posted ticket cards; they will not update in place');
+    }
   }
 
   private async change(ctx: ChangeContext, id: number, action: TicketAction, apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>): Promise<Result<Ticket>> {
@@ -306,8 +346,9 @@ export class TicketService {
       await addTimelineEntry(tx, { ticketId: id, at: now, authorId: actor.person.id, ...applied.timeline });
       await addAudit(tx, { at: now, actorId: actor.person.id, action: `ticket.${applied.timeline.kind}`, ticketId: id, surface: ctx.surface, details: applied.timeline.data ?? null });
 
+      let queued = false;
       for (const post of await cardPostsOfTicket(tx, id)) {
-        await enqueueCardUpdate(tx, { postId: post.id, conversationRefId: post.conversationRefId, activityId: post.activityId, ticketId: id, cardKind: post.kind, version: updated.version }, now);
+        queued = (await enqueueCardUpdate(tx, { postId: post.id, conversationRefId: post.conversationRefId, activityId: post.activityId, ticketId: id, cardKind: post.kind, version: updated.version }, now)) || queued;
       }
       const people = await findPeople(tx, (applied.notify ?? []).map((n) => n.personId));
       for (const note of applied.notify ?? []) {
@@ -320,10 +361,11 @@ export class TicketService {
           [{ idempotencyKey: `ticket:${id}:v${updated.version}:${note.purpose}:conv:${chat.id}`, operation: 'send', conversationRefId: chat.id, ticketId: id, cardKind: 'ticket', activity: note.activity }],
           now,
         );
+        queued = true;
       }
-      return { ok: true, value: updated, notice: applied.notice, queued: true };
+      return { ok: true, value: updated, notice: applied.notice, queued };
     });
-    if (outcome.ok) this.deps.onEnqueued?.();
+    if (outcome.ok && outcome.queued) this.deps.onEnqueued?.();
     const { queued: _queued, ...result } = outcome;
     return result;
   }

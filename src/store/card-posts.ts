@@ -29,26 +29,29 @@ export async function ticketOfPost(db: Db, conversationRefId: number, activityId
 /**
  * Records a posted card. A conversation keeps one live copy of a ticket's card of each kind: an older
  * copy there stops being updated (its buttons still work and answer with the fresh card, and a thread
- * under it still belongs to the ticket).
+ * under it still belongs to the ticket). Returns the new record's id (undefined if it was recorded before).
  */
 export async function recordCardPost(
   db: Db,
   post: { ticketId: number; conversationRefId: number; activityId: string; kind: string },
   now: number,
-): Promise<void> {
+): Promise<number | undefined> {
   await db
     .updateTable('card_posts')
     .set({ live: 0 })
+    .where('live', '=', 1)
     .where('ticket_id', '=', post.ticketId)
     .where('conversation_ref_id', '=', post.conversationRefId)
     .where('kind', '=', post.kind)
     .where('activity_id', '!=', post.activityId)
     .execute();
-  await db
+  const inserted = await db
     .insertInto('card_posts')
     .values({ ticket_id: post.ticketId, conversation_ref_id: post.conversationRefId, activity_id: post.activityId, kind: post.kind, posted_at: now, updated_at: now, live: 1 })
     .onConflict((oc) => oc.columns(['conversation_ref_id', 'activity_id']).doNothing())
-    .execute();
+    .returning('id')
+    .executeTakeFirst();
+  return inserted?.id;
 }
 
 export async function findCardPostId(db: Db, conversationRefId: number, activityId: string): Promise<number | undefined> {

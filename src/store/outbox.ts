@@ -153,12 +153,13 @@ export async function markSent(
 /**
  * Queues an in-place update of a posted ticket card, unless one is already waiting untouched: that one
  * renders the ticket when it is sent, so it will show this change too. Bursts of changes cost one update.
+ * Returns whether a row was queued.
  */
 export async function enqueueCardUpdate(
   db: Db,
   update: { postId: number; conversationRefId: number; activityId: string; ticketId: number; cardKind: string; version: number },
   now: number,
-): Promise<void> {
+): Promise<boolean> {
   const waiting = await db
     .selectFrom('outbox')
     .select('id')
@@ -168,7 +169,7 @@ export async function enqueueCardUpdate(
     .where('status', '=', 'pending')
     .where('lease_until', 'is', null)
     .executeTakeFirst();
-  if (waiting) return;
+  if (waiting) return false;
   await enqueue(
     db,
     [
@@ -184,6 +185,7 @@ export async function enqueueCardUpdate(
     ],
     now,
   );
+  return true;
 }
 
 /** A failed attempt that will be tried again at `nextAttemptAt`. */

@@ -168,7 +168,7 @@ export class CommandRunner {
   async show(actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<Reply> {
     const found = await this.deps.tickets.get(actor, id);
     if (!found.ok) return warn(capitalize(found.reason));
-    const data = await this.deps.cards.data(id, isAgent(actor.role) ? 'agent' : 'requester', notice);
+    const data = await this.deps.cards.data(id, isAgent(actor.role) ? 'agent' : 'requester', notice, found.value);
     if (!data) return warn(`There is no ticket #${id}.`);
     return { kind: 'card', card: ticketCard(data), summary: ticketSummary(data), ticketCard: { ticketId: id, version: data.ticket.version } };
   }
@@ -198,7 +198,11 @@ export class CommandRunner {
     if (actor.role !== 'admin') return warn('Only admins can set up channels and teams.');
     const members = await helpers.teamMembers();
     const result = await this.deps.setup.registerSupportTeam(actor, { teamId: where.teamId ?? '', name: where.teamName, members });
-    return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+    if (!result.ok) return warn(capitalize(result.reason));
+    // Who is an agent just changed: drop what was memoized about roles and the Assign picker.
+    this.deps.actors.clear();
+    this.deps.cards.clear();
+    return good(result.notice);
   }
 
   private outcome(result: Result<{ reference: string }>): Reply {

@@ -6,8 +6,9 @@ import { FakeConnector } from '../fakes/connector.js';
 import { FakeIdentityProvider, type ChannelTokenOptions } from '../fakes/identity-provider.js';
 import type { ActivityContext } from './activities.js';
 
-export const BOT_APP_ID = '6b8c2d6e-1f3a-4c5d-8e9f-0a1b2c3d4e5f';
-export const BOT_PASSWORD = 'fake-bot-secret-do-not-log';
+import { BOT_APP_ID, BOT_PASSWORD } from './identity.js';
+
+export { BOT_APP_ID, BOT_PASSWORD };
 
 /** Log lines the service wrote, parsed. */
 export class LogCapture extends Writable {

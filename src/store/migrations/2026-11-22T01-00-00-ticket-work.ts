@@ -46,6 +46,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   // one as the copy kept up to date, so a busy chat does not multiply in-place updates. Older copies
   // stay recorded: a channel thread under one still belongs to its ticket.
   await db.schema.alterTable('card_posts').addColumn('live', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  // This index starts with ticket_id, so it also serves "every copy of this ticket": the narrower one
+  // from the first migration only costs writes.
+  await db.schema.dropIndex('card_posts_ticket').execute();
   await db.schema
     .createIndex('card_posts_ticket_conversation')
     .on('card_posts')
@@ -55,6 +58,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('card_posts_ticket_conversation').execute();
+  await db.schema.createIndex('card_posts_ticket').on('card_posts').column('ticket_id').execute();
   await db.schema.alterTable('card_posts').dropColumn('live').execute();
   await db.schema.dropTable('channel_roles').execute();
   await db.schema.dropTable('team_members').execute();

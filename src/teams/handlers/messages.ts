@@ -85,7 +85,7 @@ export async function send(context: TurnContext, deps: Pick<TurnServices, 'ticke
   if (reply.kind === 'none') return;
   const sent = await context.sendActivity(replyActivity(reply) as Partial<Activity>);
   if (reply.ticketCard && sent?.id) {
-    await deps.tickets.recordCardCopy({ ...reply.ticketCard, conversationRefId: where.conversationRefId, activityId: sent.id, renderedVersion: reply.ticketCard.version });
+    deps.tickets.recordCardCopy({ ...reply.ticketCard, conversationRefId: where.conversationRefId, activityId: sent.id, renderedVersion: reply.ticketCard.version });
   }
 }
 
