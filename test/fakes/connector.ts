@@ -17,6 +17,8 @@ export interface ConnectorCall {
   conversationId: string;
   /** The reply-to id for `reply`, the replaced id for `update`/`delete`, the new id for `send`. */
   activityId: string | undefined;
+  /** The id the connector gave the new activity (`send` and `reply`). */
+  createdId: string | undefined;
   activity: Record<string, any>;
   /** What the connector answered. */
   status: number;
@@ -159,6 +161,7 @@ export class FakeConnector {
       operation: route.operation,
       conversationId: route.conversationId,
       activityId: route.activityId,
+      createdId: undefined,
       activity,
       status: 0,
       appId: caller?.appId,
@@ -183,6 +186,7 @@ export class FakeConnector {
         answer = { status: route.operation === 'update' ? 200 : 201, body: { id } };
       }
       if (route.operation === 'send') call.activityId = id;
+      if (route.operation === 'send' || route.operation === 'reply') call.createdId = id;
     }
 
     call.status = answer.status;

@@ -281,6 +281,15 @@ describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {
       expect(textOf(await say(alex, `show ${vpn}`))).toContain(`INC-${vpn}`);
     });
 
+    it('refuses requesters agent work in a channel too, and outsiders on card buttons', async () => {
+      expect(textOf(await say(alex, `take ${vpn}`, { channel: true }))).toMatch(/only support agents can do that/i);
+      const press = cardAction(h, { verb: 'ticket.take', data: { ticket: vpn }, from: outsider });
+      press.conversation.tenantId = 'ffffffff-0000-0000-0000-000000000000';
+      press.channelData = { tenant: { id: 'ffffffff-0000-0000-0000-000000000000' }, source: { name: 'message' } };
+      const response = await h.post(press);
+      expect(JSON.stringify(response.body)).toContain('only for people in its organisation');
+    });
+
     it('refuses people from other tenants, saying why', async () => {
       const message = personalMessage(h, 'new let me in', { from: outsider });
       message.conversation.tenantId = 'ffffffff-0000-0000-0000-000000000000';
@@ -319,6 +328,35 @@ describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {
       await h.post(install);
       await h.connector.waitFor((c) => c.activityId === install.id);
       expect(textOf(await say(newbie, 'team'))).toContain("Your team's tickets");
+    });
+  });
+
+  describe('cards kept up to date', () => {
+    it('updates a card shown on request when the ticket changes later, and only the newest copy per chat', async () => {
+      await say(alex, 'new Projector flickers');
+      const id = await newestTicket();
+      const first = await say(megan, `show ${id}`);
+      const second = await say(megan, `show INC-${id}`);
+      // Copies are recorded in batches; wait until the newest is on record before changing the ticket.
+      await expect.poll(() => db().selectFrom('card_posts').select(['activity_id', 'live']).where('ticket_id', '=', id).where('kind', '=', 'show').execute()).toEqual(
+        expect.arrayContaining([{ activity_id: second.createdId, live: 1 }]),
+      );
+      await say(megan, `priority ${id} P2`);
+      const [update] = await h.connector.waitFor((c) => c.operation === 'update' && c.activityId === second.createdId);
+      expect(textOf(update)).toContain('P2 · High');
+      expect(h.connector.calls.some((c) => c.operation === 'update' && c.activityId === first.createdId)).toBe(false);
+    });
+  });
+
+  describe('help by role', () => {
+    it('shows requesters, agents and admins what each may do', async () => {
+      const requesterHelp = textOf(await say(alex, 'help'));
+      expect(requesterHelp).toContain('my tickets');
+      expect(requesterHelp).not.toContain('take <ref>');
+      const agentHelp = textOf(await say(megan, '?'));
+      expect(agentHelp).toContain('take <ref>');
+      expect(agentHelp).not.toContain('setup triage');
+      expect(textOf(await say(adele, 'help', { channel: true }))).toContain('setup triage');
     });
   });
 
