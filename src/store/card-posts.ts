@@ -15,15 +15,15 @@ export async function cardPostsOfTicket(db: Db, ticketId: number): Promise<CardP
   return rows.map((r) => ({ id: r.id, ticketId: r.ticket_id, conversationRefId: r.conversation_ref_id, activityId: r.activity_id, kind: r.kind }));
 }
 
-/** The ticket whose card is the root of a channel thread, if any. */
-export async function ticketOfPost(db: Db, conversationRefId: number, activityId: string): Promise<number | undefined> {
+/** A posted card by where it lives: e.g. the ticket whose card is the root of a channel thread. */
+export async function findCardPost(db: Db, conversationRefId: number, activityId: string): Promise<{ id: number; ticketId: number } | undefined> {
   const row = await db
     .selectFrom('card_posts')
-    .select('ticket_id')
+    .select(['id', 'ticket_id'])
     .where('conversation_ref_id', '=', conversationRefId)
     .where('activity_id', '=', activityId)
     .executeTakeFirst();
-  return row?.ticket_id;
+  return row && { id: row.id, ticketId: row.ticket_id };
 }
 
 /**
@@ -52,14 +52,4 @@ export async function recordCardPost(
     .returning('id')
     .executeTakeFirst();
   return inserted?.id;
-}
-
-export async function findCardPostId(db: Db, conversationRefId: number, activityId: string): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('card_posts')
-    .select('id')
-    .where('conversation_ref_id', '=', conversationRefId)
-    .where('activity_id', '=', activityId)
-    .executeTakeFirst();
-  return row?.id;
 }

@@ -8,7 +8,7 @@ import {
   type WindowRule,
 } from '../domain/rate-limit.js';
 import type { Logger } from '../logger.js';
-import { findCardPostId } from '../store/card-posts.js';
+import { findCardPost } from '../store/card-posts.js';
 import { findConversationById, markConversationStale, type StoredConversation } from '../store/conversation-references.js';
 import type { Database } from '../store/database.js';
 import * as outbox from '../store/outbox.js';
@@ -237,7 +237,7 @@ export class OutboxWorker {
     if (renderedVersion === undefined || message.ticketId === null || !message.cardKind || !activityId || !this.deps.cards) return;
     const current = await this.deps.cards.currentVersion(message.ticketId);
     if (current === undefined || current <= renderedVersion) return;
-    const postId = await findCardPostId(this.deps.database.db, message.conversationRefId, activityId);
+    const postId = (await findCardPost(this.deps.database.db, message.conversationRefId, activityId))?.id;
     if (postId === undefined) return;
     await outbox.enqueueCardUpdate(
       this.deps.database.db,

@@ -3,7 +3,7 @@ import type { Activity, TurnContext } from 'botbuilder';
 import { parseCommand } from '../../domain/commands.js';
 import { isAgent } from '../../domain/roles.js';
 import type { Actor } from '../../services/actors.js';
-import { ticketOfPost } from '../../store/card-posts.js';
+import { findCardPost } from '../../store/card-posts.js';
 import { confirmationCard } from '../../cards/confirmation-card.js';
 import { replyActivity, type CommandRunner, type Reply } from '../command-runner.js';
 import { conversationToRemember } from '../conversation.js';
@@ -76,7 +76,7 @@ export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'co
     kind: conversationKind(activity),
     teamId: teamIdOf(activity),
     teamName: teamNameOf(activity),
-    threadTicketId: root ? await ticketOfPost(deps.db, id, root) : undefined,
+    threadTicketId: root ? (await findCardPost(deps.db, id, root))?.ticketId : undefined,
   };
 }
 
