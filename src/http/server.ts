@@ -55,6 +55,11 @@ export class HttpServer {
       }
     });
 
+    // The Agents Playground (and some load balancers) probe the endpoint with HEAD before using it.
+    this.server.head('/api/messages', async (_req: Request, res: Response) => {
+      res.send(200);
+    });
+
     this.server.get('/healthz', async (_req: Request, res: Response) => {
       res.send(200, { status: 'ok' });
     });
