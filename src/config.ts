@@ -84,6 +84,8 @@ export interface Config {
   /** Null until HUBSPOT_ACCESS_TOKEN is set. */
   hubspot: HubSpotConfig | null;
   shutdownTimeoutMs: number;
+  /** Path of the SLA policy file; undefined → the built-in policy. */
+  slaConfigPath: string | undefined;
 }
 
 /** One row per variable: the README's table is written from the same words. */
@@ -95,6 +97,7 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'DATABASE_URL', default: 'sqlite:./data/service-desk.db', meaning: 'Unset → SQLite file `./data/service-desk.db`; `sqlite:<path>` or `:memory:`; `postgres://…` → PostgreSQL.' },
   { name: 'MAX_BODY_BYTES', default: '262144', meaning: 'Largest request body accepted on `/api/messages`; larger ones get 413.' },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight turns and sends before closing anyway.' },
+  { name: 'SLA_CONFIG', default: '(built-in policy)', meaning: 'Path of the SLA policy file (YAML or JSON): calendars, targets per tier and priority, warning thresholds. Checked at start; errors name the line.' },
   { name: 'BOT_ID', default: '(unset: local mode)', meaning: 'Microsoft Entra app id of the bot. Unset → no auth (Agents Playground, Emulator); refused in production.' },
   { name: 'BOT_PASSWORD', default: '', meaning: 'Client secret of the bot app (keep it in `env/.env.*.user` as `SECRET_BOT_PASSWORD`).' },
   { name: 'BOT_TENANT_ID', default: '', meaning: 'Tenant of the bot app; required for `SingleTenant`.' },
@@ -136,6 +139,7 @@ const schema = z.object({
   DATABASE_URL: optionalString,
   MAX_BODY_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024)),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(120_000).default(10_000)),
+  SLA_CONFIG: optionalString,
   BOT_ID: optionalString,
   BOT_PASSWORD: optionalString,
   BOT_TENANT_ID: optionalString,
@@ -243,6 +247,7 @@ export function parseConfig(env: Env): ConfigResult {
       ? { accessToken: e.HUBSPOT_ACCESS_TOKEN, baseUrl: e.HUBSPOT_BASE_URL, clientSecret: e.HUBSPOT_CLIENT_SECRET }
       : null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    slaConfigPath: e.SLA_CONFIG,
   };
   return { ok: true, config: deepFreeze(config) };
 }

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { HttpServer } from './http/server.js';
+import type { SlaPolicy } from './domain/sla.js';
 import type { Logger } from './logger.js';
+import { loadSlaPolicy } from './sla-config.js';
 import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
@@ -18,6 +20,8 @@ import { OutboxWorker, type OutboxWorkerOptions } from './workers/outbox-worker.
 
 export interface ServiceOptions {
   clock?: () => number;
+  /** The SLA policy (src/sla-config.ts); the built-in one when absent. */
+  sla?: SlaPolicy;
   outbox?: Partial<OutboxWorkerOptions>;
 }
 
@@ -46,10 +50,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const adapter = createTeamsAdapter(config.bot);
     const conversations = new ConversationDirectory(db, logger, clock);
     const actors = new ActorDirectory(db, config.roles, clock);
-    const cards = new TicketCards(db, actors, clock);
+    const sla = options.sla ?? defaultSlaPolicy();
+    const cards = new TicketCards(db, actors, sla, clock);
     // Services queue notifications in their transactions; the worker is told to look right after.
     const tickets = new TicketService({
       database,
+      sla,
       clock,
       onEnqueued: () => outbox.wake(),
       onError: (error, what) => logger.error({ err: error }, what),
@@ -107,4 +113,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
     await database.close().catch(() => undefined);
     throw error;
   }
+}
+
+function defaultSlaPolicy(): SlaPolicy {
+  const loaded = loadSlaPolicy(undefined);
+  if (!loaded.ok) throw new Error(`the built-in SLA policy is invalid: ${loaded.problems.join('; ')}`);
+  return loaded.policy;
 }

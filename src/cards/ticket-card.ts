@@ -16,8 +16,12 @@ export interface TicketCardData {
   audience: Audience;
   /** A line above the facts: what just happened, or why an action was refused. */
   notice?: { text: string; tone: 'good' | 'warning' };
+  /** Where the SLA clocks stand, in business time. */
+  sla: { text: string; tone: 'good' | 'warning' | 'attention' | 'default' };
   now: number;
 }
+
+const SLA_COLORS = { good: 'Good', warning: 'Warning', attention: 'Attention' } as const;
 
 const SOURCE_LABELS: Record<Ticket['source'], string> = { chat: 'Teams chat', channel: 'Teams channel', email: 'Email', api: 'API' };
 
@@ -45,7 +49,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
     field('Status', STATUS_LABELS[ticket.status]),
     field('Opened', `${ageLabel(ticket.createdAt, data.now)} ago · updated ${ageLabel(ticket.updatedAt, data.now)} ago`),
     field('Source', SOURCE_LABELS[ticket.source]),
-    field('SLA', 'Not tracked yet'),
+    field('SLA', data.sla.tone === 'default' ? data.sla.text : { text: data.sla.text, weight: 'Bolder', color: SLA_COLORS[data.sla.tone] }),
   );
   if (data.latest) {
     const who = data.latest.authorName ?? 'Service Desk';

@@ -1,3 +1,4 @@
+import type { TicketClocks } from './ticket-sla.js';
 import type { TicketType } from './ticket-reference.js';
 
 /** Tickets as the rest of the code sees them, and the rules for changing their status. Pure. */
@@ -44,6 +45,10 @@ export interface Ticket {
   resolvedAt: number | null;
   closedAt: number | null;
   version: number;
+  tier: string;
+  /** Null for tickets from before SLAs were tracked. */
+  slaClocks: TicketClocks | null;
+  slaDueAt: number | null;
 }
 
 export const isOpenStatus = (status: TicketStatus): boolean => OPEN_STATUSES.includes(status);

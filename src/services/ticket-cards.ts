@@ -1,6 +1,8 @@
 import { ticketCard, ticketSummary, type Audience, type TicketCardData } from '../cards/ticket-card.js';
 import { cardMessage } from '../cards/adaptive-card.js';
 import { isAgent } from '../domain/roles.js';
+import type { SlaPolicy } from '../domain/sla.js';
+import { slaSummary } from '../domain/ticket-sla.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
@@ -24,6 +26,7 @@ export class TicketCards implements CardRenderer {
   constructor(
     private readonly db: Db,
     private readonly actors: ActorDirectory,
+    private readonly sla: SlaPolicy,
     private readonly clock: () => number = Date.now,
     private readonly agentsMs = 10_000,
   ) {}
@@ -56,6 +59,7 @@ export class TicketCards implements CardRenderer {
       latest: latest && { authorName: latest.authorId === null ? null : (people.get(latest.authorId)?.name ?? null), body: latest.body, visibility: latest.visibility },
       audience,
       ...(notice ? { notice } : {}),
+      sla: slaSummary(this.sla, ticket, ticket.slaClocks, this.clock()),
       now: this.clock(),
     };
   }

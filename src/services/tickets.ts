@@ -1,4 +1,6 @@
 import { isAgent, refusal, type TicketAction } from '../domain/roles.js';
+import { calendarFor, type SlaPolicy } from '../domain/sla.js';
+import { afterFirstResponse, afterRetarget, afterStatusChange, slaColumns, startClocks, type SlaColumns } from '../domain/ticket-sla.js';
 import type { ListKind } from '../domain/commands.js';
 import type { TicketType } from '../domain/ticket-reference.js';
 import {
@@ -19,7 +21,7 @@ import type { Database, Db } from '../store/database.js';
 import { enqueue, enqueueCardUpdate, type OutboxMessage } from '../store/outbox.js';
 import { findPeople, findPerson, type Person } from '../store/people.js';
 import { teamsOfPerson } from '../store/support-teams.js';
-import { findTicket, insertTicket, listTickets, updateTicket, type ListCursor, type TicketChanges } from '../store/tickets.js';
+import { findTicket, insertTicket, listBreaching, listTickets, updateTicket, type ListCursor, type TicketChanges } from '../store/tickets.js';
 import { addAudit, addTimelineEntry, listTimeline, type Surface, type TimelineEntry, type Visibility } from '../store/timeline.js';
 import type { Actor } from './actors.js';
 
@@ -57,6 +59,9 @@ export interface TicketPage {
 
 export const PAGE_SIZE = 10;
 
+/** "Breaching": already overdue, or due within this much wall-clock time. */
+const BREACHING_HORIZON_MS = 2 * 3_600_000;
+
 /** How long posted card copies wait to be recorded together. */
 const COPY_BATCH_MS = 20;
 
@@ -86,6 +91,8 @@ export class TicketService {
   constructor(
     private readonly deps: {
       database: Database;
+      /** The SLA policy: targets, calendars, warning thresholds. */
+      sla: SlaPolicy;
       clock?: () => number;
       /** Called after a commit that queued outbox rows, so the worker looks at once. */
       onEnqueued?: () => void;
@@ -111,10 +118,13 @@ export class TicketService {
     if (input.description.length > DESCRIPTION_MAX) return { ok: false, reason: `the description is longer than ${DESCRIPTION_MAX} characters` };
 
     const now = this.now();
+    const tier = this.deps.sla.defaultTier;
+    const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
+    const sla = slaColumns(this.deps.sla, slaSubject, startClocks(this.deps.sla, slaSubject, now), now);
     const ticket = await this.db.transaction().execute(async (tx) => {
       const created = await insertTicket(
         tx,
-        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId: ctx.actor.person.id, teamId: input.teamId, source: input.source },
+        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId: ctx.actor.person.id, teamId: input.teamId, source: input.source, tier, sla },
         now,
       );
       await addTimelineEntry(tx, { ticketId: created.id, at: now, kind: 'created', visibility: 'public', authorId: ctx.actor.person.id, body: subject, data: { priority: input.priority, source: input.source } });
@@ -275,8 +285,8 @@ export class TicketService {
         break;
       }
       case 'breaching':
-        // SLA clocks arrive with the SLA engine; until then nothing can be breaching.
-        tickets = [];
+        // Soonest due first, breached ones at the top; one page, as the list is short by nature.
+        tickets = (await listBreaching(this.db, this.now() + BREACHING_HORIZON_MS, PAGE_SIZE)).slice(0, PAGE_SIZE);
         break;
     }
     const shown = tickets.slice(0, PAGE_SIZE);
@@ -329,6 +339,19 @@ export class TicketService {
     }
   }
 
+  /** The ticket's SLA clocks after a change: retargeted, paused, resumed or stopped as the change implies. */
+  private slaAfter(ticket: Ticket, changes: TicketChanges, now: number): SlaColumns | undefined {
+    if (!ticket.slaClocks) return undefined;
+    const policy = this.deps.sla;
+    const subject = { priority: changes.priority ?? ticket.priority, tier: changes.tier ?? ticket.tier, teamId: ticket.teamId };
+    const calendar = calendarFor(policy, subject);
+    let clocks = ticket.slaClocks;
+    if (subject.priority !== ticket.priority || subject.tier !== ticket.tier) clocks = afterRetarget(clocks, policy, subject, now);
+    if (changes.status !== undefined && changes.status !== ticket.status) clocks = afterStatusChange(clocks, ticket.status, changes.status, calendar, now);
+    if (changes.firstResponseAt !== undefined) clocks = afterFirstResponse(clocks, calendar, now);
+    return clocks === ticket.slaClocks ? undefined : slaColumns(policy, subject, clocks, now);
+  }
+
   private async change(ctx: ChangeContext, id: number, action: TicketAction, apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>): Promise<Result<Ticket>> {
     const { actor } = ctx;
     const outcome = await this.db.transaction().execute(async (tx): Promise<Result<Ticket> & { queued?: boolean }> => {
@@ -341,7 +364,8 @@ export class TicketService {
       if (!applied.ok) return { ok: false, reason: applied.reason, ticket };
 
       const now = this.now();
-      const updated = await updateTicket(tx, ticket, applied.changes, now);
+      const sla = this.slaAfter(ticket, applied.changes, now);
+      const updated = await updateTicket(tx, ticket, { ...applied.changes, ...(sla ? { sla } : {}) }, now);
       if (!updated) return { ok: false, reason: `${ticket.reference} was changed by someone else at the same moment; try again`, ticket };
       await addTimelineEntry(tx, { ticketId: id, at: now, authorId: actor.person.id, ...applied.timeline });
       await addAudit(tx, { at: now, actorId: actor.person.id, action: `ticket.${applied.timeline.kind}`, ticketId: id, surface: ctx.surface, details: applied.timeline.data ?? null });

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
  * Row shapes as the database holds them. Times are epoch milliseconds (INTEGER in SQLite, BIGINT in
@@ -27,6 +27,16 @@ export interface TicketTable {
   version: number;
   /** 1 until resolved or closed: keeps each "open tickets" list one ordered index range. */
   is_open: number;
+  /** Customer tier: picks the SLA targets (with the priority) and maybe the calendar. Defaults to 'standard'. */
+  tier: ColumnType<string, string | undefined, string>;
+  /** Both SLA clocks' state as JSON (see domain/sla.ts ClockState); null before SLAs were tracked. */
+  sla_clocks: string | null;
+  first_response_due_at: number | null;
+  resolution_due_at: number | null;
+  /** The earlier due time of the clocks still running. */
+  sla_due_at: number | null;
+  /** When the SLA sweep next has to look at this ticket (a warning or a breach), or null. */
+  next_sla_check_at: number | null;
 }
 
 export interface TimelineTable {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { formatReference, type TicketType } from '../domain/ticket-reference.js';
+import type { SlaColumns, TicketClocks } from '../domain/ticket-sla.js';
 import { isOpenStatus, type Priority, type Ticket, type TicketSource, type TicketStatus } from '../domain/tickets.js';
 import type { Db, Dialect } from './database.js';
 import type { TicketRow } from './tables.js';
@@ -25,6 +26,19 @@ export function toTicket(row: TicketRow): Ticket {
     resolvedAt: row.resolved_at,
     closedAt: row.closed_at,
     version: row.version,
+    tier: row.tier,
+    slaClocks: row.sla_clocks ? (JSON.parse(row.sla_clocks) as TicketClocks) : null,
+    slaDueAt: row.sla_due_at,
+  };
+}
+
+function slaValues(sla: SlaColumns) {
+  return {
+    sla_clocks: JSON.stringify(sla.clocks),
+    first_response_due_at: sla.firstResponseDueAt,
+    resolution_due_at: sla.resolutionDueAt,
+    sla_due_at: sla.dueAt,
+    next_sla_check_at: sla.nextCheckAt,
   };
 }
 
@@ -36,6 +50,9 @@ export interface NewTicket {
   requesterId: number;
   teamId: string | null;
   source: TicketSource;
+  tier: string;
+  /** The SLA clocks as they start at creation (computed for the new ticket's priority and tier). */
+  sla: SlaColumns;
 }
 
 /** Takes the next ticket number (a row lock on the counter serializes concurrent creators) and inserts. */
@@ -65,6 +82,8 @@ export async function insertTicket(db: Db, ticket: NewTicket, now: number): Prom
       updated_at: now,
       version: 1,
       is_open: 1,
+      tier: ticket.tier,
+      ...slaValues(ticket.sla),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -89,6 +108,8 @@ export interface TicketChanges {
   firstResponseAt?: number;
   resolvedAt?: number | null;
   closedAt?: number | null;
+  tier?: string;
+  sla?: SlaColumns;
 }
 
 /**
@@ -106,6 +127,8 @@ export async function updateTicket(db: Db, ticket: Ticket, changes: TicketChange
       ...(changes.firstResponseAt !== undefined ? { first_response_at: changes.firstResponseAt } : {}),
       ...(changes.resolvedAt !== undefined ? { resolved_at: changes.resolvedAt } : {}),
       ...(changes.closedAt !== undefined ? { closed_at: changes.closedAt } : {}),
+      ...(changes.tier !== undefined ? { tier: changes.tier } : {}),
+      ...(changes.sla !== undefined ? slaValues(changes.sla) : {}),
       is_open: isOpenStatus(status) ? 1 : 0,
       updated_at: now,
       version: ticket.version + 1,
@@ -115,6 +138,21 @@ export async function updateTicket(db: Db, ticket: Ticket, changes: TicketChange
     .returningAll()
     .executeTakeFirst();
   return row && toTicket(row);
+}
+
+/** Open tickets whose earliest running SLA clock is due by `until` (or already overdue), soonest first. */
+export async function listBreaching(db: Db, until: number, limit: number): Promise<Ticket[]> {
+  const rows = await db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('is_open', '=', 1)
+    .where('sla_due_at', 'is not', null)
+    .where('sla_due_at', '<=', until)
+    .orderBy('sla_due_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toTicket);
 }
 
 export interface ListFilter {

@@ -3,6 +3,7 @@ import type { Actor } from '../../src/services/actors.js';
 import { TicketService } from '../../src/services/tickets.js';
 import type { Database } from '../../src/store/database.js';
 import { upsertPerson } from '../../src/store/people.js';
+import { DEFAULT_SLA_POLICY, parseSlaPolicy } from '../../src/sla-config.js';
 import { engines } from '../support/databases.js';
 
 /** The write path on every engine: on Postgres the ticket row lock is what decides a race. */
@@ -15,7 +16,9 @@ describe.each(engines)('ticket service on $name', (engine) => {
 
   beforeEach(async () => {
     ({ database, cleanup } = await engine.open());
-    service = new TicketService({ database });
+    const sla = parseSlaPolicy(DEFAULT_SLA_POLICY, 'built-in');
+    if (!sla.ok) throw new Error(sla.problems.join('; '));
+    service = new TicketService({ database, sla: sla.policy });
     const person = (n: number, role: 'agent' | 'requester') => upsertPerson(database.db, { teamsId: `29:p${n}`, aadObjectId: null, tenantId: 't', name: `Person ${n}` }, role, 1);
     requester = { person: await person(0, 'requester'), role: 'requester' };
     agents = await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => ({ person: await person(n, 'agent'), role: 'agent' as const })));

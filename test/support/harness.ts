@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { parseSlaPolicy } from '../../src/sla-config.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
 import { FakeConnector } from '../fakes/connector.js';
 import { FakeIdentityProvider, type ChannelTokenOptions } from '../fakes/identity-provider.js';
@@ -9,6 +10,30 @@ import type { ActivityContext } from './activities.js';
 import { BOT_APP_ID, BOT_PASSWORD } from './identity.js';
 
 export { BOT_APP_ID, BOT_PASSWORD };
+
+/**
+ * Tests run on a 24×7 calendar with targets long enough that nothing breaches while a test runs, so
+ * results do not depend on the day of the week; SLA tests pass their own policy and clock.
+ */
+export const TEST_SLA_POLICY = (() => {
+  const parsed = parseSlaPolicy(
+    `calendars:
+  always: { timeZone: UTC, hours: 24x7 }
+defaultCalendar: always
+defaultTier: standard
+tiers:
+  standard:
+    P1: { firstResponse: 8h, resolution: 2bd }
+    P2: { firstResponse: 8h, resolution: 3bd }
+    P3: { firstResponse: 1bd, resolution: 5bd }
+    P4: { firstResponse: 2bd, resolution: 10bd }
+warnings: [75%, 90%]
+`,
+    'test SLA policy',
+  );
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.policy;
+})();
 
 /** Log lines the service wrote, parsed. */
 export class LogCapture extends Writable {
@@ -71,6 +96,7 @@ export async function startHarness(
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const serviceOptions: ServiceOptions = {
+    sla: TEST_SLA_POLICY,
     ...options.service,
     outbox: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.outbox },
   };

@@ -30,6 +30,9 @@ const ticket = (overrides: Partial<Ticket> = {}): Ticket => ({
   resolvedAt: null,
   closedAt: null,
   version: 3,
+  tier: 'standard',
+  slaClocks: null,
+  slaDueAt: null,
   ...overrides,
 });
 const data = (overrides: Partial<TicketCardData> = {}): TicketCardData => ({
@@ -39,6 +42,7 @@ const data = (overrides: Partial<TicketCardData> = {}): TicketCardData => ({
   agents: [{ id: 2, name: 'Megan Bowen' }, { id: 3, name: 'Lee Gu' }],
   latest: { authorName: 'Megan Bowen', body: 'Looking into it', visibility: 'internal' },
   audience: 'agent',
+  sla: { text: 'Resolution due in 3h', tone: 'default' },
   now,
   ...overrides,
 });
@@ -48,6 +52,7 @@ const everyCard = {
   'ticket card, agent, assigned, P1, with notice': ticketCard(data({ ticket: ticket({ assigneeId: 2, priority: 'P1' }), assigneeName: 'Megan Bowen', notice: { text: 'Taken by Megan Bowen', tone: 'good' } })),
   'ticket card, requester, open': ticketCard(data({ audience: 'requester', latest: { authorName: 'Megan Bowen', body: 'Fixed?', visibility: 'public' } })),
   'ticket card, requester, resolved': ticketCard(data({ audience: 'requester', ticket: ticket({ status: 'resolved' }) })),
+  'ticket card, SLA breached': ticketCard(data({ sla: { text: 'Resolution breached 1h ago', tone: 'attention' } })),
   'list card': listCard({ kind: 'mine', tickets: [ticket(), ticket({ id: 1043, reference: 'INC-1043', assigneeId: 2 })], names: new Map([[2, 'Megan Bowen']]), page: 1, more: { list: 'mine', after: { updatedAt: 1, id: 2 } }, now }),
   'list card, empty': listCard({ kind: 'unassigned', tickets: [], names: new Map(), page: 1, more: undefined, now }),
   'history card': historyCard(ticket(), [{ at: now, kind: 'created', visibility: 'public', authorName: 'Alex Wilber', body: 'VPN drops' }, { at: now, kind: 'note', visibility: 'internal', authorName: null, body: 'x' }]),

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22T00-00-00-initial.js';
 import * as ticketWork from './2026-11-22T01-00-00-ticket-work.js';
+import * as slaClocks from './2026-11-22T02-00-00-sla-clocks.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -9,4 +10,5 @@ import * as ticketWork from './2026-11-22T01-00-00-ticket-work.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T00-00-00-initial': initial,
   '2026-11-22T01-00-00-ticket-work': ticketWork,
+  '2026-11-22T02-00-00-sla-clocks': slaClocks,
 };

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { isValidTimeZone, WEEKDAYS, type Calendar, type Interval, type Weekday } from './domain/business-time.js';
+import type { Duration, SlaPolicy, Targets, Threshold } from './domain/sla.js';
+import { PRIORITIES, type Priority } from './domain/tickets.js';
+
+/**
+ * The SLA policy file (`SLA_CONFIG`, YAML or JSON): calendars, targets per tier and priority, warning
+ * thresholds. Read once at start; every problem is reported with the line it is on. Without a file the
+ * built-in policy below applies (it goes through the same parser).
+ */
+
+export const DEFAULT_SLA_POLICY = `# Teams Service Desk SLA policy. Copy this file, edit it, and point SLA_CONFIG at it.
+# Durations: 30m, 4h, 2bd (business days of the calendar the ticket counts in).
+calendars:
+  office:
+    timeZone: Europe/London
+    hours:
+      mon-fri: 09:00-17:30
+    holidays: []
+  always:
+    timeZone: UTC
+    hours: 24x7
+defaultCalendar: office
+defaultTier: standard
+tiers:
+  standard:
+    P1: { firstResponse: 1h, resolution: 8h }
+    P2: { firstResponse: 4h, resolution: 2bd }
+    P3: { firstResponse: 1bd, resolution: 5bd }
+    P4: { firstResponse: 2bd, resolution: 10bd }
+  premium:
+    P1: { firstResponse: 30m, resolution: 4h }
+    P2: { firstResponse: 2h, resolution: 1bd }
+    P3: { firstResponse: 4h, resolution: 3bd }
+    P4: { firstResponse: 1bd, resolution: 5bd }
+  vip:
+    P1: { firstResponse: 15m, resolution: 2h }
+    P2: { firstResponse: 1h, resolution: 8h }
+    P3: { firstResponse: 2h, resolution: 2bd }
+    P4: { firstResponse: 4h, resolution: 3bd }
+calendarForTier:
+  vip: always
+calendarForTeam: {}
+warnings: [75%, 90%]
+`;
+
+export type SlaPolicyResult = { ok: true; policy: SlaPolicy } | { ok: false; problems: string[] };
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(m|min|h|bd)$/i;
+const TIME_RANGE = /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+const durationSchema = z.string().transform((text, ctx): Duration => {
+  const match = DURATION.exec(text.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; use 30m, 4h or 2bd (business days)` });
+    return z.NEVER;
+  }
+  const value = Number(match[1]);
+  const unit = match[2]!.toLowerCase();
+  return unit === 'bd' ? { unit: 'businessDays', value } : { unit: 'ms', value: value * (unit === 'h' ? 3_600_000 : 60_000) };
+});
+
+const targetsSchema = z.object({ firstResponse: durationSchema, resolution: durationSchema }).strict();
+const tierSchema = z.object(Object.fromEntries(PRIORITIES.map((p) => [p, targetsSchema])) as Record<Priority, typeof targetsSchema>).strict();
+
+const hoursSchema = z.union([z.literal('24x7'), z.record(z.string(), z.string())]);
+
+const calendarSchema = z
+  .object({
+    timeZone: z.string().refine(isValidTimeZone, (tz) => ({ message: `"${tz}" is not an IANA time zone such as Europe/London` })),
+    hours: hoursSchema,
+    holidays: z.array(z.string()).default([]),
+  })
+  .strict();
+
+const thresholdSchema = z.string().transform((text, ctx): Threshold => {
+  const percent = /^(\d{1,2})\s*%$/.exec(text.trim());
+  if (percent) return { kind: 'percent', percent: Number(percent[1]) };
+  const before = DURATION.exec(text.trim());
+  if (before && before[2]!.toLowerCase() !== 'bd') return { kind: 'before', ms: Number(before[1]) * (before[2]!.toLowerCase() === 'h' ? 3_600_000 : 60_000) };
+  ctx.addIssue({ code: 'custom', message: `"${text}" is not a warning threshold; use a share of the target (75%) or a time before it is due (15m, 1h)` });
+  return z.NEVER;
+});
+
+const fileSchema = z
+  .object({
+    calendars: z.record(z.string(), calendarSchema),
+    defaultCalendar: z.string(),
+    defaultTier: z.string(),
+    tiers: z.record(z.string(), tierSchema),
+    calendarForTier: z.record(z.string(), z.string()).default({}),
+    calendarForTeam: z.record(z.string(), z.string()).default({}),
+    warnings: z.array(thresholdSchema).default([]),
+  })
+  .strict();
+
+export function loadSlaPolicy(path: string | undefined): SlaPolicyResult {
+  if (!path) return parseSlaPolicy(DEFAULT_SLA_POLICY, 'built-in SLA policy');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, problems: [`SLA_CONFIG: cannot read ${path}: ${(error as Error).message}`] };
+  }
+  return parseSlaPolicy(text, path);
+}
+
+export function parseSlaPolicy(text: string, source: string): SlaPolicyResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return source;
+    const { line, col } = lines.linePos(offset);
+    return `${source}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => `${at(e.pos[0])}: ${e.message.split('\n')[0]}`) };
+
+  const where = (path: ReadonlyArray<string | number>) => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      if (node?.range) return at(node.range[0]);
+    }
+    return source;
+  };
+
+  const parsed = fileSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => `${where(issue.path)}: ${issue.path.join('.') || '(file)'}: ${issue.message === 'Required' ? 'is required' : issue.message}`),
+    };
+  }
+  const file = parsed.data;
+  const problems: string[] = [];
+  const calendars: Record<string, Calendar> = {};
+  for (const [name, spec] of Object.entries(file.calendars)) {
+    const week = parseHours(spec.hours, (path, message) => problems.push(`${where(['calendars', name, 'hours', ...path])}: calendars.${name}.hours: ${message}`));
+    const holidays = new Set<string>();
+    spec.holidays.forEach((entry, index) => {
+      const dates = expandHoliday(entry);
+      if (!dates) problems.push(`${where(['calendars', name, 'holidays', index])}: calendars.${name}.holidays.${index}: "${entry}" is not a date (2026-12-25) or a range (2026-12-24..2027-01-01)`);
+      else for (const date of dates) holidays.add(date);
+    });
+    calendars[name] = { name, timeZone: spec.timeZone, week, holidays };
+  }
+  const knownCalendar = (name: string, path: Array<string | number>) => {
+    if (!calendars[name]) problems.push(`${where(path)}: ${path.join('.')}: no calendar named "${name}" (defined: ${Object.keys(calendars).join(', ')})`);
+  };
+  knownCalendar(file.defaultCalendar, ['defaultCalendar']);
+  for (const [tier, name] of Object.entries(file.calendarForTier)) {
+    knownCalendar(name, ['calendarForTier', tier]);
+    if (!file.tiers[tier]) problems.push(`${where(['calendarForTier', tier])}: calendarForTier.${tier}: no tier named "${tier}"`);
+  }
+  for (const [team, name] of Object.entries(file.calendarForTeam)) knownCalendar(name, ['calendarForTeam', team]);
+  if (!file.tiers[file.defaultTier]) problems.push(`${where(['defaultTier'])}: defaultTier: no tier named "${file.defaultTier}"`);
+  for (const [name, calendar] of Object.entries(calendars)) {
+    if (WEEKDAYS.every((d) => calendar.week[d].length === 0)) problems.push(`${where(['calendars', name, 'hours'])}: calendars.${name}.hours: the calendar is never open`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  return {
+    ok: true,
+    policy: {
+      tiers: Object.keys(file.tiers),
+      defaultTier: file.defaultTier,
+      targets: file.tiers as Record<string, Record<Priority, Targets>>,
+      calendars,
+      calendarOf: { default: file.defaultCalendar, tiers: file.calendarForTier, teams: file.calendarForTeam },
+      warnings: file.warnings,
+    },
+  };
+}
+
+/** `24x7`, or day keys (`mon`, `mon-fri`, `sat,sun`) to `09:00-17:30` or `09:00-12:00, 13:00-17:00`. */
+function parseHours(spec: '24x7' | Record<string, string>, problem: (path: string[], message: string) => void): Record<Weekday, Interval[]> {
+  const week = Object.fromEntries(WEEKDAYS.map((d) => [d, [] as Interval[]])) as Record<Weekday, Interval[]>;
+  if (spec === '24x7') {
+    for (const d of WEEKDAYS) week[d] = [[0, 1440]];
+    return week;
+  }
+  for (const [key, value] of Object.entries(spec)) {
+    const days = expandDays(key);
+    if (!days) {
+      problem([key], `"${key}" is not a day or a range of days (mon, mon-fri, sat,sun)`);
+      continue;
+    }
+    const intervals: Interval[] = [];
+    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const match = TIME_RANGE.exec(part);
+      const start = match ? Number(match[1]) * 60 + Number(match[2]) : NaN;
+      const end = match ? Number(match[3]) * 60 + Number(match[4]) : NaN;
+      if (!match || Number(match[2]) > 59 || Number(match[4]) > 59 || start >= end || end > 1440) {
+        problem([key], `"${part}" is not a time range such as 09:00-17:30`);
+        continue;
+      }
+      intervals.push([start, end]);
+    }
+    intervals.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < intervals.length; i++) {
+      if (intervals[i]![0] < intervals[i - 1]![1]) problem([key], `the ranges in "${value}" overlap`);
+    }
+    for (const day of days) week[day] = intervals;
+  }
+  return week;
+}
+
+function expandDays(key: string): Weekday[] | undefined {
+  const days: Weekday[] = [];
+  for (const part of key.toLowerCase().split(',').map((p) => p.trim())) {
+    const [from, to] = part.split('-').map((p) => p.trim().slice(0, 3)) as [string, string | undefined];
+    const a = WEEKDAYS.indexOf(from as Weekday);
+    const b = to === undefined ? a : WEEKDAYS.indexOf(to as Weekday);
+    if (a < 0 || b < 0 || b < a) return undefined;
+    days.push(...WEEKDAYS.slice(a, b + 1));
+  }
+  return days;
+}
+
+function expandHoliday(entry: string): string[] | undefined {
+  const [from, to = from] = entry.split('..').map((p) => p.trim()) as [string, string | undefined];
+  if (!DATE.test(from) || !DATE.test(to!)) return undefined;
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`);
+  if (Number.isNaN(start) || Number.isNaN(end) || end < start || end - start > 366 * 86_400_000) return undefined;
+  const dates: string[] = [];
+  for (let t = start; t <= end; t += 86_400_000) dates.push(new Date(t).toISOString().slice(0, 10));
+  return dates;
+}

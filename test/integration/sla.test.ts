@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSlaPolicy } from '../../src/sla-config.js';
+import type { ConnectorCall } from '../fakes/connector.js';
+import { alex, megan, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+const at = (iso: string) => Date.parse(iso);
+
+/** Office hours Mon–Fri 09:00–17:00 UTC; P2: first response 1 h, resolution 4 h; P1: 30 m / 2 h. */
+const policy = (() => {
+  const parsed = parseSlaPolicy(
+    `calendars:
+  office: { timeZone: UTC, hours: { mon-fri: "09:00-17:00" } }
+defaultCalendar: office
+defaultTier: standard
+tiers:
+  standard:
+    P1: { firstResponse: 30m, resolution: 2h }
+    P2: { firstResponse: 1h, resolution: 4h }
+    P3: { firstResponse: 4h, resolution: 2bd }
+    P4: { firstResponse: 1bd, resolution: 5bd }
+warnings: [75%]
+`,
+    'sla test policy',
+  );
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.policy;
+})();
+
+describe('SLA clocks on tickets, through the endpoint (business time, fake clock)', () => {
+  let h: Harness;
+  let now = at('2026-11-23T10:00:00Z'); // a Monday
+
+  beforeAll(async () => {
+    h = await startHarness({ env: { AGENT_IDS: megan.aadObjectId }, service: { sla: policy, clock: () => now } });
+    for (const person of [alex, megan]) {
+      const install = personalInstall(h, 'add', person);
+      await h.post(install);
+      await h.connector.waitFor((c) => c.activityId === install.id);
+    }
+  });
+  afterAll(() => h.stop());
+
+  const db = () => h.service.database.db;
+  const textOf = (call: ConnectorCall | undefined) => JSON.stringify(call!.activity.attachments?.[0]?.content ?? call!.activity.text);
+  async function say(person: Person, text: string): Promise<ConnectorCall> {
+    const activity = personalMessage(h, text, { from: person });
+    expect((await h.post(activity)).status).toBe(200);
+    const [reply] = await h.connector.waitFor((c) => c.activityId === activity.id);
+    return reply!;
+  }
+  const row = (id: number) => db().selectFrom('tickets').select(['first_response_due_at', 'resolution_due_at', 'sla_due_at', 'next_sla_check_at', 'priority']).where('id', '=', id).executeTakeFirstOrThrow();
+  let id: number;
+
+  it('starts both clocks at creation, with due times in business time and the first warning as the next check', async () => {
+    await say(alex, 'new Printer on floor 2 is down');
+    id = (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    // Opened as P3 (4 h / 2 business days); the agent raises it to P2 at once: new targets, nothing used yet.
+    await say(megan, `priority ${id} P2`);
+    expect(await row(id)).toEqual({
+      first_response_due_at: at('2026-11-23T11:00:00Z'),
+      resolution_due_at: at('2026-11-23T14:00:00Z'),
+      sla_due_at: at('2026-11-23T11:00:00Z'),
+      // 75% of the one-hour first-response target.
+      next_sla_check_at: at('2026-11-23T10:45:00Z'),
+      priority: 'P2',
+    });
+    expect(textOf(await say(megan, `show ${id}`))).toContain('First response due in 1h');
+  });
+
+  it('shows a breach on the card and in the breaching list', async () => {
+    now = at('2026-11-23T11:30:00Z');
+    expect(textOf(await say(megan, `show ${id}`))).toContain('First response breached 30m ago');
+    expect(textOf(await say(megan, 'breaching'))).toContain(`INC-${id}`);
+  });
+
+  it('stops the first-response clock at the first public reply', async () => {
+    await say(megan, `reply ${id} a technician is on the way`);
+    expect((await row(id)).first_response_due_at).toBeNull();
+    expect(textOf(await say(megan, `show ${id}`))).toContain('Resolution due in 2h 30m');
+  });
+
+  it('pauses resolution while pending the customer, however long, and resumes when they answer', async () => {
+    now = at('2026-11-23T12:00:00Z');
+    await say(megan, `pending ${id}`);
+    expect((await row(id)).resolution_due_at).toBeNull();
+    now = at('2026-11-24T10:00:00Z');
+    expect(textOf(await say(megan, `show ${id}`))).toContain('Paused (pending customer), 2h left');
+    await say(alex, `reply ${id} it started working again`);
+    expect(await row(id)).toMatchObject({ resolution_due_at: at('2026-11-24T12:00:00Z') });
+  });
+
+  it('keeps the business time used when the priority goes up, breaching at once if it must', async () => {
+    now = at('2026-11-24T10:30:00Z');
+    await say(megan, `priority ${id} P1`);
+    // 2.5 h of resolution time used against a new 2 h target: due at once, and the sweep is asked to look now.
+    expect(await row(id)).toMatchObject({ resolution_due_at: now, next_sla_check_at: now });
+    expect(textOf(await say(megan, `show ${id}`))).toContain('Resolution breached 30m ago');
+  });
+
+  it('stops the clocks when resolved, and restarts resolution on reopening without giving back time', async () => {
+    await say(megan, `resolve ${id}`);
+    expect(await row(id)).toMatchObject({ resolution_due_at: null, sla_due_at: null, next_sla_check_at: null });
+    expect(textOf(await say(megan, `show ${id}`))).toContain('Resolution met');
+    now = at('2026-11-24T11:00:00Z');
+    await say(alex, `reopen ${id} it broke again`);
+    expect(await row(id)).toMatchObject({ resolution_due_at: at('2026-11-24T11:00:00Z') });
+  });
+});
