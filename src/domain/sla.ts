@@ -63,6 +63,8 @@ export interface ClockState {
   runningSince: number | null;
   /** When the clock was met (first response given, ticket resolved); null while open. */
   stoppedAt: number | null;
+  /** Bumped when a stopped clock starts again (a reopened ticket), so its warnings can fire again. */
+  cycle?: number;
 }
 
 export const RESOLUTION_PAUSED_IN: readonly TicketStatus[] = ['pending', 'on_hold'];

@@ -64,7 +64,7 @@ export function afterStatusChange(clocks: TicketClocks, from: TicketStatus, to: 
   } else if (RESOLUTION_PAUSED_IN.includes(to)) {
     resolution = pause(resolution, calendar, now);
   } else if (from === 'resolved' || from === 'closed') {
-    resolution = { ...resolution, stoppedAt: null, runningSince: now };
+    resolution = { ...resolution, stoppedAt: null, runningSince: now, cycle: (resolution.cycle ?? 0) + 1 };
   } else if (RESOLUTION_PAUSED_IN.includes(from)) {
     resolution = resume(resolution, now);
   }

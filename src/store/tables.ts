@@ -149,7 +149,7 @@ export interface TeamMemberTable {
   person_id: number;
 }
 
-export type ChannelRole = 'triage';
+export type ChannelRole = 'triage' | 'sla-breaches';
 
 export interface ChannelRoleTable {
   role: ChannelRole;
@@ -157,6 +157,25 @@ export interface ChannelRoleTable {
   team_id: string | null;
   set_by: number | null;
   set_at: number;
+}
+
+export interface SlaEventTable {
+  id: Generated<number>;
+  ticket_id: number;
+  clock: 'first_response' | 'resolution';
+  kind: 'warning' | 'breach';
+  threshold: string;
+  cycle: number;
+  at: number;
+  outcome: 'sent' | 'silent' | 'snoozed';
+}
+
+export interface SlaSnoozeTable {
+  ticket_id: number;
+  clock: 'first_response' | 'resolution';
+  until: number;
+  by_person_id: number | null;
+  at: number;
 }
 
 export interface CounterTable {
@@ -177,6 +196,8 @@ export interface Tables {
   support_teams: SupportTeamTable;
   team_members: TeamMemberTable;
   channel_roles: ChannelRoleTable;
+  sla_events: SlaEventTable;
+  sla_snoozes: SlaSnoozeTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;
