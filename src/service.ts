@@ -7,6 +7,7 @@ import { loadSlaPolicy } from './sla-config.js';
 import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
+import { SlaService } from './services/sla.js';
 import { TicketCards } from './services/ticket-cards.js';
 import { TicketService } from './services/tickets.js';
 import { migrateToLatest, openDatabase, type Database } from './store/database.js';
@@ -17,11 +18,13 @@ import { turnHelpers } from './teams/handlers/turn-services.js';
 import { ConnectorDelivery } from './teams/connector-delivery.js';
 import { createMessageEndpoint } from './teams/message-endpoint.js';
 import { OutboxWorker, type OutboxWorkerOptions } from './workers/outbox-worker.js';
+import { SlaSweeper, type SlaSweeperOptions } from './workers/sla-sweeper.js';
 
 export interface ServiceOptions {
   clock?: () => number;
   /** The SLA policy (src/sla-config.ts); the built-in one when absent. */
   sla?: SlaPolicy;
+  sweeper?: Partial<SlaSweeperOptions>;
   outbox?: Partial<OutboxWorkerOptions>;
 }
 
@@ -30,6 +33,7 @@ export interface RunningService {
   readonly url: string;
   readonly database: Database;
   readonly outbox: OutboxWorker;
+  readonly sweeper: SlaSweeper;
   /** Stops in reverse order of start: HTTP (drain turns), outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -60,8 +64,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       onEnqueued: () => outbox.wake(),
       onError: (error, what) => logger.error({ err: error }, what),
     });
+    const slaService = new SlaService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
     const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), actors, clock });
-    const turnServices = { db, logger, conversations, actors, tickets, cards, runner };
+    const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, cards, runner };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
@@ -71,13 +76,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
     const outbox: OutboxWorker = new OutboxWorker({
       database,
-      delivery: new ConnectorDelivery(adapter, config.bot.appId, clock),
+      delivery: new ConnectorDelivery(adapter, config.bot.appId),
       cards,
       logger: logger.child({ worker: 'outbox' }),
-      clock,
+      // Sends are timed by the wall clock (Teams' rate limits, Retry-After, leases), not by `clock`,
+      // which is the service's idea of business time and may be a test's fake clock.
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
     });
+    const sweeper = new SlaSweeper({ database, sla: slaService, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
     const http = new HttpServer({
       logger,
       messages: createMessageEndpoint(adapter, bot, logger),
@@ -87,6 +94,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     const address = await http.listen(config.http.port, config.http.host);
     outbox.start();
+    sweeper.start();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     logger.info(
       { port: address.port, host: address.address, database: database.dialect, auth: config.bot.appId ? 'on' : 'off (local mode)' },
@@ -99,11 +107,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
       url: `http://${host}:${address.port}`,
       database,
       outbox,
+      sweeper,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');
           await http.close(config.shutdownTimeoutMs);
           await tickets.flush();
+          await sweeper.stop();
           await outbox.stop();
           await database.close();
           logger.info('shut down cleanly');

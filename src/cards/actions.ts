@@ -12,6 +12,8 @@ export const VERBS = {
   history: 'ticket.history',
   create: 'ticket.create',
   more: 'list.more',
+  open: 'ticket.open',
+  snooze: 'sla.snooze',
 } as const;
 
 export type Verb = (typeof VERBS)[keyof typeof VERBS];

@@ -133,3 +133,19 @@ export function slaSummary(policy: SlaPolicy, ticket: SlaSubject & { status: Tic
   }
   return { text: 'Not tracked', tone: 'default' };
 }
+
+/** Where one clock stands, in words: "15m left", "breached 10m ago", "paused, 2h left", "met". */
+export function clockStandingText(policy: SlaPolicy, ticket: SlaSubject, clocks: TicketClocks | null, clock: 'first_response' | 'resolution', now: number): string {
+  if (!clocks) return 'not tracked';
+  const s = standing(clock === 'first_response' ? clocks.firstResponse : clocks.resolution, calendarFor(policy, ticket), now);
+  switch (s.state) {
+    case 'met':
+      return 'met';
+    case 'paused':
+      return `paused, ${formatBusinessTime(s.remainingMs)} left`;
+    case 'running':
+      return `${formatBusinessTime(s.remainingMs)} left`;
+    case 'breached':
+      return `breached ${formatBusinessTime(s.overdueMs)} ago`;
+  }
+}

@@ -1,8 +1,10 @@
 import { ticketCard, ticketSummary, type Audience, type TicketCardData } from '../cards/ticket-card.js';
 import { cardMessage } from '../cards/adaptive-card.js';
 import { isAgent } from '../domain/roles.js';
-import type { SlaPolicy } from '../domain/sla.js';
-import { slaSummary } from '../domain/ticket-sla.js';
+import type { Clock, SlaPolicy } from '../domain/sla.js';
+import { clockStandingText, slaSummary } from '../domain/ticket-sla.js';
+import { slaCard, slaSummaryLine, type SlaCardData } from '../cards/sla-card.js';
+import { snoozesOf } from '../store/sla.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
@@ -10,6 +12,9 @@ import { findTicket } from '../store/tickets.js';
 import { listTimeline } from '../store/timeline.js';
 import type { CardRenderer } from '../workers/delivery.js';
 import type { ActorDirectory } from './actors.js';
+
+/** Card kinds of SLA cards in the outbox and card posts: `sla-warning:first_response`, … */
+const SLA_CARD_KIND = /^sla-(warning|breach):(first_response|resolution)$/;
 
 /** How many agents the Assign picker lists. */
 const ASSIGNABLE_SHOWN = 30;
@@ -71,8 +76,30 @@ export class TicketCards implements CardRenderer {
     return { activity: cardMessage(ticketCard(data), ticketSummary(data)), version: data.ticket.version };
   }
 
-  async render(ticketId: number, _cardKind: string, conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }) {
+  async render(ticketId: number, cardKind: string, conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }) {
+    const sla = SLA_CARD_KIND.exec(cardKind);
+    if (sla) return this.slaMessage(ticketId, sla[1] as 'warning' | 'breach', sla[2] as Clock);
     return this.message(ticketId, await this.audienceOf(conversation));
+  }
+
+  /** An SLA warning or breach card, as it stands now (time left, who snoozed it). */
+  async slaMessage(ticketId: number, kind: 'warning' | 'breach', clock: Clock): Promise<{ activity: Record<string, unknown>; version: number } | undefined> {
+    const ticket = await findTicket(this.db, ticketId);
+    if (!ticket) return undefined;
+    const snooze = (await snoozesOf(this.db, ticketId))[clock];
+    const people = await findPeople(this.db, [ticket.requesterId, ...(ticket.assigneeId === null ? [] : [ticket.assigneeId]), ...(snooze?.byPersonId ? [snooze.byPersonId] : [])]);
+    const now = this.clock();
+    const data: SlaCardData = {
+      kind,
+      clock,
+      ticket,
+      requesterName: people.get(ticket.requesterId)?.name ?? 'Unknown',
+      assigneeName: ticket.assigneeId === null ? null : (people.get(ticket.assigneeId)?.name ?? 'Unknown'),
+      standing: clockStandingText(this.sla, ticket, ticket.slaClocks, clock, now),
+      ...(snooze ? { snooze: { until: snooze.until, byName: (snooze.byPersonId && people.get(snooze.byPersonId)?.name) || 'someone' } } : {}),
+      now,
+    };
+    return { activity: cardMessage(slaCard(data), slaSummaryLine(data)), version: ticket.version };
   }
 
   async currentVersion(ticketId: number): Promise<number | undefined> {

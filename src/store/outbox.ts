@@ -55,7 +55,8 @@ export async function enqueue(db: Db, messages: readonly OutboxMessage[], now: n
         payload: JSON.stringify(m.activity),
         status: 'pending' as const,
         attempts: 0,
-        next_attempt_at: now,
+        // Due at once, whatever clock the caller keeps: the worker times sends by the wall clock.
+        next_attempt_at: 0,
         created_at: now,
       })),
     )

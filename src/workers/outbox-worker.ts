@@ -13,6 +13,7 @@ import { findConversationById, markConversationStale, type StoredConversation } 
 import type { Database } from '../store/database.js';
 import * as outbox from '../store/outbox.js';
 import { DeliveryError, type CardRenderer, type Delivery } from './delivery.js';
+import { PollingLoop } from './polling-loop.js';
 
 export interface OutboxWorkerOptions {
   /** How often an idle worker looks for work nobody woke it for (another replica's rows, retries). */
@@ -70,11 +71,7 @@ export class OutboxWorker {
   private readonly conversationLimiter: SlidingWindowLimiter;
   private readonly personalLimiter: SlidingWindowLimiter;
   private readonly tenantLimiter: SlidingWindowLimiter;
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private pendingWake = false;
+  private readonly loop: PollingLoop;
 
   constructor(private readonly deps: OutboxWorkerDeps) {
     this.options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
@@ -84,26 +81,25 @@ export class OutboxWorker {
     this.conversationLimiter = new SlidingWindowLimiter(this.options.conversationLimits, margin);
     this.personalLimiter = new SlidingWindowLimiter(this.options.personalLimits, margin);
     this.tenantLimiter = new SlidingWindowLimiter(this.options.tenantLimits, margin);
+    this.loop = new PollingLoop({
+      round: () => this.drainOnce(),
+      idleDelay: () => this.idleDelay(),
+      onError: (error) => this.deps.logger.error({ err: error }, 'outbox round failed; retrying at the next poll'),
+    });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Something was enqueued: look now rather than at the next poll. */
   wake(): void {
-    this.pendingWake = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** Stops claiming, lets sends already under way finish, and returns when the loop has ended. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Sends everything due now, one round; returns how many rows it handled. Used by the loop and by tests. */
@@ -121,7 +117,7 @@ export class OutboxWorker {
     const queue = [...claimed];
     const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
       for (let message = queue.shift(); message; message = queue.shift()) {
-        if (!this.running) {
+        if (!this.loop.isRunning) {
           // Stopping: hand the rest back instead of sitting on their leases.
           await outbox.releaseLeases(database.db, this.owner, [message.id, ...queue.splice(0).map((m) => m.id)]);
           return;
@@ -133,41 +129,10 @@ export class OutboxWorker {
     return claimed.length;
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.pendingWake = false;
-      let handled = 0;
-      try {
-        handled = await this.drainOnce();
-      } catch (error) {
-        this.deps.logger.error({ err: error }, 'outbox round failed; retrying at the next poll');
-      }
-      if (!this.running) break;
-      if (handled > 0 || this.pendingWake) continue;
-      await this.sleep(await this.idleDelay());
-    }
-  }
-
   private async idleDelay(): Promise<number> {
-    try {
-      const next = await outbox.nextDueAt(this.deps.database.db);
-      if (next === undefined) return this.options.pollIntervalMs;
-      return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
-    } catch {
-      return this.options.pollIntervalMs;
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(this.timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      this.wakeUp = done;
-      this.timer = setTimeout(done, ms);
-    });
+    const next = await outbox.nextDueAt(this.deps.database.db);
+    if (next === undefined) return this.options.pollIntervalMs;
+    return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
   }
 
   private async handle(message: outbox.ClaimedMessage): Promise<void> {

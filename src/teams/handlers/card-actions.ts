@@ -26,6 +26,8 @@ import type { TurnServices } from './turn-services.js';
 const ticketId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const schemas = {
   [VERBS.take]: z.object({ ticket: ticketId }),
+  [VERBS.open]: z.object({ ticket: ticketId }),
+  [VERBS.snooze]: z.object({ ticket: ticketId, clock: z.enum(['first_response', 'resolution']), minutes: z.coerce.number().int().min(5).max(1440) }),
   [VERBS.history]: z.object({ ticket: ticketId }),
   [VERBS.reopen]: z.object({ ticket: ticketId }),
   [VERBS.assign]: z.object({ ticket: ticketId, assignee: z.coerce.number().int().positive() }),
@@ -94,6 +96,17 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
   switch (verb) {
     case VERBS.take:
       return afterChange(deps, actor, await deps.tickets.take(ctx, data.ticket), data.ticket);
+    case VERBS.open:
+      return freshCard(deps, actor, data.ticket);
+    case VERBS.snooze: {
+      const result = await deps.sla.snooze(actor, data.ticket, data.clock, data.minutes);
+      if (!result.ok) return warning(capitalize(result.reason));
+      // The warning card, as it now stands: it says who snoozed it until when.
+      const card = await deps.cards.slaMessage(data.ticket, 'warning', data.clock);
+      if (!card) return warning(result.notice);
+      const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
+      return { card: content, summary: String(card.activity.summary) };
+    }
     case VERBS.assign: {
       const assignee = await findPerson(deps.db, data.assignee);
       if (!assignee || !isAgent(await deps.actors.roleOf(assignee))) {

@@ -1,0 +1,76 @@
+import type { Logger } from '../logger.js';
+import type { SlaService } from '../services/sla.js';
+import type { Database } from '../store/database.js';
+import { claimSlaChecks } from '../store/sla.js';
+import { PollingLoop } from './polling-loop.js';
+
+export interface SlaSweeperOptions {
+  /** Longest sleep between sweeps, even when nothing is known to be due (another replica's tickets). */
+  pollIntervalMs: number;
+  batchSize: number;
+  /** How long a claimed ticket stays ours; a sweeper that dies releases its tickets when this runs out. */
+  leaseMs: number;
+}
+
+export const DEFAULT_SLA_SWEEPER_OPTIONS: SlaSweeperOptions = { pollIntervalMs: 30_000, batchSize: 200, leaseMs: 60_000 };
+
+/**
+ * Looks only at tickets whose next SLA check has come (an indexed column), in bounded batches, so a
+ * sweep costs what is due rather than what is open; each ticket's events are decided and recorded by
+ * the SLA service, once.
+ */
+export class SlaSweeper {
+  private readonly options: SlaSweeperOptions;
+  private readonly loop: PollingLoop;
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly deps: { database: Database; sla: SlaService; logger: Logger; clock?: () => number; options?: Partial<SlaSweeperOptions> },
+  ) {
+    this.options = { ...DEFAULT_SLA_SWEEPER_OPTIONS, ...deps.options };
+    this.clock = deps.clock ?? Date.now;
+    this.loop = new PollingLoop({
+      round: () => this.sweepOnce(),
+      idleDelay: () => this.idleDelay(),
+      onError: (error) => deps.logger.error({ err: error }, 'SLA sweep failed; retrying at the next poll'),
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One bounded batch of due tickets; returns how many were looked at. */
+  async sweepOnce(): Promise<number> {
+    const { database, sla, logger } = this.deps;
+    const claimed = await claimSlaChecks(database.db, database.dialect, { now: this.clock(), limit: this.options.batchSize, leaseMs: this.options.leaseMs });
+    for (const ticketId of claimed) {
+      try {
+        const sent = await sla.sweep(ticketId);
+        if (sent.length > 0) logger.info({ ticketId, events: sent.map((e) => `${e.clock}:${e.kind}:${e.threshold}`) }, 'SLA events sent');
+      } catch (error) {
+        // Its lease runs out and a later sweep tries again; the rest of the batch goes on.
+        logger.error({ err: error, ticketId }, 'SLA sweep of a ticket failed');
+      }
+    }
+    return claimed.length;
+  }
+
+  private async idleDelay(): Promise<number> {
+    const row = await this.deps.database.db
+      .selectFrom('tickets')
+      .select((eb) => eb.fn.min('next_sla_check_at').as('next'))
+      .executeTakeFirst();
+    const next = row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+    if (next === undefined) return this.options.pollIntervalMs;
+    return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
+  }
+}
