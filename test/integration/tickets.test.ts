@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorCall } from '../fakes/connector.js';
 import {
+  adele,
   alex,
   cardAction,
   cardSubmit,
@@ -19,7 +20,6 @@ import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 const lee: Person = { id: '29:1lee-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000c3', name: 'Lee Gu' };
-const adele: Person = { id: '29:1adele-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000d4', name: 'Adele Vance' };
 const outsider: Person = { id: '29:1eve-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000e5', name: 'Eve Outsider' };
 
 describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {

@@ -17,6 +17,7 @@ export interface Person {
 
 export const alex: Person = { id: '29:1alex-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000a1', name: 'Alex Wilber' };
 export const megan: Person = { id: '29:1megan-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000b2', name: 'Megan Bowen' };
+export const adele: Person = { id: '29:1adele-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000d4', name: 'Adele Vance' };
 
 export interface ActivityContext {
   serviceUrl: string;

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSlaPolicy } from '../../src/sla-config.js';
+import { claimSlaChecks } from '../../src/store/sla.js';
+import type { ConnectorCall } from '../fakes/connector.js';
+import { adele, alex, cardAction, channelMessage, CHANNEL_ID, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+const at = (iso: string) => Date.parse(iso);
+
+/** Office hours Mon–Fri 09:00–17:00 UTC; P3: first response 1 h, resolution 4 h; one warning at 75%. */
+const policy = (() => {
+  const parsed = parseSlaPolicy(
+    `calendars:
+  office: { timeZone: UTC, hours: { mon-fri: "09:00-17:00" } }
+defaultCalendar: office
+defaultTier: standard
+tiers:
+  standard:
+    P1: { firstResponse: 30m, resolution: 2h }
+    P2: { firstResponse: 1h, resolution: 4h }
+    P3: { firstResponse: 1h, resolution: 4h }
+    P4: { firstResponse: 1bd, resolution: 5bd }
+warnings: [75%]
+`,
+    'sla sweep test policy',
+  );
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.policy;
+})();
+
+describe('SLA warnings and breaches as cards (sweep with a fake clock, fake channel)', () => {
+  let h: Harness;
+  let now = at('2026-11-23T10:00:00Z'); // a Monday
+
+  beforeAll(async () => {
+    h = await startHarness({
+      env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId },
+      // The sweeper is driven by hand here, one sweep at a time.
+      service: { sla: policy, clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } },
+    });
+    for (const person of [alex, megan]) {
+      const install = personalInstall(h, 'add', person);
+      await h.post(install);
+      await h.connector.waitFor((c) => c.activityId === install.id);
+    }
+    const setup = channelMessage(h, 'setup triage', { from: adele });
+    await h.post(setup);
+    await h.connector.waitFor((c) => c.activityId === setup.id);
+  });
+  afterAll(() => h.stop());
+
+  const db = () => h.service.database.db;
+  const cardOf = (c: ConnectorCall) => c.activity.attachments?.[0]?.content;
+  const textOf = (c: ConnectorCall | undefined) => JSON.stringify(cardOf(c!) ?? c!.activity.text);
+  async function say(person: Person, text: string): Promise<ConnectorCall> {
+    const activity = personalMessage(h, text, { from: person });
+    await h.post(activity);
+    const [reply] = await h.connector.waitFor((c) => c.activityId === activity.id);
+    return reply!;
+  }
+  async function newTicket(subject: string): Promise<number> {
+    await say(alex, `new ${subject}`);
+    return (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+  }
+  const slaCards = (id: number, kind: 'warning' | 'breach') =>
+    h.connector.calls.filter((c) => c.status < 300 && c.operation === 'send' && String(c.activity.summary ?? '').startsWith(kind === 'warning' ? 'SLA warning' : 'SLA breached') && String(c.activity.summary).includes(`INC-${id} `));
+  const events = (id: number) => db().selectFrom('sla_events').select(['clock', 'kind', 'threshold', 'outcome']).where('ticket_id', '=', id).orderBy('id').execute();
+
+  let printer: number;
+  let warning: ConnectorCall;
+
+  it('warns the triage channel before the first response is due while nobody has the ticket, once', async () => {
+    printer = await newTicket('Printer on floor 2 is down');
+    now = at('2026-11-23T10:30:00Z');
+    expect(await h.service.sweeper.sweepOnce()).toBe(0);
+    now = at('2026-11-23T10:46:00Z');
+    expect(await h.service.sweeper.sweepOnce()).toBe(1);
+    warning = (await h.connector.waitFor((c) => c.conversationId === CHANNEL_ID && String(c.activity.summary ?? '').startsWith(`SLA warning · INC-${printer}`)))[0]!;
+    expect(warning!.activity.summary).toBe(`SLA warning · INC-${printer} · First response 14m left`);
+    const actions = cardOf(warning!).actions.map((a: any) => a.title);
+    expect(actions).toEqual(['Open', 'Take', 'Snooze 30 min', 'Snooze 1 h', 'Snooze…']);
+    // A second sweep at the same moment finds nothing to do, and nothing new is sent.
+    await h.service.sweeper.sweepOnce();
+    expect(await events(printer)).toEqual([{ clock: 'first_response', kind: 'warning', threshold: '75%', outcome: 'sent' }]);
+    expect(slaCards(printer, 'warning')).toHaveLength(1);
+    const timeline = await db().selectFrom('timeline_entries').select(['kind', 'body']).where('ticket_id', '=', printer).where('kind', '=', 'sla').execute();
+    expect(timeline).toEqual([{ kind: 'sla', body: 'SLA first response warning (75%): 14m left' }]);
+  });
+
+  it('snoozes from the card, never past the breach, and the card says who until when', async () => {
+    const response = await h.post(cardAction(h, { verb: 'sla.snooze', data: { ticket: printer, clock: 'first_response', minutes: 60 }, from: megan, inChannel: true, replyToId: warning.activityId! }));
+    expect(response.status).toBe(200);
+    const card = JSON.stringify(response.body.value);
+    expect(card).toContain('Snoozed by Megan Bowen until ');
+    // Due at 11:00: a one-hour snooze stops there.
+    expect(card).toContain('{{TIME(2026-11-23T11:00:00Z)}}');
+    const [update] = await h.connector.waitFor((c) => c.operation === 'update' && c.activityId === warning.activityId && textOf(c).includes('Snoozed by Megan Bowen'));
+    expect(update).toBeDefined();
+    expect(await db().selectFrom('sla_snoozes').select(['until']).where('ticket_id', '=', printer).executeTakeFirst()).toEqual({ until: at('2026-11-23T11:00:00Z') });
+    const refused = await h.post(cardAction(h, { verb: 'sla.snooze', data: { ticket: printer, clock: 'first_response', minutes: 30 }, from: alex }));
+    expect(JSON.stringify(refused.body.value)).toMatch(/only support agents/i);
+  });
+
+  it('reports the breach to the assignee and the channel even while snoozed', async () => {
+    await say(megan, `take ${printer}`);
+    now = at('2026-11-23T11:01:00Z');
+    await h.service.sweeper.sweepOnce();
+    await h.connector.waitFor((c) => String(c.activity.summary ?? '').startsWith(`SLA breached · INC-${printer}`), { count: 2 });
+    const breaches = slaCards(printer, 'breach');
+    expect(breaches.map((c) => c.conversationId).sort()).toEqual([CHANNEL_ID, personalConversationId(megan)].sort());
+    expect(breaches[0]!.activity.summary).toBe(`SLA breached · INC-${printer} · First response breached 1m ago`);
+  });
+
+  it('after downtime reports breaches as breaches, and stale warnings not at all', async () => {
+    now = at('2026-11-23T10:00:00Z');
+    const laptop = await newTicket('Laptop will not boot');
+    now = at('2026-11-24T10:00:00Z'); // Tuesday: first response and resolution both long breached
+    await h.service.sweeper.sweepOnce();
+    await h.connector.waitFor((c) => String(c.activity.summary ?? '').startsWith(`SLA breached · INC-${laptop}`), { count: 2 });
+    expect(await events(laptop)).toEqual([
+      { clock: 'first_response', kind: 'warning', threshold: '75%', outcome: 'silent' },
+      { clock: 'first_response', kind: 'breach', threshold: 'breach', outcome: 'sent' },
+      { clock: 'resolution', kind: 'warning', threshold: '75%', outcome: 'silent' },
+      { clock: 'resolution', kind: 'breach', threshold: 'breach', outcome: 'sent' },
+    ]);
+    expect(slaCards(laptop, 'warning')).toHaveLength(0);
+  });
+
+  it('takes over tickets a dead sweeper had claimed once its lease runs out', async () => {
+    now = at('2026-11-24T10:00:00Z');
+    const monitor = await newTicket('Monitor flickers');
+    now = at('2026-11-24T10:46:00Z');
+    // Another replica claimed the ticket and died: the lease (next check pushed ahead) must run out first.
+    expect(await claimSlaChecks(db(), 'sqlite', { now, limit: 10, leaseMs: 5 * 60_000 })).toContain(monitor);
+    expect(await h.service.sweeper.sweepOnce()).toBe(0);
+    now = at('2026-11-24T10:52:00Z');
+    expect(await h.service.sweeper.sweepOnce()).toBe(1);
+    expect((await events(monitor)).map((e) => e.outcome)).toEqual(['sent']);
+  });
+
+  it('sends only SLA cards that validate against Adaptive Cards 1.5', () => {
+    const cards = h.connector.calls.filter((c) => c.status < 300 && String(c.activity.summary ?? '').startsWith('SLA')).map(cardOf);
+    expect(cards.length).toBeGreaterThan(4);
+    for (const card of cards) {
+      expect(schemaErrors(card)).toEqual([]);
+      expect(objectModelErrors(card)).toEqual([]);
+    }
+  });
+});
