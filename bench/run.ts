@@ -1,3 +1,4 @@
+import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchSweep, reportSweep } from './sla.js';
 import { benchTickets, reportTickets } from './tickets.js';
 import { benchTurns, reportTurns } from './turns.js';
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<string>> = {
   turns: async () => reportTurns(await benchTurns({ durationMs: 5_000, concurrency: 16 })),
   tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, rounds: 3 })),
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000 })),
+  fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
 };
 
 for (const [name, run] of Object.entries(benches)) {

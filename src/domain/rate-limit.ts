@@ -64,6 +64,22 @@ export class SlidingWindowLimiter {
     else this.history.set(key, [now]);
   }
 
+  /**
+   * Moves an act recorded at `was` to `now`: a send is stamped when we decide on it, and stamped again
+   * when its answer arrives, the latest it can have reached the receiver. Counting it at the later
+   * time keeps our windows from running ahead of the receiver's when requests queue on the way.
+   */
+  restamp(key: string, was: number, now: number): void {
+    const times = this.history.get(key);
+    if (!times) return;
+    const index = times.indexOf(was);
+    if (index === -1) return;
+    times.splice(index, 1);
+    let at = times.length;
+    while (at > 0 && times[at - 1]! > now) at--;
+    times.splice(at, 0, now);
+  }
+
   /** Drops what no window can see any more, so memory follows recent traffic only. */
   private prune(key: string, now: number): number[] {
     const times = this.history.get(key);

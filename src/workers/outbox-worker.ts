@@ -165,12 +165,18 @@ export class OutboxWorker {
         await outbox.markDead(db, message.id, 'nothing to send: the ticket no longer exists');
         return;
       }
-      const { activityId } = await this.deps.delivery.deliver({
-        operation: message.operation,
-        target: { reference: conversation.reference, conversationId: conversation.conversationId },
-        targetActivityId: message.targetActivityId,
-        activity: rendered.activity,
-      });
+      let delivered: { activityId: string | undefined };
+      try {
+        delivered = await this.deps.delivery.deliver({
+          operation: message.operation,
+          target: { reference: conversation.reference, conversationId: conversation.conversationId },
+          targetActivityId: message.targetActivityId,
+          activity: rendered.activity,
+        });
+      } finally {
+        this.restamp(conversation, now);
+      }
+      const { activityId } = delivered;
       const landedAs = activityId ?? message.targetActivityId ?? undefined;
       await outbox.markSent(db, message, landedAs, this.clock());
       log.debug({ activityId, attempts: message.attempts + 1 }, 'outbox message delivered');
@@ -224,6 +230,13 @@ export class OutboxWorker {
     limiter.record(conversation.conversationId, now);
     this.tenantLimiter.record(tenantKey, now);
     return undefined;
+  }
+
+  private restamp(conversation: StoredConversation, stampedAt: number): void {
+    const at = Math.max(stampedAt, this.clock());
+    const limiter = conversation.kind === 'personal' ? this.personalLimiter : this.conversationLimiter;
+    limiter.restamp(conversation.conversationId, stampedAt, at);
+    this.tenantLimiter.restamp(conversation.tenantId ?? 'unknown-tenant', stampedAt, at);
   }
 
   private async recordFailure(
