@@ -38,14 +38,17 @@ describe('sliding-window limiter', () => {
   });
 
   it('counts a send at the time its answer came back, when that is later than the decision', () => {
-    const limiter = new SlidingWindowLimiter([{ limit: 2, windowMs: 1_000 }]);
-    take(limiter, 'c', 0);
-    take(limiter, 'c', 10);
-    expect(limiter.check('c', 1_000).ok).toBe(true);
-    // The first request sat in a queue and reached Teams at 400: it still counts at 1000.
-    limiter.restamp('c', 0, 400);
-    expect(limiter.check('c', 1_000)).toEqual({ ok: false, retryAt: 1_010 });
-    expect(limiter.check('c', 1_010).ok).toBe(true);
+    const plain = new SlidingWindowLimiter([{ limit: 2, windowMs: 1_000 }]);
+    const restamped = new SlidingWindowLimiter([{ limit: 2, windowMs: 1_000 }]);
+    for (const limiter of [plain, restamped]) {
+      take(limiter, 'c', 0);
+      take(limiter, 'c', 10);
+    }
+    // The first request sat in a queue and its answer came at 400: it still counts at 1000.
+    restamped.restamp('c', 0, 400);
+    expect(plain.check('c', 1_000).ok).toBe(true);
+    expect(restamped.check('c', 1_000)).toEqual({ ok: false, retryAt: 1_010 });
+    expect(restamped.check('c', 1_010).ok).toBe(true);
   });
 
   it('never lets more than the limit through in any window, whatever the arrival pattern', () => {
