@@ -8,7 +8,8 @@ import { PRIORITIES, type Priority } from './tickets.js';
  */
 
 export type ListKind = 'mine' | 'open' | 'unassigned' | 'team' | 'breaching';
-export type SetupKind = 'triage' | 'support-team';
+export type ChannelSetup = 'triage' | 'sla-breaches' | 'critical' | 'escalations';
+export type SetupKind = ChannelSetup | 'support-team';
 
 export type Command =
   | { kind: 'help' }
@@ -47,6 +48,9 @@ export const COMMAND_WORDS = [
   'note',
   'reply',
   'setup triage',
+  'setup sla-breaches',
+  'setup critical',
+  'setup escalations',
   'setup support team',
 ] as const;
 
@@ -71,6 +75,15 @@ const LISTS: Record<string, ListKind> = {
   'list breaching': 'breaching',
 };
 
+const CHANNEL_SETUPS: Record<string, ChannelSetup> = {
+  triage: 'triage',
+  'sla-breaches': 'sla-breaches',
+  'sla breaches': 'sla-breaches',
+  breaches: 'sla-breaches',
+  critical: 'critical',
+  escalations: 'escalations',
+};
+
 const SIMPLE_REF = new Set(['show', 'history', 'take', 'unassign', 'pending', 'hold', 'close']);
 const ALIASES: Record<string, string> = { '?': 'help', 'on-hold': 'hold', view: 'show', comment: 'reply', resolved: 'resolve' };
 
@@ -92,10 +105,14 @@ export function parseCommand(input: string): ParseResult {
       return { ok: true, command: { kind: 'new', text: subject || undefined } };
     }
     case 'setup': {
-      const what = rest.join(' ').toLowerCase();
-      if (what === 'triage') return { ok: true, command: { kind: 'setup', what: 'triage' } };
+      const what = rest.join(' ').toLowerCase().replace(/\s+/g, ' ');
+      const channel = CHANNEL_SETUPS[what];
+      if (channel) return { ok: true, command: { kind: 'setup', what: channel } };
       if (what === 'support team' || what === 'team') return { ok: true, command: { kind: 'setup', what: 'support-team' } };
-      return { ok: false, error: 'Use “setup triage” (in the channel that should receive new tickets) or “setup support team” (in the support team).' };
+      return {
+        ok: false,
+        error: 'Use “setup triage”, “setup sla-breaches”, “setup critical” or “setup escalations” in the channel that should receive those, or “setup support team” in the support team.',
+      };
     }
     case 'assign': {
       const words = remainder[0]?.toLowerCase() === 'to' ? remainder.slice(1) : remainder;

@@ -1,10 +1,18 @@
 import { refusal } from '../domain/roles.js';
 import type { Db } from '../store/database.js';
 import { upsertPerson, type PersonSeen } from '../store/people.js';
+import type { ChannelRole } from '../store/tables.js';
 import { mapChannel, registerSupportTeam } from '../store/support-teams.js';
 import { addAudit } from '../store/timeline.js';
 import type { Actor } from './actors.js';
 import type { Result } from './tickets.js';
+
+const CHANNEL_NOTICES: Record<ChannelRole, string> = {
+  triage: 'This channel is now the triage channel: tickets opened in personal chats are posted here.',
+  'sla-breaches': 'SLA breaches are now posted to this channel.',
+  critical: 'New P1 tickets are now posted to this channel too.',
+  escalations: 'Escalations that nobody accepted are now posted to this channel.',
+};
 
 /** What admins set up from chat: which channel gets new tickets, and which team's members are agents. */
 export class SetupService {
@@ -13,15 +21,15 @@ export class SetupService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async mapTriageChannel(actor: Actor, channel: { conversationRefId: number; teamId: string | null }): Promise<Result<null>> {
+  async mapChannel(actor: Actor, role: ChannelRole, channel: { conversationRefId: number; teamId: string | null }): Promise<Result<null>> {
     const refused = refusal(actor.role, 'setup');
     if (refused) return { ok: false, reason: refused };
     const now = this.clock();
     await this.db.transaction().execute(async (tx) => {
-      await mapChannel(tx, 'triage', { ...channel, setBy: actor.person.id }, now);
-      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'setup.triage', ticketId: null, surface: 'chat', details: channel });
+      await mapChannel(tx, role, { ...channel, setBy: actor.person.id }, now);
+      await addAudit(tx, { at: now, actorId: actor.person.id, action: `setup.${role}`, ticketId: null, surface: 'chat', details: channel });
     });
-    return { ok: true, value: null, notice: 'This channel is now the triage channel: tickets opened in personal chats are posted here.' };
+    return { ok: true, value: null, notice: CHANNEL_NOTICES[role] };
   }
 
   /** Every member of the team becomes an agent (admins stay admins). */

@@ -149,7 +149,8 @@ export interface TeamMemberTable {
   person_id: number;
 }
 
-export type ChannelRole = 'triage' | 'sla-breaches';
+/** What a mapped channel receives: new tickets from chats, SLA breaches, new P1 tickets, escalations nobody took. */
+export type ChannelRole = 'triage' | 'sla-breaches' | 'critical' | 'escalations';
 
 export interface ChannelRoleTable {
   role: ChannelRole;

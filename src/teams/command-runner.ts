@@ -5,7 +5,7 @@ import { historyCard } from '../cards/history-card.js';
 import { LIST_TITLES, listCard } from '../cards/list-card.js';
 import { newTicketCard } from '../cards/new-ticket-card.js';
 import { ticketCard, ticketSummary } from '../cards/ticket-card.js';
-import type { Command, ListKind } from '../domain/commands.js';
+import type { Command, ListKind, SetupKind } from '../domain/commands.js';
 import { isAgent } from '../domain/roles.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
@@ -32,8 +32,8 @@ export interface TurnHelpers {
   resolveAssignee(text: string): Promise<{ ok: true; person: Person } | { ok: false; reason: string }>;
   /** Members of the current team (for `setup support team`). */
   teamMembers(): Promise<PersonSeen[]>;
-  /** The triage channel's stored reference id, when one is mapped. */
-  triageChannel(): Promise<number | undefined>;
+  /** The stored reference id of the channel mapped to a role, when one is. */
+  channelFor(role: 'triage' | 'critical'): Promise<number | undefined>;
 }
 
 export interface RunnerDeps {
@@ -73,6 +73,7 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
 
 const COMMANDS_FOR_ADMINS: CommandHelp[] = [
   { usage: 'setup triage', description: 'In a channel: post tickets opened in personal chats here.' },
+  { usage: 'setup sla-breaches · critical · escalations', description: 'In a channel: post SLA breaches, new P1 tickets, or unaccepted escalations here.' },
   { usage: 'setup support team', description: 'In a team: make its members agents.' },
 ];
 
@@ -146,7 +147,10 @@ export class CommandRunner {
   ): Promise<Reply> {
     // In a channel the card starts its own thread there; from a personal chat it comes back to the
     // requester and goes to the triage channel, when one is mapped.
-    const postTo = where.kind === 'personal' ? [where.conversationRefId, ...[await helpers.triageChannel()].filter((id): id is number => id !== undefined)] : [where.conversationRefId];
+    const triage = where.kind === 'personal' ? await helpers.channelFor('triage') : undefined;
+    // A P1 also goes to the channel mapped as critical, from the moment it exists.
+    const critical = input.priority === 'P1' ? await helpers.channelFor('critical') : undefined;
+    const postTo = [where.conversationRefId, triage, critical].filter((id): id is number => id !== undefined);
     const result = await this.deps.tickets.create(
       { actor, surface },
       { ...input, teamId: where.kind === 'channel' ? where.teamId : null, source: where.kind === 'personal' ? 'chat' : 'channel', postTo },
@@ -189,10 +193,10 @@ export class CommandRunner {
     return this.outcome(await this.deps.tickets.changeStatus({ actor, surface: 'card' }, id, status, note));
   }
 
-  private async setup(actor: Actor, what: 'triage' | 'support-team', where: Where, helpers: TurnHelpers): Promise<Reply> {
-    if (where.kind !== 'channel') return warn(`Type “setup ${what === 'triage' ? 'triage' : 'support team'}” in a team channel, mentioning me.`);
-    if (what === 'triage') {
-      const result = await this.deps.setup.mapTriageChannel(actor, { conversationRefId: where.conversationRefId, teamId: where.teamId });
+  private async setup(actor: Actor, what: SetupKind, where: Where, helpers: TurnHelpers): Promise<Reply> {
+    if (where.kind !== 'channel') return warn(`Type “setup ${what === 'support-team' ? 'support team' : what}” in a team channel, mentioning me.`);
+    if (what !== 'support-team') {
+      const result = await this.deps.setup.mapChannel(actor, what, { conversationRefId: where.conversationRefId, teamId: where.teamId });
       return result.ok ? good(result.notice) : warn(capitalize(result.reason));
     }
     if (actor.role !== 'admin') return warn('Only admins can set up channels and teams.');

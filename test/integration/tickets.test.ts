@@ -106,6 +106,24 @@ describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {
       await expect.poll(() => db().selectFrom('card_posts').selectAll().where('ticket_id', '=', vpn).execute()).toHaveLength(2);
     });
 
+    it('also posts a new P1 to the channel mapped as critical', async () => {
+      const critical = '19:critical-incidents@thread.tacv2';
+      const setup = channelMessage(h, 'setup critical', { from: adele, channel: critical });
+      await h.post(setup);
+      const [done] = await h.connector.waitFor((c) => c.activityId === setup.id);
+      expect(textOf(done)).toContain('New P1 tickets are now posted to this channel');
+      const created = await press(alex, 'ticket.create', { subject: 'Payroll system is down', description: '', type: 'incident', priority: 'P1' });
+      expect(JSON.stringify(created)).toMatch(/Created INC-\d+/);
+      const id = await newestTicket();
+      await cardPosted(id, critical);
+      await cardPosted(id, CHANNEL_ID);
+      // A P3 does not go there.
+      await say(alex, 'new Mouse is sticky');
+      const p3 = await newestTicket();
+      await cardPosted(p3, CHANNEL_ID);
+      expect(h.connector.calls.some((c) => c.conversationId === critical && JSON.stringify(cardOf(c) ?? '').includes(`-${p3}"`))).toBe(false);
+    });
+
     it('offers a form for "new", and creates the ticket from it', async () => {
       const form = await say(alex, 'New ticket');
       expect(textOf(form)).toContain('Input.Text');

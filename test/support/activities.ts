@@ -63,9 +63,9 @@ export function personalMessage(ctx: ActivityContext, text: string, overrides: {
 export function channelMessage(
   ctx: ActivityContext,
   text: string,
-  overrides: { from?: Person; threadRootId?: string } & Record<string, unknown> = {},
+  overrides: { from?: Person; threadRootId?: string; channel?: string } & Record<string, unknown> = {},
 ) {
-  const { from = alex, threadRootId, ...rest } = overrides;
+  const { from = alex, threadRootId, channel = CHANNEL_ID, ...rest } = overrides;
   const mention = `<at>Service Desk</at>`;
   return {
     ...base(ctx),
@@ -77,12 +77,12 @@ export function channelMessage(
       isGroup: true,
       conversationType: 'channel',
       tenantId: TENANT_ID,
-      id: threadRootId ? `${CHANNEL_ID};messageid=${threadRootId}` : CHANNEL_ID,
+      id: threadRootId ? `${channel};messageid=${threadRootId}` : channel,
     },
     channelData: {
-      teamsChannelId: CHANNEL_ID,
+      teamsChannelId: channel,
       teamsTeamId: TEAM_ID,
-      channel: { id: CHANNEL_ID },
+      channel: { id: channel },
       team: { id: TEAM_ID, name: 'Contoso Support' },
       tenant: { id: TENANT_ID },
     },

@@ -63,7 +63,7 @@ async function threadNote(runner: CommandRunner, actor: Actor, where: Where, tex
   return runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, {
     resolveAssignee: async () => ({ ok: false, reason: 'not here' }),
     teamMembers: async () => [],
-    triageChannel: async () => undefined,
+    channelFor: async () => undefined,
   });
 }
 

@@ -50,8 +50,8 @@ export function turnHelpers(context: TurnContext, actor: Actor, deps: Pick<TurnS
       return { ok: false, reason: `No agent matches “${wanted}”. Mention them (@name), or ask an admin to add them as an agent.` };
     },
     teamMembers: () => teamMembers(context),
-    async triageChannel() {
-      return (await channelFor(deps.db, 'triage'))?.conversationRefId;
+    async channelFor(role) {
+      return (await channelFor(deps.db, role))?.conversationRefId;
     },
   };
 }
