@@ -7,6 +7,7 @@ import { loadSlaPolicy } from './sla-config.js';
 import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
+import { EscalationService } from './services/escalations.js';
 import { SlaService } from './services/sla.js';
 import { TicketCards } from './services/ticket-cards.js';
 import { TicketService } from './services/tickets.js';
@@ -64,9 +65,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
       onEnqueued: () => outbox.wake(),
       onError: (error, what) => logger.error({ err: error }, what),
     });
-    const slaService = new SlaService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
-    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), actors, clock });
-    const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, cards, runner };
+    const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
+    const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
+    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, actors, clock });
+    const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, cards, runner };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
@@ -84,7 +86,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
     });
-    const sweeper = new SlaSweeper({ database, sla: slaService, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
+    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
     const http = new HttpServer({
       logger,
       messages: createMessageEndpoint(adapter, bot, logger),

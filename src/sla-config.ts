@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { isValidTimeZone, WEEKDAYS, type Calendar, type Interval, type Weekday } from './domain/business-time.js';
-import type { Duration, SlaPolicy, Targets, Threshold } from './domain/sla.js';
+import type { Duration, EscalationLevel, EscalationTarget, SlaPolicy, Targets, Threshold } from './domain/sla.js';
 import { PRIORITIES, type Priority } from './domain/tickets.js';
 
 /**
@@ -44,6 +44,14 @@ calendarForTier:
   vip: always
 calendarForTeam: {}
 warnings: [75%, 90%]
+# Who is asked to take a breached or escalated ticket, level by level, and for how long (wall clock).
+# notify: channel:<triage|critical|sla-breaches|escalations> or person:<Entra object id or Teams id>.
+# When the last level's time is up, the channel mapped as escalations is alerted.
+escalation:
+  default:
+    - { notify: channel:triage, timeout: 30m }
+    - { notify: channel:critical, timeout: 30m }
+  teams: {}
 `;
 
 export type SlaPolicyResult = { ok: true; policy: SlaPolicy } | { ok: false; problems: string[] };
@@ -85,6 +93,28 @@ const thresholdSchema = z.string().transform((text, ctx): Threshold => {
   return z.NEVER;
 });
 
+const levelSchema = z
+  .object({
+    notify: z.string().transform((text, ctx): EscalationTarget => {
+      const channel = /^channel:(triage|critical|sla-breaches|escalations)$/.exec(text.trim());
+      if (channel) return { kind: 'channel', role: channel[1] as 'triage' };
+      const person = /^person:(\S+)$/.exec(text.trim());
+      if (person) return { kind: 'person', id: person[1]! };
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not channel:<triage|critical|sla-breaches|escalations> or person:<id>` });
+      return z.NEVER;
+    }),
+    timeout: z.string().transform((text, ctx) => {
+      const match = DURATION.exec(text.trim());
+      if (!match || match[2]!.toLowerCase() === 'bd') {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a timeout such as 30m or 2h` });
+        return z.NEVER;
+      }
+      return Number(match[1]) * (match[2]!.toLowerCase() === 'h' ? 3_600_000 : 60_000);
+    }),
+  })
+  .strict()
+  .transform((level): EscalationLevel => ({ notify: level.notify, timeoutMs: level.timeout }));
+
 const fileSchema = z
   .object({
     calendars: z.record(z.string(), calendarSchema),
@@ -94,6 +124,10 @@ const fileSchema = z
     calendarForTier: z.record(z.string(), z.string()).default({}),
     calendarForTeam: z.record(z.string(), z.string()).default({}),
     warnings: z.array(thresholdSchema).default([]),
+    escalation: z
+      .object({ default: z.array(levelSchema).default([]), teams: z.record(z.string(), z.array(levelSchema)).default({}) })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -170,6 +204,7 @@ export function parseSlaPolicy(text: string, source: string): SlaPolicyResult {
       calendars,
       calendarOf: { default: file.defaultCalendar, tiers: file.calendarForTier, teams: file.calendarForTeam },
       warnings: file.warnings,
+      escalation: { default: file.escalation.default, teams: file.escalation.teams },
     },
   };
 }

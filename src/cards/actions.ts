@@ -14,6 +14,8 @@ export const VERBS = {
   more: 'list.more',
   open: 'ticket.open',
   snooze: 'sla.snooze',
+  accept: 'escalation.accept',
+  decline: 'escalation.decline',
 } as const;
 
 export type Verb = (typeof VERBS)[keyof typeof VERBS];

@@ -18,7 +18,7 @@ export type Command =
   | { kind: 'show' | 'history' | 'take' | 'unassign' | 'pending' | 'hold' | 'close'; ref: number | undefined }
   | { kind: 'assign'; ref: number | undefined; assignee: string }
   | { kind: 'priority'; ref: number | undefined; priority: Priority }
-  | { kind: 'resolve' | 'reopen'; ref: number | undefined; note: string | undefined }
+  | { kind: 'resolve' | 'reopen' | 'escalate'; ref: number | undefined; note: string | undefined }
   | { kind: 'note' | 'reply'; ref: number | undefined; text: string }
   | { kind: 'setup'; what: SetupKind };
 
@@ -47,6 +47,7 @@ export const COMMAND_WORDS = [
   'reopen',
   'note',
   'reply',
+  'escalate',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -127,7 +128,8 @@ export function parseCommand(input: string): ParseResult {
       return { ok: true, command: { kind: 'priority', ref, priority } };
     }
     case 'resolve':
-    case 'reopen': {
+    case 'reopen':
+    case 'escalate': {
       const note = remainder.join(' ').trim();
       return { ok: true, command: { kind: verb, ref, note: note || undefined } };
     }

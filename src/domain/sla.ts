@@ -21,6 +21,15 @@ export interface Targets {
 /** Warn at a share of the target used, or at a fixed business time before it is due. */
 export type Threshold = { kind: 'percent'; percent: number } | { kind: 'before'; ms: number };
 
+/** Who an escalation level asks: a mapped channel, or one person (by Entra object id or Teams id). */
+export type EscalationTarget = { kind: 'channel'; role: 'triage' | 'critical' | 'sla-breaches' | 'escalations' } | { kind: 'person'; id: string };
+
+export interface EscalationLevel {
+  notify: EscalationTarget;
+  /** Wall-clock time the level has to accept before the next level is asked. */
+  timeoutMs: number;
+}
+
 export interface SlaPolicy {
   tiers: readonly string[];
   defaultTier: string;
@@ -29,6 +38,12 @@ export interface SlaPolicy {
   /** Which calendar a ticket counts in: its team's if the team has one, else its tier's, else the default. */
   calendarOf: { default: string; tiers: Readonly<Record<string, string>>; teams: Readonly<Record<string, string>> };
   warnings: readonly Threshold[];
+  /** Escalation chains: a team's own, else the default. */
+  escalation: { default: readonly EscalationLevel[]; teams: Readonly<Record<string, readonly EscalationLevel[]>> };
+}
+
+export function escalationLevels(policy: SlaPolicy, teamId: string | null): readonly EscalationLevel[] {
+  return (teamId ? policy.escalation.teams[teamId] : undefined) ?? policy.escalation.default;
 }
 
 export function thresholdLabel(threshold: Threshold): string {

@@ -12,6 +12,7 @@ import { channelFor } from '../store/support-teams.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import type { Actor } from './actors.js';
+import type { EscalationService } from './escalations.js';
 import type { Result } from './tickets.js';
 
 const CLOCK_NAMES: Record<Clock, string> = { first_response: 'first response', resolution: 'resolution' };
@@ -26,6 +27,8 @@ export class SlaService {
     private readonly deps: {
       database: Database;
       policy: SlaPolicy;
+      /** Breaches start the ticket's escalation chain. */
+      escalations?: EscalationService;
       clock?: () => number;
       onEnqueued?: () => void;
     },
@@ -60,6 +63,10 @@ export class SlaService {
       const recorded = await recordEvents(tx, ticketId, decision.events, now);
       const toSend = recorded.filter((e) => e.outcome === 'sent');
       for (const event of toSend) await this.announce(tx, ticket, event, now);
+      if (toSend.some((e) => e.kind === 'breach')) {
+        // A second breach (the other clock) finds the escalation already under way, which is fine.
+        await this.deps.escalations?.start(ticketId, { trigger: 'breach', actor: null, reason: null }, tx);
+      }
       if (recorded.length > 0) {
         // The SLA line on every copy of the ticket's card moves with each event.
         for (const post of await cardPostsOfTicket(tx, ticketId)) {

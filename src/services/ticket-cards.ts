@@ -5,6 +5,8 @@ import type { Clock, SlaPolicy } from '../domain/sla.js';
 import { clockStandingText, slaSummary } from '../domain/ticket-sla.js';
 import { slaCard, slaSummaryLine, type SlaCardData } from '../cards/sla-card.js';
 import { snoozesOf } from '../store/sla.js';
+import { findEscalation } from '../store/escalations.js';
+import { escalationCard, escalationHeadline } from '../cards/escalation-card.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
@@ -15,6 +17,9 @@ import type { ActorDirectory } from './actors.js';
 
 /** Card kinds of SLA cards in the outbox and card posts: `sla-warning:first_response`, … */
 const SLA_CARD_KIND = /^sla-(warning|breach):(first_response|resolution)$/;
+
+/** Card kind of an escalation's card: `escalation:<id>`. */
+const ESCALATION_CARD_KIND = /^escalation:(\d+)$/;
 
 /** How many agents the Assign picker lists. */
 const ASSIGNABLE_SHOWN = 30;
@@ -79,7 +84,28 @@ export class TicketCards implements CardRenderer {
   async render(ticketId: number, cardKind: string, conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }) {
     const sla = SLA_CARD_KIND.exec(cardKind);
     if (sla) return this.slaMessage(ticketId, sla[1] as 'warning' | 'breach', sla[2] as Clock);
+    const escalation = ESCALATION_CARD_KIND.exec(cardKind);
+    if (escalation) return this.escalationMessage(Number(escalation[1]));
     return this.message(ticketId, await this.audienceOf(conversation));
+  }
+
+  /** An escalation's card as it stands now: whose turn it is, who declined, who accepted. */
+  async escalationMessage(escalationId: number): Promise<{ activity: Record<string, unknown>; version: number } | undefined> {
+    const escalation = await findEscalation(this.db, escalationId);
+    const ticket = escalation && (await findTicket(this.db, escalation.ticketId));
+    if (!escalation || !ticket) return undefined;
+    const ids = [ticket.requesterId, ...(ticket.assigneeId === null ? [] : [ticket.assigneeId]), ...(escalation.acceptedBy ? [escalation.acceptedBy] : []), ...(escalation.startedBy ? [escalation.startedBy] : []), ...escalation.history.flatMap((s) => (s.outcome === 'declined' ? [s.by] : []))];
+    const people = await findPeople(this.db, ids);
+    const names = new Map([...people].map(([id, p]) => [id, p.name]));
+    const data = {
+      escalation,
+      ticket,
+      requesterName: names.get(ticket.requesterId) ?? 'Unknown',
+      assigneeName: ticket.assigneeId === null ? null : (names.get(ticket.assigneeId) ?? 'Unknown'),
+      names,
+    };
+    // The version only has to grow with each state; the escalation's steps do.
+    return { activity: cardMessage(escalationCard(data), `${escalationHeadline(data)} · ${ticket.reference}`), version: ticket.version };
   }
 
   /** An SLA warning or breach card, as it stands now (time left, who snoozed it). */

@@ -17,7 +17,7 @@ import {
 } from '../domain/tickets.js';
 import { cardPostsOfTicket, recordCardPost } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
-import type { Database, Db } from '../store/database.js';
+import { inTransaction, type Database, type Db } from '../store/database.js';
 import { enqueue, enqueueCardUpdate, type OutboxMessage } from '../store/outbox.js';
 import { findPeople, findPerson, type Person } from '../store/people.js';
 import { teamsOfPerson } from '../store/support-teams.js';
@@ -162,7 +162,8 @@ export class TicketService {
     });
   }
 
-  assign(ctx: ChangeContext, id: number, assignee: Person): Promise<Result<Ticket>> {
+  /** Assigns to an agent; inside `within` (another service's transaction) when given. */
+  assign(ctx: ChangeContext, id: number, assignee: Person, within?: Db): Promise<Result<Ticket>> {
     return this.change(ctx, id, 'assign', async (_tx, ticket) => {
       if (ticket.assigneeId === assignee.id) return { ok: false, reason: `${ticket.reference} is already assigned to ${assignee.name}` };
       if (ticket.status === 'closed') return { ok: false, reason: `${ticket.reference} is closed; reopen it first` };
@@ -173,7 +174,7 @@ export class TicketService {
         notice: `${ticket.reference} is now assigned to ${assignee.name}`,
         notify: [{ personId: assignee.id, purpose: 'assigned', activity: null }],
       };
-    });
+    }, within);
   }
 
   unassign(ctx: ChangeContext, id: number): Promise<Result<Ticket>> {
@@ -352,9 +353,15 @@ export class TicketService {
     return clocks === ticket.slaClocks ? undefined : slaColumns(policy, subject, clocks, now);
   }
 
-  private async change(ctx: ChangeContext, id: number, action: TicketAction, apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>): Promise<Result<Ticket>> {
+  private async change(
+    ctx: ChangeContext,
+    id: number,
+    action: TicketAction,
+    apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>,
+    within?: Db,
+  ): Promise<Result<Ticket>> {
     const { actor } = ctx;
-    const outcome = await this.db.transaction().execute(async (tx): Promise<Result<Ticket> & { queued?: boolean }> => {
+    const outcome = await inTransaction(within ?? this.db, async (tx): Promise<Result<Ticket> & { queued?: boolean }> => {
       // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
       const ticket = await findTicket(tx, id, { lock: this.deps.database.dialect });
       if (!ticket) return { ok: false, reason: noSuchTicket(id) };

@@ -179,6 +179,25 @@ export interface SlaSnoozeTable {
   at: number;
 }
 
+export interface EscalationTable {
+  id: Generated<number>;
+  ticket_id: number;
+  state: 'open' | 'accepted' | 'exhausted';
+  /** 0-based index of the level asked now (or last asked). */
+  level: number;
+  levels: number;
+  trigger: 'breach' | 'manual';
+  reason: string | null;
+  started_by: number | null;
+  started_at: number;
+  /** When the current level's time is up; null once accepted or exhausted. */
+  timeout_at: number | null;
+  accepted_by: number | null;
+  accepted_at: number | null;
+  /** JSON: what each level did (declined by whom and why, or timed out). */
+  history: ColumnType<string, string | undefined, string>;
+}
+
 export interface CounterTable {
   name: string;
   value: number;
@@ -199,6 +218,7 @@ export interface Tables {
   channel_roles: ChannelRoleTable;
   sla_events: SlaEventTable;
   sla_snoozes: SlaSnoozeTable;
+  escalations: EscalationTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

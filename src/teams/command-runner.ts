@@ -10,6 +10,7 @@ import { isAgent } from '../domain/roles.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
 import type { Actor, ActorDirectory } from '../services/actors.js';
+import type { EscalationService } from '../services/escalations.js';
 import type { SetupService } from '../services/setup.js';
 import type { TicketCards } from '../services/ticket-cards.js';
 import type { Result, TicketService } from '../services/tickets.js';
@@ -40,6 +41,7 @@ export interface RunnerDeps {
   tickets: TicketService;
   cards: TicketCards;
   setup: SetupService;
+  escalations: EscalationService;
   actors: ActorDirectory;
   clock: () => number;
 }
@@ -67,6 +69,7 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'resolve <ref> [note] · close <ref>', description: 'Resolve (with an optional public note), close.' },
   { usage: 'reopen <ref> [note]', description: 'Reopen a resolved or closed ticket.' },
   { usage: 'note <ref> <text>', description: 'Internal note: agents only.' },
+  { usage: 'escalate <ref> [why]', description: 'Ask the escalation chain to take it, level by level.' },
   { usage: 'reply <ref> <text>', description: 'Public reply to the requester (counts as first response).' },
   { usage: 'help', description: 'Show this list.' },
 ];
@@ -129,6 +132,10 @@ export class CommandRunner {
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'resolved', command.note));
       case 'reopen':
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'open', command.note));
+      case 'escalate': {
+        const result = await this.deps.escalations.start(ref!, { trigger: 'manual', actor, reason: command.note ?? null });
+        return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+      }
       case 'note':
         return this.outcome(await this.deps.tickets.comment(ctx, ref!, command.text, 'internal'));
       case 'reply':

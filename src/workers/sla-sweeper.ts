@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { EscalationService } from '../services/escalations.js';
 import type { SlaService } from '../services/sla.js';
 import type { Database } from '../store/database.js';
 import { claimSlaChecks } from '../store/sla.js';
@@ -25,7 +26,14 @@ export class SlaSweeper {
   private readonly clock: () => number;
 
   constructor(
-    private readonly deps: { database: Database; sla: SlaService; logger: Logger; clock?: () => number; options?: Partial<SlaSweeperOptions> },
+    private readonly deps: {
+      database: Database;
+      sla: SlaService;
+      escalations?: EscalationService;
+      logger: Logger;
+      clock?: () => number;
+      options?: Partial<SlaSweeperOptions>;
+    },
   ) {
     this.options = { ...DEFAULT_SLA_SWEEPER_OPTIONS, ...deps.options };
     this.clock = deps.clock ?? Date.now;
@@ -61,15 +69,16 @@ export class SlaSweeper {
         logger.error({ err: error, ticketId }, 'SLA sweep of a ticket failed');
       }
     }
-    return claimed.length;
+    const escalated = (await this.deps.escalations?.timeouts(this.options.batchSize)) ?? 0;
+    return claimed.length + escalated;
   }
 
   private async idleDelay(): Promise<number> {
-    const row = await this.deps.database.db
-      .selectFrom('tickets')
-      .select((eb) => eb.fn.min('next_sla_check_at').as('next'))
-      .executeTakeFirst();
-    const next = row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+    const db = this.deps.database.db;
+    const check = await db.selectFrom('tickets').select((eb) => eb.fn.min('next_sla_check_at').as('next')).executeTakeFirst();
+    const timeout = await db.selectFrom('escalations').select((eb) => eb.fn.min('timeout_at').as('next')).where('state', '=', 'open').executeTakeFirst();
+    const known = [check?.next, timeout?.next].filter((v) => v !== null && v !== undefined).map(Number);
+    const next = known.length > 0 ? Math.min(...known) : undefined;
     if (next === undefined) return this.options.pollIntervalMs;
     return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
   }

@@ -3,6 +3,7 @@ import * as initial from './2026-11-22T00-00-00-initial.js';
 import * as ticketWork from './2026-11-22T01-00-00-ticket-work.js';
 import * as slaClocks from './2026-11-22T02-00-00-sla-clocks.js';
 import * as slaEvents from './2026-11-22T03-00-00-sla-events.js';
+import * as escalations from './2026-11-22T04-00-00-escalations.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T01-00-00-ticket-work': ticketWork,
   '2026-11-22T02-00-00-sla-clocks': slaClocks,
   '2026-11-22T03-00-00-sla-events': slaEvents,
+  '2026-11-22T04-00-00-escalations': escalations,
 };

@@ -27,6 +27,8 @@ const ticketId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)
 const schemas = {
   [VERBS.take]: z.object({ ticket: ticketId }),
   [VERBS.open]: z.object({ ticket: ticketId }),
+  [VERBS.accept]: z.object({ escalation: ticketId }),
+  [VERBS.decline]: z.object({ escalation: ticketId, reason: z.string().trim().max(500).optional() }),
   [VERBS.snooze]: z.object({ ticket: ticketId, clock: z.enum(['first_response', 'resolution']), minutes: z.coerce.number().int().min(5).max(1440) }),
   [VERBS.history]: z.object({ ticket: ticketId }),
   [VERBS.reopen]: z.object({ ticket: ticketId }),
@@ -98,6 +100,18 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
       return afterChange(deps, actor, await deps.tickets.take(ctx, data.ticket), data.ticket);
     case VERBS.open:
       return freshCard(deps, actor, data.ticket);
+    case VERBS.accept:
+    case VERBS.decline: {
+      const result =
+        verb === VERBS.accept
+          ? await deps.escalations.accept(actor, data.escalation)
+          : await deps.escalations.decline(actor, data.escalation, data.reason || null);
+      // Either way the card shows where the escalation now stands (the winner, when someone was faster).
+      const card = await deps.cards.escalationMessage(data.escalation);
+      if (!card) return warning(result.ok ? result.notice : capitalize(result.reason));
+      const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
+      return { card: content, summary: result.ok ? result.notice : capitalize(result.reason) };
+    }
     case VERBS.snooze: {
       const result = await deps.sla.snooze(actor, data.ticket, data.clock, data.minutes);
       if (!result.ok) return warning(capitalize(result.reason));

@@ -3,6 +3,7 @@ import { isAgent } from '../../domain/roles.js';
 import type { Logger } from '../../logger.js';
 import type { Actor, ActorDirectory } from '../../services/actors.js';
 import type { ConversationDirectory } from '../../services/conversation-directory.js';
+import type { EscalationService } from '../../services/escalations.js';
 import type { SlaService } from '../../services/sla.js';
 import type { TicketCards } from '../../services/ticket-cards.js';
 import type { TicketService } from '../../services/tickets.js';
@@ -21,6 +22,7 @@ export interface TurnServices {
   actors: ActorDirectory;
   tickets: TicketService;
   sla: SlaService;
+  escalations: EscalationService;
   cards: TicketCards;
   runner: CommandRunner;
   helpersFor(context: TurnContext, actor: Actor): TurnHelpers;
