@@ -8,6 +8,7 @@ import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
 import { EscalationService } from './services/escalations.js';
+import { ReminderService } from './services/reminders.js';
 import { SlaService } from './services/sla.js';
 import { TicketCards } from './services/ticket-cards.js';
 import { TicketService } from './services/tickets.js';
@@ -67,8 +68,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
-    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, actors, clock });
-    const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, cards, runner };
+    const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
+    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock });
+    const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, runner };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
@@ -86,7 +88,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
     });
-    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
+    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
     const http = new HttpServer({
       logger,
       messages: createMessageEndpoint(adapter, bot, logger),

@@ -16,6 +16,9 @@ export const VERBS = {
   snooze: 'sla.snooze',
   accept: 'escalation.accept',
   decline: 'escalation.decline',
+  remind: 'reminder.create',
+  reminderDone: 'reminder.complete',
+  reminderSnooze: 'reminder.snooze',
 } as const;
 
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
@@ -36,11 +39,12 @@ export function executeAction(title: string, verb: Verb, data: Record<string, un
   };
 }
 
-/** A button that opens inline inputs under the card, with one action to send them. */
-export function showCardAction(title: string, body: CardElement[], action: CardElement): CardElement {
+/** A button that opens inline inputs under the card, with the action (or actions) that send them. */
+export function showCardAction(title: string, body: CardElement[], action: CardElement | CardElement[]): CardElement {
+  const actions = Array.isArray(action) ? action : [action];
   return {
     type: 'Action.ShowCard',
     title,
-    card: { type: 'AdaptiveCard', body, actions: [action] },
+    card: { type: 'AdaptiveCard', body, actions },
   };
 }

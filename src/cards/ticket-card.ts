@@ -82,14 +82,11 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
         ],
         executeAction('Assign', VERBS.assign, id),
       ),
+      // Priority and status share one panel: Teams shows at most six buttons on a card.
       showCardAction(
-        'Priority',
-        [{ type: 'Input.ChoiceSet', id: 'priority', label: 'Priority', value: ticket.priority, choices: PRIORITIES.map((p) => ({ title: PRIORITY_LABELS[p], value: p })) }],
-        executeAction('Set priority', VERBS.priority, id),
-      ),
-      showCardAction(
-        'Status',
+        'Change',
         [
+          { type: 'Input.ChoiceSet', id: 'priority', label: 'Priority', value: ticket.priority, choices: PRIORITIES.map((p) => ({ title: PRIORITY_LABELS[p], value: p })) },
           {
             type: 'Input.ChoiceSet',
             id: 'status',
@@ -97,9 +94,9 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
             value: open ? (ticket.status === 'new' ? 'open' : ticket.status) : ticket.status,
             choices: (['open', 'pending', 'on_hold', 'resolved', 'closed'] as const).map((s) => ({ title: STATUS_LABELS[s], value: s })),
           },
-          { type: 'Input.Text', id: 'statusNote', label: 'Note (optional)', isMultiline: true, maxLength: 2000 },
+          { type: 'Input.Text', id: 'statusNote', label: 'Note with the status (optional)', isMultiline: true, maxLength: 2000 },
         ],
-        executeAction('Set status', VERBS.status, id),
+        [executeAction('Set priority', VERBS.priority, id), executeAction('Set status', VERBS.status, id)],
       ),
       showCardAction(
         'Add note',
@@ -117,6 +114,25 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
           },
         ],
         executeAction('Add', VERBS.note, id),
+      ),
+      showCardAction(
+        'Remind me',
+        [
+          {
+            type: 'Input.ChoiceSet',
+            id: 'when',
+            label: 'When',
+            value: 'in 1h',
+            choices: [
+              { title: 'In 1 hour', value: 'in 1h' },
+              { title: 'In 4 hours', value: 'in 4h' },
+              { title: 'Tomorrow at 9:00', value: 'tomorrow 9:00' },
+              { title: 'In 1 business day', value: 'in 1 business day' },
+            ],
+          },
+          { type: 'Input.Text', id: 'whenText', label: 'Or type a time', placeholder: 'friday 14:00', maxLength: 100 },
+        ],
+        executeAction('Set reminder', VERBS.remind, id),
       ),
     );
   } else {

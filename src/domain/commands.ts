@@ -20,6 +20,7 @@ export type Command =
   | { kind: 'priority'; ref: number | undefined; priority: Priority }
   | { kind: 'resolve' | 'reopen' | 'escalate'; ref: number | undefined; note: string | undefined }
   | { kind: 'note' | 'reply'; ref: number | undefined; text: string }
+  | { kind: 'remind'; ref: number | undefined; when: string }
   | { kind: 'setup'; what: SetupKind };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; suggestion?: string };
@@ -48,6 +49,7 @@ export const COMMAND_WORDS = [
   'note',
   'reply',
   'escalate',
+  'remind me',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -95,7 +97,9 @@ export function parseCommand(input: string): ParseResult {
   if (lower === 'help' || lower === '?') return { ok: true, command: { kind: 'help' } };
   if (LISTS[lower]) return { ok: true, command: { kind: 'list', list: LISTS[lower]! } };
 
-  const [first = '', ...rest] = text.split(/\s+/);
+  const [first = '', ...words] = text.split(/\s+/);
+  // "remind me INC-42 in 2h" and "remind INC-42 in 2h" read the same.
+  const rest = first.toLowerCase() === 'remind' && words[0]?.toLowerCase() === 'me' ? words.slice(1) : words;
   const verb = ALIASES[first.toLowerCase().replace(/[.!,;:]+$/, '')] ?? first.toLowerCase().replace(/[.!,;:]+$/, '');
   const { ref, remainder } = takeReference(rest);
 
@@ -132,6 +136,11 @@ export function parseCommand(input: string): ParseResult {
     case 'escalate': {
       const note = remainder.join(' ').trim();
       return { ok: true, command: { kind: verb, ref, note: note || undefined } };
+    }
+    case 'remind': {
+      const when = remainder.join(' ').trim();
+      if (!when) return { ok: false, error: 'Say when, e.g. “remind me INC-1042 tomorrow 9:00” or “… in 2h”.' };
+      return { ok: true, command: { kind: 'remind', ref, when } };
     }
     case 'note':
     case 'reply': {

@@ -16,7 +16,7 @@ const DAYS: Record<string, Weekday> = {
 const UNITS: Record<string, number> = { m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000, h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000, d: 86_400_000, day: 86_400_000, days: 86_400_000, w: 604_800_000, week: 604_800_000, weeks: 604_800_000 };
 const DEFAULT_MINUTE = 9 * 60;
 
-export function parseWhen(text: string, now: number, timeZone: string, calendar: Calendar): When {
+export function parseWhen(text: string, now: number, timeZone: string, calendar?: Calendar): When {
   const t = text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!]$/, '');
   const relative = /^in (\d+(?:\.\d+)?) ?(business )?([a-z]+)$/.exec(t);
   if (relative) {
@@ -24,6 +24,7 @@ export function parseWhen(text: string, now: number, timeZone: string, calendar:
     const business = Boolean(relative[2]);
     const unit = relative[3]!;
     if (business) {
+      if (!calendar) return { ok: false, error: 'business time needs a calendar here; use plain hours or days' };
       if (/^(day|days|d)$/.test(unit)) return { ok: true, at: addBusinessTime(calendar, now, Math.round(amount * businessDayMs(calendar))) };
       if (/^(hour|hours|h|hr|hrs)$/.test(unit)) return { ok: true, at: addBusinessTime(calendar, now, Math.round(amount * 3_600_000)) };
       return { ok: false, error: `"business ${unit}" is not something I can count; use business hours or business days` };

@@ -67,4 +67,8 @@ export class ActorDirectory {
 }
 
 const samePerson = (a: PersonSeen, b: PersonSeen) =>
-  a.aadObjectId === b.aadObjectId && a.tenantId === b.tenantId && a.name === b.name && (b.email === undefined || a.email === b.email);
+  a.aadObjectId === b.aadObjectId &&
+  a.tenantId === b.tenantId &&
+  a.name === b.name &&
+  (b.email === undefined || a.email === b.email) &&
+  (b.timeZone === undefined || a.timeZone === b.timeZone);

@@ -6,6 +6,8 @@ import { clockStandingText, slaSummary } from '../domain/ticket-sla.js';
 import { slaCard, slaSummaryLine, type SlaCardData } from '../cards/sla-card.js';
 import { snoozesOf } from '../store/sla.js';
 import { findEscalation } from '../store/escalations.js';
+import { findReminder } from '../store/reminders.js';
+import { reminderCard } from '../cards/reminder-card.js';
 import { escalationCard, escalationHeadline } from '../cards/escalation-card.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
@@ -17,6 +19,9 @@ import type { ActorDirectory } from './actors.js';
 
 /** Card kinds of SLA cards in the outbox and card posts: `sla-warning:first_response`, … */
 const SLA_CARD_KIND = /^sla-(warning|breach):(first_response|resolution)$/;
+
+/** Card kind of a reminder's card: `reminder:<id>`. */
+const REMINDER_CARD_KIND = /^reminder:(\d+)$/;
 
 /** Card kind of an escalation's card: `escalation:<id>`. */
 const ESCALATION_CARD_KIND = /^escalation:(\d+)$/;
@@ -86,7 +91,19 @@ export class TicketCards implements CardRenderer {
     if (sla) return this.slaMessage(ticketId, sla[1] as 'warning' | 'breach', sla[2] as Clock);
     const escalation = ESCALATION_CARD_KIND.exec(cardKind);
     if (escalation) return this.escalationMessage(Number(escalation[1]));
+    const reminder = REMINDER_CARD_KIND.exec(cardKind);
+    if (reminder) return this.reminderMessage(Number(reminder[1]));
     return this.message(ticketId, await this.audienceOf(conversation));
+  }
+
+  /** A reminder's card as it stands now (due, snoozed or completed). */
+  async reminderMessage(reminderId: number): Promise<{ activity: Record<string, unknown>; version: number } | undefined> {
+    const reminder = await findReminder(this.db, reminderId);
+    const ticket = reminder && (await findTicket(this.db, reminder.ticketId));
+    if (!reminder || !ticket) return undefined;
+    const assignee = ticket.assigneeId === null ? undefined : (await findPeople(this.db, [ticket.assigneeId])).get(ticket.assigneeId);
+    const card = reminderCard({ reminder, ticket, assigneeName: assignee?.name ?? null });
+    return { activity: cardMessage(card, `Reminder · ${ticket.reference} · ${ticket.subject}`), version: ticket.version };
   }
 
   /** An escalation's card as it stands now: whose turn it is, who declined, who accepted. */

@@ -11,6 +11,7 @@ export interface Person {
   name: string;
   email: string | null;
   role: StoredRole;
+  timeZone: string | null;
 }
 
 const toPerson = (row: PersonRow): Person => ({
@@ -21,6 +22,7 @@ const toPerson = (row: PersonRow): Person => ({
   name: row.name,
   email: row.email,
   role: row.role,
+  timeZone: row.time_zone,
 });
 
 export interface PersonSeen {
@@ -29,6 +31,8 @@ export interface PersonSeen {
   tenantId: string | null;
   name: string;
   email?: string | null;
+  /** IANA zone, from the Teams client (clientInfo). */
+  timeZone?: string | null;
 }
 
 /**
@@ -52,6 +56,7 @@ export async function upsertPerson(db: Db, seen: PersonSeen, role: StoredRole | 
           tenant_id: seen.tenantId,
           name: seen.name || 'Unknown',
           email: seen.email ?? null,
+          time_zone: seen.timeZone ?? null,
           role: role ?? 'requester',
           created_at: now,
           updated_at: now,
@@ -66,6 +71,7 @@ export async function upsertPerson(db: Db, seen: PersonSeen, role: StoredRole | 
       tenant_id: seen.tenantId ?? existing.tenant_id,
       name: seen.name || existing.name,
       email: seen.email ?? existing.email,
+      time_zone: seen.timeZone ?? existing.time_zone,
       role: role ?? existing.role,
     };
     const changed = (Object.keys(next) as Array<keyof typeof next>).some((k) => next[k] !== existing[k]);

@@ -60,6 +60,8 @@ export interface PersonTable {
   role: 'admin' | 'agent' | 'requester';
   created_at: number;
   updated_at: number;
+  /** IANA zone from the person's Teams client, when it told us. */
+  time_zone: string | null;
 }
 
 export interface ConversationReferenceTable {
@@ -198,6 +200,17 @@ export interface EscalationTable {
   history: ColumnType<string, string | undefined, string>;
 }
 
+export interface ReminderTable {
+  id: Generated<number>;
+  ticket_id: number;
+  person_id: number;
+  due_at: number;
+  state: 'pending' | 'sent' | 'completed';
+  round: ColumnType<number, number | undefined, number>;
+  created_at: number;
+  completed_at: number | null;
+}
+
 export interface CounterTable {
   name: string;
   value: number;
@@ -219,6 +232,7 @@ export interface Tables {
   sla_events: SlaEventTable;
   sla_snoozes: SlaSnoozeTable;
   escalations: EscalationTable;
+  reminders: ReminderTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

@@ -11,6 +11,7 @@ import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets
 import type { TicketType } from '../domain/ticket-reference.js';
 import type { Actor, ActorDirectory } from '../services/actors.js';
 import type { EscalationService } from '../services/escalations.js';
+import type { ReminderService } from '../services/reminders.js';
 import type { SetupService } from '../services/setup.js';
 import type { TicketCards } from '../services/ticket-cards.js';
 import type { Result, TicketService } from '../services/tickets.js';
@@ -42,6 +43,7 @@ export interface RunnerDeps {
   cards: TicketCards;
   setup: SetupService;
   escalations: EscalationService;
+  reminders: ReminderService;
   actors: ActorDirectory;
   clock: () => number;
 }
@@ -70,6 +72,7 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'reopen <ref> [note]', description: 'Reopen a resolved or closed ticket.' },
   { usage: 'note <ref> <text>', description: 'Internal note: agents only.' },
   { usage: 'escalate <ref> [why]', description: 'Ask the escalation chain to take it, level by level.' },
+  { usage: 'remind me <ref> <when>', description: 'in 2h · at 16:00 · tomorrow 9:00 · friday · in 1 business day.' },
   { usage: 'reply <ref> <text>', description: 'Public reply to the requester (counts as first response).' },
   { usage: 'help', description: 'Show this list.' },
 ];
@@ -132,6 +135,10 @@ export class CommandRunner {
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'resolved', command.note));
       case 'reopen':
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'open', command.note));
+      case 'remind': {
+        const result = await this.deps.reminders.create(actor, ref!, command.when);
+        return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+      }
       case 'escalate': {
         const result = await this.deps.escalations.start(ref!, { trigger: 'manual', actor, reason: command.note ?? null });
         return result.ok ? good(result.notice) : warn(capitalize(result.reason));

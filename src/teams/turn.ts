@@ -1,4 +1,5 @@
 import type { Activity } from 'botbuilder';
+import { isValidTimeZone } from '../domain/business-time.js';
 import { normalizeCommandText } from '../domain/command-text.js';
 import type { PersonSeen } from '../store/people.js';
 import { conversationKind, teamIdOf, tenantIdOf } from './conversation.js';
@@ -15,11 +16,14 @@ const mentionsOf = (activity: Partial<Activity>): MentionEntity[] =>
   ((activity.entities ?? []) as MentionEntity[]).filter((e) => e.type === 'mention' && e.mentioned?.id);
 
 export function callerOf(activity: Partial<Activity>): PersonSeen {
+  const clientInfo = ((activity.entities ?? []) as Array<{ type?: string; timezone?: unknown }>).find((e) => e.type === 'clientInfo');
+  const timeZone = typeof clientInfo?.timezone === 'string' && isValidTimeZone(clientInfo.timezone) ? clientInfo.timezone : null;
   return {
     teamsId: activity.from?.id ?? 'unknown',
     aadObjectId: activity.from?.aadObjectId ?? null,
     tenantId: tenantIdOf(activity),
     name: activity.from?.name ?? '',
+    ...(timeZone ? { timeZone } : {}),
   };
 }
 

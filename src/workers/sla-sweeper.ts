@@ -1,6 +1,8 @@
 import type { Logger } from '../logger.js';
 import type { EscalationService } from '../services/escalations.js';
+import type { ReminderService } from '../services/reminders.js';
 import type { SlaService } from '../services/sla.js';
+import { nextReminderAt } from '../store/reminders.js';
 import type { Database } from '../store/database.js';
 import { claimSlaChecks } from '../store/sla.js';
 import { PollingLoop } from './polling-loop.js';
@@ -16,7 +18,7 @@ export interface SlaSweeperOptions {
 export const DEFAULT_SLA_SWEEPER_OPTIONS: SlaSweeperOptions = { pollIntervalMs: 30_000, batchSize: 200, leaseMs: 60_000 };
 
 /**
- * Looks only at tickets whose next SLA check has come (an indexed column), in bounded batches, so a
+ * The timed work of the desk: SLA checks, escalation timeouts and reminders. Looks only at tickets whose next SLA check has come (an indexed column), in bounded batches, so a
  * sweep costs what is due rather than what is open; each ticket's events are decided and recorded by
  * the SLA service, once.
  */
@@ -30,6 +32,7 @@ export class SlaSweeper {
       database: Database;
       sla: SlaService;
       escalations?: EscalationService;
+      reminders?: ReminderService;
       logger: Logger;
       clock?: () => number;
       options?: Partial<SlaSweeperOptions>;
@@ -70,14 +73,16 @@ export class SlaSweeper {
       }
     }
     const escalated = (await this.deps.escalations?.timeouts(this.options.batchSize)) ?? 0;
-    return claimed.length + escalated;
+    const reminded = (await this.deps.reminders?.fireDue(this.options.batchSize)) ?? 0;
+    return claimed.length + escalated + reminded;
   }
 
   private async idleDelay(): Promise<number> {
     const db = this.deps.database.db;
     const check = await db.selectFrom('tickets').select((eb) => eb.fn.min('next_sla_check_at').as('next')).executeTakeFirst();
     const timeout = await db.selectFrom('escalations').select((eb) => eb.fn.min('timeout_at').as('next')).where('state', '=', 'open').executeTakeFirst();
-    const known = [check?.next, timeout?.next].filter((v) => v !== null && v !== undefined).map(Number);
+    const reminder = await nextReminderAt(db);
+    const known = [check?.next, timeout?.next, reminder].filter((v) => v !== null && v !== undefined).map(Number);
     const next = known.length > 0 ? Math.min(...known) : undefined;
     if (next === undefined) return this.options.pollIntervalMs;
     return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));

@@ -4,6 +4,7 @@ import * as ticketWork from './2026-11-22T01-00-00-ticket-work.js';
 import * as slaClocks from './2026-11-22T02-00-00-sla-clocks.js';
 import * as slaEvents from './2026-11-22T03-00-00-sla-events.js';
 import * as escalations from './2026-11-22T04-00-00-escalations.js';
+import * as reminders from './2026-11-22T05-00-00-reminders.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T02-00-00-sla-clocks': slaClocks,
   '2026-11-22T03-00-00-sla-events': slaEvents,
   '2026-11-22T04-00-00-escalations': escalations,
+  '2026-11-22T05-00-00-reminders': reminders,
 };

@@ -28,6 +28,9 @@ const schemas = {
   [VERBS.take]: z.object({ ticket: ticketId }),
   [VERBS.open]: z.object({ ticket: ticketId }),
   [VERBS.accept]: z.object({ escalation: ticketId }),
+  [VERBS.remind]: z.object({ ticket: ticketId, when: z.string().trim().max(100).optional(), whenText: z.string().trim().max(100).optional() }),
+  [VERBS.reminderDone]: z.object({ reminder: ticketId }),
+  [VERBS.reminderSnooze]: z.object({ reminder: ticketId, minutes: z.coerce.number().int().min(5).max(10_080).optional(), tomorrow: z.boolean().optional() }),
   [VERBS.decline]: z.object({ escalation: ticketId, reason: z.string().trim().max(500).optional() }),
   [VERBS.snooze]: z.object({ ticket: ticketId, clock: z.enum(['first_response', 'resolution']), minutes: z.coerce.number().int().min(5).max(1440) }),
   [VERBS.history]: z.object({ ticket: ticketId }),
@@ -100,6 +103,24 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
       return afterChange(deps, actor, await deps.tickets.take(ctx, data.ticket), data.ticket);
     case VERBS.open:
       return freshCard(deps, actor, data.ticket);
+    case VERBS.remind: {
+      // A typed time wins over the picked one.
+      const when = data.whenText || data.when;
+      if (!when) return freshCard(deps, actor, data.ticket, { text: 'Pick or type when to be reminded.', tone: 'warning' });
+      const result = await deps.reminders.create(actor, data.ticket, when);
+      return freshCard(deps, actor, data.ticket, result.ok ? { text: result.notice, tone: 'good' } : { text: capitalize(result.reason), tone: 'warning' });
+    }
+    case VERBS.reminderDone:
+    case VERBS.reminderSnooze: {
+      const result =
+        verb === VERBS.reminderDone
+          ? await deps.reminders.complete(actor, data.reminder)
+          : await deps.reminders.snooze(actor, data.reminder, data.tomorrow ? 'tomorrow' : { minutes: data.minutes ?? 60 });
+      const card = await deps.cards.reminderMessage(data.reminder);
+      if (!card) return warning(result.ok ? result.notice : capitalize(result.reason));
+      const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
+      return { card: content, summary: result.ok ? result.notice : capitalize(result.reason) };
+    }
     case VERBS.accept:
     case VERBS.decline: {
       const result =

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import type { Actor, ActorDirectory } from '../../services/actors.js';
 import type { ConversationDirectory } from '../../services/conversation-directory.js';
 import type { EscalationService } from '../../services/escalations.js';
+import type { ReminderService } from '../../services/reminders.js';
 import type { SlaService } from '../../services/sla.js';
 import type { TicketCards } from '../../services/ticket-cards.js';
 import type { TicketService } from '../../services/tickets.js';
@@ -23,6 +24,7 @@ export interface TurnServices {
   tickets: TicketService;
   sla: SlaService;
   escalations: EscalationService;
+  reminders: ReminderService;
   cards: TicketCards;
   runner: CommandRunner;
   helpersFor(context: TurnContext, actor: Actor): TurnHelpers;
