@@ -116,10 +116,11 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
         verb === VERBS.reminderDone
           ? await deps.reminders.complete(actor, data.reminder)
           : await deps.reminders.snooze(actor, data.reminder, data.tomorrow ? 'tomorrow' : { minutes: data.minutes ?? 60 });
+      if (!result.ok) return warning(capitalize(result.reason));
       const card = await deps.cards.reminderMessage(data.reminder);
-      if (!card) return warning(result.ok ? result.notice : capitalize(result.reason));
+      if (!card) return warning(result.notice);
       const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
-      return { card: content, summary: result.ok ? result.notice : capitalize(result.reason) };
+      return { card: content, summary: result.notice };
     }
     case VERBS.accept:
     case VERBS.decline: {
