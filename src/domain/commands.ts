@@ -21,6 +21,7 @@ export type Command =
   | { kind: 'resolve' | 'reopen' | 'escalate'; ref: number | undefined; note: string | undefined }
   | { kind: 'note' | 'reply'; ref: number | undefined; text: string }
   | { kind: 'remind'; ref: number | undefined; when: string }
+  | { kind: 'quiet'; range: string | undefined }
   | { kind: 'setup'; what: SetupKind };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; suggestion?: string };
@@ -50,6 +51,7 @@ export const COMMAND_WORDS = [
   'reply',
   'escalate',
   'remind me',
+  'quiet',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -136,6 +138,10 @@ export function parseCommand(input: string): ParseResult {
     case 'escalate': {
       const note = remainder.join(' ').trim();
       return { ok: true, command: { kind: verb, ref, note: note || undefined } };
+    }
+    case 'quiet': {
+      const range = rest.join(' ').trim();
+      return { ok: true, command: { kind: 'quiet', range: range || undefined } };
     }
     case 'remind': {
       const when = remainder.join(' ').trim();

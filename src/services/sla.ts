@@ -1,11 +1,12 @@
 import { isAgent, refusal } from '../domain/roles.js';
 import { calendarFor, dueAt, formatBusinessTime, type Clock, type SlaPolicy } from '../domain/sla.js';
 import { sweepTicket, type SlaEvent } from '../domain/sla-sweep.js';
+import { quietUntil } from '../domain/quiet-hours.js';
 import { isOpenStatus, type Ticket } from '../domain/tickets.js';
 import { cardPostsOfTicket } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import type { Database, Db } from '../store/database.js';
-import { enqueue, enqueueCardUpdate } from '../store/outbox.js';
+import { enqueue, enqueueCardUpdate, supersedePending } from '../store/outbox.js';
 import { findPeople } from '../store/people.js';
 import { firedEvents, recordEvents, saveSnooze, setNextSlaCheck, snoozesOf } from '../store/sla.js';
 import { channelFor } from '../store/support-teams.js';
@@ -116,16 +117,26 @@ export class SlaService {
     await addAudit(tx, { at: now, actorId: null, action: `sla.${event.kind}`, ticketId: ticket.id, surface: 'system', details: event });
 
     const targets = new Set<number>();
+    let hold: { conversationRefId: number; until: number } | undefined;
     if (ticket.assigneeId !== null) {
       const assignee = (await findPeople(tx, [ticket.assigneeId])).get(ticket.assigneeId);
       const chat = assignee && (await findPersonalConversation(tx, { aadObjectId: assignee.aadObjectId, teamsId: assignee.teamsId }));
-      if (chat) targets.add(chat.id);
+      if (chat) {
+        targets.add(chat.id);
+        // Quiet hours hold warnings on anything but a P1 until the morning; breaches always go.
+        const quietEnds = event.kind === 'warning' && ticket.priority !== 'P1' && assignee.quiet ? quietUntil(assignee.quiet, assignee.timeZone ?? 'UTC', now) : null;
+        if (quietEnds !== null) hold = { conversationRefId: chat.id, until: quietEnds };
+      }
     }
     if (event.kind === 'breach' || targets.size === 0) {
       const channel = (event.kind === 'breach' ? await channelFor(tx, 'sla-breaches') : undefined) ?? (await channelFor(tx, 'triage'));
       if (channel) targets.add(channel.conversationRefId);
     }
     const key = `sla:${ticket.id}:${event.clock}:${event.kind}:${event.threshold}:${event.cycle}`;
+    for (const conversationRefId of targets) {
+      // A warning still waiting for the same person about the same ticket is replaced, not piled up.
+      if (event.kind === 'warning') await supersedePending(tx, { conversationRefId, ticketId: ticket.id, cardKindPrefix: 'sla-warning' });
+    }
     await enqueue(
       tx,
       [...targets].map((conversationRefId) => ({
@@ -135,6 +146,7 @@ export class SlaService {
         ticketId: ticket.id,
         cardKind: `sla-${event.kind}:${event.clock}`,
         activity: null,
+        ...(hold?.conversationRefId === conversationRefId ? { notBefore: hold.until } : {}),
       })),
       now,
     );

@@ -24,6 +24,8 @@ export interface OutboxMessage {
    * (`ticketId` + `cardKind`), which is rendered when it is sent so it always shows the latest state.
    */
   activity: Record<string, unknown> | null;
+  /** Hold the message until this instant (e.g. the end of the recipient's quiet hours). */
+  notBefore?: number;
 }
 
 export interface ClaimedMessage {
@@ -55,8 +57,9 @@ export async function enqueue(db: Db, messages: readonly OutboxMessage[], now: n
         payload: JSON.stringify(m.activity),
         status: 'pending' as const,
         attempts: 0,
-        // Due at once, whatever clock the caller keeps: the worker times sends by the wall clock.
-        next_attempt_at: 0,
+        // Due at once (whatever clock the caller keeps: the worker times sends by the wall clock), or
+        // held until `notBefore`.
+        next_attempt_at: m.notBefore ?? 0,
         created_at: now,
       })),
     )
@@ -103,7 +106,10 @@ export async function claimDue(
             .select(sql`1`.as('one'))
             .whereRef('earlier.conversation_ref_id', '=', 'o.conversation_ref_id')
             .where('earlier.status', '=', 'pending')
-            .whereRef('earlier.id', '<', 'o.id'),
+            .whereRef('earlier.id', '<', 'o.id')
+            // A message held for later (never tried yet) does not hold up the ones behind it; one
+            // being retried does, so a reply never overtakes the card it answers.
+            .where((eb) => eb.or([eb('earlier.attempts', '>', 0), eb('earlier.next_attempt_at', '<=', now)])),
         ),
       ),
     )
@@ -187,6 +193,24 @@ export async function enqueueCardUpdate(
     now,
   );
   return true;
+}
+
+/**
+ * Drops messages of a kind still waiting for a conversation about a ticket (e.g. an SLA warning held
+ * for quiet hours), when a newer one replaces them: people get the latest, not a pile.
+ */
+export async function supersedePending(db: Db, match: { conversationRefId: number; ticketId: number; cardKindPrefix: string }): Promise<number> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ status: 'dead', last_error: 'superseded by a newer message' })
+    .where('status', '=', 'pending')
+    .where('attempts', '=', 0)
+    .where('lease_until', 'is', null)
+    .where('conversation_ref_id', '=', match.conversationRefId)
+    .where('ticket_id', '=', match.ticketId)
+    .where('card_kind', 'like', `${match.cardKindPrefix}%`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 /** A failed attempt that will be tried again at `nextAttemptAt`. */

@@ -12,6 +12,7 @@ export interface Person {
   email: string | null;
   role: StoredRole;
   timeZone: string | null;
+  quiet: { from: number; until: number } | null;
 }
 
 const toPerson = (row: PersonRow): Person => ({
@@ -23,6 +24,7 @@ const toPerson = (row: PersonRow): Person => ({
   email: row.email,
   role: row.role,
   timeZone: row.time_zone,
+  quiet: row.quiet_from === null || row.quiet_until === null ? null : { from: row.quiet_from, until: row.quiet_until },
 });
 
 export interface PersonSeen {
@@ -125,4 +127,12 @@ export async function findPersonByIdentity(db: Db, ids: { aadObjectId: string | 
     .orderBy('id')
     .executeTakeFirst();
   return row && toPerson(row);
+}
+
+export async function setQuietHours(db: Db, personId: number, quiet: { from: number; until: number } | null, now: number): Promise<void> {
+  await db
+    .updateTable('people')
+    .set({ quiet_from: quiet?.from ?? null, quiet_until: quiet?.until ?? null, updated_at: now })
+    .where('id', '=', personId)
+    .execute();
 }

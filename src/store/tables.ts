@@ -62,6 +62,9 @@ export interface PersonTable {
   updated_at: number;
   /** IANA zone from the person's Teams client, when it told us. */
   time_zone: string | null;
+  /** Quiet hours, minutes after local midnight; `from` > `until` wraps past midnight. */
+  quiet_from: number | null;
+  quiet_until: number | null;
 }
 
 export interface ConversationReferenceTable {
@@ -211,6 +214,14 @@ export interface ReminderTable {
   completed_at: number | null;
 }
 
+export interface DigestTable {
+  /** `person:<id>` or `conversation:<id>`. */
+  recipient: string;
+  /** The recipient's local date, YYYY-MM-DD. */
+  day: string;
+  sent_at: number;
+}
+
 export interface CounterTable {
   name: string;
   value: number;
@@ -233,6 +244,7 @@ export interface Tables {
   sla_snoozes: SlaSnoozeTable;
   escalations: EscalationTable;
   reminders: ReminderTable;
+  digests: DigestTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

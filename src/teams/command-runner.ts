@@ -6,7 +6,10 @@ import { LIST_TITLES, listCard } from '../cards/list-card.js';
 import { newTicketCard } from '../cards/new-ticket-card.js';
 import { ticketCard, ticketSummary } from '../cards/ticket-card.js';
 import type { Command, ListKind, SetupKind } from '../domain/commands.js';
+import { formatQuietHours, parseQuietHours } from '../domain/quiet-hours.js';
 import { isAgent } from '../domain/roles.js';
+import type { Db } from '../store/database.js';
+import { setQuietHours } from '../store/people.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
 import type { Actor, ActorDirectory } from '../services/actors.js';
@@ -45,6 +48,7 @@ export interface RunnerDeps {
   escalations: EscalationService;
   reminders: ReminderService;
   actors: ActorDirectory;
+  db: Db;
   clock: () => number;
 }
 
@@ -73,6 +77,7 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'note <ref> <text>', description: 'Internal note: agents only.' },
   { usage: 'escalate <ref> [why]', description: 'Ask the escalation chain to take it, level by level.' },
   { usage: 'remind me <ref> <when>', description: 'in 2h · at 16:00 · tomorrow 9:00 · friday · in 1 business day.' },
+  { usage: 'quiet 19:00-08:00 · quiet off', description: 'Hold SLA warnings (not P1) during your quiet hours.' },
   { usage: 'reply <ref> <text>', description: 'Public reply to the requester (counts as first response).' },
   { usage: 'help', description: 'Show this list.' },
 ];
@@ -135,6 +140,17 @@ export class CommandRunner {
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'resolved', command.note));
       case 'reopen':
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'open', command.note));
+      case 'quiet': {
+        if (!isAgent(actor.role)) return warn('Quiet hours are for agents: they hold SLA warnings until the morning.');
+        if (!command.range) {
+          return good(actor.person.quiet ? `Your quiet hours are ${formatQuietHours(actor.person.quiet)} (${actor.person.timeZone ?? 'UTC'}); “quiet off” turns them off.` : 'You have no quiet hours; set them with e.g. “quiet 19:00-08:00”.');
+        }
+        const parsed = parseQuietHours(command.range);
+        if (!parsed.ok) return warn(capitalize(parsed.error));
+        await setQuietHours(this.deps.db, actor.person.id, parsed.quiet, this.deps.clock());
+        this.deps.actors.clear();
+        return good(parsed.quiet ? `Quiet hours set to ${formatQuietHours(parsed.quiet)} (${actor.person.timeZone ?? 'UTC'}): warnings on anything but P1 wait until they end.` : 'Quiet hours are off.');
+      }
       case 'remind': {
         const result = await this.deps.reminders.create(actor, ref!, command.when);
         return result.ok ? good(result.notice) : warn(capitalize(result.reason));

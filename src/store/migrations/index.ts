@@ -5,6 +5,7 @@ import * as slaClocks from './2026-11-22T02-00-00-sla-clocks.js';
 import * as slaEvents from './2026-11-22T03-00-00-sla-events.js';
 import * as escalations from './2026-11-22T04-00-00-escalations.js';
 import * as reminders from './2026-11-22T05-00-00-reminders.js';
+import * as quietHoursDigests from './2026-11-22T06-00-00-quiet-hours-digests.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T03-00-00-sla-events': slaEvents,
   '2026-11-22T04-00-00-escalations': escalations,
   '2026-11-22T05-00-00-reminders': reminders,
+  '2026-11-22T06-00-00-quiet-hours-digests': quietHoursDigests,
 };
