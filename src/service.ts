@@ -7,6 +7,7 @@ import { loadSlaPolicy } from './sla-config.js';
 import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
+import { DigestService } from './services/digests.js';
 import { EscalationService } from './services/escalations.js';
 import { ReminderService } from './services/reminders.js';
 import { SlaService } from './services/sla.js';
@@ -88,7 +89,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
     });
-    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
+    const digests = new DigestService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
+    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, digests, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
     const http = new HttpServer({
       logger,
       messages: createMessageEndpoint(adapter, bot, logger),

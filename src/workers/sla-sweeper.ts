@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { EscalationService } from '../services/escalations.js';
+import type { DigestService } from '../services/digests.js';
 import type { ReminderService } from '../services/reminders.js';
 import type { SlaService } from '../services/sla.js';
 import { nextReminderAt } from '../store/reminders.js';
@@ -18,7 +19,7 @@ export interface SlaSweeperOptions {
 export const DEFAULT_SLA_SWEEPER_OPTIONS: SlaSweeperOptions = { pollIntervalMs: 30_000, batchSize: 200, leaseMs: 60_000 };
 
 /**
- * The timed work of the desk: SLA checks, escalation timeouts and reminders. Looks only at tickets whose next SLA check has come (an indexed column), in bounded batches, so a
+ * The timed work of the desk: SLA checks, escalation timeouts, reminders and the morning digests. Looks only at tickets whose next SLA check has come (an indexed column), in bounded batches, so a
  * sweep costs what is due rather than what is open; each ticket's events are decided and recorded by
  * the SLA service, once.
  */
@@ -33,6 +34,7 @@ export class SlaSweeper {
       sla: SlaService;
       escalations?: EscalationService;
       reminders?: ReminderService;
+      digests?: DigestService;
       logger: Logger;
       clock?: () => number;
       options?: Partial<SlaSweeperOptions>;
@@ -74,6 +76,8 @@ export class SlaSweeper {
     }
     const escalated = (await this.deps.escalations?.timeouts(this.options.batchSize)) ?? 0;
     const reminded = (await this.deps.reminders?.fireDue(this.options.batchSize)) ?? 0;
+    // Digests are counted apart: sending one is no reason to sweep again at once.
+    await this.deps.digests?.sendDue();
     return claimed.length + escalated + reminded;
   }
 

@@ -1,0 +1,85 @@
+import { cardMessage } from '../cards/adaptive-card.js';
+import { digestCard } from '../cards/digest-card.js';
+import { localParts, localToInstant } from '../domain/business-time.js';
+import type { SlaPolicy } from '../domain/sla.js';
+import type { Ticket } from '../domain/tickets.js';
+import { findPersonalConversation } from '../store/conversation-references.js';
+import type { Database, Db } from '../store/database.js';
+import { enqueue } from '../store/outbox.js';
+import { listAgents } from '../store/people.js';
+import { channelFor } from '../store/support-teams.js';
+import { toTicket } from '../store/tickets.js';
+
+/** When in the recipient's morning the digest goes out. */
+const DIGEST_MINUTE = 8 * 60;
+
+/**
+ * The daily digest: each agent, in their own morning, gets what of theirs is due today and what
+ * breached yesterday; the triage channel gets the same for everyone. Once per recipient and local day.
+ */
+export class DigestService {
+  constructor(private readonly deps: { database: Database; policy: SlaPolicy; clock?: () => number; onEnqueued?: () => void }) {}
+
+  private get db(): Db {
+    return this.deps.database.db;
+  }
+
+  /** Sends the digests whose morning has come; returns how many went out. */
+  async sendDue(): Promise<number> {
+    const now = (this.deps.clock ?? Date.now)();
+    const defaultZone = this.deps.policy.calendars[this.deps.policy.calendarOf.default]!.timeZone;
+    let sent = 0;
+    for (const agent of await listAgents(this.db, 1_000)) {
+      const chat = await findPersonalConversation(this.db, { aadObjectId: agent.aadObjectId, teamsId: agent.teamsId });
+      if (!chat) continue;
+      if (await this.send(`person:${agent.id}`, chat.id, agent.timeZone ?? defaultZone, now, 'Your day', agent.id)) sent += 1;
+    }
+    const triage = await channelFor(this.db, 'triage');
+    if (triage && (await this.send(`conversation:${triage.conversationRefId}`, triage.conversationRefId, defaultZone, now, "The team's day", null))) sent += 1;
+    if (sent > 0) this.deps.onEnqueued?.();
+    return sent;
+  }
+
+  private async send(recipient: string, conversationRefId: number, timeZone: string, now: number, title: string, assigneeId: number | null): Promise<boolean> {
+    const local = localParts(now, timeZone);
+    if (local.minute < DIGEST_MINUTE) return false;
+    const date = { year: local.year, month: local.month, day: local.day };
+    const day = `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
+    const shift = (days: number) => {
+      const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
+      return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+    };
+    const todayStart = localToInstant(date, 0, timeZone);
+    const tomorrowStart = localToInstant(shift(1), 0, timeZone);
+    const yesterdayStart = localToInstant(shift(-1), 0, timeZone);
+
+    return this.db.transaction().execute(async (tx) => {
+      const claimed = await tx.insertInto('digests').values({ recipient, day, sent_at: now }).onConflict((oc) => oc.columns(['recipient', 'day']).doNothing()).returning('day').executeTakeFirst();
+      if (!claimed) return false;
+      const dueRows = await tx
+        .selectFrom('tickets')
+        .selectAll()
+        .where('is_open', '=', 1)
+        .where('sla_due_at', '<', tomorrowStart)
+        .where('sla_due_at', '>=', todayStart)
+        .$if(assigneeId !== null, (qb) => qb.where('assignee_id', '=', assigneeId))
+        .orderBy('sla_due_at')
+        .limit(100)
+        .execute();
+      const breachedRows = await tx
+        .selectFrom('tickets')
+        .selectAll()
+        .where('id', 'in', (eb) => eb.selectFrom('sla_events').select('ticket_id').where('kind', '=', 'breach').where('at', '>=', yesterdayStart).where('at', '<', todayStart))
+        .$if(assigneeId !== null, (qb) => qb.where('assignee_id', '=', assigneeId))
+        .orderBy('id')
+        .limit(100)
+        .execute();
+      if (dueRows.length === 0 && breachedRows.length === 0) return false;
+      const dueToday = dueRows.map((row) => ({ ticket: toTicket(row) as Ticket, dueAt: row.sla_due_at! }));
+      const dayLabel = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short' }).format(now);
+      const card = digestCard({ title, day: dayLabel, dueToday, breachedYesterday: breachedRows.map(toTicket) });
+      await enqueue(tx, [{ idempotencyKey: `digest:${recipient}:${day}`, operation: 'send', conversationRefId, activity: cardMessage(card, card.fallbackText) }], now);
+      return true;
+    });
+  }
+}
