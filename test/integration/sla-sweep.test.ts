@@ -139,6 +139,23 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
     expect((await events(monitor)).map((e) => e.outcome)).toEqual(['sent']);
   });
 
+  it('delivers through a connector answering 429 (after Retry-After) and 403 (the chat is marked unreachable)', async () => {
+    now = at('2026-11-25T10:00:00Z'); // Wednesday
+    const scanner = await newTicket('Scanner offline');
+    await say(megan, `take ${scanner}`);
+    h.connector.fail(1, { status: 403, body: { error: { code: 'MessageWritesBlocked', message: 'blocked' } } }, (c) => c.conversationId === personalConversationId(megan));
+    h.connector.fail(1, { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'ThrottledRequest' } } }, (c) => c.conversationId === CHANNEL_ID);
+    now = at('2026-11-25T11:01:00Z');
+    await h.service.sweeper.sweepOnce();
+    await h.connector.waitFor((c) => c.conversationId === CHANNEL_ID && String(c.activity.summary ?? '').startsWith(`SLA breached · INC-${scanner}`), { timeoutMs: 8_000 });
+    const throttled = h.connector.calls.find((c) => c.status === 429 && c.conversationId === CHANNEL_ID)!;
+    const delivered = h.connector.calls.find((c) => c.status < 300 && c.conversationId === CHANNEL_ID && String(c.activity.summary ?? '').startsWith(`SLA breached · INC-${scanner}`))!;
+    expect(delivered.at - throttled.at).toBeGreaterThanOrEqual(950);
+    await expect
+      .poll(async () => (await db().selectFrom('conversation_references').select('stale_reason').where('conversation_id', '=', personalConversationId(megan)).executeTakeFirstOrThrow()).stale_reason)
+      .toMatch(/403/);
+  });
+
   it('sends only SLA cards that validate against Adaptive Cards 1.5', () => {
     const cards = h.connector.calls.filter((c) => c.status < 300 && String(c.activity.summary ?? '').startsWith('SLA')).map(cardOf);
     expect(cards.length).toBeGreaterThan(4);
