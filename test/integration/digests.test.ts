@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSlaPolicy } from '../../src/sla-config.js';
-import type { ConnectorCall } from '../fakes/connector.js';
-import { adele, alex, channelMessage, CHANNEL_ID, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { adele, alex, channelMessage, CHANNEL_ID, megan, personalConversationId, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { policyFrom } from '../support/policies.js';
 
 const at = (iso: string) => Date.parse(iso);
-const policy = (() => {
-  const parsed = parseSlaPolicy(
-    `calendars:
+const policy = policyFrom(`calendars:
   office: { timeZone: Europe/London, hours: { mon-fri: "09:00-17:00" } }
 defaultCalendar: office
 defaultTier: standard
@@ -20,12 +17,7 @@ tiers:
     P4: { firstResponse: 1bd, resolution: 5bd }
 warnings: []
 escalation: { default: [] }
-`,
-    'digest test policy',
-  );
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.policy;
-})();
+`);
 
 describe('the daily digest', () => {
   let h: Harness;
@@ -33,11 +25,7 @@ describe('the daily digest', () => {
 
   beforeAll(async () => {
     h = await startHarness({ env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId }, service: { sla: policy, clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } } });
-    for (const person of [alex, megan]) {
-      const install = personalInstall(h, 'add', person);
-      await h.post(install);
-      await h.connector.waitFor((c) => c.activityId === install.id);
-    }
+    await h.install(alex, megan);
     const setup = channelMessage(h, 'setup triage', { from: adele });
     await h.post(setup);
     await h.connector.waitFor((c) => c.activityId === setup.id);
@@ -45,11 +33,7 @@ describe('the daily digest', () => {
   afterAll(() => h.stop());
 
   const db = () => h.service.database.db;
-  async function say(person: Person, text: string): Promise<ConnectorCall> {
-    const activity = personalMessage(h, text, { from: person });
-    await h.post(activity);
-    return (await h.connector.waitFor((c) => c.activityId === activity.id))[0]!;
-  }
+  const say = (person: Person, text: string) => h.say(person, text);
   const newest = async () => (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
   const digests = () => h.connector.calls.filter((c) => c.status < 300 && /^(Your day|The team's day):/.test(String(c.activity.summary ?? '')));
 

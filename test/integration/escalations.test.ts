@@ -1,37 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSlaPolicy } from '../../src/sla-config.js';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { adele, alex, cardAction, channelMessage, CHANNEL_ID, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { officePolicy } from '../support/policies.js';
 
 const lee: Person = { id: '29:1lee-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000c3', name: 'Lee Gu' };
 const ESCALATIONS = '19:escalations-room@thread.tacv2';
 const at = (iso: string) => Date.parse(iso);
 
-const policy = (() => {
-  const parsed = parseSlaPolicy(
-    `calendars:
-  office: { timeZone: UTC, hours: { mon-fri: "09:00-17:00" } }
-defaultCalendar: office
-defaultTier: standard
-tiers:
-  standard:
-    P1: { firstResponse: 30m, resolution: 2h }
-    P2: { firstResponse: 1h, resolution: 4h }
-    P3: { firstResponse: 2h, resolution: 8h }
-    P4: { firstResponse: 1bd, resolution: 5bd }
-warnings: []
+const policy = officePolicy(
+  `
+P1: { firstResponse: 30m, resolution: 2h }
+P2: { firstResponse: 1h, resolution: 4h }
+P3: { firstResponse: 2h, resolution: 8h }
+P4: { firstResponse: 1bd, resolution: 5bd }
+`,
+  `warnings: []
 escalation:
   default:
     - { notify: channel:triage, timeout: 30m }
     - { notify: "person:${lee.aadObjectId}", timeout: 30m }
 `,
-    'escalation test policy',
-  );
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.policy;
-})();
+);
 
 describe('escalations (endpoint, fake channel, fake clock)', () => {
   let h: Harness;
@@ -61,11 +52,7 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
   const db = () => h.service.database.db;
   const cardOf = (c: ConnectorCall) => c.activity.attachments?.[0]?.content;
   const textOf = (c: ConnectorCall | undefined) => JSON.stringify(cardOf(c!) ?? c!.activity.text);
-  async function say(person: Person, text: string): Promise<ConnectorCall> {
-    const activity = personalMessage(h, text, { from: person });
-    await h.post(activity);
-    return (await h.connector.waitFor((c) => c.activityId === activity.id))[0]!;
-  }
+  const say = (person: Person, text: string) => h.say(person, text);
   async function newTicket(subject: string): Promise<number> {
     await say(alex, `new ${subject}`);
     return (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSlaPolicy } from '../../src/sla-config.js';
-import type { ConnectorCall } from '../fakes/connector.js';
-import { alex, megan, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { alex, megan, type Person } from '../support/activities.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { policyFrom } from '../support/policies.js';
 
 const at = (iso: string) => Date.parse(iso);
 // Around the clock, so a warning can come at night; P3 warns at 50% and 75% of two hours.
-const policy = (() => {
-  const parsed = parseSlaPolicy(
-    `calendars:
+const policy = policyFrom(`calendars:
   always: { timeZone: UTC, hours: 24x7 }
 defaultCalendar: always
 defaultTier: standard
@@ -19,12 +16,7 @@ tiers:
     P3: { firstResponse: 2h, resolution: 8h }
     P4: { firstResponse: 2h, resolution: 8h }
 warnings: [50%, 75%]
-`,
-    'quiet hours test policy',
-  );
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.policy;
-})();
+`);
 
 describe('quiet hours hold non-urgent warnings until the morning', () => {
   let h: Harness;
@@ -32,20 +24,12 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
 
   beforeAll(async () => {
     h = await startHarness({ env: { AGENT_IDS: megan.aadObjectId }, service: { sla: policy, clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } } });
-    for (const person of [alex, megan]) {
-      const install = personalInstall(h, 'add', person);
-      await h.post(install);
-      await h.connector.waitFor((c) => c.activityId === install.id);
-    }
+    await h.install(alex, megan);
   });
   afterAll(() => h.stop());
 
   const db = () => h.service.database.db;
-  async function say(person: Person, text: string): Promise<ConnectorCall> {
-    const activity = personalMessage(h, text, { from: person });
-    await h.post(activity);
-    return (await h.connector.waitFor((c) => c.activityId === activity.id))[0]!;
-  }
+  const say = (person: Person, text: string) => h.say(person, text);
   const warningsQueued = (ticketId: number) =>
     db().selectFrom('outbox').select(['status', 'next_attempt_at', 'card_kind', 'last_error']).where('ticket_id', '=', ticketId).where('card_kind', 'like', 'sla-warning%').orderBy('id').execute();
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorCall } from '../fakes/connector.js';
-import { alex, cardAction, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { alex, cardAction, megan, personalConversationId, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -19,22 +19,14 @@ describe('reminders (endpoint, fake clock, restart)', () => {
       env: { AGENT_IDS: megan.aadObjectId, DATABASE_URL: `sqlite:${join(dir, 'desk.db')}` },
       service: { clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } },
     });
-    for (const person of [alex, megan]) {
-      const install = personalInstall(h, 'add', person);
-      await h.post(install);
-      await h.connector.waitFor((c) => c.activityId === install.id);
-    }
+    await h.install(alex, megan);
   });
   afterAll(() => h.stop());
 
   const db = () => h.service.database.db;
   const cardOf = (c: ConnectorCall) => c.activity.attachments?.[0]?.content;
   const textOf = (c: ConnectorCall | undefined) => JSON.stringify(cardOf(c!) ?? c!.activity.text);
-  async function say(person: Person, text: string): Promise<ConnectorCall> {
-    const activity = personalMessage(h, text, { from: person });
-    await h.post(activity);
-    return (await h.connector.waitFor((c) => c.activityId === activity.id))[0]!;
-  }
+  const say = (person: Person, text: string) => h.say(person, text);
   const reminderCards = () => h.connector.calls.filter((c) => c.status < 300 && c.operation === 'send' && String(c.activity.summary ?? '').startsWith('Reminder'));
   let id: number;
   let reminderId: number;

@@ -1,33 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSlaPolicy } from '../../src/sla-config.js';
 import { claimSlaChecks } from '../../src/store/sla.js';
 import type { ConnectorCall } from '../fakes/connector.js';
-import { adele, alex, cardAction, channelMessage, CHANNEL_ID, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { adele, alex, cardAction, channelMessage, CHANNEL_ID, megan, personalConversationId, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { officePolicy } from '../support/policies.js';
 
 const at = (iso: string) => Date.parse(iso);
 
 /** Office hours Mon–Fri 09:00–17:00 UTC; P3: first response 1 h, resolution 4 h; one warning at 75%. */
-const policy = (() => {
-  const parsed = parseSlaPolicy(
-    `calendars:
-  office: { timeZone: UTC, hours: { mon-fri: "09:00-17:00" } }
-defaultCalendar: office
-defaultTier: standard
-tiers:
-  standard:
-    P1: { firstResponse: 30m, resolution: 2h }
-    P2: { firstResponse: 1h, resolution: 4h }
-    P3: { firstResponse: 1h, resolution: 4h }
-    P4: { firstResponse: 1bd, resolution: 5bd }
-warnings: [75%]
+const policy = officePolicy(
+  `
+P1: { firstResponse: 30m, resolution: 2h }
+P2: { firstResponse: 1h, resolution: 4h }
+P3: { firstResponse: 1h, resolution: 4h }
+P4: { firstResponse: 1bd, resolution: 5bd }
 `,
-    'sla sweep test policy',
-  );
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.policy;
-})();
+  `warnings: [75%]
+`,
+);
 
 describe('SLA warnings and breaches as cards (sweep with a fake clock, fake channel)', () => {
   let h: Harness;
@@ -39,11 +30,7 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
       // The sweeper is driven by hand here, one sweep at a time.
       service: { sla: policy, clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } },
     });
-    for (const person of [alex, megan]) {
-      const install = personalInstall(h, 'add', person);
-      await h.post(install);
-      await h.connector.waitFor((c) => c.activityId === install.id);
-    }
+    await h.install(alex, megan);
     const setup = channelMessage(h, 'setup triage', { from: adele });
     await h.post(setup);
     await h.connector.waitFor((c) => c.activityId === setup.id);
@@ -53,12 +40,7 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
   const db = () => h.service.database.db;
   const cardOf = (c: ConnectorCall) => c.activity.attachments?.[0]?.content;
   const textOf = (c: ConnectorCall | undefined) => JSON.stringify(cardOf(c!) ?? c!.activity.text);
-  async function say(person: Person, text: string): Promise<ConnectorCall> {
-    const activity = personalMessage(h, text, { from: person });
-    await h.post(activity);
-    const [reply] = await h.connector.waitFor((c) => c.activityId === activity.id);
-    return reply!;
-  }
+  const say = (person: Person, text: string) => h.say(person, text);
   async function newTicket(subject: string): Promise<number> {
     await say(alex, `new ${subject}`);
     return (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;

@@ -1,31 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSlaPolicy } from '../../src/sla-config.js';
 import type { ConnectorCall } from '../fakes/connector.js';
-import { alex, megan, personalInstall, personalMessage, type Person } from '../support/activities.js';
+import { alex, megan, type Person } from '../support/activities.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { officePolicy } from '../support/policies.js';
 
 const at = (iso: string) => Date.parse(iso);
 
 /** Office hours Mon–Fri 09:00–17:00 UTC; P2: first response 1 h, resolution 4 h; P1: 30 m / 2 h. */
-const policy = (() => {
-  const parsed = parseSlaPolicy(
-    `calendars:
-  office: { timeZone: UTC, hours: { mon-fri: "09:00-17:00" } }
-defaultCalendar: office
-defaultTier: standard
-tiers:
-  standard:
-    P1: { firstResponse: 30m, resolution: 2h }
-    P2: { firstResponse: 1h, resolution: 4h }
-    P3: { firstResponse: 4h, resolution: 2bd }
-    P4: { firstResponse: 1bd, resolution: 5bd }
-warnings: [75%]
+const policy = officePolicy(
+  `
+P1: { firstResponse: 30m, resolution: 2h }
+P2: { firstResponse: 1h, resolution: 4h }
+P3: { firstResponse: 4h, resolution: 2bd }
+P4: { firstResponse: 1bd, resolution: 5bd }
 `,
-    'sla test policy',
-  );
-  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-  return parsed.policy;
-})();
+  `warnings: [75%]
+`,
+);
 
 describe('SLA clocks on tickets, through the endpoint (business time, fake clock)', () => {
   let h: Harness;
@@ -33,22 +24,13 @@ describe('SLA clocks on tickets, through the endpoint (business time, fake clock
 
   beforeAll(async () => {
     h = await startHarness({ env: { AGENT_IDS: megan.aadObjectId }, service: { sla: policy, clock: () => now } });
-    for (const person of [alex, megan]) {
-      const install = personalInstall(h, 'add', person);
-      await h.post(install);
-      await h.connector.waitFor((c) => c.activityId === install.id);
-    }
+    await h.install(alex, megan);
   });
   afterAll(() => h.stop());
 
   const db = () => h.service.database.db;
   const textOf = (call: ConnectorCall | undefined) => JSON.stringify(call!.activity.attachments?.[0]?.content ?? call!.activity.text);
-  async function say(person: Person, text: string): Promise<ConnectorCall> {
-    const activity = personalMessage(h, text, { from: person });
-    expect((await h.post(activity)).status).toBe(200);
-    const [reply] = await h.connector.waitFor((c) => c.activityId === activity.id);
-    return reply!;
-  }
+  const say = (person: Person, text: string) => h.say(person, text);
   const row = (id: number) => db().selectFrom('tickets').select(['first_response_due_at', 'resolution_due_at', 'sla_due_at', 'next_sla_check_at', 'priority']).where('id', '=', id).executeTakeFirstOrThrow();
   let id: number;
 

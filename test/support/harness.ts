@@ -5,7 +5,8 @@ import { parseSlaPolicy } from '../../src/sla-config.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
 import { FakeConnector } from '../fakes/connector.js';
 import { FakeIdentityProvider, type ChannelTokenOptions } from '../fakes/identity-provider.js';
-import type { ActivityContext } from './activities.js';
+import type { ConnectorCall } from '../fakes/connector.js';
+import { channelMessage, personalInstall, personalMessage, type ActivityContext, type Person } from './activities.js';
 
 import { BOT_APP_ID, BOT_PASSWORD } from './identity.js';
 
@@ -56,6 +57,10 @@ export interface Harness extends ActivityContext {
   config: Config;
   /** POSTs an activity to /api/messages with a valid channel token (or the given token options / header). */
   post(activity: unknown, auth?: ChannelTokenOptions | { header: string | null }): Promise<{ status: number; body: any }>;
+  /** Sends a message as `person` (personal chat, or @mentioning the bot in a channel) and returns the bot's reply. */
+  say(person: Person, text: string, where?: { channel?: string }): Promise<ConnectorCall>;
+  /** Installs the bot for each person, as Teams would, and waits for each welcome. */
+  install(...people: Person[]): Promise<void>;
   /** Starts the same service again on the same database (a restart). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -132,6 +137,19 @@ export async function startHarness(
         // not JSON: keep the text
       }
       return { status: response.status, body };
+    },
+    async say(person, text, where) {
+      const activity = where?.channel ? channelMessage(this, text, { from: person, channel: where.channel }) : personalMessage(this, text, { from: person });
+      const response = await this.post(activity);
+      if (response.status !== 200) throw new Error(`posting "${text}" answered ${response.status}`);
+      return (await connector.waitFor((c) => c.activityId === activity.id))[0]!;
+    },
+    async install(...people) {
+      for (const person of people) {
+        const install = personalInstall(this, 'add', person);
+        await this.post(install);
+        await connector.waitFor((c) => c.activityId === install.id);
+      }
     },
     async restart() {
       await service.stop();

@@ -5,7 +5,7 @@ import { isAgent } from '../../domain/roles.js';
 import type { Actor } from '../../services/actors.js';
 import { findCardPost } from '../../store/card-posts.js';
 import { confirmationCard } from '../../cards/confirmation-card.js';
-import { replyActivity, type CommandRunner, type Reply } from '../command-runner.js';
+import { replyActivity, type CommandRunner, type Reply, type TurnHelpers } from '../command-runner.js';
 import { conversationToRemember } from '../conversation.js';
 import { callerOf, commandTextOf, conversationKind, mentionsBot, teamIdOf, teamNameOf, threadRootOf, type Where } from '../turn.js';
 import type { TurnServices } from './turn-services.js';
@@ -41,7 +41,7 @@ export function registerMessageHandlers(
       const text = commandTextOf(activity);
       const parsed = parseCommand(text);
       if (where.threadTicketId !== undefined && (!addressed || !parsed.ok)) {
-        await send(context, deps, await threadNote(deps.runner, actor, where, text), where);
+        await send(context, deps, await threadNote(deps.runner, actor, where, text, deps.helpersFor(context, actor)), where);
         return;
       }
       if (!parsed.ok) {
@@ -56,15 +56,11 @@ export function registerMessageHandlers(
 }
 
 /** A reply under a ticket's card: an internal note, or public when it starts with "reply" (requesters always public). */
-async function threadNote(runner: CommandRunner, actor: Actor, where: Where, text: string): Promise<Reply> {
+async function threadNote(runner: CommandRunner, actor: Actor, where: Where, text: string, helpers: TurnHelpers): Promise<Reply> {
   const match = /^reply\b[\s:,-]*(.*)$/is.exec(text);
   const isPublic = Boolean(match) || !isAgent(actor.role);
   const body = match ? match[1]!.trim() : text;
-  return runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, {
-    resolveAssignee: async () => ({ ok: false, reason: 'not here' }),
-    teamMembers: async () => [],
-    channelFor: async () => undefined,
-  });
+  return runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, helpers);
 }
 
 export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'conversations' | 'db'>): Promise<Where> {
