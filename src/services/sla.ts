@@ -3,7 +3,7 @@ import { calendarFor, dueAt, formatBusinessTime, type Clock, type SlaPolicy } fr
 import { sweepTicket, type SlaEvent } from '../domain/sla-sweep.js';
 import { quietUntil } from '../domain/quiet-hours.js';
 import { isOpenStatus, type Ticket } from '../domain/tickets.js';
-import { cardPostsOfTicket } from '../store/card-posts.js';
+import { cardPostsOfTicket, homeChannelOf } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import type { Database, Db } from '../store/database.js';
 import { enqueue, enqueueCardUpdate, supersedePending } from '../store/outbox.js';
@@ -129,8 +129,11 @@ export class SlaService {
       }
     }
     if (event.kind === 'breach' || targets.size === 0) {
-      const channel = (event.kind === 'breach' ? await channelFor(tx, 'sla-breaches') : undefined) ?? (await channelFor(tx, 'triage'));
-      if (channel) targets.add(channel.conversationRefId);
+      // The team's channel: the one the ticket's card lives in, else the mapped channel for the event.
+      const home = await homeChannelOf(tx, ticket.id);
+      const mapped = (event.kind === 'breach' ? await channelFor(tx, 'sla-breaches') : undefined) ?? (await channelFor(tx, 'triage'));
+      const channel = event.kind === 'breach' ? (mapped?.conversationRefId ?? home) : (home ?? mapped?.conversationRefId);
+      if (channel !== undefined) targets.add(channel);
     }
     const key = `sla:${ticket.id}:${event.clock}:${event.kind}:${event.threshold}:${event.cycle}`;
     for (const conversationRefId of targets) {

@@ -53,3 +53,18 @@ export async function recordCardPost(
     .executeTakeFirst();
   return inserted?.id;
 }
+
+/** The channel a ticket's card was first posted to (where its thread lives), if any. */
+export async function homeChannelOf(db: Db, ticketId: number): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('card_posts')
+    .innerJoin('conversation_references', 'conversation_references.id', 'card_posts.conversation_ref_id')
+    .select('card_posts.conversation_ref_id')
+    .where('card_posts.ticket_id', '=', ticketId)
+    .where('card_posts.kind', '=', 'ticket')
+    .where('conversation_references.kind', '=', 'channel')
+    .where('conversation_references.removed_at', 'is', null)
+    .orderBy('card_posts.id')
+    .executeTakeFirst();
+  return row?.conversation_ref_id;
+}

@@ -138,6 +138,17 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
       .toMatch(/403/);
   });
 
+  it("warns an unassigned ticket's own channel when it was opened in one", async () => {
+    now = at('2026-11-26T10:00:00Z'); // Thursday
+    const ops = '19:ops-team-channel@thread.tacv2';
+    await h.say(megan, 'new Backups failed overnight', { channel: ops });
+    const backups = (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    now = at('2026-11-26T10:46:00Z');
+    await h.service.sweeper.sweepOnce();
+    const [warned] = await h.connector.waitFor((c) => String(c.activity.summary ?? '').startsWith(`SLA warning · INC-${backups}`));
+    expect(warned!.conversationId).toBe(ops);
+  });
+
   it('sends only SLA cards that validate against Adaptive Cards 1.5', () => {
     const cards = h.connector.calls.filter((c) => c.status < 300 && String(c.activity.summary ?? '').startsWith('SLA')).map(cardOf);
     expect(cards.length).toBeGreaterThan(4);
