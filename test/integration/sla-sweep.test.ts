@@ -143,6 +143,8 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
     const ops = '19:ops-team-channel@thread.tacv2';
     await h.say(megan, 'new Backups failed overnight', { channel: ops });
     const backups = (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
+    // The ticket's card has to be in its channel (and on record) before the channel is its home.
+    await expect.poll(() => db().selectFrom('card_posts').select('id').where('ticket_id', '=', backups).execute()).toHaveLength(1);
     now = at('2026-11-26T10:46:00Z');
     await h.service.sweeper.sweepOnce();
     const [warned] = await h.connector.waitFor((c) => String(c.activity.summary ?? '').startsWith(`SLA warning · INC-${backups}`));
