@@ -57,9 +57,9 @@ export async function enqueue(db: Db, messages: readonly OutboxMessage[], now: n
         payload: JSON.stringify(m.activity),
         status: 'pending' as const,
         attempts: 0,
-        // Due at once (whatever clock the caller keeps: the worker times sends by the wall clock), or
-        // held until `notBefore`.
-        next_attempt_at: m.notBefore ?? 0,
+        // Due at once, whatever clock the caller keeps: the worker times sends by the wall clock.
+        next_attempt_at: 0,
+        hold_until: m.notBefore ?? null,
         created_at: now,
       })),
     )
@@ -98,6 +98,7 @@ export async function claimDue(
     .select('o.id')
     .where('o.status', '=', 'pending')
     .where('o.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('o.hold_until', 'is', null), eb('o.hold_until', '<=', now)]))
     .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<=', now)]))
     .where(({ not, exists, selectFrom }) =>
       not(
@@ -107,9 +108,9 @@ export async function claimDue(
             .whereRef('earlier.conversation_ref_id', '=', 'o.conversation_ref_id')
             .where('earlier.status', '=', 'pending')
             .whereRef('earlier.id', '<', 'o.id')
-            // A message held for later (never tried yet) does not hold up the ones behind it; one
-            // being retried does, so a reply never overtakes the card it answers.
-            .where((eb) => eb.or([eb('earlier.attempts', '>', 0), eb('earlier.next_attempt_at', '<=', now)])),
+            // A message held for later (quiet hours) does not hold up the ones behind it; one being
+            // retried or waiting for a rate limit does, so a reply never overtakes the card it answers.
+            .where((eb) => eb.or([eb('earlier.hold_until', 'is', null), eb('earlier.hold_until', '<=', now)])),
         ),
       ),
     )
@@ -256,7 +257,7 @@ export async function releaseLeases(db: Db, owner: string, ids: readonly number[
 export async function nextDueAt(db: Db): Promise<number | undefined> {
   const row = await db
     .selectFrom('outbox')
-    .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+    .select((eb) => eb.fn.min(eb.fn.coalesce('hold_until', 'next_attempt_at')).as('next'))
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);

@@ -125,6 +125,8 @@ export interface OutboxTable {
   payload: string;
   status: OutboxStatus;
   attempts: number;
+  /** Not to be sent before this time (quiet hours); unlike a retry time, it does not hold up the queue. */
+  hold_until: number | null;
   next_attempt_at: number;
   /** A claimed row belongs to its claimer until this time; after it, anyone may take it over. */
   lease_until: number | null;

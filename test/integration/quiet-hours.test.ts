@@ -31,7 +31,7 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
   const db = () => h.service.database.db;
   const say = (person: Person, text: string) => h.say(person, text);
   const warningsQueued = (ticketId: number) =>
-    db().selectFrom('outbox').select(['status', 'next_attempt_at', 'card_kind', 'last_error']).where('ticket_id', '=', ticketId).where('card_kind', 'like', 'sla-warning%').orderBy('id').execute();
+    db().selectFrom('outbox').select(['status', 'hold_until', 'card_kind', 'last_error']).where('ticket_id', '=', ticketId).where('card_kind', 'like', 'sla-warning%').orderBy('id').execute();
 
   it('sets and shows quiet hours', async () => {
     expect(JSON.stringify((await say(megan, 'quiet 19:00-08:00')).activity.attachments[0].content)).toContain('Quiet hours set to 19:00-08:00 (Europe/London)');
@@ -45,7 +45,7 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
     await say(megan, `take ${p3}`);
     now = at('2026-11-23T20:01:00Z'); // 50% of the first response
     await h.service.sweeper.sweepOnce();
-    expect(await warningsQueued(p3)).toEqual([{ status: 'pending', next_attempt_at: at('2026-11-24T08:00:00Z'), card_kind: 'sla-warning:first_response', last_error: null }]);
+    expect(await warningsQueued(p3)).toEqual([{ status: 'pending', hold_until: at('2026-11-24T08:00:00Z'), card_kind: 'sla-warning:first_response', last_error: null }]);
     now = at('2026-11-23T20:31:00Z'); // 75%: the held 50% warning is replaced
     await h.service.sweeper.sweepOnce();
     expect((await warningsQueued(p3)).map((w) => [w.status, w.last_error])).toEqual([
@@ -62,7 +62,7 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
     await h.service.sweeper.sweepOnce();
     const urgent = await warningsQueued(p1);
     expect(urgent).toHaveLength(1);
-    expect(urgent[0]!.next_attempt_at).toBe(0);
+    expect(urgent[0]!.hold_until).toBeNull();
     await h.connector.waitFor((c) => String(c.activity.summary ?? '').startsWith(`SLA warning · INC-${p1}`));
   });
 });

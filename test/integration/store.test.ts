@@ -139,6 +139,19 @@ describe.each(engines)('store on $name', (engine) => {
       expect(second.map((m) => m.idempotencyKey)).toEqual(['a2']);
     });
 
+    it('lets a message held for later wait without holding up the conversation, unlike one being retried', async () => {
+      const a = (await rememberConversation(db(), personal(1), 1)).id;
+      await outbox.enqueue(db(), [{ ...message('held', a), notBefore: 10_000 }, message('now', a)], 100);
+      const first = await outbox.claimDue(db(), database.dialect, { now: 100, limit: 10, leaseMs: 1_000, owner: 'w' });
+      expect(first.map((m) => m.idempotencyKey)).toEqual(['now']);
+      await outbox.defer(db(), first[0]!.id, 5_000);
+      await outbox.enqueue(db(), [message('after', a)], 200);
+      // "now" waits for a rate limit until 5000: "after" must not overtake it.
+      expect(await outbox.claimDue(db(), database.dialect, { now: 300, limit: 10, leaseMs: 1_000, owner: 'w' })).toEqual([]);
+      // Once its hold is over, the held message takes its place in the queue again: first.
+      expect((await outbox.claimDue(db(), database.dialect, { now: 10_000, limit: 10, leaseMs: 1_000, owner: 'w' })).map((m) => m.idempotencyKey)).toEqual(['held']);
+    });
+
     it('hands a row over when its lease runs out (its worker died)', async () => {
       const a = (await rememberConversation(db(), personal(1), 1)).id;
       await outbox.enqueue(db(), [message('orphan', a)], 100);
