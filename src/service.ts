@@ -37,7 +37,7 @@ export interface RunningService {
   readonly database: Database;
   readonly outbox: OutboxWorker;
   readonly sweeper: SlaSweeper;
-  /** Stops in reverse order of start: HTTP (drain turns), outbox (finish sends), database. */
+  /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
 
