@@ -8,7 +8,8 @@ import {
   type WindowRule,
 } from '../domain/rate-limit.js';
 import type { Logger } from '../logger.js';
-import { findCardPost } from '../store/card-posts.js';
+import { findCardPost, homeChannelOf } from '../store/card-posts.js';
+import { channelFor } from '../store/support-teams.js';
 import { findConversationById, markConversationStale, type StoredConversation } from '../store/conversation-references.js';
 import type { Database } from '../store/database.js';
 import * as outbox from '../store/outbox.js';
@@ -148,7 +149,8 @@ export class OutboxWorker {
           ? 'bot was removed from the conversation'
           : `conversation unreachable: ${conversation.staleReason}`;
       await outbox.markDead(db, message.id, reason);
-      log.warn({ reason }, 'outbox message dropped: nowhere to deliver it');
+      log.warn({ reason }, 'outbox message not delivered there: nowhere to deliver it');
+      if (conversation) await this.fallBackToChannel(message, conversation, log);
       return;
     }
 
@@ -232,6 +234,27 @@ export class OutboxWorker {
     return undefined;
   }
 
+  /**
+   * A ticket's card that cannot reach a person (they blocked or removed the bot) goes to the channel
+   * where the ticket lives (else the triage channel) instead, so it is not lost on the way.
+   */
+  private async fallBackToChannel(message: outbox.ClaimedMessage, conversation: StoredConversation, log: Logger): Promise<void> {
+    if (conversation.kind !== 'personal' || message.ticketId === null || message.operation === 'update') return;
+    const db = this.deps.database.db;
+    const channel = (await homeChannelOf(db, message.ticketId)) ?? (await channelFor(db, 'triage'))?.conversationRefId;
+    if (channel === undefined || channel === conversation.id) return;
+    // Keyed as if it had been sent to that channel in the first place, so a card that already goes
+    // there (a breach goes to the channel anyway) is not posted twice.
+    const base = /:conv:\d+$/.test(message.idempotencyKey) ? message.idempotencyKey.replace(/:conv:\d+$/, '') : `${message.idempotencyKey}:fallback`;
+    await outbox.enqueue(
+      db,
+      [{ idempotencyKey: `${base}:conv:${channel}`, operation: 'send', conversationRefId: channel, ticketId: message.ticketId, cardKind: message.cardKind ?? undefined, activity: message.activity }],
+      this.clock(),
+    );
+    log.info({ fallbackConversationRefId: channel }, 'sent to the ticket’s channel instead');
+    this.wake();
+  }
+
   private restamp(conversation: StoredConversation, stampedAt: number): void {
     const at = Math.max(stampedAt, this.clock());
     const limiter = conversation.kind === 'personal' ? this.personalLimiter : this.conversationLimiter;
@@ -256,6 +279,7 @@ export class OutboxWorker {
       await outbox.markDead(db, message.id, summary);
       this.deps.onUnreachable?.(conversation.conversationId);
       log.warn({ status: failure.details.status, code: failure.details.code }, 'bot cannot write to this conversation; marked it stale');
+      await this.fallBackToChannel(message, conversation, log);
       return;
     }
     if (failure.kind === 'permanent' || attempt >= this.options.maxAttempts) {

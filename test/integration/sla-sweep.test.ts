@@ -136,6 +136,27 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
     await expect
       .poll(async () => (await db().selectFrom('conversation_references').select('stale_reason').where('conversation_id', '=', personalConversationId(megan)).executeTakeFirstOrThrow()).stale_reason)
       .toMatch(/403/);
+    // The channel already had the breach card: the fallback for megan's blocked chat does not post it twice.
+    expect(h.connector.calls.filter((c) => c.status < 300 && c.conversationId === CHANNEL_ID && String(c.activity.summary ?? '').startsWith(`SLA breached · INC-${scanner}`))).toHaveLength(1);
+  });
+
+  it("falls back to the ticket's channel when the assignee's chat refuses a warning (403)", async () => {
+    now = at('2026-11-27T10:00:00Z'); // Friday
+    const projector = await newTicket('Projector in room 4 dead');
+    await expect.poll(() => db().selectFrom('card_posts').select('id').where('ticket_id', '=', projector).where('kind', '=', 'ticket').execute()).toHaveLength(2);
+    // Megan writes again, which clears the mark her blocked chat got above.
+    await say(megan, `take ${projector}`);
+    h.connector.fail(1, { status: 403, body: { error: { code: 'MessageWritesBlocked' } } }, (c) => c.conversationId === personalConversationId(megan));
+    const refused = h.connector.waitForArrival((c) => c.status === 403 && c.conversationId === personalConversationId(megan), 10_000);
+    now = at('2026-11-27T10:46:00Z');
+    await h.service.sweeper.sweepOnce();
+    await refused;
+    // The channel is busy with this file's earlier cards (Teams allows 60 per 30 s), so check the
+    // queue rather than wait for the delivery.
+    const channelRef = (await db().selectFrom('conversation_references').select('id').where('conversation_id', '=', CHANNEL_ID).executeTakeFirstOrThrow()).id;
+    await expect
+      .poll(() => db().selectFrom('outbox').select(['card_kind']).where('ticket_id', '=', projector).where('conversation_ref_id', '=', channelRef).where('card_kind', 'like', 'sla-warning%').execute())
+      .toEqual([{ card_kind: 'sla-warning:first_response' }]);
   });
 
   it("warns an unassigned ticket's own channel when it was opened in one", async () => {
