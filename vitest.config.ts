@@ -12,6 +12,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // Polls wait for background work (outbox, batches); give a loaded CI machine room.
+    expect: { poll: { timeout: 5_000 } },
     reporters: ['default'],
   },
 });

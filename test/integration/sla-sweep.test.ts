@@ -143,7 +143,6 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
   it("falls back to the ticket's channel when the assignee's chat refuses a warning (403)", async () => {
     now = at('2026-11-27T10:00:00Z'); // Friday
     const projector = await newTicket('Projector in room 4 dead');
-    await expect.poll(() => db().selectFrom('card_posts').select('id').where('ticket_id', '=', projector).where('kind', '=', 'ticket').execute()).toHaveLength(2);
     // Megan writes again, which clears the mark her blocked chat got above.
     await say(megan, `take ${projector}`);
     h.connector.fail(1, { status: 403, body: { error: { code: 'MessageWritesBlocked' } } }, (c) => c.conversationId === personalConversationId(megan));
@@ -155,7 +154,7 @@ describe('SLA warnings and breaches as cards (sweep with a fake clock, fake chan
     // queue rather than wait for the delivery.
     const channelRef = (await db().selectFrom('conversation_references').select('id').where('conversation_id', '=', CHANNEL_ID).executeTakeFirstOrThrow()).id;
     await expect
-      .poll(() => db().selectFrom('outbox').select(['card_kind']).where('ticket_id', '=', projector).where('conversation_ref_id', '=', channelRef).where('card_kind', 'like', 'sla-warning%').execute())
+      .poll(() => db().selectFrom('outbox').select(['card_kind']).where('ticket_id', '=', projector).where('conversation_ref_id', '=', channelRef).where('card_kind', 'like', 'sla-warning%').execute(), { timeout: 5_000 })
       .toEqual([{ card_kind: 'sla-warning:first_response' }]);
   });
 
