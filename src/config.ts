@@ -64,6 +64,24 @@ export interface GraphConfig {
   baseUrl: string;
   authorityHost: string;
   notificationUrl: string | undefined;
+  /** How often to poll the mailbox by delta query (also the safety net when notifications are on). */
+  pollIntervalMs: number;
+  /** Lifetime asked for each change-notification subscription. */
+  subscriptionMinutes: number;
+}
+
+export interface MailConfig {
+  /** A customer's reply reopens a ticket resolved at most this long ago; later replies open a linked ticket. */
+  reopenWindowMs: number;
+  acknowledge: boolean;
+  /** Path of the acknowledgement template; undefined → the built-in one. */
+  ackTemplatePath: string | undefined;
+  /** Most automatic acknowledgements one sender gets per hour. */
+  ackMaxPerHour: number;
+  /** Attachments up to this size are stored; larger ones are kept as a link to the message in the mailbox. */
+  attachmentMaxBytes: number;
+  /** Folder for attachment contents; undefined → in the database. */
+  attachmentDir: string | undefined;
 }
 
 export interface HubSpotConfig {
@@ -83,6 +101,7 @@ export interface Config {
   graph: GraphConfig | null;
   /** Null until HUBSPOT_ACCESS_TOKEN is set. */
   hubspot: HubSpotConfig | null;
+  mail: MailConfig;
   shutdownTimeoutMs: number;
   /** Path of the SLA policy file; undefined → the built-in policy. */
   slaConfigPath: string | undefined;
@@ -112,6 +131,14 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'GRAPH_BASE_URL', default: 'https://graph.microsoft.com', meaning: 'Graph endpoint (national clouds, proxies, test servers).' },
   { name: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', meaning: 'Entra authority for the Graph token.' },
   { name: 'GRAPH_NOTIFICATION_URL', default: '(unset: polling only)', meaning: 'Public HTTPS URL of `/api/notifications/graph` for change notifications.' },
+  { name: 'GRAPH_POLL_INTERVAL', default: '30s', meaning: 'How often the mailbox is read by delta query (`30s`, `5m`). With notifications on it is the safety net.' },
+  { name: 'GRAPH_SUBSCRIPTION_MINUTES', default: '4230', meaning: 'Lifetime asked for the mail change-notification subscription; it is renewed when a quarter is left (Graph allows up to 10080 for mail).' },
+  { name: 'MAIL_REOPEN_DAYS', default: '7', meaning: 'A customer reply reopens a ticket resolved within this many days; later ones open a new ticket linked to the old one.' },
+  { name: 'MAIL_ACKNOWLEDGE', default: 'true', meaning: 'Send an acknowledgement email (with the ticket reference) for each ticket opened by email. Never sent to automatic senders.' },
+  { name: 'MAIL_ACK_TEMPLATE', default: '(built-in)', meaning: 'Path of a text file for the acknowledgement; `{{reference}}`, `{{subject}}` and `{{name}}` are filled in.' },
+  { name: 'MAIL_ACK_MAX_PER_HOUR', default: '3', meaning: 'Most acknowledgements one sender gets per hour (stops ping-pong with other robots).' },
+  { name: 'ATTACHMENT_MAX_BYTES', default: '10485760', meaning: 'Attachments up to this size are stored; larger ones are recorded with a link to the message in the mailbox.' },
+  { name: 'ATTACHMENT_DIR', default: '(in the database)', meaning: 'Folder for attachment contents. Unset → stored in the database.' },
   { name: 'HUBSPOT_ACCESS_TOKEN', default: '', meaning: 'Private-app token; turns HubSpot enrichment on.' },
   { name: 'HUBSPOT_BASE_URL', default: 'https://api.hubapi.com', meaning: 'HubSpot API endpoint.' },
   { name: 'HUBSPOT_CLIENT_SECRET', default: '', meaning: 'App client secret used to verify webhook signatures (v3).' },
@@ -123,6 +150,20 @@ const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value
 const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
 const httpsUrl = (what: string) =>
   z.string().trim().url(`${what} must be a URL such as https://example.com`).refine((u) => u.startsWith('https://'), `${what} must use https://`);
+/** `30s`, `5m`, `1h` or plain milliseconds, within bounds. */
+const duration = (what: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .transform((text, ctx) => {
+      const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text);
+      const ms = match ? Number(match[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms'] : NaN;
+      if (!Number.isFinite(ms) || ms < min || ms > max) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what} must be a duration between ${min / 1000}s and ${max / 3_600_000}h, such as 30s or 5m` });
+        return z.NEVER;
+      }
+      return Math.round(ms);
+    });
 const idList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []),
   z.array(z.string()),
@@ -154,6 +195,14 @@ const schema = z.object({
   GRAPH_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('GRAPH_BASE_URL').default('https://graph.microsoft.com')),
   AZURE_AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpsUrl('AZURE_AUTHORITY_HOST').default('https://login.microsoftonline.com')),
   GRAPH_NOTIFICATION_URL: z.preprocess(emptyToUndefined, httpsUrl('GRAPH_NOTIFICATION_URL').optional()),
+  GRAPH_POLL_INTERVAL: z.preprocess(emptyToUndefined, duration('GRAPH_POLL_INTERVAL', 1_000, 3_600_000).default('30s')),
+  GRAPH_SUBSCRIPTION_MINUTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(45, 'GRAPH_SUBSCRIPTION_MINUTES must be at least 45').max(10_080, 'GRAPH_SUBSCRIPTION_MINUTES can be at most 10080 (7 days), the limit for mail').default(4_230)),
+  MAIL_REOPEN_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(365).default(7)),
+  MAIL_ACKNOWLEDGE: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'MAIL_ACKNOWLEDGE must be true or false' }).default('true')),
+  MAIL_ACK_TEMPLATE: optionalString,
+  MAIL_ACK_MAX_PER_HOUR: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(1000).default(3)),
+  ATTACHMENT_MAX_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(150 * 1024 * 1024).default(10 * 1024 * 1024)),
+  ATTACHMENT_DIR: optionalString,
   HUBSPOT_ACCESS_TOKEN: optionalString,
   HUBSPOT_BASE_URL: z.preprocess(
     emptyToUndefined,
@@ -241,11 +290,21 @@ export function parseConfig(env: Env): ConfigResult {
             baseUrl: e.GRAPH_BASE_URL,
             authorityHost: e.AZURE_AUTHORITY_HOST,
             notificationUrl: e.GRAPH_NOTIFICATION_URL,
+            pollIntervalMs: e.GRAPH_POLL_INTERVAL,
+            subscriptionMinutes: e.GRAPH_SUBSCRIPTION_MINUTES,
           }
         : null,
     hubspot: e.HUBSPOT_ACCESS_TOKEN
       ? { accessToken: e.HUBSPOT_ACCESS_TOKEN, baseUrl: e.HUBSPOT_BASE_URL, clientSecret: e.HUBSPOT_CLIENT_SECRET }
       : null,
+    mail: {
+      reopenWindowMs: e.MAIL_REOPEN_DAYS * 86_400_000,
+      acknowledge: e.MAIL_ACKNOWLEDGE === 'true',
+      ackTemplatePath: e.MAIL_ACK_TEMPLATE,
+      ackMaxPerHour: e.MAIL_ACK_MAX_PER_HOUR,
+      attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+      attachmentDir: e.ATTACHMENT_DIR,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     slaConfigPath: e.SLA_CONFIG,
   };

@@ -22,6 +22,11 @@ import { ConnectorDelivery } from './teams/connector-delivery.js';
 import { createMessageEndpoint } from './teams/message-endpoint.js';
 import { OutboxWorker, type OutboxWorkerOptions } from './workers/outbox-worker.js';
 import { SlaSweeper, type SlaSweeperOptions } from './workers/sla-sweeper.js';
+import { GraphMailClient, type GraphClientOptions } from './integrations/graph/mail-client.js';
+import { MailIntake } from './services/mail/intake.js';
+import { loadAckTemplate, OutgoingMail } from './services/mail/outgoing.js';
+import { MailSender, type MailSenderOptions } from './workers/mail-sender.js';
+import { MailSync, type MailSyncOptions } from './workers/mail-sync.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -29,6 +34,9 @@ export interface ServiceOptions {
   sla?: SlaPolicy;
   sweeper?: Partial<SlaSweeperOptions>;
   outbox?: Partial<OutboxWorkerOptions>;
+  graph?: Partial<GraphClientOptions>;
+  mailSync?: Partial<MailSyncOptions>;
+  mailSender?: Partial<MailSenderOptions>;
 }
 
 export interface RunningService {
@@ -37,6 +45,8 @@ export interface RunningService {
   readonly database: Database;
   readonly outbox: OutboxWorker;
   readonly sweeper: SlaSweeper;
+  /** Email workers, when email is configured. */
+  readonly mail: { sync: MailSync; sender: MailSender; intake: MailIntake; client: GraphMailClient } | undefined;
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -59,13 +69,21 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const actors = new ActorDirectory(db, config.roles, clock);
     const sla = options.sla ?? defaultSlaPolicy();
     const cards = new TicketCards(db, actors, sla, clock);
-    // Services queue notifications in their transactions; the worker is told to look right after.
+    const outgoing = config.graph
+      ? new OutgoingMail({ acknowledge: config.mail.acknowledge, ackTemplate: loadAckTemplate(config.mail.ackTemplatePath), ackMaxPerHour: config.mail.ackMaxPerHour })
+      : undefined;
+    // Services queue notifications (cards, mail) in their transactions; the workers are told to look right after.
+    const wake = () => {
+      outbox.wake();
+      mail?.sender.wake();
+    };
     const tickets = new TicketService({
       database,
       sla,
       clock,
-      onEnqueued: () => outbox.wake(),
+      onEnqueued: wake,
       onError: (error, what) => logger.error({ err: error }, what),
+      ...(outgoing ? { replies: outgoing } : {}),
     });
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
@@ -90,20 +108,66 @@ export async function startService(config: Config, logger: Logger, options: Serv
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
     });
     const digests = new DigestService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
+    let mail: RunningService['mail'];
+    if (config.graph && outgoing) {
+      const client = new GraphMailClient(config.graph, options.graph);
+      const intake = new MailIntake({
+        database,
+        tickets,
+        outgoing,
+        source: MailSync.source(client),
+        options: {
+          ownAddresses: [config.graph.mailbox],
+          reopenWindowMs: config.mail.reopenWindowMs,
+          attachmentMaxBytes: config.mail.attachmentMaxBytes,
+          attachmentDir: config.mail.attachmentDir,
+        },
+        logger: logger.child({ worker: 'mail-intake' }),
+        clock,
+        onEnqueued: wake,
+      });
+      const sync = new MailSync({
+        database,
+        client,
+        intake,
+        logger: logger.child({ worker: 'mail-sync' }),
+        options: { pollIntervalMs: config.graph.pollIntervalMs, notificationUrl: config.graph.notificationUrl, subscriptionMinutes: config.graph.subscriptionMinutes, ...options.mailSync },
+      });
+      const sender = new MailSender({ database, client, logger: logger.child({ worker: 'mail-sender' }), options: options.mailSender });
+      mail = { sync, sender, intake, client };
+    }
     const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, digests, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
     const http = new HttpServer({
       logger,
       messages: createMessageEndpoint(adapter, bot, logger),
       checkDatabase: () => database.ping(),
       maxBodyBytes: config.http.maxBodyBytes,
+      ...(mail
+        ? {
+            graphNotifications: {
+              clientStateMatches: (state: string | undefined) => mail!.sync.clientStateMatches(state),
+              changed: () => mail!.sync.wake(),
+              lifecycle: (event: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed') => mail!.sync.lifecycle(event),
+            },
+          }
+        : {}),
     });
 
     const address = await http.listen(config.http.port, config.http.host);
     outbox.start();
     sweeper.start();
+    mail?.sender.start();
+    // After listening: creating a subscription makes Graph call our notification URL to validate it.
+    mail?.sync.start();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     logger.info(
-      { port: address.port, host: address.address, database: database.dialect, auth: config.bot.appId ? 'on' : 'off (local mode)' },
+      {
+        port: address.port,
+        host: address.address,
+        database: database.dialect,
+        auth: config.bot.appId ? 'on' : 'off (local mode)',
+        email: config.graph ? `${config.graph.mailbox} (${config.graph.notificationUrl ? 'notifications + polling' : 'polling'})` : 'off',
+      },
       'service desk listening',
     );
 
@@ -114,12 +178,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
       database,
       outbox,
       sweeper,
+      mail,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');
           await http.close(config.shutdownTimeoutMs);
           await tickets.flush();
+          await mail?.sync.stop();
           await sweeper.stop();
+          await mail?.sender.stop();
           await outbox.stop();
           await database.close();
           logger.info('shut down cleanly');

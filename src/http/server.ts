@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import restify, { type Request, type Response, type Server } from 'restify';
 import type { Logger } from '../logger.js';
 import { checkInboundActivity } from './activity-schema.js';
+import { parseGraphNotifications } from './graph-notifications.js';
 
 /** What the HTTP layer needs from the bot: the adapter's `process`, wrapped by the teams folder. */
 export interface MessageEndpoint {
@@ -14,6 +15,15 @@ export interface HttpServerDeps {
   /** Resolves when the database answers. */
   checkDatabase: () => Promise<void>;
   maxBodyBytes: number;
+  /** Microsoft Graph change notifications for the support mailbox, when email is on. */
+  graphNotifications?: GraphNotificationSink;
+}
+
+export interface GraphNotificationSink {
+  clientStateMatches(state: string | undefined): Promise<boolean>;
+  /** New mail: read the mailbox soon (never inside the request: Graph wants an answer within 3 s). */
+  changed(): void;
+  lifecycle(event: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed'): void;
 }
 
 /**
@@ -53,6 +63,44 @@ export class HttpServer {
       } finally {
         this.inFlight.delete(work);
       }
+    });
+
+    this.server.post('/api/notifications/graph', async (req: Request, res: Response) => {
+      // The validation handshake: echo the token, decoded, as plain text (Graph checks it within 10 s).
+      const validationToken = new URL(req.url ?? '/', 'http://localhost').searchParams.get('validationToken');
+      if (validationToken !== null) {
+        if (!deps.graphNotifications || validationToken.length > 1024) {
+          res.send(deps.graphNotifications ? 400 : 404);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(validationToken);
+        return;
+      }
+      const sink = deps.graphNotifications;
+      if (!sink) {
+        res.send(404, { error: 'email is not configured on this service' });
+        return;
+      }
+      const parsed = parseGraphNotifications(req.body);
+      if (!parsed.ok) {
+        logger.warn({ problem: parsed.problem }, 'rejected a malformed Graph notification');
+        res.send(400, { error: 'malformed notification', problem: parsed.problem });
+        return;
+      }
+      let accepted = 0;
+      for (const notification of parsed.notifications) {
+        if (!(await sink.clientStateMatches(notification.clientState))) continue;
+        accepted++;
+        if (notification.lifecycleEvent) sink.lifecycle(notification.lifecycleEvent);
+        else sink.changed();
+      }
+      if (accepted === 0) {
+        logger.warn({ count: parsed.notifications.length }, 'refused Graph notifications with an unknown clientState');
+        res.send(401, { error: 'unknown clientState' });
+        return;
+      }
+      res.send(202);
     });
 
     // The Agents Playground (and some load balancers) probe the endpoint with HEAD before using it.

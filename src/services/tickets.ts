@@ -48,6 +48,18 @@ export interface NewTicketInput {
   source: TicketSource;
   /** Conversations (stored reference ids) that should get the new ticket's card. */
   postTo: readonly number[];
+  /** Who the ticket is for, when not the person creating it (an agent forwarding a customer's email). */
+  requesterId?: number;
+  /** What the timeline's "created" entry records besides priority and source (e.g. the email's Message-ID). */
+  origin?: Record<string, unknown>;
+}
+
+/**
+ * Where a public reply by an agent also has to go besides Teams: the email thread of a ticket that came
+ * by email. Called inside the change's transaction, so the reply and the mail queued for it commit together.
+ */
+export interface ReplyChannel {
+  queueReply(tx: Db, ticket: Ticket, reply: { body: string; authorId: number; version: number }, now: number): Promise<boolean>;
 }
 
 export interface TicketPage {
@@ -81,6 +93,8 @@ interface Applied {
   notice: string;
   /** A card or message to the personal chat of each person named, unless they made the change. */
   notify?: Array<{ personId: number; purpose: string; activity: Record<string, unknown> | null }>;
+  /** More work in the same transaction once the ticket is updated; true when it queued something. */
+  after?: (tx: Db, updated: Ticket, now: number) => Promise<boolean>;
 }
 type Refused = { ok: false; reason: string };
 
@@ -98,6 +112,8 @@ export class TicketService {
       onEnqueued?: () => void;
       /** Background work that failed (nobody awaits it to hear about it). */
       onError?: (error: unknown, what: string) => void;
+      /** Email replies for tickets that came by email. */
+      replies?: ReplyChannel;
     },
   ) {}
 
@@ -109,7 +125,8 @@ export class TicketService {
     return (this.deps.clock ?? Date.now)();
   }
 
-  async create(ctx: ChangeContext, input: NewTicketInput): Promise<Result<Ticket>> {
+  /** Opens a ticket; inside `within` (the caller's transaction, e.g. email intake) when given. */
+  async create(ctx: ChangeContext, input: NewTicketInput, within?: Db): Promise<Result<Ticket>> {
     const refused = refusal(ctx.actor.role, 'create');
     if (refused) return { ok: false, reason: refused };
     const subject = input.subject.trim();
@@ -121,13 +138,22 @@ export class TicketService {
     const tier = this.deps.sla.defaultTier;
     const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
     const sla = slaColumns(this.deps.sla, slaSubject, startClocks(this.deps.sla, slaSubject, now), now);
-    const ticket = await this.db.transaction().execute(async (tx) => {
+    const requesterId = input.requesterId ?? ctx.actor.person.id;
+    const ticket = await inTransaction(within ?? this.db, async (tx) => {
       const created = await insertTicket(
         tx,
-        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId: ctx.actor.person.id, teamId: input.teamId, source: input.source, tier, sla },
+        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId, teamId: input.teamId, source: input.source, tier, sla },
         now,
       );
-      await addTimelineEntry(tx, { ticketId: created.id, at: now, kind: 'created', visibility: 'public', authorId: ctx.actor.person.id, body: subject, data: { priority: input.priority, source: input.source } });
+      await addTimelineEntry(tx, {
+        ticketId: created.id,
+        at: now,
+        kind: 'created',
+        visibility: 'public',
+        authorId: ctx.actor.person.id,
+        body: subject,
+        data: { priority: input.priority, source: input.source, ...(requesterId !== ctx.actor.person.id ? { requesterId } : {}), ...input.origin },
+      });
       await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority: input.priority, type: input.type } });
       const posts: OutboxMessage[] = [...new Set(input.postTo)].map((conversationRefId) => ({
         idempotencyKey: `ticket:${created.id}:created:conv:${conversationRefId}`,
@@ -140,7 +166,8 @@ export class TicketService {
       await enqueue(tx, posts, now);
       return created;
     });
-    this.deps.onEnqueued?.();
+    // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.
+    if (!within) this.deps.onEnqueued?.();
     return { ok: true, value: ticket, notice: `Created ${ticket.reference}` };
   }
 
@@ -238,14 +265,47 @@ export class TicketService {
       // A requester writing on a ticket waiting for them hands it back to the agents.
       if (visibility === 'public' && !byAgent && ticket.status === 'pending') changes.status = 'open';
       const notify = visibility === 'public' ? (byAgent ? [ticket.requesterId] : ticket.assigneeId !== null ? [ticket.assigneeId] : []) : [];
+      const replies = this.deps.replies;
+      const byEmail = visibility === 'public' && byAgent && ticket.source === 'email' && replies !== undefined;
       return {
         ok: true,
         changes,
         timeline: { kind: visibility === 'public' ? 'reply' : 'note', visibility, body },
-        notice: visibility === 'public' ? `Reply added to ${ticket.reference}` : `Internal note added to ${ticket.reference}`,
+        notice: visibility === 'public' ? `${byEmail ? 'Reply emailed on' : 'Reply added to'} ${ticket.reference}` : `Internal note added to ${ticket.reference}`,
         notify: notify.map((personId) => ({ personId, purpose: `reply`, activity: null })),
+        ...(byEmail ? { after: (tx: Db, updated: Ticket, now: number) => replies.queueReply(tx, updated, { body, authorId: ctx.actor.person.id, version: updated.version }, now) } : {}),
       };
     });
+  }
+
+  /**
+   * A customer's email on a ticket (threaded by intake): a public reply from them that reopens a
+   * resolved ticket (the caller decided it is within the reopen window), hands a pending one back to
+   * the agents, updates every card and tells the assignee. The thread is the authority here, not the
+   * sender's role: a colleague the customer copied may answer too.
+   */
+  receiveEmail(from: Actor, id: number, text: string, origin: Record<string, unknown>, within: Db): Promise<Result<Ticket>> {
+    return this.change(
+      { actor: from, surface: 'email' },
+      id,
+      'comment',
+      async (_tx, ticket) => {
+        const body = text.trim().slice(0, NOTE_MAX) || '(no text)';
+        const changes: TicketChanges = {};
+        const reopened = ticket.status === 'resolved' || ticket.status === 'closed';
+        if (reopened) Object.assign(changes, { status: 'open' as const, resolvedAt: null, closedAt: null });
+        else if (ticket.status === 'pending') changes.status = 'open';
+        return {
+          ok: true,
+          changes,
+          timeline: { kind: 'reply', visibility: 'public', body, data: { email: origin, ...(reopened ? { reopened: true } : {}) } },
+          notice: reopened ? `${ticket.reference} reopened by ${from.person.name}'s email` : `Email from ${from.person.name} added to ${ticket.reference}`,
+          notify: ticket.assigneeId !== null ? [{ personId: ticket.assigneeId, purpose: 'email', activity: null }] : [],
+        };
+      },
+      within,
+      { trusted: true },
+    );
   }
 
   async get(actor: Actor, id: number): Promise<Result<Ticket>> {
@@ -359,13 +419,14 @@ export class TicketService {
     action: TicketAction,
     apply: (tx: Db, ticket: Ticket) => Promise<Applied | Refused>,
     within?: Db,
+    options: { trusted?: boolean } = {},
   ): Promise<Result<Ticket>> {
     const { actor } = ctx;
     const outcome = await inTransaction(within ?? this.db, async (tx): Promise<Result<Ticket> & { queued?: boolean }> => {
       // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
       const ticket = await findTicket(tx, id, { lock: this.deps.database.dialect });
       if (!ticket) return { ok: false, reason: noSuchTicket(id) };
-      const refused = refusal(actor.role, action, ticket.requesterId === actor.person.id);
+      const refused = options.trusted ? undefined : refusal(actor.role, action, ticket.requesterId === actor.person.id);
       if (refused) return { ok: false, reason: refused, ticket };
       const applied = await apply(tx, ticket);
       if (!applied.ok) return { ok: false, reason: applied.reason, ticket };
@@ -377,7 +438,7 @@ export class TicketService {
       await addTimelineEntry(tx, { ticketId: id, at: now, authorId: actor.person.id, ...applied.timeline });
       await addAudit(tx, { at: now, actorId: actor.person.id, action: `ticket.${applied.timeline.kind}`, ticketId: id, surface: ctx.surface, details: applied.timeline.data ?? null });
 
-      let queued = false;
+      let queued = (await applied.after?.(tx, updated, now)) ?? false;
       for (const post of await cardPostsOfTicket(tx, id)) {
         queued = (await enqueueCardUpdate(tx, { postId: post.id, conversationRefId: post.conversationRefId, activityId: post.activityId, ticketId: id, cardKind: post.kind, version: updated.version }, now)) || queued;
       }
@@ -396,7 +457,7 @@ export class TicketService {
       }
       return { ok: true, value: updated, notice: applied.notice, queued };
     });
-    if (outcome.ok && outcome.queued) this.deps.onEnqueued?.();
+    if (outcome.ok && outcome.queued && !within) this.deps.onEnqueued?.();
     const { queued: _queued, ...result } = outcome;
     return result;
   }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { inTransaction, type Db } from './database.js';
 import type { PersonRow } from './tables.js';
 
@@ -135,4 +136,36 @@ export async function setQuietHours(db: Db, personId: number, quiet: { from: num
     .set({ quiet_from: quiet?.from ?? null, quiet_until: quiet?.until ?? null, updated_at: now })
     .where('id', '=', personId)
     .execute();
+}
+
+/** Whoever has this address, Teams user or email contact (the oldest if several). */
+export async function findPersonByEmail(db: Db, email: string): Promise<Person | undefined> {
+  const row = await db
+    .selectFrom('people')
+    .selectAll()
+    .where(sql<string>`lower(email)`, '=', email.trim().toLowerCase())
+    .orderBy('id')
+    .executeTakeFirst();
+  return row && toPerson(row);
+}
+
+/** The person with this address, stored as a requester (an email contact) when new. */
+export async function contactByEmail(db: Db, contact: { email: string; name: string }, now: number): Promise<Person> {
+  const existing = await findPersonByEmail(db, contact.email);
+  if (existing) return existing;
+  const row = await db
+    .insertInto('people')
+    .values({
+      teams_id: null,
+      aad_object_id: null,
+      tenant_id: null,
+      name: contact.name.trim().slice(0, 200) || contact.email.split('@')[0]!,
+      email: contact.email.trim().toLowerCase(),
+      role: 'requester',
+      created_at: now,
+      updated_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toPerson(row);
 }

@@ -229,6 +229,83 @@ export interface CounterTable {
   value: number;
 }
 
+export interface MailMessageTable {
+  id: Generated<number>;
+  internet_message_id: string;
+  direction: 'in' | 'out';
+  mailbox_id: string | null;
+  ticket_id: number | null;
+  conversation_id: string | null;
+  from_address: string | null;
+  subject: string;
+  received_at: number;
+  /** What became of it: a new ticket, a reply on one, filtered (own, automatic, list), a bounce, unreadable, or sent by us. */
+  disposition: 'ticket' | 'reply' | 'filtered' | 'bounce' | 'poison' | 'sent';
+  /** The threading rule that matched, or why it was filtered. */
+  reason: string | null;
+  /** JSON [{name, value}] as received. */
+  headers: string | null;
+  body_type: 'html' | 'text' | null;
+  /** The full original body. */
+  body: string | null;
+  created_at: number;
+}
+
+export interface MailAttachmentTable {
+  id: Generated<number>;
+  mail_message_id: number;
+  ticket_id: number | null;
+  source_id: string | null;
+  name: string;
+  content_type: string;
+  size: number;
+  inline: number;
+  content_id: string | null;
+  storage: 'database' | 'file' | 'link';
+  content: Uint8Array | null;
+  /** File path (storage 'file') or the mailbox URL to fetch it from (storage 'link'). */
+  location: string | null;
+  purged_at: number | null;
+  created_at: number;
+}
+
+export interface MailStateTable {
+  key: string;
+  value: string;
+  updated_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+}
+
+export interface MailOutboxTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  ticket_id: number;
+  kind: 'reply' | 'acknowledgement';
+  /** 1 for mail nobody typed (acknowledgements): marked Auto-Submitted so robots don't answer it. */
+  automatic: number;
+  /** The received message this answers (mail_messages.id). */
+  in_reply_to: number | null;
+  to_address: string;
+  to_name: string | null;
+  subject: string;
+  body: string;
+  /** The secret part of the hidden thread token. */
+  token: string;
+  author_id: number | null;
+  status: 'pending' | 'sent' | 'dead';
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  /** The draft made by createReply, so a retry after a crash sends it rather than making another. */
+  draft_id: string | null;
+  internet_message_id: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -247,6 +324,10 @@ export interface Tables {
   escalations: EscalationTable;
   reminders: ReminderTable;
   digests: DigestTable;
+  mail_messages: MailMessageTable;
+  mail_attachments: MailAttachmentTable;
+  mail_state: MailStateTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

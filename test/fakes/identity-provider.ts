@@ -31,6 +31,8 @@ export class FakeIdentityProvider {
   private readonly channelKey = newSigningKey(`channel-${randomUUID().slice(0, 8)}`);
   private readonly forgeryKey = newSigningKey('forgery');
   private readonly clients = new Map<string, string>();
+  /** Failures the token endpoint answers with, one per request, before it works again. */
+  readonly tokenFailures: Array<{ status: number; error: string }> = [];
   private base = '';
 
   constructor() {
@@ -86,6 +88,20 @@ export class FakeIdentityProvider {
     return { appId: String(claims.appid) };
   }
 
+  /** Checks an access token this provider issued for `audience` (e.g. a Graph fake's origin). */
+  verifyAccessToken(authorization: string | undefined, audience: string): { appId: string } | undefined {
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+    if (!token) return undefined;
+    const claims = verifyJwt(token, this.channelKey.publicKey);
+    if (!claims || claims.aud !== audience || typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return undefined;
+    return { appId: String(claims.appid) };
+  }
+
+  /** The authority host for @azure/identity (`AZURE_AUTHORITY_HOST`): any tenant path works. */
+  get authorityHost(): string {
+    return this.base;
+  }
+
   private route(method: string, url: string, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
     const path = url.split('?')[0];
     const json = (status: number, body: unknown) => {
@@ -102,8 +118,9 @@ export class FakeIdentityProvider {
       });
     }
     if (method === 'GET' && path === '/v1/keys') return json(200, { keys: [jwk(this.channelKey)] });
-    if (method === 'GET' && path === '/botframework.com/v2.0/.well-known/openid-configuration') {
-      const tenant = `${this.base}/botframework.com`;
+    const discovery = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(path ?? '');
+    if (method === 'GET' && discovery) {
+      const tenant = `${this.base}/${discovery[1]}`;
       return json(200, {
         token_endpoint: `${tenant}/oauth2/v2.0/token`,
         token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
@@ -128,7 +145,10 @@ export class FakeIdentityProvider {
         msgraph_host: 'localhost',
       });
     }
-    if (method === 'POST' && path === '/botframework.com/oauth2/v2.0/token') {
+    const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path ?? '');
+    if (method === 'POST' && tokenPath) {
+      const failure = this.tokenFailures.shift();
+      if (failure) return json(failure.status, { error: failure.error, error_description: `AADSTS50000: injected failure (${failure.error})` });
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
       req.on('end', () => {
@@ -140,7 +160,7 @@ export class FakeIdentityProvider {
         const scope = (form.get('scope') ?? '').replace(/\/\.default$/, '');
         this.tokenRequests.push({ clientId, scope, at: Date.now() });
         const now = Math.floor(Date.now() / 1000);
-        const accessToken = signJwt(this.channelKey, { aud: scope, appid: clientId, iss: `${this.base}/botframework.com/v2.0`, iat: now, nbf: now, exp: now + 3600 });
+        const accessToken = signJwt(this.channelKey, { aud: scope, appid: clientId, iss: `${this.base}/${tokenPath[1]}/v2.0`, iat: now, nbf: now, exp: now + 3600 });
         return json(200, { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: accessToken });
       });
       return;

@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import { parseSlaPolicy } from '../../src/sla-config.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
 import { FakeConnector } from '../fakes/connector.js';
+import { FakeGraph } from '../fakes/graph.js';
 import { FakeIdentityProvider, type ChannelTokenOptions } from '../fakes/identity-provider.js';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { channelMessage, personalInstall, personalMessage, type ActivityContext, type Person } from './activities.js';
@@ -49,10 +50,18 @@ export class LogCapture extends Writable {
   }
 }
 
+export const GRAPH_APP_ID = '7d0c7c4a-1b6f-4a4e-9a55-5a1d2c3b4e5f';
+export const GRAPH_SECRET = 'graph-test-secret';
+export const SUPPORT_MAILBOX = 'support@contoso.example';
+
 export interface Harness extends ActivityContext {
   service: RunningService;
   identity: FakeIdentityProvider;
   connector: FakeConnector;
+  /** The support mailbox, when started with `mail`. */
+  graph: FakeGraph;
+  /** Reads the mailbox now and waits until the round (and any it caused) finished. */
+  syncMail(): Promise<void>;
   logs: LogCapture;
   config: Config;
   /** POSTs an activity to /api/messages with a valid channel token (or the given token options / header). */
@@ -71,12 +80,25 @@ export interface Harness extends ActivityContext {
  * the tokens the service validates and issues the token the service sends to the fake connector.
  */
 export async function startHarness(
-  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean } = {},
+  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean; mail?: boolean } = {},
 ): Promise<Harness> {
   const auth = options.auth ?? true;
   const identity = await new FakeIdentityProvider().start();
   identity.registerApp(BOT_APP_ID, BOT_PASSWORD);
   const connector = await new FakeConnector(auth ? identity : undefined).start();
+  const graph = options.mail ? await new FakeGraph(identity, { mailbox: SUPPORT_MAILBOX }).start() : (undefined as unknown as FakeGraph);
+  if (options.mail) identity.registerApp(GRAPH_APP_ID, GRAPH_SECRET);
+  const mailEnv: Record<string, string> = options.mail
+    ? {
+        GRAPH_TENANT_ID: 'contoso',
+        GRAPH_CLIENT_ID: GRAPH_APP_ID,
+        GRAPH_CLIENT_SECRET: GRAPH_SECRET,
+        SUPPORT_MAILBOX,
+        GRAPH_BASE_URL: graph.baseUrl,
+        AZURE_AUTHORITY_HOST: identity.authorityHost,
+        GRAPH_POLL_INTERVAL: '1h',
+      }
+    : {};
   const parsed = parseConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -94,6 +116,7 @@ export async function startHarness(
           ToChannelFromBotOAuthScope: 'https://api.botframework.com',
         }
       : {}),
+    ...mailEnv,
     ...options.env,
   });
   if (!parsed.ok) throw new Error(`test config invalid: ${parsed.problems.join('; ')}`);
@@ -104,6 +127,9 @@ export async function startHarness(
     sla: TEST_SLA_POLICY,
     ...options.service,
     outbox: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.outbox },
+    graph: { timeoutMs: 2_000, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.graph },
+    mailSync: { backoff: { baseMs: 50, capMs: 500, jitter: 0 }, ...options.service?.mailSync },
+    mailSender: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.mailSender },
   };
   let service = await startService(config, logger, serviceOptions);
 
@@ -113,6 +139,7 @@ export async function startHarness(
     },
     identity,
     connector,
+    graph,
     logs,
     config,
     serviceUrl: connector.serviceUrl,
@@ -151,6 +178,17 @@ export async function startHarness(
         await connector.waitFor((c) => c.activityId === install.id);
       }
     },
+    async syncMail() {
+      const sync = service.mail?.sync;
+      if (!sync) throw new Error('start the harness with { mail: true }');
+      const target = sync.stats.roundsStarted + 1;
+      sync.wake();
+      const deadline = Date.now() + 10_000;
+      while (!(sync.stats.rounds >= target && sync.stats.rounds === sync.stats.roundsStarted)) {
+        if (Date.now() > deadline) throw new Error('the mail sync round did not finish');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     async restart() {
       await service.stop();
       service = await startService(config, logger, serviceOptions);
@@ -158,6 +196,7 @@ export async function startHarness(
     async stop() {
       await service.stop();
       await connector.stop();
+      if (options.mail) await graph.stop();
       await identity.stop();
     },
   };

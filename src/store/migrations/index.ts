@@ -7,6 +7,7 @@ import * as escalations from './2026-11-22T04-00-00-escalations.js';
 import * as reminders from './2026-11-22T05-00-00-reminders.js';
 import * as quietHoursDigests from './2026-11-22T06-00-00-quiet-hours-digests.js';
 import * as outboxHolds from './2026-11-22T07-00-00-outbox-holds.js';
+import * as mail from './2026-11-22T08-00-00-mail.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T05-00-00-reminders': reminders,
   '2026-11-22T06-00-00-quiet-hours-digests': quietHoursDigests,
   '2026-11-22T07-00-00-outbox-holds': outboxHolds,
+  '2026-11-22T08-00-00-mail': mail,
 };

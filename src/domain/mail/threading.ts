@@ -1,0 +1,97 @@
+import { parseReference } from '../ticket-reference.js';
+import { header, messageIds, type InboundMail } from './message.js';
+
+/**
+ * How an incoming email finds its ticket, in the order the desk trusts the evidence: a ticket
+ * reference in the subject, then the Message-IDs it answers, then the hidden token our own mail
+ * carries, then the mailbox's conversation id. The rule that matched is written on the timeline, so
+ * "why did this land here?" always has an answer. Pure: the lookups are passed in.
+ */
+
+export type ThreadRule = 'subject-reference' | 'message-id' | 'hidden-token' | 'conversation-id';
+
+export interface ThreadLookups {
+  ticketExists(id: number): Promise<boolean>;
+  /** The ticket of the newest stored message (received or sent) with one of these Message-IDs. */
+  ticketByMessageIds(ids: readonly string[]): Promise<number | undefined>;
+  ticketByToken(ticketId: number, token: string): Promise<boolean>;
+  ticketByConversation(conversationId: string): Promise<number | undefined>;
+}
+
+export interface ThreadMatch {
+  ticketId: number;
+  rule: ThreadRule;
+  evidence: string;
+}
+
+/** `[INC-1042]`, `[REQ-7]` or `[#1042]` anywhere in the subject, after any RE:/AW:/FW:/SV: prefixes. */
+export function subjectReferences(subject: string): number[] {
+  const found: number[] = [];
+  for (const match of subject.matchAll(/\[\s*((?:INC|REQ)\s*-\s*\d{1,12}|#\d{1,12})\s*\]/gi)) {
+    const id = parseReference(match[1]!.replace(/\s+/g, ''));
+    if (id !== undefined && !found.includes(id)) found.push(id);
+  }
+  return found;
+}
+
+const TOKEN = /\[sd:(\d{1,12}):([0-9a-f]{12})\]/g;
+
+/** The token our outgoing mail carries (hidden in HTML, and in the plain-text part's footer). */
+export function threadToken(ticketId: number, secret: string): string {
+  return `[sd:${ticketId}:${secret}]`;
+}
+
+export function tokensIn(text: string): Array<{ ticketId: number; secret: string }> {
+  return [...text.matchAll(TOKEN)].map((m) => ({ ticketId: Number(m[1]), secret: m[2]! }));
+}
+
+export async function findThread(mail: InboundMail, bodyText: string, lookups: ThreadLookups): Promise<ThreadMatch | undefined> {
+  for (const id of subjectReferences(mail.subject)) {
+    if (await lookups.ticketExists(id)) return { ticketId: id, rule: 'subject-reference', evidence: mail.subject };
+  }
+  // In-Reply-To first (the message answered), then References newest to oldest.
+  const answered = [...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references')).reverse()];
+  if (answered.length > 0) {
+    const ticketId = await lookups.ticketByMessageIds(answered);
+    if (ticketId !== undefined) return { ticketId, rule: 'message-id', evidence: answered[0]! };
+  }
+  for (const token of tokensIn(`${bodyText}\n${mail.body.content}`)) {
+    if (await lookups.ticketByToken(token.ticketId, token.secret)) return { ticketId: token.ticketId, rule: 'hidden-token', evidence: `sd:${token.ticketId}` };
+  }
+  if (mail.conversationId) {
+    const ticketId = await lookups.ticketByConversation(mail.conversationId);
+    if (ticketId !== undefined) return { ticketId, rule: 'conversation-id', evidence: mail.conversationId };
+  }
+  return undefined;
+}
+
+/**
+ * The original sender of a forwarded message, from the header block the forwarding client wrote:
+ * Outlook ("From: Name <a@b>" / "From: Name [mailto:a@b]" then "Sent:"), Gmail ("---------- Forwarded
+ * message ---------" then "From: Name <a@b>"), Apple Mail ("Begin forwarded message:" then "From:").
+ */
+export function forwardedSender(text: string): { address: string; name: string; subject: string | undefined } | undefined {
+  const lines = text.split('\n').map((l) => l.replace(/^[>\s*]+/, '').replace(/\*+/g, '').trim());
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^(From|Von|De|Van|Från|Fra)\s*:\s*(.+)$/i.exec(lines[i]!);
+    if (!match) continue;
+    const window = lines.slice(Math.max(0, i - 3), i + 5);
+    const isHeaderBlock =
+      window.some((l) => /forwarded message|original message|weitergeleitete nachricht|ursprüngliche nachricht|message transféré/i.test(l)) ||
+      window.some((l) => /^(Sent|Date|Gesendet|Datum|Envoyé)\s*:/i.test(l));
+    if (!isHeaderBlock) continue;
+    const sender = parseAddress(match[2]!);
+    if (!sender) continue;
+    const subjectLine = lines.slice(i, i + 6).find((l) => /^(Subject|Betreff|Objet|Onderwerp|Ämne)\s*:/i.test(l));
+    return { ...sender, subject: subjectLine?.replace(/^[^:]+:\s*/, '') || undefined };
+  }
+  return undefined;
+}
+
+/** `Name <a@b>`, `"Name" <a@b>`, `Name [mailto:a@b]`, `a@b`. */
+export function parseAddress(text: string): { address: string; name: string } | undefined {
+  const angle = /^(.*?)\s*[<[](?:mailto:)?([^<>[\]\s]+@[^<>[\]\s]+)[>\]]/i.exec(text);
+  if (angle) return { address: angle[2]!.toLowerCase(), name: angle[1]!.replace(/^["']|["']$/g, '').trim() || angle[2]!.split('@')[0]! };
+  const bare = /([^\s<>"]+@[^\s<>"]+\.[a-z]{2,})/i.exec(text);
+  return bare ? { address: bare[1]!.toLowerCase(), name: bare[1]!.split('@')[0]! } : undefined;
+}

@@ -1,0 +1,294 @@
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
+import { backoffDelay, parseRetryAfter } from '../../domain/backoff.js';
+import { failureOf, GraphRequestError } from './errors.js';
+import { Semaphore } from './semaphore.js';
+
+/**
+ * The shared mailbox through Microsoft Graph: delta reads of the Inbox, attachments, threaded replies
+ * (createReply → update → send, so Exchange keeps the conversation headers), MIME sends for automatic
+ * mail, and change-notification subscriptions.
+ *
+ * Every call asks for immutable ids, runs at most four at a time (Outlook's concurrency limit per
+ * mailbox), has a timeout, and is retried here, a bounded number of times, when Graph throttles (after
+ * the time its Retry-After asks for, never sooner) or fails transiently (5xx, timeouts, the token
+ * endpoint). What is still failing comes out as a GraphRequestError its caller can act on.
+ */
+
+export interface GraphMailConfig {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  mailbox: string;
+  baseUrl: string;
+  authorityHost: string;
+}
+
+export interface GraphClientOptions {
+  timeoutMs: number;
+  /** Attempts per call, the first included. */
+  attempts: number;
+  /** A throttled call waits for Retry-After only up to this; longer waits are the caller's to schedule. */
+  maxInlineWaitMs: number;
+  backoff: { baseMs: number; capMs: number; jitter: number };
+  concurrency: number;
+  pageSize: number;
+}
+
+export const DEFAULT_GRAPH_CLIENT_OPTIONS: GraphClientOptions = {
+  timeoutMs: 30_000,
+  attempts: 4,
+  maxInlineWaitMs: 30_000,
+  backoff: { baseMs: 500, capMs: 8_000, jitter: 0.2 },
+  concurrency: 4,
+  pageSize: 50,
+};
+
+const MESSAGE_FIELDS = [
+  'id',
+  'internetMessageId',
+  'conversationId',
+  'subject',
+  'from',
+  'toRecipients',
+  'ccRecipients',
+  'receivedDateTime',
+  'body',
+  'hasAttachments',
+  // Returned only when asked for by name.
+  'internetMessageHeaders',
+].join(',');
+
+const IMMUTABLE_IDS = 'IdType="ImmutableId"';
+const GRAPH_SCOPE_SUFFIX = '/.default';
+
+export interface DeltaPage {
+  messages: unknown[];
+  /** Ids of messages removed from the folder since the last round. */
+  removed: string[];
+  nextLink: string | undefined;
+  deltaLink: string | undefined;
+}
+
+export interface GraphAttachment {
+  id: string;
+  kind: 'file' | 'item' | 'reference';
+  name: string;
+  contentType: string;
+  size: number;
+  isInline: boolean;
+  contentId: string | null;
+  /** Base64, for file attachments. */
+  contentBytes: string | null;
+}
+
+export interface Subscription {
+  id: string;
+  expiresAt: number;
+}
+
+export class GraphMailClient {
+  private readonly client: Client;
+  private readonly options: GraphClientOptions;
+  private readonly gate: Semaphore;
+  private readonly user: string;
+  /** Every request made (for metrics and the benchmark). */
+  requests = 0;
+
+  constructor(
+    readonly config: GraphMailConfig,
+    options: Partial<GraphClientOptions> = {},
+    credential?: TokenCredential,
+  ) {
+    this.options = { ...DEFAULT_GRAPH_CLIENT_OPTIONS, ...options };
+    this.gate = new Semaphore(this.options.concurrency);
+    this.user = `/users/${encodeURIComponent(config.mailbox)}`;
+    const base = new URL(config.baseUrl);
+    // Each cloud's Graph is its own audience (graph.microsoft.com, graph.microsoft.us, …; a test server too).
+    const graphScope = `${base.origin}${GRAPH_SCOPE_SUFFIX}`;
+    const authority = new URL(config.authorityHost);
+    const cred =
+      credential ??
+      new ClientSecretCredential(config.tenantId, config.clientId, config.clientSecret, {
+        authorityHost: authority.origin,
+        // Microsoft's own clouds are discovered; anything else (a proxy, a test server) is trusted as given.
+        disableInstanceDiscovery: !/(^|\.)login\.(microsoftonline\.(com|us)|chinacloudapi\.cn|partner\.microsoftonline\.cn)$/i.test(authority.hostname),
+      });
+    const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(cred, { scopes: [graphScope] }));
+    // No RetryHandler: retries happen in `call`, where they are bounded, logged and visible to callers.
+    auth.setNext(new HTTPMessageHandler());
+    this.client = Client.initWithMiddleware({
+      middleware: auth,
+      baseUrl: `${base.origin}/`,
+      // The bearer token goes only to Graph's own hosts unless the host is listed here.
+      customHosts: isPublicGraph(base) ? undefined : new Set([base.hostname]),
+    });
+  }
+
+  get mailbox(): string {
+    return this.config.mailbox;
+  }
+
+  /** The first page of a new delta round on the Inbox: new messages received since `since`. */
+  deltaStart(since: Date): Promise<DeltaPage> {
+    return this.call('read the mailbox (delta)', (api) =>
+      api(`${this.user}/mailFolders/inbox/messages/delta`)
+        .query({ changeType: 'created', $select: MESSAGE_FIELDS, $filter: `receivedDateTime ge ${since.toISOString()}` })
+        .header('Prefer', `${IMMUTABLE_IDS}, odata.maxpagesize=${this.options.pageSize}`)
+        .get()
+        .then(toDeltaPage),
+    );
+  }
+
+  /** Follows a nextLink or deltaLink; both carry the original query. */
+  deltaNext(link: string): Promise<DeltaPage> {
+    return this.call('read the mailbox (delta)', (api) =>
+      api(link)
+        .header('Prefer', `${IMMUTABLE_IDS}, odata.maxpagesize=${this.options.pageSize}`)
+        .get()
+        .then(toDeltaPage),
+    );
+  }
+
+  async attachments(messageId: string): Promise<GraphAttachment[]> {
+    const body = await this.call('list attachments', (api) => api(`${this.user}/messages/${encodeURIComponent(messageId)}/attachments`).header('Prefer', IMMUTABLE_IDS).get());
+    const value: any[] = Array.isArray(body?.value) ? body.value : [];
+    return value.map((a) => ({
+      id: String(a.id ?? ''),
+      kind: String(a['@odata.type'] ?? '').includes('itemAttachment') ? 'item' : String(a['@odata.type'] ?? '').includes('referenceAttachment') ? 'reference' : 'file',
+      name: typeof a.name === 'string' ? a.name : '',
+      contentType: typeof a.contentType === 'string' && a.contentType ? a.contentType : 'application/octet-stream',
+      size: Number.isFinite(a.size) ? Number(a.size) : 0,
+      isInline: a.isInline === true,
+      contentId: typeof a.contentId === 'string' ? a.contentId : null,
+      contentBytes: typeof a.contentBytes === 'string' ? a.contentBytes : null,
+    }));
+  }
+
+  /** Where an attachment can be fetched later (kept for ones too large to store). */
+  attachmentUrl(messageId: string, attachmentId: string): string {
+    return `${new URL(this.config.baseUrl).origin}/v1.0${this.user}/messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`;
+  }
+
+  /** A draft reply to a received message, threaded by Exchange. */
+  async createReply(messageId: string): Promise<{ id: string; internetMessageId: string | null }> {
+    const draft = await this.call('create a reply draft', (api) => api(`${this.user}/messages/${encodeURIComponent(messageId)}/createReply`).header('Prefer', IMMUTABLE_IDS).post({}));
+    if (typeof draft?.id !== 'string') throw new GraphRequestError('invalid', 'createReply answered without a draft id');
+    return { id: draft.id, internetMessageId: typeof draft.internetMessageId === 'string' ? draft.internetMessageId : null };
+  }
+
+  async updateDraft(draftId: string, patch: Record<string, unknown>): Promise<{ internetMessageId: string | null }> {
+    const updated = await this.call('update the reply draft', (api) => api(`${this.user}/messages/${encodeURIComponent(draftId)}`).header('Prefer', IMMUTABLE_IDS).patch(patch));
+    return { internetMessageId: typeof updated?.internetMessageId === 'string' ? updated.internetMessageId : null };
+  }
+
+  async sendDraft(draftId: string): Promise<void> {
+    await this.call('send the reply', (api) => api(`${this.user}/messages/${encodeURIComponent(draftId)}/send`).header('Prefer', IMMUTABLE_IDS).post(null));
+  }
+
+  /** Sends a whole MIME message (base64), for mail whose headers we set ourselves. */
+  async sendMime(mime: string): Promise<void> {
+    const base64 = Buffer.from(mime, 'utf8').toString('base64');
+    await this.call('send mail', (api) => api(`${this.user}/sendMail`).header('Content-Type', 'text/plain').post(base64));
+  }
+
+  async createSubscription(input: { notificationUrl: string; expiresAt: number; clientState: string }): Promise<Subscription> {
+    const body = await this.call('create the mail subscription', (api) =>
+      api('/subscriptions')
+        .header('Prefer', IMMUTABLE_IDS)
+        .post({
+          changeType: 'created',
+          notificationUrl: input.notificationUrl,
+          lifecycleNotificationUrl: input.notificationUrl,
+          resource: `${this.user.slice(1)}/mailFolders('inbox')/messages`,
+          expirationDateTime: new Date(input.expiresAt).toISOString(),
+          clientState: input.clientState,
+        }),
+    );
+    return toSubscription(body);
+  }
+
+  async renewSubscription(id: string, expiresAt: number): Promise<Subscription> {
+    const body = await this.call('renew the mail subscription', (api) => api(`/subscriptions/${encodeURIComponent(id)}`).patch({ expirationDateTime: new Date(expiresAt).toISOString() }));
+    return toSubscription(body);
+  }
+
+  async deleteSubscription(id: string): Promise<void> {
+    await this.call('delete the mail subscription', (api) => api(`/subscriptions/${encodeURIComponent(id)}`).delete());
+  }
+
+  /** Checks the mailbox answers (readiness, doctor). */
+  async probe(): Promise<void> {
+    await this.call('reach the mailbox', (api) => api(`${this.user}/mailFolders/inbox`).select('id').get());
+  }
+
+  /**
+   * One Graph call with its timeout, inside the concurrency gate, retried while retrying makes sense.
+   * A throttled call waits what Retry-After says (outside the gate, so others may go on).
+   */
+  private async call<T>(what: string, request: (api: (path: string) => GraphRequest) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let failure: GraphRequestError;
+      try {
+        return await this.gate.use(() => {
+          this.requests++;
+          const signal = AbortSignal.timeout(this.options.timeoutMs);
+          return request((path) => this.client.api(path).option('signal', signal));
+        });
+      } catch (error) {
+        failure = toGraphError(error, what);
+      }
+      if (!failure.retryable || attempt >= this.options.attempts) throw failure;
+      const wait = failure.details.retryAfterMs ?? backoffDelay(attempt, this.options.backoff);
+      if (wait > this.options.maxInlineWaitMs) throw failure;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+function isPublicGraph(url: URL): boolean {
+  return /(^|\.)graph\.microsoft\.(com|us)$|^microsoftgraph\.chinacloudapi\.cn$|^dod-graph\.microsoft\.us$/i.test(url.hostname);
+}
+
+function toDeltaPage(body: any): DeltaPage {
+  const value: any[] = Array.isArray(body?.value) ? body.value : [];
+  return {
+    messages: value.filter((m) => !m?.['@removed']),
+    removed: value.filter((m) => m?.['@removed']).map((m) => String(m.id)),
+    nextLink: typeof body?.['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined,
+    deltaLink: typeof body?.['@odata.deltaLink'] === 'string' ? body['@odata.deltaLink'] : undefined,
+  };
+}
+
+function toSubscription(body: any): Subscription {
+  const expiresAt = Date.parse(body?.expirationDateTime);
+  if (typeof body?.id !== 'string' || Number.isNaN(expiresAt)) throw new GraphRequestError('invalid', 'Graph answered a subscription request without an id and expiry');
+  return { id: body.id, expiresAt };
+}
+
+export function toGraphError(error: unknown, what: string): GraphRequestError {
+  if (error instanceof GraphRequestError) return error;
+  if (error instanceof GraphError) {
+    const status = error.statusCode ?? 0;
+    const retryAfterMs = parseRetryAfter(error.headers?.get?.('retry-after') ?? null, Date.now());
+    const failure = status === -1 || status === 0 ? 'transient' : failureOf(status);
+    return new GraphRequestError(failure, `Graph could not ${what}: ${status > 0 ? `${status} ` : ''}${error.code ?? ''} ${error.message}`.trim(), {
+      status,
+      ...(error.code ? { code: error.code } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(error.requestId ? { requestId: error.requestId } : {}),
+    });
+  }
+  const err = error as { name?: string; message?: string; statusCode?: number; errorResponse?: { error?: string } };
+  // @azure/identity: the token endpoint failed. Bad credentials are a configuration problem; anything
+  // else (the endpoint down, a timeout) passes.
+  if (err?.name === 'AuthenticationError' || err?.name === 'CredentialUnavailableError' || err?.name === 'AggregateAuthenticationError') {
+    const badCredentials = /invalid_client|unauthorized_client|AADSTS7000215|AADSTS700016|AADSTS90002/.test(`${err.message} ${err.errorResponse?.error ?? ''}`);
+    return new GraphRequestError(badCredentials ? 'credentials' : 'transient', `could not get a Graph token to ${what}: ${firstLine(err.message)}`);
+  }
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return new GraphRequestError('transient', `Graph did not answer in time to ${what}`);
+  return new GraphRequestError('transient', `Graph could not ${what}: ${firstLine(err?.message ?? String(error))}`);
+}
+
+const firstLine = (text: string | undefined) => (text ?? '').split('\n')[0]!.slice(0, 300);

@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { classify } from '../../domain/mail/classify.js';
+import { htmlToText, newPartOf, safeFileName, tidy } from '../../domain/mail/content.js';
+import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail } from '../../domain/mail/message.js';
+import { findThread, forwardedSender, subjectReferences, tokensIn, type ThreadMatch } from '../../domain/mail/threading.js';
+import { isAgent } from '../../domain/roles.js';
+import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
+import type { Logger } from '../../logger.js';
+import type { Database, Db } from '../../store/database.js';
+import {
+  addAttachments,
+  hasThreadToken,
+  isMailRecorded,
+  isOwnMessage,
+  recordMail,
+  ticketOfConversation,
+  ticketOfMessageIds,
+  type NewAttachment,
+} from '../../store/mail.js';
+import { contactByEmail, type Person } from '../../store/people.js';
+import { channelFor } from '../../store/support-teams.js';
+import { findTicket } from '../../store/tickets.js';
+import { addAudit, addTimelineEntry } from '../../store/timeline.js';
+import type { Actor } from '../actors.js';
+import type { TicketService } from '../tickets.js';
+import type { OutgoingMail } from './outgoing.js';
+
+/**
+ * One received email, turned into what it means for the desk, exactly once: a new ticket (card to the
+ * triage channel, acknowledgement to the sender), a reply on the ticket it threads to (cards updated,
+ * assignee told), a note that our mail bounced, or nothing (our own mail, robots, lists), always with
+ * the reason recorded. The message row (unique by Message-ID), the ticket change, the attachments and
+ * the mail and cards it causes are written in one transaction.
+ */
+
+export interface MailAttachmentSource {
+  id: string;
+  kind: 'file' | 'item' | 'reference';
+  name: string;
+  contentType: string;
+  size: number;
+  isInline: boolean;
+  contentId: string | null;
+  contentBytes: string | null;
+}
+
+export interface MailSource {
+  /** The message's attachments (fetched only when the message is kept). */
+  attachments(mail: InboundMail): Promise<MailAttachmentSource[]>;
+  /** Where an attachment too large to store can be fetched later. */
+  attachmentUrl(mail: InboundMail, attachmentId: string): string;
+}
+
+export type IngestOutcome =
+  | { disposition: 'duplicate' }
+  | { disposition: 'filtered'; reason: string }
+  | { disposition: 'bounce'; ticketId: number | undefined; reason: string }
+  | { disposition: 'ticket'; ticketId: number; reason: string; linkedTo?: number; acknowledgement: string }
+  | { disposition: 'reply'; ticketId: number; reason: string };
+
+export interface MailIntakeOptions {
+  /** The support mailbox's own addresses: mail from them never opens a ticket. */
+  ownAddresses: readonly string[];
+  reopenWindowMs: number;
+  attachmentMaxBytes: number;
+  attachmentDir: string | undefined;
+}
+
+const EMAIL_PRIORITY: Priority = 'P3';
+
+export class MailIntake {
+  private readonly own: Set<string>;
+
+  constructor(
+    private readonly deps: {
+      database: Database;
+      tickets: TicketService;
+      outgoing: OutgoingMail;
+      source: MailSource;
+      options: MailIntakeOptions;
+      logger: Logger;
+      clock?: () => number;
+      /** After a commit that queued cards or mail. */
+      onEnqueued?: () => void;
+    },
+  ) {
+    this.own = new Set(deps.options.ownAddresses.map(normalizeAddress));
+  }
+
+  private get db(): Db {
+    return this.deps.database.db;
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  /** `attachments`: the message's attachments when the caller already fetched them. */
+  async ingest(mail: InboundMail, attachments?: Promise<MailAttachmentSource[]>): Promise<IngestOutcome> {
+    if (await isMailRecorded(this.db, mail.internetMessageId)) return { disposition: 'duplicate' };
+    const text = mail.body.type === 'html' ? htmlToText(mail.body.content) : tidy(mail.body.content);
+
+    let verdict = classify(mail, this.own);
+    if (verdict.kind === 'person' && (await isOwnMessage(this.db, mail.internetMessageId))) verdict = { kind: 'own' };
+    if (verdict.kind === 'own' || verdict.kind === 'auto-reply' || verdict.kind === 'mailing-list') {
+      const reason = verdict.kind === 'own' ? 'our own mail' : `${verdict.kind}: ${verdict.because}`;
+      const recorded = await recordMail(this.db, this.stored(mail, 'filtered', reason, null), this.now());
+      return recorded === undefined ? { disposition: 'duplicate' } : { disposition: 'filtered', reason };
+    }
+
+    const fetched = mayHaveAttachments(mail) ? await (attachments ?? this.deps.source.attachments(mail)) : [];
+    if (verdict.kind === 'bounce') return this.bounce(mail, text, fetched, verdict.because);
+
+    const thread = await findThread(mail, text, {
+      ticketExists: async (id) => (await findTicket(this.db, id)) !== undefined,
+      ticketByMessageIds: (ids) => ticketOfMessageIds(this.db, ids),
+      ticketByToken: (id, token) => hasThreadToken(this.db, id, token),
+      ticketByConversation: (id) => ticketOfConversation(this.db, id),
+    });
+    const files = await this.storeFiles(mail, fetched);
+    try {
+      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread, files));
+      if (outcome.disposition === 'duplicate') await this.removeFiles(files);
+      else this.deps.onEnqueued?.();
+      return outcome;
+    } catch (error) {
+      await this.removeFiles(files);
+      throw error;
+    }
+  }
+
+  /** Records a message that could not be read at all, so it is skipped from now on and visible to operators. */
+  async recordUnreadable(message: { mailboxId: string | undefined; internetMessageId: string | undefined }, problem: string): Promise<void> {
+    const id = message.internetMessageId ?? `<unreadable.${message.mailboxId ?? randomUUID()}@service-desk.invalid>`;
+    await recordMail(
+      this.db,
+      { internetMessageId: id, direction: 'in', mailboxId: message.mailboxId ?? null, ticketId: null, conversationId: null, fromAddress: null, subject: '', receivedAt: this.now(), disposition: 'poison', reason: problem.slice(0, 1000), headers: null, body: null },
+      this.now(),
+    );
+  }
+
+  private async apply(tx: Db, mail: InboundMail, text: string, thread: ThreadMatch | undefined, files: StoredFile[]): Promise<IngestOutcome> {
+    const now = this.now();
+    const mailId = await recordMail(tx, this.stored(mail, 'ticket', null, null), now);
+    if (mailId === undefined) return { disposition: 'duplicate' };
+    const sender = await contactByEmail(tx, { email: mail.from?.address ?? 'unknown@invalid', name: mail.from?.name ?? '' }, now);
+    const actor: Actor = { person: sender, role: sender.role };
+    const origin = { messageId: mail.internetMessageId, from: mail.from?.address ?? null };
+
+    let linkedTo: number | undefined;
+    if (thread) {
+      const ticket = await findTicket(tx, thread.ticketId);
+      if (ticket && this.stillOpenFor(ticket, now)) {
+        const result = await this.deps.tickets.receiveEmail(actor, ticket.id, newPartOf(text), { ...origin, rule: thread.rule, evidence: thread.evidence }, tx);
+        if (!result.ok) throw new Error(`could not add the email to ${ticket.reference}: ${result.reason}`);
+        await this.finish(tx, mailId, ticket.id, 'reply', thread.rule, files, now);
+        return { disposition: 'reply', ticketId: ticket.id, reason: thread.rule };
+      }
+      linkedTo = ticket?.id;
+    }
+
+    // A new ticket: for the sender, or, when an agent forwards a customer's mail, for that customer.
+    const forward = isAgent(sender.role) && isForwardSubject(mail.subject) ? forwardedSender(text) : undefined;
+    const requester: Person = forward ? await contactByEmail(tx, { email: forward.address, name: forward.name }, now) : sender;
+    const subjectText = subjectOf(forward?.subject ?? baseSubject(mail.subject), text);
+    const description = clip(forward ? text : newPartOf(text), DESCRIPTION_MAX);
+    const triage = await channelFor(tx, 'triage');
+    const created = await this.deps.tickets.create(
+      { actor, surface: 'email' },
+      {
+        type: 'incident',
+        subject: subjectText,
+        description,
+        priority: importancePriority(mail) ?? EMAIL_PRIORITY,
+        teamId: triage?.teamId ?? null,
+        source: 'email',
+        postTo: triage ? [triage.conversationRefId] : [],
+        requesterId: requester.id,
+        origin: { email: { ...origin, rule: forward ? 'forwarded' : linkedTo !== undefined ? 'follow-up' : 'new' } },
+      },
+      tx,
+    );
+    if (!created.ok) throw new Error(`could not open a ticket for the email: ${created.reason}`);
+    const ticket = created.value;
+    if (linkedTo !== undefined) await this.link(tx, ticket, linkedTo, thread!, now);
+    await this.finish(tx, mailId, ticket.id, 'ticket', forward ? 'forwarded' : linkedTo !== undefined ? `follow-up of #${linkedTo}` : 'new', files, now);
+
+    // Robots were filtered out above; a forward's customer did not write to us, so is not acknowledged.
+    const acknowledgement = forward
+      ? 'not sent (forwarded by an agent)'
+      : await this.deps.outgoing.queueAcknowledgement(tx, ticket, { mailId, address: sender.email ?? mail.from?.address ?? '', name: sender.name, subject: mail.subject }, now);
+    return { disposition: 'ticket', ticketId: ticket.id, reason: forward ? 'forwarded' : 'new', ...(linkedTo !== undefined ? { linkedTo } : {}), acknowledgement };
+  }
+
+  /** A resolved ticket reopens within the window; a closed one (or resolved long ago) gets a follow-up ticket. */
+  private stillOpenFor(ticket: Ticket, now: number): boolean {
+    if (ticket.status === 'closed') return false;
+    if (ticket.status === 'resolved') return ticket.resolvedAt !== null && now - ticket.resolvedAt <= this.deps.options.reopenWindowMs;
+    return true;
+  }
+
+  private async link(tx: Db, ticket: Ticket, previousId: number, thread: ThreadMatch, now: number): Promise<void> {
+    const previous = await findTicket(tx, previousId);
+    await addTimelineEntry(tx, { ticketId: ticket.id, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: `Follow-up of ${previous?.reference ?? `#${previousId}`} (an email on it after it was ${previous?.status ?? 'closed'})`, data: { ticketId: previousId, rule: thread.rule } });
+    await addTimelineEntry(tx, { ticketId: previousId, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: `A later email opened ${ticket.reference}`, data: { ticketId: ticket.id } });
+  }
+
+  private async finish(tx: Db, mailId: number, ticketId: number, disposition: 'ticket' | 'reply', reason: string, files: StoredFile[], now: number): Promise<void> {
+    await tx.updateTable('mail_messages').set({ ticket_id: ticketId, disposition, reason }).where('id', '=', mailId).execute();
+    await addAttachments(tx, files.map((f) => ({ ...f.row, mailId, ticketId })), now);
+  }
+
+  private async bounce(mail: InboundMail, text: string, attachments: MailAttachmentSource[], because: string): Promise<IngestOutcome> {
+    // The bounced message is quoted in the report or attached to it: look there for what we sent.
+    const evidence = [text, ...attachments.filter((a) => a.contentBytes && /rfc822|delivery-status|text\//i.test(a.contentType) && a.size < 512_000).map((a) => Buffer.from(a.contentBytes!, 'base64').toString('utf8'))].join('\n');
+    const ticketId = await this.bouncedTicket(mail, evidence);
+    const now = this.now();
+    const recipient = /(?:Final-Recipient|Original-Recipient)\s*:\s*(?:rfc822;)?\s*([^\s;]+@[^\s;]+)/i.exec(evidence)?.[1];
+    const status = /^Status\s*:\s*([245]\.\d+\.\d+)/im.exec(evidence)?.[1];
+    const outcome = await this.db.transaction().execute(async (tx) => {
+      const mailId = await recordMail(tx, this.stored(mail, 'bounce', because, ticketId ?? null), now);
+      if (mailId === undefined) return undefined;
+      if (ticketId !== undefined) {
+        const body = `Email${recipient ? ` to ${recipient}` : ''} bounced${status ? ` (status ${status})` : ''}: ${mail.subject || 'delivery failure'}`;
+        await addTimelineEntry(tx, { ticketId, at: now, kind: 'email-bounced', visibility: 'internal', authorId: null, body, data: { messageId: mail.internetMessageId, recipient: recipient ?? null, status: status ?? null } });
+        await addAudit(tx, { at: now, actorId: null, action: 'ticket.email-bounced', ticketId, surface: 'email', details: { messageId: mail.internetMessageId } });
+      }
+      return mailId;
+    });
+    return outcome === undefined ? { disposition: 'duplicate' } : { disposition: 'bounce', ticketId, reason: because };
+  }
+
+  private async bouncedTicket(mail: InboundMail, evidence: string): Promise<number | undefined> {
+    for (const token of tokensIn(evidence)) if (await hasThreadToken(this.db, token.ticketId, token.secret)) return token.ticketId;
+    const ids = [...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references')), ...messageIds(evidence.match(/^(?:Message-ID|In-Reply-To|References)\s*:.*$/gim)?.join(' '))];
+    const byId = await ticketOfMessageIds(this.db, ids);
+    if (byId !== undefined) return byId;
+    for (const id of subjectReferences(evidence.match(/^Subject\s*:.*$/gim)?.join(' ') ?? '')) if (await findTicket(this.db, id)) return id;
+    return undefined;
+  }
+
+  private stored(mail: InboundMail, disposition: 'ticket' | 'filtered' | 'bounce', reason: string | null, ticketId: number | null) {
+    return {
+      internetMessageId: mail.internetMessageId,
+      direction: 'in' as const,
+      mailboxId: mail.mailboxId,
+      ticketId,
+      conversationId: mail.conversationId,
+      fromAddress: mail.from?.address ?? null,
+      subject: mail.subject,
+      receivedAt: mail.receivedAt,
+      disposition,
+      reason,
+      headers: [...mail.headers].flatMap(([name, values]) => values.map((value) => ({ name, value }))),
+      body: mail.body,
+    };
+  }
+
+  /** Contents to keep go to the attachment folder before the transaction (and are removed if it fails). */
+  private async storeFiles(mail: InboundMail, attachments: MailAttachmentSource[]): Promise<StoredFile[]> {
+    const { attachmentMaxBytes, attachmentDir } = this.deps.options;
+    const stored: StoredFile[] = [];
+    for (const a of attachments) {
+      const name = safeFileName(a.name, a.isInline ? 'inline-image' : 'attachment');
+      const content = a.kind === 'file' && a.contentBytes !== null ? Buffer.from(a.contentBytes, 'base64') : null;
+      const base = { sourceId: a.id, name, contentType: a.contentType.slice(0, 200), inline: a.isInline, contentId: a.contentId };
+      if (!content || content.length > attachmentMaxBytes) {
+        stored.push({ row: { ...base, size: content?.length ?? a.size, storage: 'link', content: null, location: this.deps.source.attachmentUrl(mail, a.id) }, path: undefined });
+      } else if (attachmentDir) {
+        await mkdir(attachmentDir, { recursive: true });
+        const path = join(attachmentDir, `${randomUUID()}-${name}`);
+        await writeFile(path, content, { flag: 'wx' });
+        stored.push({ row: { ...base, size: content.length, storage: 'file', content: null, location: path }, path });
+      } else {
+        stored.push({ row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined });
+      }
+    }
+    return stored;
+  }
+
+  private async removeFiles(files: StoredFile[]): Promise<void> {
+    await Promise.all(files.flatMap((f) => (f.path ? [unlink(f.path).catch(() => undefined)] : [])));
+  }
+}
+
+interface StoredFile {
+  row: Omit<NewAttachment, 'mailId' | 'ticketId'>;
+  path: string | undefined;
+}
+
+function clip(text: string, max: number): string {
+  const marker = '\n\n(shortened here; the whole email is kept with the ticket)';
+  return text.length <= max ? text : `${text.slice(0, max - marker.length)}${marker}`;
+}
+
+/** The subject line, or the first words of the body when the mail had none. */
+function subjectOf(subject: string, text: string): string {
+  const line = subject.trim() || newPartOf(text).split('\n').find((l) => l.trim())?.trim() || '(no subject)';
+  return line.length > SUBJECT_MAX ? `${line.slice(0, SUBJECT_MAX - 1)}…` : line;
+}
+
+/** `Importance: high` or `X-Priority: 1/2` makes a ticket P2; nothing makes it more urgent unasked. */
+function importancePriority(mail: InboundMail): Priority | undefined {
+  const importance = header(mail, 'importance')?.trim().toLowerCase();
+  const xPriority = header(mail, 'x-priority')?.trim();
+  return importance === 'high' || /^[12]\b/.test(xPriority ?? '') ? 'P2' : undefined;
+}

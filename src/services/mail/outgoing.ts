@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { baseSubject } from '../../domain/mail/message.js';
+import { threadToken } from '../../domain/mail/threading.js';
+import type { Ticket } from '../../domain/tickets.js';
+import type { Db } from '../../store/database.js';
+import { acknowledgementsSince, enqueueMail, latestReceivedMail } from '../../store/mail.js';
+import { findPerson } from '../../store/people.js';
+import type { ReplyChannel } from '../tickets.js';
+
+/**
+ * Mail the desk sends: agents' replies typed in Teams and the acknowledgement of a new ticket. Both are
+ * queued in the transaction of the change that causes them and sent by the mail sender, so a Graph
+ * outage delays them and loses nothing. Every message carries the ticket reference in its subject and a
+ * hidden token in its body, the two threading rules that survive clients which drop headers.
+ */
+
+export const DEFAULT_ACK_TEMPLATE = `Hello {{name}},
+
+Thank you for writing to us. Your request has been received and logged as {{reference}}: "{{subject}}".
+Someone from the support team will get back to you. To add anything, reply to this email and keep
+{{reference}} in the subject.
+
+This message was sent automatically.`;
+
+export function loadAckTemplate(path: string | undefined): string {
+  if (!path) return DEFAULT_ACK_TEMPLATE;
+  try {
+    const text = readFileSync(path, 'utf8');
+    if (!text.trim()) throw new Error('the file is empty');
+    return text;
+  } catch (error) {
+    throw new Error(`MAIL_ACK_TEMPLATE (${path}) could not be read: ${(error as Error).message}. Point it at a text file or unset it for the built-in text.`);
+  }
+}
+
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+/** `RE: <original subject> [INC-1042]`, without stacking prefixes or references. */
+export function replySubject(original: string, reference: string): string {
+  const base = baseSubject(original).replace(/\s*\[(INC|REQ)-\d+\]\s*/gi, ' ').trim() || '(no subject)';
+  return `RE: ${base} [${reference}]`;
+}
+
+const newSecret = () => randomBytes(6).toString('hex');
+
+export class OutgoingMail implements ReplyChannel {
+  constructor(
+    private readonly options: { acknowledge: boolean; ackTemplate: string; ackMaxPerHour: number },
+  ) {}
+
+  async queueReply(tx: Db, ticket: Ticket, reply: { body: string; authorId: number; version: number }, now: number): Promise<boolean> {
+    const answered = await latestReceivedMail(tx, ticket.id);
+    const to = answered?.fromAddress ?? (await findPerson(tx, ticket.requesterId))?.email;
+    if (!to) return false;
+    const requester = await findPerson(tx, ticket.requesterId);
+    return enqueueMail(
+      tx,
+      {
+        idempotency_key: `ticket:${ticket.id}:v${reply.version}:email-reply`,
+        ticket_id: ticket.id,
+        kind: 'reply',
+        automatic: 0,
+        in_reply_to: answered?.id ?? null,
+        to_address: to,
+        to_name: requester?.email === to ? requester.name : null,
+        subject: replySubject(answered?.subject ?? ticket.subject, ticket.reference),
+        body: reply.body,
+        token: newSecret(),
+        author_id: reply.authorId,
+      },
+      now,
+    );
+  }
+
+  /**
+   * The acknowledgement of a ticket opened by email, unless turned off or this sender already had
+   * `ackMaxPerHour` of them in the last hour (two robots acknowledging each other stop here).
+   */
+  async queueAcknowledgement(tx: Db, ticket: Ticket, received: { mailId: number; address: string; name: string; subject: string }, now: number): Promise<'queued' | 'off' | 'rate-limited'> {
+    if (!this.options.acknowledge) return 'off';
+    if ((await acknowledgementsSince(tx, received.address, now - 3_600_000)) >= this.options.ackMaxPerHour) return 'rate-limited';
+    await enqueueMail(
+      tx,
+      {
+        idempotency_key: `ticket:${ticket.id}:acknowledgement`,
+        ticket_id: ticket.id,
+        kind: 'acknowledgement',
+        automatic: 1,
+        in_reply_to: received.mailId,
+        to_address: received.address,
+        to_name: received.name,
+        subject: replySubject(received.subject || ticket.subject, ticket.reference),
+        body: fillTemplate(this.options.ackTemplate, { name: received.name || 'there', reference: ticket.reference, subject: ticket.subject }),
+        token: newSecret(),
+        author_id: null,
+      },
+      now,
+    );
+    return 'queued';
+  }
+}
+
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The HTML body of a reply: the agent's text as typed, and the hidden thread token. */
+export function replyHtml(text: string, ticketId: number, secret: string): string {
+  const paragraphs = text
+    .split(/\n{2,}/)
+    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
+    .join('\n');
+  return `<html><body>${paragraphs}\n<div style="display:none;font-size:0;max-height:0;overflow:hidden;color:transparent">${threadToken(ticketId, secret)}</div></body></html>`;
+}
+
+/** RFC 2047 for a header value that is not plain ASCII. */
+function encodeHeader(value: string): string {
+  const clean = value.replace(/[\r\n]+/g, ' ');
+  return /^[\x20-\x7e]*$/.test(clean) ? clean : `=?UTF-8?B?${Buffer.from(clean, 'utf8').toString('base64')}?=`;
+}
+
+const formatAddress = (address: string, name: string | null) => (name ? `${encodeHeader(`"${name.replace(/["\\]/g, '')}"`)} <${address}>` : `<${address}>`);
+
+/**
+ * A whole MIME message for automatic mail: we set the headers Graph's JSON API does not let us set
+ * (Auto-Submitted, In-Reply-To, References, our own Message-ID), so robots don't answer it and the
+ * customer's client threads it.
+ */
+export function automaticMime(mail: {
+  from: string;
+  to: { address: string; name: string | null };
+  subject: string;
+  text: string;
+  messageId: string;
+  inReplyTo: string | null;
+  references: string | null;
+  token: string;
+  date: Date;
+}): string {
+  const body = `${mail.text}\n\n${mail.token}\n`;
+  const headers = [
+    `From: <${mail.from}>`,
+    `To: ${formatAddress(mail.to.address, mail.to.name)}`,
+    `Subject: ${encodeHeader(mail.subject)}`,
+    `Date: ${mail.date.toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: ${mail.messageId}`,
+    ...(mail.inReplyTo ? [`In-Reply-To: ${mail.inReplyTo}`, `References: ${[mail.references, mail.inReplyTo].filter(Boolean).join(' ')}`] : []),
+    'Auto-Submitted: auto-replied',
+    'X-Auto-Response-Suppress: All',
+    'Precedence: auto_reply',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+  ];
+  const encoded = Buffer.from(body.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
+  return `${headers.join('\r\n')}\r\n\r\n${encoded}\r\n`;
+}

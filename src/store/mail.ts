@@ -1,0 +1,304 @@
+import { sql } from 'kysely';
+import type { Db, Dialect } from './database.js';
+import type { MailMessageTable, MailOutboxTable } from './tables.js';
+
+/**
+ * Email as stored: every message seen (received or sent) under its unique Message-ID, attachments,
+ * the mailbox cursor, and mail waiting to be sent.
+ */
+
+export interface StoredMail {
+  internetMessageId: string;
+  direction: 'in' | 'out';
+  mailboxId: string | null;
+  ticketId: number | null;
+  conversationId: string | null;
+  fromAddress: string | null;
+  subject: string;
+  receivedAt: number;
+  disposition: MailMessageTable['disposition'];
+  reason: string | null;
+  headers: ReadonlyArray<{ name: string; value: string }> | null;
+  body: { type: 'html' | 'text'; content: string } | null;
+}
+
+/** Records a message; returns its row id, or undefined when this Message-ID was already recorded. */
+export async function recordMail(db: Db, mail: StoredMail, now: number): Promise<number | undefined> {
+  const row = await db
+    .insertInto('mail_messages')
+    .values({
+      internet_message_id: mail.internetMessageId,
+      direction: mail.direction,
+      mailbox_id: mail.mailboxId,
+      ticket_id: mail.ticketId,
+      conversation_id: mail.conversationId,
+      from_address: mail.fromAddress,
+      subject: mail.subject,
+      received_at: mail.receivedAt,
+      disposition: mail.disposition,
+      reason: mail.reason,
+      headers: mail.headers ? JSON.stringify(mail.headers) : null,
+      body_type: mail.body?.type ?? null,
+      body: mail.body?.content ?? null,
+      created_at: now,
+    })
+    .onConflict((oc) => oc.column('internet_message_id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export async function attachMailToTicket(db: Db, mailId: number, ticketId: number): Promise<void> {
+  await db.updateTable('mail_messages').set({ ticket_id: ticketId }).where('id', '=', mailId).execute();
+}
+
+export async function isMailRecorded(db: Db, internetMessageId: string): Promise<boolean> {
+  const row = await db.selectFrom('mail_messages').select('id').where('internet_message_id', '=', internetMessageId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The ticket of the newest stored message, received or sent, with one of these Message-IDs. */
+export async function ticketOfMessageIds(db: Db, ids: readonly string[]): Promise<number | undefined> {
+  if (ids.length === 0) return undefined;
+  const row = await db
+    .selectFrom('mail_messages')
+    .select('ticket_id')
+    .where('internet_message_id', 'in', ids.slice(0, 200))
+    .where('ticket_id', 'is not', null)
+    .orderBy('received_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.ticket_id ?? undefined;
+}
+
+export async function ticketOfConversation(db: Db, conversationId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('mail_messages')
+    .select('ticket_id')
+    .where('conversation_id', '=', conversationId)
+    .where('ticket_id', 'is not', null)
+    .orderBy('received_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.ticket_id ?? undefined;
+}
+
+export async function hasThreadToken(db: Db, ticketId: number, token: string): Promise<boolean> {
+  const row = await db.selectFrom('mail_outbox').select('id').where('ticket_id', '=', ticketId).where('token', '=', token).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Is this one of the messages we sent? (Our mail coming back, e.g. when the mailbox is copied.) */
+export async function isOwnMessage(db: Db, internetMessageId: string): Promise<boolean> {
+  const row = await db.selectFrom('mail_outbox').select('id').where('internet_message_id', '=', internetMessageId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The customer message an agent's reply answers: the newest one received on the ticket. */
+export async function latestReceivedMail(db: Db, ticketId: number): Promise<{ id: number; mailboxId: string | null; internetMessageId: string; fromAddress: string | null; subject: string; references: string | null } | undefined> {
+  const row = await db
+    .selectFrom('mail_messages')
+    .select(['id', 'mailbox_id', 'internet_message_id', 'from_address', 'subject', 'headers'])
+    .where('ticket_id', '=', ticketId)
+    .where('direction', '=', 'in')
+    .where('disposition', 'in', ['ticket', 'reply'])
+    .orderBy('received_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const headers: Array<{ name: string; value: string }> = row.headers ? JSON.parse(row.headers) : [];
+  const references = headers.find((h) => h.name.toLowerCase() === 'references')?.value ?? null;
+  return { id: row.id, mailboxId: row.mailbox_id, internetMessageId: row.internet_message_id, fromAddress: row.from_address, subject: row.subject, references };
+}
+
+export async function findMailRow(db: Db, id: number): Promise<{ mailboxId: string | null; internetMessageId: string; references: string | null } | undefined> {
+  const row = await db.selectFrom('mail_messages').select(['mailbox_id', 'internet_message_id', 'headers']).where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const headers: Array<{ name: string; value: string }> = row.headers ? JSON.parse(row.headers) : [];
+  return { mailboxId: row.mailbox_id, internetMessageId: row.internet_message_id, references: headers.find((h) => h.name.toLowerCase() === 'references')?.value ?? null };
+}
+
+export interface NewAttachment {
+  mailId: number;
+  ticketId: number | null;
+  sourceId: string | null;
+  name: string;
+  contentType: string;
+  size: number;
+  inline: boolean;
+  contentId: string | null;
+  storage: 'database' | 'file' | 'link';
+  content: Uint8Array | null;
+  location: string | null;
+}
+
+export async function addAttachments(db: Db, attachments: readonly NewAttachment[], now: number): Promise<void> {
+  if (attachments.length === 0) return;
+  await db
+    .insertInto('mail_attachments')
+    .values(
+      attachments.map((a) => ({
+        mail_message_id: a.mailId,
+        ticket_id: a.ticketId,
+        source_id: a.sourceId,
+        name: a.name,
+        content_type: a.contentType,
+        size: a.size,
+        inline: a.inline ? 1 : 0,
+        content_id: a.contentId,
+        storage: a.storage,
+        content: a.content,
+        location: a.location,
+        purged_at: null,
+        created_at: now,
+      })),
+    )
+    .execute();
+}
+
+export interface AttachmentInfo {
+  id: number;
+  name: string;
+  contentType: string;
+  size: number;
+  inline: boolean;
+  storage: 'database' | 'file' | 'link';
+  location: string | null;
+}
+
+export async function attachmentsOfTicket(db: Db, ticketId: number): Promise<AttachmentInfo[]> {
+  const rows = await db
+    .selectFrom('mail_attachments')
+    .select(['id', 'name', 'content_type', 'size', 'inline', 'storage', 'location'])
+    .where('ticket_id', '=', ticketId)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, contentType: r.content_type, size: r.size, inline: r.inline === 1, storage: r.storage, location: r.location }));
+}
+
+export async function attachmentContent(db: Db, id: number): Promise<Uint8Array | null> {
+  const row = await db.selectFrom('mail_attachments').select('content').where('id', '=', id).executeTakeFirst();
+  return row?.content ? new Uint8Array(row.content) : null;
+}
+
+// ---- the mailbox cursor and other small state, with a lease so one replica reads the mailbox at a time
+
+export async function readMailState(db: Db, key: string): Promise<string | undefined> {
+  const row = await db.selectFrom('mail_state').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value;
+}
+
+export async function writeMailState(db: Db, key: string, value: string, now: number): Promise<void> {
+  await db
+    .insertInto('mail_state')
+    .values({ key, value, updated_at: now, lease_until: null, lease_owner: null })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: now }))
+    .execute();
+}
+
+export async function deleteMailState(db: Db, key: string): Promise<void> {
+  await db.deleteFrom('mail_state').where('key', '=', key).execute();
+}
+
+/** Takes (or extends) the lease on `key` for `owner`; false while someone else holds it. */
+export async function leaseMailState(db: Db, key: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+  await db
+    .insertInto('mail_state')
+    .values({ key, value: '', updated_at: now, lease_until: null, lease_owner: null })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  const result = await db
+    .updateTable('mail_state')
+    .set({ lease_until: now + leaseMs, lease_owner: owner })
+    .where('key', '=', key)
+    .where((eb) => eb.or([eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function releaseMailLease(db: Db, key: string, owner: string): Promise<void> {
+  await db.updateTable('mail_state').set({ lease_until: null, lease_owner: null }).where('key', '=', key).where('lease_owner', '=', owner).execute();
+}
+
+// ---- outgoing mail
+
+export type OutgoingMail = Omit<MailOutboxTable, 'id' | 'attempts' | 'status' | 'lease_until' | 'lease_owner' | 'last_error' | 'draft_id' | 'internet_message_id' | 'sent_at' | 'created_at' | 'next_attempt_at'>;
+export type QueuedMail = MailOutboxTable & { id: number; attempts: number };
+
+/** Queues mail in the caller's transaction; a key already queued is left as it is. */
+export async function enqueueMail(db: Db, mail: OutgoingMail, now: number): Promise<boolean> {
+  const row = await db
+    .insertInto('mail_outbox')
+    .values({ ...mail, status: 'pending', next_attempt_at: now, lease_until: null, lease_owner: null, last_error: null, draft_id: null, internet_message_id: null, created_at: now, sent_at: null })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function acknowledgementsSince(db: Db, address: string, since: number): Promise<number> {
+  const row = await db
+    .selectFrom('mail_outbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('to_address', '=', address)
+    .where('kind', '=', 'acknowledgement')
+    .where('created_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function claimDueMail(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number; owner: string }): Promise<QueuedMail[]> {
+  const { now, limit, leaseMs, owner } = options;
+  const due = db
+    .selectFrom('mail_outbox')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(limit)
+    .$if(dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
+  const rows = await db.updateTable('mail_outbox').set({ lease_until: now + leaseMs, lease_owner: owner }).where('id', 'in', due).returningAll().execute();
+  return rows.sort((a, b) => a.id - b.id) as QueuedMail[];
+}
+
+export async function rememberDraft(db: Db, id: number, draftId: string): Promise<void> {
+  await db.updateTable('mail_outbox').set({ draft_id: draftId }).where('id', '=', id).execute();
+}
+
+export async function markMailSent(db: Db, id: number, internetMessageId: string, now: number): Promise<void> {
+  await db
+    .updateTable('mail_outbox')
+    .set({ status: 'sent', sent_at: now, internet_message_id: internetMessageId, lease_until: null, lease_owner: null, last_error: null, attempts: sql`attempts + 1` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function scheduleMailRetry(db: Db, id: number, at: number, error: string, countAttempt = true): Promise<void> {
+  await db
+    .updateTable('mail_outbox')
+    .set({ next_attempt_at: at, last_error: error.slice(0, 1000), lease_until: null, lease_owner: null, ...(countAttempt ? { attempts: sql`attempts + 1` } : {}) })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function markMailDead(db: Db, id: number, error: string): Promise<void> {
+  await db
+    .updateTable('mail_outbox')
+    .set({ status: 'dead', last_error: error.slice(0, 1000), lease_until: null, lease_owner: null, attempts: sql`attempts + 1` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function nextMailDueAt(db: Db): Promise<number | undefined> {
+  const row = await db.selectFrom('mail_outbox').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('status', '=', 'pending').executeTakeFirst();
+  return row?.at == null ? undefined : Number(row.at);
+}
+
+export async function mailOutboxDepth(db: Db): Promise<{ pending: number; dead: number }> {
+  const rows = await db.selectFrom('mail_outbox').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('status', 'in', ['pending', 'dead']).groupBy('status').execute();
+  const count = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
+  return { pending: count('pending'), dead: count('dead') };
+}

@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { backoffDelay } from '../domain/backoff.js';
+import { threadToken } from '../domain/mail/threading.js';
+import { isGraphError, type GraphRequestError } from '../integrations/graph/errors.js';
+import type { GraphMailClient } from '../integrations/graph/mail-client.js';
+import type { Logger } from '../logger.js';
+import { automaticMime, replyHtml } from '../services/mail/outgoing.js';
+import type { Database } from '../store/database.js';
+import { claimDueMail, findMailRow, markMailDead, markMailSent, nextMailDueAt, recordMail, rememberDraft, scheduleMailRetry, type QueuedMail } from '../store/mail.js';
+import { addTimelineEntry } from '../store/timeline.js';
+import { PollingLoop } from './polling-loop.js';
+
+/**
+ * Sends queued mail from the support mailbox. An agent's reply is a Graph reply to the customer's
+ * latest message (createReply → update → send), so Exchange writes In-Reply-To, References and
+ * Thread-Index and Outlook keeps one thread; automatic mail is sent as MIME, where we can mark it
+ * Auto-Submitted. Throttling waits what Graph asks; other failures back off; after `maxAttempts` a
+ * message is dead-lettered (visible to operators) rather than retried forever.
+ */
+
+export interface MailSenderOptions {
+  pollIntervalMs: number;
+  batchSize: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoff: { baseMs: number; capMs: number; jitter: number };
+}
+
+export const DEFAULT_MAIL_SENDER_OPTIONS: MailSenderOptions = {
+  pollIntervalMs: 15_000,
+  batchSize: 20,
+  leaseMs: 120_000,
+  maxAttempts: 10,
+  backoff: { baseMs: 2_000, capMs: 10 * 60_000, jitter: 0.2 },
+};
+
+export class MailSender {
+  private readonly options: MailSenderOptions;
+  private readonly loop: PollingLoop;
+  private readonly owner = `mail-sender:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly domain: string;
+  readonly stats = { sent: 0, retried: 0, dead: 0 };
+
+  constructor(
+    private readonly deps: { database: Database; client: GraphMailClient; logger: Logger; options?: Partial<MailSenderOptions> },
+  ) {
+    this.options = { ...DEFAULT_MAIL_SENDER_OPTIONS, ...deps.options };
+    this.domain = deps.client.mailbox.includes('@') ? deps.client.mailbox.split('@')[1]! : 'service-desk.local';
+    this.loop = new PollingLoop({
+      round: () => this.sendDue(),
+      idleDelay: async () => {
+        const next = await nextMailDueAt(deps.database.db);
+        return next === undefined ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, Math.max(0, next - Date.now()));
+      },
+      onError: (error) => deps.logger.error({ err: error }, 'sending mail failed; retrying at the next poll'),
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One batch of due mail; returns how many were tried. */
+  async sendDue(): Promise<number> {
+    const { database } = this.deps;
+    const claimed = await claimDueMail(database.db, database.dialect, { now: Date.now(), limit: this.options.batchSize, leaseMs: this.options.leaseMs, owner: this.owner });
+    for (const mail of claimed) await this.sendOne(mail);
+    return claimed.length;
+  }
+
+  private async sendOne(mail: QueuedMail): Promise<void> {
+    const { database, logger } = this.deps;
+    const db = database.db;
+    try {
+      const messageId = mail.automatic ? await this.sendAutomatic(mail) : await this.sendReply(mail);
+      const now = Date.now();
+      await db.transaction().execute(async (tx) => {
+        await markMailSent(tx, mail.id, messageId, now);
+        await recordMail(
+          tx,
+          { internetMessageId: messageId, direction: 'out', mailboxId: mail.draft_id, ticketId: mail.ticket_id, conversationId: null, fromAddress: this.deps.client.mailbox.toLowerCase(), subject: mail.subject, receivedAt: now, disposition: 'sent', reason: mail.kind, headers: null, body: { type: 'text', content: mail.body } },
+          now,
+        );
+        await addTimelineEntry(tx, {
+          ticketId: mail.ticket_id,
+          at: now,
+          kind: 'email-sent',
+          visibility: 'internal',
+          authorId: mail.author_id,
+          body: `${mail.kind === 'acknowledgement' ? 'Acknowledgement' : 'Reply'} emailed to ${mail.to_address}`,
+          data: { messageId, kind: mail.kind },
+        });
+      });
+      this.stats.sent++;
+      logger.info({ ticketId: mail.ticket_id, messageId, kind: mail.kind }, 'email sent');
+    } catch (error) {
+      await this.failed(mail, error);
+    }
+  }
+
+  /** createReply → PATCH → send; the draft id is remembered so a retry after a crash does not make a second one. */
+  private async sendReply(mail: QueuedMail): Promise<string> {
+    const { client, database } = this.deps;
+    const answered = mail.in_reply_to === null ? undefined : await findMailRow(database.db, mail.in_reply_to);
+    let draftId = mail.draft_id;
+    let draftMessageId: string | null = null;
+    if (!draftId) {
+      if (!answered?.mailboxId) return this.sendAutomatic(mail);
+      try {
+        const draft = await client.createReply(answered.mailboxId);
+        draftId = draft.id;
+        draftMessageId = draft.internetMessageId;
+        await rememberDraft(database.db, mail.id, draftId);
+        mail.draft_id = draftId;
+      } catch (error) {
+        // The customer's message is gone from the mailbox (deleted, archived): thread by headers instead.
+        if (isGraphError(error, 'not-found')) return this.sendAutomatic(mail);
+        throw error;
+      }
+    }
+    const updated = await client.updateDraft(draftId, {
+      subject: mail.subject,
+      body: { contentType: 'HTML', content: replyHtml(mail.body, mail.ticket_id, mail.token) },
+      toRecipients: [{ emailAddress: { address: mail.to_address, ...(mail.to_name ? { name: mail.to_name } : {}) } }],
+    });
+    try {
+      await client.sendDraft(draftId);
+    } catch (error) {
+      // Sent before a crash (a sent draft is no longer a draft): done, not a reason to send twice.
+      if (!(isGraphError(error, 'not-found') && mail.attempts > 0)) throw error;
+    }
+    return updated.internetMessageId ?? draftMessageId ?? `<${mail.token}.${mail.id}@${this.domain}>`;
+  }
+
+  private async sendAutomatic(mail: QueuedMail): Promise<string> {
+    const { client, database } = this.deps;
+    const answered = mail.in_reply_to === null ? undefined : await findMailRow(database.db, mail.in_reply_to);
+    const messageId = `<sd.${mail.id}.${mail.token}@${this.domain}>`;
+    await client.sendMime(
+      automaticMime({
+        from: client.mailbox,
+        to: { address: mail.to_address, name: mail.to_name },
+        subject: mail.subject,
+        text: mail.body,
+        messageId,
+        inReplyTo: answered?.internetMessageId ?? null,
+        references: answered?.references ?? null,
+        token: threadToken(mail.ticket_id, mail.token),
+        date: new Date(),
+      }),
+    );
+    return messageId;
+  }
+
+  private async failed(mail: QueuedMail, error: unknown): Promise<void> {
+    const { database, logger } = this.deps;
+    const message = error instanceof Error ? error.message : String(error);
+    const attempts = mail.attempts + 1;
+    if (attempts >= this.options.maxAttempts) {
+      await markMailDead(database.db, mail.id, message);
+      this.stats.dead++;
+      logger.error({ ticketId: mail.ticket_id, mailId: mail.id, attempts, reason: message }, 'email dead-lettered after repeated failures; re-drive with npm run outbox -- retry');
+      return;
+    }
+    const graph = isGraphError(error) ? (error as GraphRequestError) : undefined;
+    const wait = graph?.details.retryAfterMs ?? backoffDelay(attempts, this.options.backoff);
+    await scheduleMailRetry(database.db, mail.id, Date.now() + wait, message);
+    this.stats.retried++;
+    logger.warn({ ticketId: mail.ticket_id, mailId: mail.id, attempts, retryInMs: wait, reason: message }, 'email not sent yet; will retry');
+  }
+}

@@ -1,0 +1,307 @@
+import { randomBytes } from 'node:crypto';
+import { backoffDelay } from '../domain/backoff.js';
+import { isGraphError } from '../integrations/graph/errors.js';
+import type { GraphAttachment, GraphMailClient, DeltaPage } from '../integrations/graph/mail-client.js';
+import { parseGraphMessage } from '../integrations/graph/message-schema.js';
+import { mayHaveAttachments, type InboundMail } from '../domain/mail/message.js';
+import type { Logger } from '../logger.js';
+import type { IngestOutcome, MailIntake, MailSource } from '../services/mail/intake.js';
+import type { Database } from '../store/database.js';
+import { deleteMailState, leaseMailState, readMailState, releaseMailLease, writeMailState } from '../store/mail.js';
+import { PollingLoop } from './polling-loop.js';
+
+/**
+ * Reads the support mailbox's Inbox by delta query and hands each new message to intake. The cursor
+ * (a nextLink inside a round, the deltaLink between rounds) is stored only after every message of the
+ * page it follows is committed, so a crash re-reads at most that page, and intake's unique Message-ID
+ * makes the re-read harmless. With a public URL it also keeps a change-notification subscription
+ * alive, and a notification starts a round at once; polling stays on as the safety net.
+ */
+
+export interface MailSyncOptions {
+  pollIntervalMs: number;
+  /** Public URL of /api/notifications/graph; unset → polling only. */
+  notificationUrl: string | undefined;
+  subscriptionMinutes: number;
+  /** How far back the very first round looks. */
+  backfillMs: number;
+  /** Only one replica reads the mailbox at a time; a dead reader's lease runs out after this. */
+  leaseMs: number;
+  backoff: { baseMs: number; capMs: number; jitter: number };
+}
+
+export const DEFAULT_MAIL_SYNC_OPTIONS: MailSyncOptions = {
+  pollIntervalMs: 30_000,
+  notificationUrl: undefined,
+  subscriptionMinutes: 4_230,
+  backfillMs: 24 * 3_600_000,
+  leaseMs: 120_000,
+  backoff: { baseMs: 1_000, capMs: 5 * 60_000, jitter: 0.2 },
+};
+
+export interface SyncStats {
+  /** Rounds begun and rounds finished (successfully or not): equal when no round is running. */
+  roundsStarted: number;
+  rounds: number;
+  pages: number;
+  ingested: Record<IngestOutcome['disposition'] | 'unreadable', number>;
+  lastSyncAt: number | undefined;
+  lastError: string | undefined;
+}
+
+interface StoredSubscription {
+  id: string;
+  expiresAt: number;
+  clientState: string;
+  createdAt: number;
+}
+
+export type LifecycleEvent = 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed';
+
+export class MailSync {
+  private readonly options: MailSyncOptions;
+  private readonly loop: PollingLoop;
+  private readonly cursorKey: string;
+  private readonly subscriptionKey: string;
+  private readonly owner = `mail-sync:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private failures = 0;
+  private retryAt = 0;
+  private resubscribe = false;
+  private renewSoon = false;
+  private clientStateMemo: { value: string | undefined; until: number } = { value: undefined, until: 0 };
+  readonly stats: SyncStats = {
+    roundsStarted: 0,
+    rounds: 0,
+    pages: 0,
+    ingested: { duplicate: 0, filtered: 0, bounce: 0, ticket: 0, reply: 0, unreadable: 0 },
+    lastSyncAt: undefined,
+    lastError: undefined,
+  };
+
+  constructor(
+    private readonly deps: {
+      database: Database;
+      client: GraphMailClient;
+      intake: MailIntake;
+      logger: Logger;
+      options?: Partial<MailSyncOptions>;
+    },
+  ) {
+    this.options = { ...DEFAULT_MAIL_SYNC_OPTIONS, ...deps.options };
+    this.cursorKey = `delta:${deps.client.mailbox.toLowerCase()}`;
+    this.subscriptionKey = `subscription:${deps.client.mailbox.toLowerCase()}`;
+    this.loop = new PollingLoop({
+      round: () => this.round(),
+      idleDelay: async () => Math.max(this.options.pollIntervalMs, this.retryAt - Date.now()),
+      onError: (error) => this.failed(error),
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Read the mailbox now (a change notification arrived). */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await releaseMailLease(this.deps.database.db, this.cursorKey, this.owner).catch(() => undefined);
+  }
+
+  /** Whether a notification's clientState is the one our subscription was made with. */
+  async clientStateMatches(state: string | undefined): Promise<boolean> {
+    if (!state) return false;
+    const now = Date.now();
+    if (this.clientStateMemo.until < now || this.clientStateMemo.value !== state) {
+      const stored = await this.subscription();
+      this.clientStateMemo = { value: stored?.clientState, until: now + 10_000 };
+    }
+    return this.clientStateMemo.value === state;
+  }
+
+  /** A lifecycle notification: renew, recreate, or catch up, as Graph asks. */
+  lifecycle(event: LifecycleEvent): void {
+    this.deps.logger.info({ event }, 'mail subscription lifecycle event');
+    if (event === 'reauthorizationRequired' || event === 'subscriptionRemoved') this.resubscribe = event === 'subscriptionRemoved';
+    if (event === 'reauthorizationRequired') this.renewSoon = true;
+    this.wake();
+  }
+
+  /** One round: subscription upkeep, then the delta pages up to the deltaLink. Returns messages ingested. */
+  async round(): Promise<number> {
+    this.stats.roundsStarted++;
+    try {
+      await this.roundOnce();
+    } finally {
+      this.stats.rounds++;
+    }
+    // A round ends at the deltaLink, so it is complete: sleep until the next poll or notification.
+    return 0;
+  }
+
+  private async roundOnce(): Promise<void> {
+    if (Date.now() < this.retryAt) return;
+    const db = this.deps.database.db;
+    if (!(await leaseMailState(db, this.cursorKey, this.owner, Date.now(), this.options.leaseMs))) return;
+    if (this.options.notificationUrl) await this.keepSubscription();
+    const handled = await this.readDelta();
+    this.failures = 0;
+    this.stats.lastSyncAt = Date.now();
+    this.stats.lastError = undefined;
+    this.lastHandled = handled;
+  }
+
+  /** Messages handled by the last complete round. */
+  lastHandled = 0;
+
+  private async readDelta(): Promise<number> {
+    const { client, database } = this.deps;
+    const db = database.db;
+    let cursor = (await readMailState(db, this.cursorKey)) || undefined;
+    let page: DeltaPage;
+    try {
+      page = cursor ? await client.deltaNext(cursor) : await client.deltaStart(new Date(Date.now() - this.options.backfillMs));
+    } catch (error) {
+      // An expired or unknown delta token: start a new round from a day back; already-seen mail is skipped.
+      if (cursor && isGraphError(error, 'not-found')) {
+        this.deps.logger.warn('the mailbox cursor expired; reading the last day again (messages already seen are skipped)');
+        await writeMailState(db, this.cursorKey, '', Date.now());
+        cursor = undefined;
+        page = await client.deltaStart(new Date(Date.now() - this.options.backfillMs));
+      } else throw error;
+    }
+    let handled = 0;
+    for (;;) {
+      this.stats.pages++;
+      // The next page is fetched while this one is committed, and attachments of the page in parallel:
+      // Graph allows four requests at once per mailbox, and sequential reads would leave three idle.
+      const next = page.nextLink ? client.deltaNext(page.nextLink) : undefined;
+      next?.catch(() => undefined);
+      handled += await this.ingestPage(page);
+      const link = page.nextLink ?? page.deltaLink;
+      if (link) await writeMailState(db, this.cursorKey, link, Date.now());
+      if (!(await leaseMailState(db, this.cursorKey, this.owner, Date.now(), this.options.leaseMs))) throw new Error('lost the mailbox lease to another replica');
+      if (!next) break;
+      page = await next;
+    }
+    return handled;
+  }
+
+  private async ingestPage(page: DeltaPage): Promise<number> {
+    const { intake, client, logger } = this.deps;
+    const parsed = page.messages.map((raw) => ({ raw, parse: parseGraphMessage(raw) }));
+    const prefetched = new Map<string, Promise<GraphAttachment[]>>();
+    for (const { parse } of parsed) {
+      if (parse.ok && mayHaveAttachments(parse.mail)) {
+        const fetching = client.attachments(parse.mail.mailboxId);
+        fetching.catch(() => undefined);
+        prefetched.set(parse.mail.mailboxId, fetching);
+      }
+    }
+    let handled = 0;
+    for (const { parse } of parsed) {
+      if (!parse.ok) {
+        logger.warn({ mailboxId: parse.id, messageId: parse.internetMessageId, problem: parse.problem }, 'skipped an unreadable email (recorded as poison)');
+        await intake.recordUnreadable({ mailboxId: parse.id, internetMessageId: parse.internetMessageId }, parse.problem);
+        this.stats.ingested.unreadable++;
+        continue;
+      }
+      const outcome = await this.ingestOne(parse.mail, prefetched);
+      this.stats.ingested[outcome]++;
+      handled++;
+    }
+    return handled;
+  }
+
+  /** Ingests one message; a message that fails twice for reasons of its own is recorded and skipped. */
+  private async ingestOne(mail: InboundMail, prefetched: Map<string, Promise<GraphAttachment[]>>): Promise<IngestOutcome['disposition'] | 'unreadable'> {
+    const { intake, logger } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await intake.ingest(mail, prefetched.get(mail.mailboxId));
+        if (outcome.disposition !== 'duplicate') {
+          logger.info(
+            { messageId: mail.internetMessageId, disposition: outcome.disposition, reason: 'reason' in outcome ? outcome.reason : undefined, ticketId: 'ticketId' in outcome ? outcome.ticketId : undefined },
+            'email ingested',
+          );
+        }
+        return outcome.disposition;
+      } catch (error) {
+        // Graph or the database being unavailable is not the message's fault: stop the round, keep the cursor.
+        if (isGraphError(error) && error.retryable) throw error;
+        if (attempt < 2) continue;
+        const problem = error instanceof Error ? error.message : String(error);
+        logger.error({ err: error, messageId: mail.internetMessageId }, 'an email could not be ingested; recorded as poison and skipped');
+        await intake.recordUnreadable({ mailboxId: mail.mailboxId, internetMessageId: mail.internetMessageId }, problem);
+        return 'unreadable';
+      }
+    }
+  }
+
+  private async subscription(): Promise<StoredSubscription | undefined> {
+    const raw = await readMailState(this.deps.database.db, this.subscriptionKey);
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as StoredSubscription;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates the subscription, renews it when a quarter of its life is left, recreates it when Graph lost it. */
+  private async keepSubscription(): Promise<void> {
+    const { client, database, logger } = this.deps;
+    const now = Date.now();
+    const lifetime = this.options.subscriptionMinutes * 60_000;
+    const current = this.resubscribe ? undefined : await this.subscription();
+    if (current && !this.renewSoon && current.expiresAt - now > lifetime / 4) return;
+    if (current) {
+      try {
+        const renewed = await client.renewSubscription(current.id, now + lifetime);
+        await writeMailState(database.db, this.subscriptionKey, JSON.stringify({ ...current, expiresAt: renewed.expiresAt }), now);
+        this.renewSoon = false;
+        logger.info({ subscriptionId: current.id, expiresAt: new Date(renewed.expiresAt).toISOString() }, 'mail subscription renewed');
+        return;
+      } catch (error) {
+        if (!isGraphError(error, 'not-found')) throw error;
+        logger.warn({ subscriptionId: current.id }, 'the mail subscription is gone; creating a new one');
+      }
+    } else if (this.resubscribe) {
+      const old = await this.subscription();
+      if (old) await client.deleteSubscription(old.id).catch(() => undefined);
+    }
+    const clientState = randomBytes(24).toString('hex');
+    // Stored before creating, so the validation request and first notifications already match it.
+    const pending: StoredSubscription = { id: '', expiresAt: 0, clientState, createdAt: now };
+    await writeMailState(database.db, this.subscriptionKey, JSON.stringify(pending), now);
+    this.clientStateMemo = { value: clientState, until: 0 };
+    const created = await client.createSubscription({ notificationUrl: this.options.notificationUrl!, expiresAt: now + lifetime, clientState });
+    await writeMailState(database.db, this.subscriptionKey, JSON.stringify({ ...pending, id: created.id, expiresAt: created.expiresAt }), Date.now());
+    this.resubscribe = false;
+    this.renewSoon = false;
+    logger.info({ subscriptionId: created.id, expiresAt: new Date(created.expiresAt).toISOString() }, 'mail subscription created');
+  }
+
+  private failed(error: unknown): void {
+    this.failures++;
+    const wait = isGraphError(error) && error.details.retryAfterMs !== undefined ? error.details.retryAfterMs : backoffDelay(this.failures, this.options.backoff);
+    this.retryAt = Date.now() + wait;
+    this.stats.lastError = error instanceof Error ? error.message : String(error);
+    this.deps.logger.error({ err: error, retryInMs: wait, failures: this.failures }, 'reading the mailbox failed; the cursor stays where it was');
+  }
+
+  /** The mailbox source intake uses: prefetched attachments, links for ones too large to keep. */
+  static source(client: GraphMailClient): MailSource {
+    return {
+      attachments: (mail) => client.attachments(mail.mailboxId),
+      attachmentUrl: (mail, id) => client.attachmentUrl(mail.mailboxId, id),
+    };
+  }
+}
+
+export async function forgetSubscription(database: Database, mailbox: string): Promise<void> {
+  await deleteMailState(database.db, `subscription:${mailbox.toLowerCase()}`);
+}
