@@ -125,6 +125,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         logger: logger.child({ worker: 'mail-intake' }),
         clock,
         onEnqueued: wake,
+        roleOf: (person) => actors.roleOf(person),
       });
       const sync = new MailSync({
         database,

@@ -98,22 +98,23 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
         ],
         [executeAction('Set priority', VERBS.priority, id), executeAction('Set status', VERBS.status, id)],
       ),
+      // Reply (to the requester: by email for tickets that came by email) or an internal note, typed in place.
       showCardAction(
-        'Add note',
+        'Reply',
         [
-          { type: 'Input.Text', id: 'note', label: 'Note', isMultiline: true, isRequired: true, errorMessage: 'Write something first', maxLength: 8000 },
+          { type: 'Input.Text', id: 'note', label: ticket.source === 'email' ? 'Reply (sent by email in the same thread)' : 'Reply', isMultiline: true, isRequired: true, errorMessage: 'Write something first', maxLength: 8000 },
           {
             type: 'Input.ChoiceSet',
             id: 'visibility',
             label: 'Who sees it',
-            value: 'internal',
+            value: 'public',
             choices: [
+              { title: ticket.source === 'email' ? 'The requester, by email' : 'The requester too (public reply)', value: 'public' },
               { title: 'Agents only (internal note)', value: 'internal' },
-              { title: 'The requester too (public reply)', value: 'public' },
             ],
           },
         ],
-        executeAction('Add', VERBS.note, id),
+        executeAction('Send', VERBS.note, id),
       ),
       showCardAction(
         'Remind me',

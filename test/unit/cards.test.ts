@@ -85,7 +85,7 @@ describe('ticket card', () => {
 
   it('offers agents Take only while nobody has the ticket, and every action carries a Submit fallback with its verb', () => {
     const unassigned = allActions(ticketCard(data()));
-    expect(unassigned.map((a) => a.title)).toEqual(['Take', 'Assign', 'Assign', 'Change', 'Set priority', 'Set status', 'Add note', 'Add', 'Remind me', 'Set reminder', 'History']);
+    expect(unassigned.map((a) => a.title)).toEqual(['Take', 'Assign', 'Assign', 'Change', 'Set priority', 'Set status', 'Reply', 'Send', 'Remind me', 'Set reminder', 'History']);
     for (const action of unassigned.filter((a) => a.type === 'Action.Execute')) {
       expect(action.data).toEqual({ ticket: 1042 });
       expect(action.fallback).toEqual({ type: 'Action.Submit', title: action.title, data: { ticket: 1042, verb: action.verb } });

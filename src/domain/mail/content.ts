@@ -7,7 +7,7 @@ import { decode } from 'html-entities';
  */
 
 const DROPPED_ELEMENTS = /<(script|style|head|title|noscript|template|object|iframe|svg)\b[\s\S]*?<\/\1\s*>/gi;
-const BLOCK_BREAKS = /<\s*(br|\/p|\/div|\/tr|\/h[1-6]|\/li|\/blockquote|\/pre|\/table|hr)\b[^>]*>/gi;
+const BLOCK_BREAKS = /<\s*(br|\/p|\/div|\/tr|\/h[1-6]|\/blockquote|\/pre|\/table|hr)\b[^>]*>/gi;
 const QUOTE_OPEN = /<blockquote\b[^>]*>/gi;
 
 /** Text of an HTML body: no markup, no hidden content, entities decoded, blank runs collapsed. */
@@ -64,22 +64,43 @@ const WROTE_TAIL = /\bwrote:?$|schrieb.{0,80}:$|a écrit\s*:$/i;
  */
 export function newPartOf(text: string): string {
   const lines = text.split('\n');
-  let end = lines.length;
-  for (let i = 0; i < lines.length; i++) {
+  const isQuoteHeader = (i: number): boolean => {
     const line = lines[i]!.trim();
     const joined = i + 1 < lines.length ? `${line} ${lines[i + 1]!.trim()}` : line;
-    const isHeader =
+    return (
       QUOTE_HEADERS.some((re) => re.test(line)) ||
       (/^On\b/i.test(line) && !WROTE_TAIL.test(line) && WROTE_TAIL.test(joined) && QUOTE_HEADERS.some((re) => re.test(joined))) ||
-      (OUTLOOK_FROM.test(line) && lines.slice(i + 1, i + 3).some((next) => OUTLOOK_NEXT.test(next.trim()))) ||
-      (line.startsWith('>') && lines.slice(i).every((rest) => rest.trim() === '' || rest.trim().startsWith('>') || QUOTE_HEADERS.some((re) => re.test(rest.trim()))));
-    if (isHeader || SIGNATURES.some((re) => re.test(line))) {
+      (OUTLOOK_FROM.test(line) && lines.slice(i + 1, i + 3).some((next) => OUTLOOK_NEXT.test(next.trim())))
+    );
+  };
+  const quoted = (line: string) => line.trim().startsWith('>');
+  let end = lines.length;
+  let interleaved = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (SIGNATURES.some((re) => re.test(line))) {
+      end = i;
+      break;
+    }
+    if (isQuoteHeader(i) || (quoted(line) && lines.slice(i).every((rest) => rest.trim() === '' || quoted(rest)))) {
+      // "On … wrote:" followed by a quoted block and then more of the writer's own text is an answer
+      // written between the quotes: keep the writer's lines, drop the quotes.
+      let j = i + (WROTE_TAIL.test(line) || quoted(line) ? 1 : 2);
+      while (j < lines.length && (quoted(lines[j]!) || lines[j]!.trim() === '')) j++;
+      const firstQuoted = lines.slice(i + 1, i + 3).some(quoted);
+      if (firstQuoted && j < lines.length && !isQuoteHeader(j) && !SIGNATURES.some((re) => re.test(lines[j]!.trim()))) {
+        interleaved = true;
+        continue;
+      }
       end = i;
       break;
     }
   }
-  const kept = tidy(lines.slice(0, end).filter((l) => !l.trim().startsWith('>') || end === lines.length).join('\n'));
-  return kept || tidy(text.replace(/\u0000QUOTE/g, ''));
+  let kept = lines.slice(0, end);
+  if (interleaved) kept = kept.filter((l, i) => !quoted(l) && !(WROTE_TAIL.test(l.trim()) && isQuoteHeader(i)));
+  while (kept.length > 0 && /^[\s\-_=*]*$/.test(kept[kept.length - 1]!)) kept.pop();
+  const result = tidy(kept.join('\n'));
+  return result || tidy(text.replace(/\u0000QUOTE/g, ''));
 }
 
 /**

@@ -5,7 +5,7 @@ import { classify } from '../../domain/mail/classify.js';
 import { htmlToText, newPartOf, safeFileName, tidy } from '../../domain/mail/content.js';
 import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail } from '../../domain/mail/message.js';
 import { findThread, forwardedSender, subjectReferences, tokensIn, type ThreadMatch } from '../../domain/mail/threading.js';
-import { isAgent } from '../../domain/roles.js';
+import { isAgent, type Role } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
 import type { Logger } from '../../logger.js';
 import type { Database, Db } from '../../store/database.js';
@@ -19,7 +19,7 @@ import {
   ticketOfMessageIds,
   type NewAttachment,
 } from '../../store/mail.js';
-import { contactByEmail, type Person } from '../../store/people.js';
+import { contactByEmail, findPersonByEmail, type Person } from '../../store/people.js';
 import { channelFor } from '../../store/support-teams.js';
 import { findTicket } from '../../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../../store/timeline.js';
@@ -84,6 +84,8 @@ export class MailIntake {
       clock?: () => number;
       /** After a commit that queued cards or mail. */
       onEnqueued?: () => void;
+      /** The sender's role as configuration and support teams say (not only as stored). */
+      roleOf?: (person: Person) => Promise<Role>;
     },
   ) {
     this.own = new Set(deps.options.ownAddresses.map(normalizeAddress));
@@ -119,9 +121,12 @@ export class MailIntake {
       ticketByToken: (id, token) => hasThreadToken(this.db, id, token),
       ticketByConversation: (id) => ticketOfConversation(this.db, id),
     });
+    // Who the sender is, decided before the transaction (role lookups read outside it).
+    const known = mail.from ? await findPersonByEmail(this.db, mail.from.address) : undefined;
+    const role = known ? ((await this.deps.roleOf?.(known)) ?? known.role) : 'requester';
     const files = await this.storeFiles(mail, fetched);
     try {
-      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread, files));
+      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread, files, role === 'outsider' ? 'requester' : role));
       if (outcome.disposition === 'duplicate') await this.removeFiles(files);
       else this.deps.onEnqueued?.();
       return outcome;
@@ -141,12 +146,12 @@ export class MailIntake {
     );
   }
 
-  private async apply(tx: Db, mail: InboundMail, text: string, thread: ThreadMatch | undefined, files: StoredFile[]): Promise<IngestOutcome> {
+  private async apply(tx: Db, mail: InboundMail, text: string, thread: ThreadMatch | undefined, files: StoredFile[], role: Actor['role']): Promise<IngestOutcome> {
     const now = this.now();
     const mailId = await recordMail(tx, this.stored(mail, 'ticket', null, null), now);
     if (mailId === undefined) return { disposition: 'duplicate' };
     const sender = await contactByEmail(tx, { email: mail.from?.address ?? 'unknown@invalid', name: mail.from?.name ?? '' }, now);
-    const actor: Actor = { person: sender, role: sender.role };
+    const actor: Actor = { person: sender, role };
     const origin = { messageId: mail.internetMessageId, from: mail.from?.address ?? null };
 
     let linkedTo: number | undefined;
@@ -162,7 +167,7 @@ export class MailIntake {
     }
 
     // A new ticket: for the sender, or, when an agent forwards a customer's mail, for that customer.
-    const forward = isAgent(sender.role) && isForwardSubject(mail.subject) ? forwardedSender(text) : undefined;
+    const forward = isAgent(actor.role) && isForwardSubject(mail.subject) ? forwardedSender(text) : undefined;
     const requester: Person = forward ? await contactByEmail(tx, { email: forward.address, name: forward.name }, now) : sender;
     const subjectText = subjectOf(forward?.subject ?? baseSubject(mail.subject), text);
     const description = clip(forward ? text : newPartOf(text), DESCRIPTION_MAX);
@@ -295,9 +300,9 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - marker.length)}${marker}`;
 }
 
-/** The subject line, or the first words of the body when the mail had none. */
+/** The subject line (without ticket references), or the first words of the body when the mail had none. */
 function subjectOf(subject: string, text: string): string {
-  const line = subject.trim() || newPartOf(text).split('\n').find((l) => l.trim())?.trim() || '(no subject)';
+  const line = subject.replace(/\s*\[\s*(?:INC|REQ)\s*-\s*\d+\s*\]\s*/gi, ' ').trim() || newPartOf(text).split('\n').find((l) => l.trim())?.trim() || '(no subject)';
   return line.length > SUBJECT_MAX ? `${line.slice(0, SUBJECT_MAX - 1)}…` : line;
 }
 
