@@ -92,7 +92,8 @@ export class MailSync {
     this.subscriptionKey = `subscription:${deps.client.mailbox.toLowerCase()}`;
     this.loop = new PollingLoop({
       round: () => this.round(),
-      idleDelay: async () => Math.max(this.options.pollIntervalMs, this.retryAt - Date.now()),
+      // After a failure, try again when the backoff (or Graph's Retry-After) says; otherwise at the next poll.
+      idleDelay: async () => (this.retryAt > Date.now() ? this.retryAt - Date.now() : this.options.pollIntervalMs),
       onError: (error) => this.failed(error),
     });
   }

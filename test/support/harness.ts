@@ -80,7 +80,7 @@ export interface Harness extends ActivityContext {
  * the tokens the service validates and issues the token the service sends to the fake connector.
  */
 export async function startHarness(
-  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean; mail?: boolean } = {},
+  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean; mail?: boolean; beforeStart?: (fakes: { identity: FakeIdentityProvider; graph: FakeGraph }) => void } = {},
 ): Promise<Harness> {
   const auth = options.auth ?? true;
   const identity = await new FakeIdentityProvider().start();
@@ -131,11 +131,22 @@ export async function startHarness(
     mailSync: { backoff: { baseMs: 50, capMs: 500, jitter: 0 }, ...options.service?.mailSync },
     mailSender: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.mailSender },
   };
-  let service = await startService(config, logger, serviceOptions);
+  let service: RunningService | undefined;
+  // Graph notifies the public https URL a subscription names; here that is the service's own http port.
+  if (options.mail) {
+    graph.notificationTarget = (url) => {
+      if (!service) throw new Error('the service is not listening yet');
+      const target = new URL(url);
+      return `${service.url}${target.pathname}${target.search}`;
+    };
+  }
+  options.beforeStart?.({ identity, graph });
+  service = await startService(config, logger, serviceOptions);
+  let running: RunningService = service;
 
   const harness: Harness = {
     get service() {
-      return service;
+      return running;
     },
     identity,
     connector,
@@ -151,7 +162,7 @@ export async function startHarness(
       } else if (auth) {
         headers.authorization = identity.channelAuthorization(BOT_APP_ID, connector.serviceUrl, authOptions);
       }
-      const response = await fetch(`${service.url}/api/messages`, {
+      const response = await fetch(`${running.url}/api/messages`, {
         method: 'POST',
         headers,
         body: typeof activity === 'string' ? activity : JSON.stringify(activity),
@@ -179,7 +190,7 @@ export async function startHarness(
       }
     },
     async syncMail() {
-      const sync = service.mail?.sync;
+      const sync = running.mail?.sync;
       if (!sync) throw new Error('start the harness with { mail: true }');
       const target = sync.stats.roundsStarted + 1;
       sync.wake();
@@ -190,11 +201,11 @@ export async function startHarness(
       }
     },
     async restart() {
-      await service.stop();
-      service = await startService(config, logger, serviceOptions);
+      await running.stop();
+      running = service = await startService(config, logger, serviceOptions);
     },
     async stop() {
-      await service.stop();
+      await running.stop();
       await connector.stop();
       if (options.mail) await graph.stop();
       await identity.stop();

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { composeEml } from '../../fakes/mail-message.js';
+import { megan } from '../../support/activities.js';
+import { startHarness, type Harness } from '../../support/harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.stop();
+});
+
+const isDelta = (method: string, path: string) => method === 'GET' && path.endsWith('/messages/delta');
+const subjects = async () => (await h.service.database.db.selectFrom('tickets').select('subject').orderBy('id').execute()).map((t) => t.subject);
+
+describe('reading the mailbox when Graph misbehaves', () => {
+  it('waits what Retry-After asks on a 429, never less', async () => {
+    h = await startHarness({ mail: true });
+    await h.graph.deliver(composeEml({ from: 'a@fabrikam.example', subject: 'Throttled', text: 'x' }));
+    h.graph.fail(isDelta, { status: 429, retryAfter: 1 });
+    await h.syncMail();
+    const deltas = h.graph.requests.filter((r) => isDelta(r.method, r.path));
+    expect(deltas.map((r) => r.status).slice(0, 2)).toEqual([429, 200]);
+    expect(deltas[1]!.at - deltas[0]!.at).toBeGreaterThanOrEqual(1_000);
+    expect(await subjects()).toEqual(['Throttled']);
+  });
+
+  it('retries 503s, timeouts and a failing token endpoint', async () => {
+    h = await startHarness({
+      mail: true,
+      service: { graph: { timeoutMs: 300 } },
+      // The token endpoint fails as the service starts: its first reads of the mailbox need a token.
+      beforeStart: ({ identity }) => identity.tokenFailures.push({ status: 500, error: 'temporarily_unavailable' }, { status: 500, error: 'temporarily_unavailable' }),
+    });
+    await h.graph.deliver(composeEml({ from: 'a@fabrikam.example', subject: 'Flaky', text: 'x' }));
+    h.graph.fail(isDelta, { status: 503 });
+    h.graph.fail(isDelta, { status: 'hang' });
+    await h.syncMail();
+    expect(await subjects()).toEqual(['Flaky']);
+    expect(h.service.mail!.sync.stats.lastError).toBeUndefined();
+    expect(h.identity.tokenFailures).toEqual([]);
+    expect(h.graph.requests.filter((r) => isDelta(r.method, r.path)).map((r) => r.status)).toContain(503);
+  });
+
+  it('keeps the cursor when Graph stays down, and catches up once it is back', async () => {
+    h = await startHarness({ mail: true });
+    await h.graph.deliver(composeEml({ from: 'a@fabrikam.example', subject: 'During the outage', text: 'x' }));
+    h.graph.fail(isDelta, { status: 503 }, 10);
+    await h.syncMail();
+    expect(h.service.mail!.sync.stats.lastError).toMatch(/503/);
+    expect(await subjects()).toEqual([]);
+    h.graph.faults.length = 0;
+    await expect.poll(subjects, { timeout: 5_000 }).toEqual(['During the outage']);
+  });
+
+  it('re-reads a page fetched but not committed before a crash, without duplicates', async () => {
+    h = await startHarness({ mail: true });
+    const db = () => h.service.database.db;
+    for (const n of [1, 2, 3]) await h.graph.deliver(composeEml({ from: `c${n}@fabrikam.example`, subject: `Before the crash ${n}`, text: 'x' }));
+    await h.syncMail();
+    const committed = await db().selectFrom('mail_state').selectAll().where('key', 'like', 'delta:%').executeTakeFirstOrThrow();
+    for (const n of [4, 5]) await h.graph.deliver(composeEml({ from: `c${n}@fabrikam.example`, subject: `Before the crash ${n}`, text: 'x' }));
+    await h.syncMail();
+    // The process died after committing these messages but before the cursor moved past them.
+    await db().updateTable('mail_state').set({ value: committed.value }).where('key', '=', committed.key).execute();
+    await h.restart();
+    await h.syncMail();
+    expect(await subjects()).toEqual([1, 2, 3, 4, 5].map((n) => `Before the crash ${n}`));
+  });
+
+  it('records an unreadable message as poison, skips it, and goes on with the rest', async () => {
+    h = await startHarness({ mail: true });
+    const good = await h.graph.deliver(composeEml({ from: 'a@fabrikam.example', subject: 'Good one', text: 'x' }));
+    h.graph.deliverMessage({ ...good, id: 'AAMkBroken', internetMessageId: 42, from: 'not an address' } as never);
+    await h.graph.deliver(composeEml({ from: 'b@fabrikam.example', subject: 'After the broken one', text: 'x' }));
+    await h.syncMail();
+    await h.syncMail();
+    expect(await subjects()).toEqual(['Good one', 'After the broken one']);
+    const poison = await h.service.database.db.selectFrom('mail_messages').selectAll().where('disposition', '=', 'poison').execute();
+    expect(poison).toHaveLength(1);
+    expect(poison[0]).toMatchObject({ internet_message_id: '<unreadable.AAMkBroken@service-desk.invalid>', mailbox_id: 'AAMkBroken' });
+    expect(poison[0]!.reason).toMatch(/internetMessageId/);
+    expect(h.logs.lines.some((l) => l.msg === 'skipped an unreadable email (recorded as poison)')).toBe(true);
+  });
+});
+
+describe('sending mail when Graph misbehaves', () => {
+  it('delays a reply through an outage and sends it once Graph is back', async () => {
+    h = await startHarness({ mail: true, env: { AGENT_IDS: megan.aadObjectId, MAIL_ACKNOWLEDGE: 'false' } });
+    await h.graph.deliver(composeEml({ from: 'a@fabrikam.example', subject: 'Outage reply', text: 'x' }));
+    await h.syncMail();
+    const ticket = await h.service.database.db.selectFrom('tickets').selectAll().executeTakeFirstOrThrow();
+    h.graph.fail((m, p) => m === 'POST' && p.endsWith('/createReply'), { status: 503 }, 8);
+    await h.say(megan, `reply ${ticket.reference} We are on it.`);
+    await expect.poll(async () => (await h.service.database.db.selectFrom('mail_outbox').select('attempts').executeTakeFirstOrThrow()).attempts).toBeGreaterThanOrEqual(1);
+    expect(h.graph.sent).toHaveLength(0);
+    const [sent] = await h.graph.waitForSent(1, 8_000);
+    expect(sent!.subject).toBe(`RE: Outage reply [${ticket.reference}]`);
+    await expect.poll(() => h.service.database.db.selectFrom('mail_outbox').select(['status', 'internet_message_id']).executeTakeFirstOrThrow()).toEqual({ status: 'sent', internet_message_id: sent!.internetMessageId });
+    expect(h.graph.sent).toHaveLength(1);
+  });
+
+  it('dead-letters mail that keeps failing instead of retrying forever', async () => {
+    h = await startHarness({ mail: true, service: { mailSender: { maxAttempts: 3 } } });
+    h.graph.fail((m, p) => m === 'POST' && p.endsWith('/sendMail'), { status: 500 }, 100);
+    await h.graph.deliver(composeEml({ from: 'a@fabrikam.example', subject: 'Never acknowledged', text: 'x' }));
+    await h.syncMail();
+    await expect.poll(async () => (await h.service.database.db.selectFrom('mail_outbox').select(['status', 'attempts']).executeTakeFirstOrThrow()), { timeout: 8_000 }).toEqual({ status: 'dead', attempts: 3 });
+    expect(h.logs.lines.some((l) => /dead-lettered/.test(l.msg))).toBe(true);
+  });
+});
