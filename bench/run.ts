@@ -1,4 +1,5 @@
 import { benchFanOut, reportFanOut } from './fanout.js';
+import { benchMail, reportMail } from './mail.js';
 import { benchSweep, reportSweep } from './sla.js';
 import { benchTickets, reportTickets } from './tickets.js';
 import { benchTurns, reportTurns } from './turns.js';
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<string>> = {
   tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, rounds: 3 })),
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
+  mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
 };
 
 for (const [name, run] of Object.entries(benches)) {
