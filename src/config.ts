@@ -88,6 +88,16 @@ export interface HubSpotConfig {
   accessToken: string;
   baseUrl: string;
   clientSecret: string | undefined;
+  /** The company property that holds the support tier. */
+  tierProperty: string;
+  /** Our own limits, kept under the account's: requests per rolling 10 s and per day. */
+  limitPer10s: number;
+  dailyLimit: number;
+  cacheTtlMs: number;
+  /** Mirror each ticket as a HubSpot ticket. */
+  ticketSync: boolean;
+  /** The webhook URL as HubSpot calls it (signature v3 covers it); unset → from the request's Host. */
+  webhookUrl: string | undefined;
 }
 
 export interface Config {
@@ -141,7 +151,13 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'ATTACHMENT_DIR', default: '(in the database)', meaning: 'Folder for attachment contents. Unset → stored in the database.' },
   { name: 'HUBSPOT_ACCESS_TOKEN', default: '', meaning: 'Private-app token; turns HubSpot enrichment on.' },
   { name: 'HUBSPOT_BASE_URL', default: 'https://api.hubapi.com', meaning: 'HubSpot API endpoint.' },
-  { name: 'HUBSPOT_CLIENT_SECRET', default: '', meaning: 'App client secret used to verify webhook signatures (v3).' },
+  { name: 'HUBSPOT_CLIENT_SECRET', default: '', meaning: 'App client secret used to verify webhook signatures (v3); without it `/api/webhooks/hubspot` refuses everything.' },
+  { name: 'HUBSPOT_TIER_PROPERTY', default: 'support_tier', meaning: 'Company property holding the support tier; `crmTiers` in the SLA file maps its values to SLA tiers.' },
+  { name: 'HUBSPOT_LIMIT_PER_10S', default: '90', meaning: 'Most HubSpot requests per rolling 10 seconds (your account allows 100 on Free/Starter, 190 on Professional/Enterprise; stay a little under).' },
+  { name: 'HUBSPOT_DAILY_LIMIT', default: '240000', meaning: 'Most HubSpot requests per day (250,000 Free/Starter, 650,000 Professional, 1,000,000 Enterprise).' },
+  { name: 'HUBSPOT_CACHE_TTL', default: '24h', meaning: 'How long a requester\'s CRM facts are reused without asking HubSpot (`30m`, `24h`).' },
+  { name: 'HUBSPOT_TICKET_SYNC', default: 'false', meaning: '`true` mirrors each ticket as a HubSpot ticket (associated with the contact and company) and keeps its status in step.' },
+  { name: 'HUBSPOT_WEBHOOK_URL', default: '(from the request)', meaning: 'Public URL of `/api/webhooks/hubspot` as configured in HubSpot, when a proxy changes the host or scheme (signatures cover the URL).' },
 ];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -209,6 +225,12 @@ const schema = z.object({
     z.string().trim().url('HUBSPOT_BASE_URL must be a URL such as https://api.hubapi.com').default('https://api.hubapi.com'),
   ),
   HUBSPOT_CLIENT_SECRET: optionalString,
+  HUBSPOT_TIER_PROPERTY: z.preprocess(emptyToUndefined, z.string().trim().regex(/^[a-z0-9_]+$/, 'HUBSPOT_TIER_PROPERTY must be a property\'s internal name, such as support_tier').default('support_tier')),
+  HUBSPOT_LIMIT_PER_10S: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1000).default(90)),
+  HUBSPOT_DAILY_LIMIT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).default(240_000)),
+  HUBSPOT_CACHE_TTL: z.preprocess(emptyToUndefined, duration('HUBSPOT_CACHE_TTL', 1_000, 30 * 86_400_000).default('24h')),
+  HUBSPOT_TICKET_SYNC: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'HUBSPOT_TICKET_SYNC must be true or false' }).default('false')),
+  HUBSPOT_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.string().trim().url('HUBSPOT_WEBHOOK_URL must be a URL').optional()),
 });
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -295,7 +317,17 @@ export function parseConfig(env: Env): ConfigResult {
           }
         : null,
     hubspot: e.HUBSPOT_ACCESS_TOKEN
-      ? { accessToken: e.HUBSPOT_ACCESS_TOKEN, baseUrl: e.HUBSPOT_BASE_URL, clientSecret: e.HUBSPOT_CLIENT_SECRET }
+      ? {
+          accessToken: e.HUBSPOT_ACCESS_TOKEN,
+          baseUrl: e.HUBSPOT_BASE_URL.replace(/\/+$/, ''),
+          clientSecret: e.HUBSPOT_CLIENT_SECRET,
+          tierProperty: e.HUBSPOT_TIER_PROPERTY,
+          limitPer10s: e.HUBSPOT_LIMIT_PER_10S,
+          dailyLimit: e.HUBSPOT_DAILY_LIMIT,
+          cacheTtlMs: e.HUBSPOT_CACHE_TTL,
+          ticketSync: e.HUBSPOT_TICKET_SYNC === 'true',
+          webhookUrl: e.HUBSPOT_WEBHOOK_URL,
+        }
       : null,
     mail: {
       reopenWindowMs: e.MAIL_REOPEN_DAYS * 86_400_000,

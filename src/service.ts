@@ -27,6 +27,10 @@ import { MailIntake } from './services/mail/intake.js';
 import { loadAckTemplate, OutgoingMail } from './services/mail/outgoing.js';
 import { MailSender, type MailSenderOptions } from './workers/mail-sender.js';
 import { MailSync, type MailSyncOptions } from './workers/mail-sync.js';
+import { HubSpotClient, type HubSpotClientOptions } from './integrations/hubspot/client.js';
+import { CrmEnrichment, DEFAULT_CRM_OPTIONS, type CrmOptions } from './services/crm.js';
+import { rememberReceipt } from './store/crm.js';
+import { EnrichmentWorker } from './workers/enrichment.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -37,6 +41,8 @@ export interface ServiceOptions {
   graph?: Partial<GraphClientOptions>;
   mailSync?: Partial<MailSyncOptions>;
   mailSender?: Partial<MailSenderOptions>;
+  hubspot?: Partial<HubSpotClientOptions>;
+  crm?: Partial<CrmOptions>;
 }
 
 export interface RunningService {
@@ -47,6 +53,10 @@ export interface RunningService {
   readonly sweeper: SlaSweeper;
   /** Email workers, when email is configured. */
   readonly mail: { sync: MailSync; sender: MailSender; intake: MailIntake; client: GraphMailClient } | undefined;
+  /** The one write path for tickets (scripts and tests create tickets through it too). */
+  readonly tickets: TicketService;
+  /** CRM enrichment, when HubSpot is configured. */
+  readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -76,7 +86,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const wake = () => {
       outbox.wake();
       mail?.sender.wake();
+      crm?.worker.wake();
     };
+    let crm: RunningService['crm'];
     const tickets = new TicketService({
       database,
       sla,
@@ -84,11 +96,26 @@ export async function startService(config: Config, logger: Logger, options: Serv
       onEnqueued: wake,
       onError: (error, what) => logger.error({ err: error }, what),
       ...(outgoing ? { replies: outgoing } : {}),
+      // Built below (it needs this service to apply what it finds); new tickets only read its cache.
+      ...(config.hubspot ? { crm: { atCreation: (tx, requesterId, now) => crm!.enrichment.atCreation(tx, requesterId, now) } } : {}),
     });
+    if (config.hubspot) {
+      const client = new HubSpotClient(config.hubspot, options.hubspot);
+      const enrichment = new CrmEnrichment({
+        database,
+        client,
+        tickets,
+        policy: sla,
+        options: { ...DEFAULT_CRM_OPTIONS, tierProperty: config.hubspot.tierProperty, cacheTtlMs: config.hubspot.cacheTtlMs, ticketSync: config.hubspot.ticketSync, ...options.crm },
+        logger: logger.child({ worker: 'crm' }),
+        clock,
+      });
+      crm = { enrichment, client, worker: new EnrichmentWorker({ crm: enrichment, logger: logger.child({ worker: 'crm' }) }) };
+    }
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
-    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock });
+    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}) });
     const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, runner };
     const bot = createBot({
       ...turnServices,
@@ -152,12 +179,27 @@ export async function startService(config: Config, logger: Logger, options: Serv
             },
           }
         : {}),
+      ...(crm && config.hubspot
+        ? {
+            hubspotWebhooks: {
+              secret: config.hubspot.clientSecret,
+              publicUrl: config.hubspot.webhookUrl,
+              // Kept twice the signature window: anything older is refused by its timestamp anyway.
+              firstTime: (signature: string, now: number) => rememberReceipt(db, signature, now, 10 * 60_000),
+              changed: async (changed: { contactIds: string[]; companyIds: string[] }) => {
+                const queued = await crm!.enrichment.refresh(changed);
+                if (queued > 0) crm!.worker.wake();
+              },
+            },
+          }
+        : {}),
     });
 
     const address = await http.listen(config.http.port, config.http.host);
     outbox.start();
     sweeper.start();
     mail?.sender.start();
+    crm?.worker.start();
     // After listening: creating a subscription makes Graph call our notification URL to validate it.
     mail?.sync.start();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -180,6 +222,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       outbox,
       sweeper,
       mail,
+      crm,
+      tickets,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');
@@ -188,6 +232,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await mail?.sync.stop();
           await sweeper.stop();
           await mail?.sender.stop();
+          await crm?.worker.stop();
           await outbox.stop();
           await database.close();
           logger.info('shut down cleanly');

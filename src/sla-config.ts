@@ -43,6 +43,13 @@ tiers:
 calendarForTier:
   vip: always
 calendarForTeam: {}
+# The CRM's tier property (HUBSPOT_TIER_PROPERTY) value → our tier. Values not listed (and no value) mean defaultTier.
+crmTiers:
+  vip: vip
+  platinum: vip
+  premium: premium
+  gold: premium
+  standard: standard
 warnings: [75%, 90%]
 # Who is asked to take a breached or escalated ticket, level by level, and for how long (wall clock).
 # notify: channel:<triage|critical|sla-breaches|escalations> or person:<Entra object id or Teams id>.
@@ -123,6 +130,7 @@ const fileSchema = z
     tiers: z.record(z.string(), tierSchema),
     calendarForTier: z.record(z.string(), z.string()).default({}),
     calendarForTeam: z.record(z.string(), z.string()).default({}),
+    crmTiers: z.record(z.string(), z.string()).default({}),
     warnings: z.array(thresholdSchema).default([]),
     escalation: z
       .object({ default: z.array(levelSchema).default([]), teams: z.record(z.string(), z.array(levelSchema)).default({}) })
@@ -189,6 +197,9 @@ export function parseSlaPolicy(text: string, source: string): SlaPolicyResult {
     if (!file.tiers[tier]) problems.push(`${where(['calendarForTier', tier])}: calendarForTier.${tier}: no tier named "${tier}"`);
   }
   for (const [team, name] of Object.entries(file.calendarForTeam)) knownCalendar(name, ['calendarForTeam', team]);
+  for (const [value, tier] of Object.entries(file.crmTiers)) {
+    if (!file.tiers[tier]) problems.push(`${where(['crmTiers', value])}: crmTiers.${value}: no tier named "${tier}"`);
+  }
   if (!file.tiers[file.defaultTier]) problems.push(`${where(['defaultTier'])}: defaultTier: no tier named "${file.defaultTier}"`);
   for (const [name, calendar] of Object.entries(calendars)) {
     if (WEEKDAYS.every((d) => calendar.week[d].length === 0)) problems.push(`${where(['calendars', name, 'hours'])}: calendars.${name}.hours: the calendar is never open`);
@@ -205,6 +216,8 @@ export function parseSlaPolicy(text: string, source: string): SlaPolicyResult {
       calendarOf: { default: file.defaultCalendar, tiers: file.calendarForTier, teams: file.calendarForTeam },
       warnings: file.warnings,
       escalation: { default: file.escalation.default, teams: file.escalation.teams },
+      // Matched without regard to case or surrounding spaces: CRM values are typed by people.
+      crmTiers: Object.fromEntries(Object.entries(file.crmTiers).map(([value, tier]) => [value.trim().toLowerCase(), tier])),
     },
   };
 }

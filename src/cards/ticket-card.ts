@@ -18,10 +18,14 @@ export interface TicketCardData {
   notice?: { text: string; tone: 'good' | 'warning' };
   /** Where the SLA clocks stand, in business time. */
   sla: { text: string; tone: 'good' | 'warning' | 'attention' | 'default' };
+  /** Agents' view: who the customer is in the CRM, or why that is not known (yet). */
+  customer?: { company?: string; owner?: string; openDeals?: number; status?: string };
   now: number;
 }
 
 const SLA_COLORS = { good: 'Good', warning: 'Warning', attention: 'Attention' } as const;
+
+const TIER_BADGES: Record<string, string> = { vip: '★ VIP', premium: '◆ Premium' };
 
 const SOURCE_LABELS: Record<Ticket['source'], string> = { chat: 'Teams chat', channel: 'Teams channel', email: 'Email', api: 'API' };
 
@@ -36,6 +40,8 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
         { type: 'TextRun', text: ticket.reference, weight: 'Bolder', size: 'Medium', ...(ticket.priority === 'P1' ? { color: 'Attention' } : {}) },
         { type: 'TextRun', text: ' · ', size: 'Medium' },
         { type: 'TextRun', text: ticket.subject, weight: 'Bolder', size: 'Medium' },
+        // VIP and premium customers stand out wherever the card is.
+        ...(TIER_BADGES[ticket.tier] ? [{ type: 'TextRun' as const, text: `  ${TIER_BADGES[ticket.tier]}`, weight: 'Bolder' as const, size: 'Medium' as const, color: 'Accent' as const }] : []),
       ],
     },
   ];
@@ -51,6 +57,12 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
     field('Source', SOURCE_LABELS[ticket.source]),
     field('SLA', data.sla.tone === 'default' ? data.sla.text : { text: data.sla.text, weight: 'Bolder', color: SLA_COLORS[data.sla.tone] }),
   );
+  const customer = data.customer;
+  if (customer?.status) body.push(field('Customer', { text: customer.status, isSubtle: true }));
+  else if (customer?.company) {
+    const facts = [customer.company, `tier ${ticket.tier}`, ...(customer.owner ? [`owner ${customer.owner}`] : []), ...(customer.openDeals !== undefined ? [`${customer.openDeals} open deal${customer.openDeals === 1 ? '' : 's'}`] : [])];
+    body.push(field('Customer', facts.join(' · ')));
+  }
   if (data.latest) {
     const who = data.latest.authorName ?? 'Service Desk';
     const label = data.latest.visibility === 'internal' ? `${who} (internal)` : who;

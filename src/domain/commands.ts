@@ -22,6 +22,8 @@ export type Command =
   | { kind: 'note' | 'reply'; ref: number | undefined; text: string }
   | { kind: 'remind'; ref: number | undefined; when: string }
   | { kind: 'quiet'; range: string | undefined }
+  | { kind: 'tier'; ref: number | undefined; tier: string; reason: string | undefined }
+  | { kind: 'whois'; email: string }
   | { kind: 'setup'; what: SetupKind };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; suggestion?: string };
@@ -52,6 +54,8 @@ export const COMMAND_WORDS = [
   'escalate',
   'remind me',
   'quiet',
+  'tier',
+  'whois',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -138,6 +142,16 @@ export function parseCommand(input: string): ParseResult {
     case 'escalate': {
       const note = remainder.join(' ').trim();
       return { ok: true, command: { kind: verb, ref, note: note || undefined } };
+    }
+    case 'tier': {
+      const [tier, ...why] = remainder;
+      if (!tier) return { ok: false, error: 'Give the tier, e.g. “tier INC-1042 vip customer escalated to the CEO”.' };
+      return { ok: true, command: { kind: 'tier', ref, tier: tier.toLowerCase(), reason: why.join(' ').trim() || undefined } };
+    }
+    case 'whois': {
+      const email = rest.join(' ').trim().replace(/^mailto:/i, '').replace(/^<|>$/g, '');
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return { ok: false, error: 'Give an email address, e.g. “whois dana@fabrikam.com”.' };
+      return { ok: true, command: { kind: 'whois', email: email.toLowerCase() } };
     }
     case 'quiet': {
       const range = rest.join(' ').trim();

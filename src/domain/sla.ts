@@ -40,6 +40,15 @@ export interface SlaPolicy {
   warnings: readonly Threshold[];
   /** Escalation chains: a team's own, else the default. */
   escalation: { default: readonly EscalationLevel[]; teams: Readonly<Record<string, readonly EscalationLevel[]>> };
+  /** CRM tier values (lower-cased) → tiers of this policy. */
+  crmTiers: Readonly<Record<string, string>>;
+}
+
+/** Our tier for a CRM tier value: mapped, or the tier of the same name, else undefined (→ the default). */
+export function tierFromCrm(policy: SlaPolicy, value: string | null | undefined): string | undefined {
+  if (!value) return undefined;
+  const key = value.trim().toLowerCase();
+  return policy.crmTiers[key] ?? (policy.tiers.includes(key) ? key : undefined);
 }
 
 export function escalationLevels(policy: SlaPolicy, teamId: string | null): readonly EscalationLevel[] {

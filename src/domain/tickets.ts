@@ -49,7 +49,16 @@ export interface Ticket {
   /** Null for tickets from before SLAs were tracked. */
   slaClocks: TicketClocks | null;
   slaDueAt: number | null;
+  /** Whether CRM facts are known for the requester: none to look up, looking, known, or the CRM unreachable. */
+  crmStatus: CrmStatus;
+  /** Where the tier came from; an agent's choice is not overridden by the CRM. */
+  tierSource: TierSource;
+  /** The mirrored HubSpot ticket, when ticket sync is on. */
+  crmTicketId: string | null;
 }
+
+export type CrmStatus = 'none' | 'pending' | 'ok' | 'unavailable';
+export type TierSource = 'default' | 'crm' | 'agent';
 
 export const isOpenStatus = (status: TicketStatus): boolean => OPEN_STATUSES.includes(status);
 

@@ -3,6 +3,8 @@ import restify, { type Request, type Response, type Server } from 'restify';
 import type { Logger } from '../logger.js';
 import { checkInboundActivity } from './activity-schema.js';
 import { parseGraphNotifications } from './graph-notifications.js';
+import { parseHubSpotEvents } from './hubspot-webhooks.js';
+import { verifyV3 } from '../domain/hubspot-signature.js';
 
 /** What the HTTP layer needs from the bot: the adapter's `process`, wrapped by the teams folder. */
 export interface MessageEndpoint {
@@ -17,6 +19,18 @@ export interface HttpServerDeps {
   maxBodyBytes: number;
   /** Microsoft Graph change notifications for the support mailbox, when email is on. */
   graphNotifications?: GraphNotificationSink;
+  /** HubSpot webhooks, when HubSpot is on. */
+  hubspotWebhooks?: HubSpotWebhookSink;
+}
+
+export interface HubSpotWebhookSink {
+  /** The client secret that signs webhooks; undefined → every webhook is refused. */
+  secret: string | undefined;
+  /** The public URL HubSpot calls, when a proxy in front changes it; else the request's own. */
+  publicUrl: string | undefined;
+  /** Records a signature; false when it was seen before (a replay). */
+  firstTime(signature: string, now: number): Promise<boolean>;
+  changed(events: { contactIds: string[]; companyIds: string[] }): Promise<void>;
 }
 
 export interface GraphNotificationSink {
@@ -31,6 +45,11 @@ export interface GraphNotificationSink {
  * requests in flight so shutdown can let them finish, and answers 503 to anything that arrives while
  * draining.
  */
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export class HttpServer {
   private readonly server: Server;
   private draining = false;
@@ -101,6 +120,40 @@ export class HttpServer {
         return;
       }
       res.send(202);
+    });
+
+    this.server.post('/api/webhooks/hubspot', async (req: Request, res: Response) => {
+      const sink = deps.hubspotWebhooks;
+      if (!sink) {
+        res.send(404, { error: 'HubSpot is not configured on this service' });
+        return;
+      }
+      const now = Date.now();
+      // The signature covers the body exactly as sent; restify keeps it beside the parsed one.
+      const raw = String((req as { rawBody?: string | Buffer }).rawBody ?? '');
+      const url = sink.publicUrl ?? `${String(req.headers['x-forwarded-proto'] ?? 'http').split(',')[0]}://${req.headers['x-forwarded-host'] ?? req.headers.host}${req.url}`;
+      const signature = header(req, 'x-hubspot-signature-v3');
+      const check = sink.secret
+        ? verifyV3({ secret: sink.secret, method: 'POST', url, body: raw, timestamp: header(req, 'x-hubspot-request-timestamp'), signature, now })
+        : { ok: false as const, reason: 'HUBSPOT_CLIENT_SECRET is not set' };
+      if (!check.ok) {
+        logger.warn({ reason: check.reason }, 'refused a HubSpot webhook');
+        res.send(401, { error: check.reason });
+        return;
+      }
+      if (!(await sink.firstTime(signature!, now))) {
+        logger.warn('refused a replayed HubSpot webhook');
+        res.send(401, { error: 'this request was already received' });
+        return;
+      }
+      const parsed = parseHubSpotEvents(req.body);
+      if (!parsed.ok) {
+        logger.warn({ problem: parsed.problem }, 'rejected a malformed HubSpot webhook');
+        res.send(400, { error: 'malformed webhook', problem: parsed.problem });
+        return;
+      }
+      await sink.changed(parsed.changed);
+      res.send(204);
     });
 
     // The Agents Playground (and some load balancers) probe the endpoint with HEAD before using it.

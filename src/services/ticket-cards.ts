@@ -12,6 +12,7 @@ import { escalationCard, escalationHeadline } from '../cards/escalation-card.js'
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
+import { cachedFacts, type CrmFacts } from '../store/crm.js';
 import { findTicket } from '../store/tickets.js';
 import { listTimeline } from '../store/timeline.js';
 import type { CardRenderer } from '../workers/delivery.js';
@@ -34,6 +35,18 @@ const ASSIGNABLE_SHOWN = 30;
  * for the audience of the conversation it lands in (channels and agents' chats see the agent card;
  * a requester's chat sees the requester card, without internal notes or agent actions).
  */
+/** What the card says about the customer: CRM facts when known, or why not. */
+function customerFacts(ticket: Ticket, facts: CrmFacts | undefined): NonNullable<TicketCardData['customer']> {
+  if (ticket.crmStatus === 'pending') return { status: 'Looking up in the CRM…' };
+  if (ticket.crmStatus === 'unavailable') return { status: 'CRM unavailable' };
+  if (!facts?.found) return {};
+  return {
+    ...(facts.companyName ? { company: facts.companyName } : {}),
+    ...(facts.ownerId ? { owner: facts.ownerId } : {}),
+    ...(facts.openDeals !== null ? { openDeals: facts.openDeals } : {}),
+  };
+}
+
 export class TicketCards implements CardRenderer {
   /** The Assign picker's agents, read at most every few seconds rather than for every card. */
   private agents: { list: Array<{ id: number; name: string }>; until: number } | undefined;
@@ -66,6 +79,8 @@ export class TicketCards implements CardRenderer {
     const [latest] = await listTimeline(this.db, ticketId, { includeInternal: audience === 'agent', limit: 1 });
     const people = await findPeople(this.db, [ticket.requesterId, ...(ticket.assigneeId === null ? [] : [ticket.assigneeId]), ...(latest?.authorId ? [latest.authorId] : [])]);
     const agents = audience === 'agent' ? await this.assignable() : [];
+    const email = people.get(ticket.requesterId)?.email?.toLowerCase();
+    const facts = audience === 'agent' && email && ticket.crmStatus === 'ok' ? (await cachedFacts(this.db, [email])).get(email) : undefined;
     return {
       ticket,
       requesterName: people.get(ticket.requesterId)?.name ?? 'Unknown',
@@ -75,6 +90,7 @@ export class TicketCards implements CardRenderer {
       audience,
       ...(notice ? { notice } : {}),
       sla: slaSummary(this.sla, ticket, ticket.slaClocks, this.clock()),
+      ...(audience === 'agent' ? { customer: customerFacts(ticket, facts) } : {}),
       now: this.clock(),
     };
   }

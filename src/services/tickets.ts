@@ -10,6 +10,7 @@ import {
   PRIORITY_LABELS,
   STATUS_LABELS,
   SUBJECT_MAX,
+  type CrmStatus,
   type Priority,
   type StatusChange,
   type Ticket,
@@ -58,6 +59,17 @@ export interface NewTicketInput {
  * Where a public reply by an agent also has to go besides Teams: the email thread of a ticket that came
  * by email. Called inside the change's transaction, so the reply and the mail queued for it commit together.
  */
+/** The CRM facts a new ticket starts with, from the cache (never a call to the CRM): its tier, and whether a lookup is queued. */
+export interface CrmAtCreation {
+  atCreation(tx: Db, requesterId: number, now: number): Promise<{ tier: string | undefined; crmStatus: CrmStatus }>;
+}
+
+/** Changes the desk makes by itself (CRM enrichment): no person is the author. */
+export const SYSTEM_ACTOR: Actor = {
+  person: { id: 0, teamsId: null, aadObjectId: null, tenantId: null, name: 'Service Desk', email: null, role: 'admin', timeZone: null, quiet: null },
+  role: 'admin',
+};
+
 export interface ReplyChannel {
   queueReply(tx: Db, ticket: Ticket, reply: { body: string; authorId: number; version: number }, now: number): Promise<boolean>;
 }
@@ -114,6 +126,8 @@ export class TicketService {
       onError?: (error: unknown, what: string) => void;
       /** Email replies for tickets that came by email. */
       replies?: ReplyChannel;
+      /** CRM facts (tier) for new tickets, from the enrichment cache. */
+      crm?: CrmAtCreation;
     },
   ) {}
 
@@ -135,14 +149,16 @@ export class TicketService {
     if (input.description.length > DESCRIPTION_MAX) return { ok: false, reason: `the description is longer than ${DESCRIPTION_MAX} characters` };
 
     const now = this.now();
-    const tier = this.deps.sla.defaultTier;
-    const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
-    const sla = slaColumns(this.deps.sla, slaSubject, startClocks(this.deps.sla, slaSubject, now), now);
     const requesterId = input.requesterId ?? ctx.actor.person.id;
     const ticket = await inTransaction(within ?? this.db, async (tx) => {
+      // A known requester's tier comes from the CRM cache, so the SLA starts right; an unknown one is looked up in the background.
+      const crm = (await this.deps.crm?.atCreation(tx, requesterId, now)) ?? { tier: undefined, crmStatus: 'none' as const };
+      const tier = crm.tier ?? this.deps.sla.defaultTier;
+      const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
+      const sla = slaColumns(this.deps.sla, slaSubject, startClocks(this.deps.sla, slaSubject, now), now);
       const created = await insertTicket(
         tx,
-        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId, teamId: input.teamId, source: input.source, tier, sla },
+        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId, teamId: input.teamId, source: input.source, tier, sla, tierSource: crm.tier ? 'crm' : 'default', crmStatus: crm.crmStatus },
         now,
       );
       await addTimelineEntry(tx, {
@@ -308,6 +324,43 @@ export class TicketService {
     );
   }
 
+  /** An agent sets the tier (and so the SLA targets) by hand; the CRM no longer changes it. */
+  setTier(ctx: ChangeContext, id: number, tier: string, reason: string | undefined): Promise<Result<Ticket>> {
+    return this.change(ctx, id, 'priority', async (_tx, ticket) => {
+      const known = this.deps.sla.tiers;
+      if (!known.includes(tier)) return { ok: false, reason: `there is no tier "${tier}"; the SLA policy has ${known.join(', ')}` };
+      if (ticket.tier === tier && ticket.tierSource === 'agent') return { ok: false, reason: `${ticket.reference} is already ${tier}` };
+      const why = reason?.trim();
+      return {
+        ok: true,
+        changes: { tier, tierSource: 'agent' },
+        timeline: { kind: 'tier', visibility: 'internal', body: `Tier ${ticket.tier} → ${tier} by ${ctx.actor.person.name}${why ? `: ${why}` : ''}`, data: { from: ticket.tier, to: tier, source: 'agent', ...(why ? { reason: why } : {}) } },
+        notice: `${ticket.reference} is now ${tier}; its SLA targets follow`,
+      };
+    });
+  }
+
+  /**
+   * What the CRM says about the requester, applied: the tier (unless an agent chose one), which
+   * recomputes the SLA keeping the business time used, and whether CRM facts are available. Every card
+   * of the ticket is refreshed, so the badge and customer facts appear where the ticket is shown.
+   */
+  applyCrm(id: number, update: { tier: string | undefined; crmStatus: CrmStatus; because: string }): Promise<Result<Ticket>> {
+    return this.change({ actor: SYSTEM_ACTOR, surface: 'system' }, id, 'priority', async (_tx, ticket) => {
+      const tier = ticket.tierSource === 'agent' ? ticket.tier : (update.tier ?? (ticket.tierSource === 'crm' ? this.deps.sla.defaultTier : ticket.tier));
+      const tierChanged = tier !== ticket.tier;
+      if (!tierChanged && update.crmStatus === ticket.crmStatus) return { ok: false, reason: 'nothing to change' };
+      return {
+        ok: true,
+        changes: { crmStatus: update.crmStatus, ...(tierChanged ? { tier, tierSource: update.tier ? ('crm' as const) : ('default' as const) } : {}) },
+        timeline: tierChanged
+          ? { kind: 'tier', visibility: 'internal', body: `Tier ${ticket.tier} → ${tier} (${update.because}); SLA due times recomputed`, data: { from: ticket.tier, to: tier, source: 'crm' } }
+          : { kind: 'crm', visibility: 'internal', body: update.crmStatus === 'unavailable' ? 'CRM unavailable; will try again' : `CRM: ${update.because}`, data: { crmStatus: update.crmStatus } },
+        notice: '',
+      };
+    });
+  }
+
   async get(actor: Actor, id: number): Promise<Result<Ticket>> {
     const ticket = await findTicket(this.db, id);
     if (!ticket) return { ok: false, reason: noSuchTicket(id) };
@@ -435,8 +488,9 @@ export class TicketService {
       const sla = this.slaAfter(ticket, applied.changes, now);
       const updated = await updateTicket(tx, ticket, { ...applied.changes, ...(sla ? { sla } : {}) }, now);
       if (!updated) return { ok: false, reason: `${ticket.reference} was changed by someone else at the same moment; try again`, ticket };
-      await addTimelineEntry(tx, { ticketId: id, at: now, authorId: actor.person.id, ...applied.timeline });
-      await addAudit(tx, { at: now, actorId: actor.person.id, action: `ticket.${applied.timeline.kind}`, ticketId: id, surface: ctx.surface, details: applied.timeline.data ?? null });
+      const authorId = actor === SYSTEM_ACTOR ? null : actor.person.id;
+      await addTimelineEntry(tx, { ticketId: id, at: now, authorId, ...applied.timeline });
+      await addAudit(tx, { at: now, actorId: authorId, action: `ticket.${applied.timeline.kind}`, ticketId: id, surface: ctx.surface, details: applied.timeline.data ?? null });
 
       let queued = (await applied.after?.(tx, updated, now)) ?? false;
       for (const post of await cardPostsOfTicket(tx, id)) {

@@ -169,3 +169,14 @@ export async function contactByEmail(db: Db, contact: { email: string; name: str
     .executeTakeFirstOrThrow();
   return toPerson(row);
 }
+
+/** How many tickets the person with this address has opened (CRM card: "tickets here"). */
+export async function countTicketsOf(db: Db, email: string): Promise<number> {
+  const row = await db
+    .selectFrom('tickets')
+    .innerJoin('people', 'people.id', 'tickets.requester_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(sql<string>`lower(people.email)`, '=', email.toLowerCase())
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

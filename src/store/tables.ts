@@ -37,6 +37,9 @@ export interface TicketTable {
   sla_due_at: number | null;
   /** When the SLA sweep next has to look at this ticket (a warning or a breach), or null. */
   next_sla_check_at: number | null;
+  crm_status: ColumnType<'none' | 'pending' | 'ok' | 'unavailable', string | undefined, string>;
+  tier_source: ColumnType<'default' | 'crm' | 'agent', string | undefined, string>;
+  crm_ticket_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface TimelineTable {
@@ -306,6 +309,46 @@ export interface MailOutboxTable {
   sent_at: number | null;
 }
 
+export interface CrmContactTable {
+  email: string;
+  /** 0: HubSpot has no contact with this address (cached too, so we don't keep asking). */
+  found: number;
+  contact_id: string | null;
+  contact_name: string | null;
+  company_id: string | null;
+  company_name: string | null;
+  domain: string | null;
+  /** The company's tier property as HubSpot has it, and our tier for it. */
+  tier_value: string | null;
+  tier: string | null;
+  owner_id: string | null;
+  lifecycle_stage: string | null;
+  open_deals: number | null;
+  previous_tickets: number | null;
+  fetched_at: number;
+  expires_at: number;
+}
+
+export interface EnrichmentJobTable {
+  email: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface CrmStateTable {
+  key: string;
+  value: string;
+}
+
+export interface WebhookReceiptTable {
+  signature: string;
+  received_at: number;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -328,6 +371,10 @@ export interface Tables {
   mail_attachments: MailAttachmentTable;
   mail_state: MailStateTable;
   mail_outbox: MailOutboxTable;
+  crm_contacts: CrmContactTable;
+  enrichment_jobs: EnrichmentJobTable;
+  webhook_receipts: WebhookReceiptTable;
+  crm_state: CrmStateTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { formatReference, type TicketType } from '../domain/ticket-reference.js';
 import type { SlaColumns, TicketClocks } from '../domain/ticket-sla.js';
-import { isOpenStatus, type Priority, type Ticket, type TicketSource, type TicketStatus } from '../domain/tickets.js';
+import { isOpenStatus, type CrmStatus, type Priority, type Ticket, type TicketSource, type TicketStatus, type TierSource } from '../domain/tickets.js';
 import type { Db, Dialect } from './database.js';
 import type { TicketRow } from './tables.js';
 
@@ -29,6 +29,9 @@ export function toTicket(row: TicketRow): Ticket {
     tier: row.tier,
     slaClocks: row.sla_clocks ? (JSON.parse(row.sla_clocks) as TicketClocks) : null,
     slaDueAt: row.sla_due_at,
+    crmStatus: row.crm_status as CrmStatus,
+    tierSource: row.tier_source as TierSource,
+    crmTicketId: row.crm_ticket_id ?? null,
   };
 }
 
@@ -53,6 +56,8 @@ export interface NewTicket {
   tier: string;
   /** The SLA clocks as they start at creation (computed for the new ticket's priority and tier). */
   sla: SlaColumns;
+  tierSource?: TierSource;
+  crmStatus?: CrmStatus;
 }
 
 /** Takes the next ticket number (a row lock on the counter serializes concurrent creators) and inserts. */
@@ -83,6 +88,8 @@ export async function insertTicket(db: Db, ticket: NewTicket, now: number): Prom
       version: 1,
       is_open: 1,
       tier: ticket.tier,
+      tier_source: ticket.tierSource ?? 'default',
+      crm_status: ticket.crmStatus ?? 'none',
       ...slaValues(ticket.sla),
     })
     .returningAll()
@@ -110,6 +117,9 @@ export interface TicketChanges {
   closedAt?: number | null;
   tier?: string;
   sla?: SlaColumns;
+  tierSource?: TierSource;
+  crmStatus?: CrmStatus;
+  crmTicketId?: string;
 }
 
 /**
@@ -129,6 +139,9 @@ export async function updateTicket(db: Db, ticket: Ticket, changes: TicketChange
       ...(changes.closedAt !== undefined ? { closed_at: changes.closedAt } : {}),
       ...(changes.tier !== undefined ? { tier: changes.tier } : {}),
       ...(changes.sla !== undefined ? slaValues(changes.sla) : {}),
+      ...(changes.tierSource !== undefined ? { tier_source: changes.tierSource } : {}),
+      ...(changes.crmStatus !== undefined ? { crm_status: changes.crmStatus } : {}),
+      ...(changes.crmTicketId !== undefined ? { crm_ticket_id: changes.crmTicketId } : {}),
       is_open: isOpenStatus(status) ? 1 : 0,
       updated_at: now,
       version: ticket.version + 1,

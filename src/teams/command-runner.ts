@@ -9,7 +9,9 @@ import type { Command, ListKind, SetupKind } from '../domain/commands.js';
 import { formatQuietHours, parseQuietHours } from '../domain/quiet-hours.js';
 import { isAgent } from '../domain/roles.js';
 import type { Db } from '../store/database.js';
-import { setQuietHours } from '../store/people.js';
+import { countTicketsOf, setQuietHours } from '../store/people.js';
+import type { CrmFacts } from '../store/crm.js';
+import { crmCard } from '../cards/crm-card.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
 import type { Actor, ActorDirectory } from '../services/actors.js';
@@ -50,6 +52,9 @@ export interface RunnerDeps {
   actors: ActorDirectory;
   db: Db;
   clock: () => number;
+  /** HubSpot, when configured (for `whois`). */
+  crm?: { whois(email: string): Promise<{ facts: CrmFacts; fromCache: boolean }> };
+  defaultTier?: string;
 }
 
 const COMMANDS_FOR_EVERYONE: CommandHelp[] = [
@@ -78,7 +83,9 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'escalate <ref> [why]', description: 'Ask the escalation chain to take it, level by level.' },
   { usage: 'remind me <ref> <when>', description: 'in 2h · at 16:00 · tomorrow 9:00 · friday · in 1 business day.' },
   { usage: 'quiet 19:00-08:00 · quiet off', description: 'Hold SLA warnings (not P1) during your quiet hours.' },
-  { usage: 'reply <ref> <text>', description: 'Public reply to the requester (counts as first response).' },
+  { usage: 'reply <ref> <text>', description: 'Public reply to the requester (by email for email tickets; counts as first response).' },
+  { usage: 'tier <ref> <tier> [why]', description: 'Set the customer tier (and so the SLA) by hand, e.g. tier INC-1042 vip.' },
+  { usage: 'whois <email>', description: 'Who someone is in HubSpot: company, tier, owner, open deals.' },
   { usage: 'help', description: 'Show this list.' },
 ];
 
@@ -165,7 +172,26 @@ export class CommandRunner {
         return this.outcome(await this.deps.tickets.comment(ctx, ref!, command.text, 'public'));
       case 'setup':
         return this.setup(actor, command.what, where, helpers);
+      case 'tier':
+        return this.outcome(await this.deps.tickets.setTier(ctx, ref!, command.tier, command.reason));
+      case 'whois':
+        return this.whois(actor, command.email);
     }
+  }
+
+  private async whois(actor: Actor, email: string): Promise<Reply> {
+    if (!isAgent(actor.role)) return warn('Only support agents can look people up.');
+    if (!this.deps.crm) return warn('HubSpot is not connected (set HUBSPOT_ACCESS_TOKEN).');
+    let found: { facts: CrmFacts; fromCache: boolean };
+    try {
+      found = await this.deps.crm.whois(email);
+    } catch (error) {
+      return warn(`HubSpot could not be asked just now (${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'}); try again in a minute.`);
+    }
+    const { facts, fromCache } = found;
+    const previousTickets = await countTicketsOf(this.deps.db, email);
+    const card = crmCard({ ...facts, tier: facts.tier ?? this.deps.defaultTier ?? 'standard', previousTickets, fromCache });
+    return { kind: 'card', card, summary: `CRM: ${facts.contactName ?? email}` };
   }
 
   async create(

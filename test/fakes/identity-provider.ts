@@ -25,10 +25,14 @@ export interface ChannelTokenOptions {
   forged?: boolean;
 }
 
+const PROCESS_CHANNEL_KEY = newSigningKey(`channel-${randomUUID().slice(0, 8)}`);
+
 export class FakeIdentityProvider {
   readonly tokenRequests: Array<{ clientId: string; scope: string; at: number }> = [];
   private readonly server: Server;
-  private readonly channelKey = newSigningKey(`channel-${randomUUID().slice(0, 8)}`);
+  // One key per test process: botframework-connector and MSAL cache tokens per process, so a token a
+  // bot got from one harness must still verify after the next harness starts (several per test file).
+  private readonly channelKey = PROCESS_CHANNEL_KEY;
   private readonly forgeryKey = newSigningKey('forgery');
   private readonly clients = new Map<string, string>();
   /** Failures the token endpoint answers with, one per request, before it works again. */

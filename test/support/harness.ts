@@ -5,6 +5,7 @@ import { parseSlaPolicy } from '../../src/sla-config.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service.js';
 import { FakeConnector } from '../fakes/connector.js';
 import { FakeGraph } from '../fakes/graph.js';
+import { FakeHubSpot } from '../fakes/hubspot.js';
 import { FakeIdentityProvider, type ChannelTokenOptions } from '../fakes/identity-provider.js';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { channelMessage, personalInstall, personalMessage, type ActivityContext, type Person } from './activities.js';
@@ -29,6 +30,17 @@ tiers:
     P2: { firstResponse: 8h, resolution: 3bd }
     P3: { firstResponse: 1bd, resolution: 5bd }
     P4: { firstResponse: 2bd, resolution: 10bd }
+  premium:
+    P1: { firstResponse: 4h, resolution: 1bd }
+    P2: { firstResponse: 4h, resolution: 2bd }
+    P3: { firstResponse: 8h, resolution: 3bd }
+    P4: { firstResponse: 1bd, resolution: 5bd }
+  vip:
+    P1: { firstResponse: 2h, resolution: 8h }
+    P2: { firstResponse: 2h, resolution: 1bd }
+    P3: { firstResponse: 4h, resolution: 2bd }
+    P4: { firstResponse: 8h, resolution: 3bd }
+crmTiers: { platinum: vip, gold: premium }
 warnings: [75%, 90%]
 `,
     'test SLA policy',
@@ -53,6 +65,7 @@ export class LogCapture extends Writable {
 export const GRAPH_APP_ID = '7d0c7c4a-1b6f-4a4e-9a55-5a1d2c3b4e5f';
 export const GRAPH_SECRET = 'graph-test-secret';
 export const SUPPORT_MAILBOX = 'support@contoso.example';
+export const HUBSPOT_SECRET = 'hubspot-app-client-secret';
 
 export interface Harness extends ActivityContext {
   service: RunningService;
@@ -60,6 +73,8 @@ export interface Harness extends ActivityContext {
   connector: FakeConnector;
   /** The support mailbox, when started with `mail`. */
   graph: FakeGraph;
+  /** The CRM, when started with `hubspot`. */
+  hubspot: FakeHubSpot;
   /** Reads the mailbox now and waits until the round (and any it caused) finished. */
   syncMail(): Promise<void>;
   logs: LogCapture;
@@ -80,7 +95,7 @@ export interface Harness extends ActivityContext {
  * the tokens the service validates and issues the token the service sends to the fake connector.
  */
 export async function startHarness(
-  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean; mail?: boolean; beforeStart?: (fakes: { identity: FakeIdentityProvider; graph: FakeGraph }) => void } = {},
+  options: { env?: Record<string, string>; service?: ServiceOptions; auth?: boolean; mail?: boolean; hubspot?: boolean; beforeStart?: (fakes: { identity: FakeIdentityProvider; graph: FakeGraph }) => void } = {},
 ): Promise<Harness> {
   const auth = options.auth ?? true;
   const identity = await new FakeIdentityProvider().start();
@@ -88,6 +103,8 @@ export async function startHarness(
   const connector = await new FakeConnector(auth ? identity : undefined).start();
   const graph = options.mail ? await new FakeGraph(identity, { mailbox: SUPPORT_MAILBOX }).start() : (undefined as unknown as FakeGraph);
   if (options.mail) identity.registerApp(GRAPH_APP_ID, GRAPH_SECRET);
+  const hubspot = options.hubspot ? await new FakeHubSpot().start() : (undefined as unknown as FakeHubSpot);
+  const hubspotEnv: Record<string, string> = options.hubspot ? { HUBSPOT_ACCESS_TOKEN: hubspot.accessToken, HUBSPOT_BASE_URL: hubspot.baseUrl, HUBSPOT_CLIENT_SECRET: HUBSPOT_SECRET } : {};
   const mailEnv: Record<string, string> = options.mail
     ? {
         GRAPH_TENANT_ID: 'contoso',
@@ -117,6 +134,7 @@ export async function startHarness(
         }
       : {}),
     ...mailEnv,
+    ...hubspotEnv,
     ...options.env,
   });
   if (!parsed.ok) throw new Error(`test config invalid: ${parsed.problems.join('; ')}`);
@@ -130,6 +148,8 @@ export async function startHarness(
     graph: { timeoutMs: 2_000, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.graph },
     mailSync: { backoff: { baseMs: 50, capMs: 500, jitter: 0 }, ...options.service?.mailSync },
     mailSender: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.mailSender },
+    hubspot: { backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.hubspot },
+    crm: { batchWindowMs: 30, backoff: { baseMs: 100, capMs: 300, jitter: 0 }, ...options.service?.crm },
   };
   let service: RunningService | undefined;
   // Graph notifies the public https URL a subscription names; here that is the service's own http port.
@@ -151,6 +171,7 @@ export async function startHarness(
     identity,
     connector,
     graph,
+    hubspot,
     logs,
     config,
     serviceUrl: connector.serviceUrl,
@@ -208,6 +229,7 @@ export async function startHarness(
       await running.stop();
       await connector.stop();
       if (options.mail) await graph.stop();
+      if (options.hubspot) await hubspot.stop();
       await identity.stop();
     },
   };

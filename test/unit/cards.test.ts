@@ -33,6 +33,9 @@ const ticket = (overrides: Partial<Ticket> = {}): Ticket => ({
   tier: 'standard',
   slaClocks: null,
   slaDueAt: null,
+  crmStatus: 'none',
+  tierSource: 'default',
+  crmTicketId: null,
   ...overrides,
 });
 const data = (overrides: Partial<TicketCardData> = {}): TicketCardData => ({

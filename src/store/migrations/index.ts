@@ -8,6 +8,7 @@ import * as reminders from './2026-11-22T05-00-00-reminders.js';
 import * as quietHoursDigests from './2026-11-22T06-00-00-quiet-hours-digests.js';
 import * as outboxHolds from './2026-11-22T07-00-00-outbox-holds.js';
 import * as mail from './2026-11-22T08-00-00-mail.js';
+import * as crm from './2026-11-22T09-00-00-crm.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T06-00-00-quiet-hours-digests': quietHoursDigests,
   '2026-11-22T07-00-00-outbox-holds': outboxHolds,
   '2026-11-22T08-00-00-mail': mail,
+  '2026-11-22T09-00-00-crm': crm,
 };
