@@ -1,5 +1,6 @@
 import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchMail, reportMail } from './mail.js';
+import { benchCrm, reportCrm } from './crm.js';
 import { benchSweep, reportSweep } from './sla.js';
 import { benchTickets, reportTickets } from './tickets.js';
 import { benchTurns, reportTurns } from './turns.js';
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<string>> = {
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
+  crm: async () => reportCrm(await benchCrm({ requesters: 1_000 })),
 };
 
 for (const [name, run] of Object.entries(benches)) {
