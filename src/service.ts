@@ -13,7 +13,7 @@ import { ReminderService } from './services/reminders.js';
 import { SlaService } from './services/sla.js';
 import { TicketCards } from './services/ticket-cards.js';
 import { TicketService } from './services/tickets.js';
-import { migrateToLatest, openDatabase, type Database } from './store/database.js';
+import { lockForOneService, migrateToLatest, openDatabase, type Database } from './store/database.js';
 import { createTeamsAdapter } from './teams/adapter.js';
 import { createBot } from './teams/bot.js';
 import { CommandRunner } from './teams/command-runner.js';
@@ -31,6 +31,7 @@ import { HubSpotClient, type HubSpotClientOptions } from './integrations/hubspot
 import { CrmEnrichment, DEFAULT_CRM_OPTIONS, type CrmOptions } from './services/crm.js';
 import { rememberReceipt } from './store/crm.js';
 import { EnrichmentWorker } from './workers/enrichment.js';
+import { ReplicaHeartbeat } from './workers/replica-heartbeat.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   mailSender?: Partial<MailSenderOptions>;
   hubspot?: Partial<HubSpotClientOptions>;
   crm?: Partial<CrmOptions>;
+  /** How long one send to Teams may take before it is given up and retried (default 15 s). */
+  deliveryTimeoutMs?: number;
 }
 
 export interface RunningService {
@@ -68,7 +71,14 @@ export interface RunningService {
  */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? Date.now;
-  const database = openDatabase(config.database);
+  const unlock = lockForOneService(config.database);
+  let database: Database;
+  try {
+    database = openDatabase(config.database);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -126,7 +136,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
     const outbox: OutboxWorker = new OutboxWorker({
       database,
-      delivery: new ConnectorDelivery(adapter, config.bot.appId),
+      delivery: new ConnectorDelivery(adapter, config.bot.appId, Date.now, options.deliveryTimeoutMs),
       cards,
       logger: logger.child({ worker: 'outbox' }),
       // Sends are timed by the wall clock (Teams' rate limits, Retry-After, leases), not by `clock`,
@@ -195,6 +205,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
         : {}),
     });
 
+    const heartbeat = new ReplicaHeartbeat({ database, logger, onCount: (replicas) => outbox.shareTenantBudget(replicas) });
+    await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
     outbox.start();
     sweeper.start();
@@ -234,12 +246,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await mail?.sender.stop();
           await crm?.worker.stop();
           await outbox.stop();
+          await heartbeat.stop();
           await database.close();
+          unlock();
           logger.info('shut down cleanly');
         })()),
     };
   } catch (error) {
     await database.close().catch(() => undefined);
+    unlock();
     throw error;
   }
 }

@@ -26,8 +26,8 @@ export const TEAMS_TENANT_LIMITS: readonly WindowRule[] = [{ limit: 50, windowMs
 
 export class SlidingWindowLimiter {
   private readonly history = new Map<string, number[]>();
-  private readonly rules: readonly WindowRule[];
-  private readonly longestWindowMs: number;
+  private rules: readonly WindowRule[];
+  private longestWindowMs: number;
 
   /**
    * `marginMs` widens every window: we stamp an act when we decide to send it, the receiver when the
@@ -36,6 +36,12 @@ export class SlidingWindowLimiter {
    */
   constructor(rules: readonly WindowRule[], marginMs = 0) {
     if (rules.length === 0) throw new Error('SlidingWindowLimiter needs at least one rule');
+    this.rules = rules.map((r) => ({ limit: r.limit, windowMs: r.windowMs + marginMs }));
+    this.longestWindowMs = Math.max(...this.rules.map((r) => r.windowMs));
+  }
+
+  /** New limits (e.g. a budget now shared with another replica); what was recorded still counts. */
+  setRules(rules: readonly WindowRule[], marginMs = 0): void {
     this.rules = rules.map((r) => ({ limit: r.limit, windowMs: r.windowMs + marginMs }));
     this.longestWindowMs = Math.max(...this.rules.map((r) => r.windowMs));
   }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect, type MigrationResultSet, type SqliteDatabase } from 'kysely';
@@ -68,6 +68,58 @@ export function openDatabase(config: DatabaseConfig): Database {
     },
     close: () => db.destroy(),
   };
+}
+
+export class DatabaseInUseError extends Error {
+  override readonly name = 'DatabaseInUseError';
+}
+
+/**
+ * SQLite is the single-process store: the rate limits and in-memory state of two services on one file
+ * would not see each other. The service takes a lock file beside the database (holding its pid), which
+ * keeps a second service out with a clear message; one left by a process that died is taken over.
+ * Tools (migrations, `npm run outbox`) open the database without it: short writes beside the service
+ * are what SQLite's own locking is for. Returns the release; Postgres needs none.
+ */
+export function lockForOneService(config: DatabaseConfig): () => void {
+  if (config.kind !== 'sqlite' || config.path === ':memory:') return () => undefined;
+  mkdirSync(dirname(config.path), { recursive: true });
+  const path = config.path;
+  const lockPath = `${path}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new DatabaseInUseError(
+          `Another Service Desk process (pid ${owner}) is using ${path}. SQLite serves one process; stop the other one, or set DATABASE_URL=postgres://… to run several replicas on one database.`,
+        );
+      }
+      // Left behind by a process that is gone (or by this one): take it over.
+      unlinkSync(lockPath);
+    }
+  }
+  throw new DatabaseInUseError(`Could not take the lock ${lockPath}; remove it if no Service Desk process is running.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Runs `work` in a transaction, or in the caller's transaction when `db` already is one. */

@@ -349,6 +349,12 @@ export interface WebhookReceiptTable {
   received_at: number;
 }
 
+export interface ReplicaTable {
+  id: string;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -375,6 +381,7 @@ export interface Tables {
   enrichment_jobs: EnrichmentJobTable;
   webhook_receipts: WebhookReceiptTable;
   crm_state: CrmStateTable;
+  replicas: ReplicaTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

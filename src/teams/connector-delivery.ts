@@ -15,6 +15,8 @@ export class ConnectorDelivery implements Delivery {
     private readonly adapter: CloudAdapter,
     private readonly botAppId: string | undefined,
     private readonly clock: () => number = Date.now,
+    /** A send that hangs is given up on (and retried later) after this long, so it never holds a worker. */
+    private readonly timeoutMs = 15_000,
   ) {}
 
   async deliver(request: DeliveryRequest): Promise<{ activityId: string | undefined }> {
@@ -41,25 +43,26 @@ export class ConnectorDelivery implements Delivery {
   ): Promise<string | undefined> {
     const activity = TurnContext.applyConversationReference({ ...request.activity } as Partial<Activity>, reference) as Activity;
     const conversationId = request.target.conversationId;
+    const options = { timeout: this.timeoutMs };
     switch (request.operation) {
       case 'send': {
         delete activity.replyToId;
         activity.conversation = { ...activity.conversation, id: conversationId };
-        return (await client.conversations.sendToConversation(conversationId, activity)).id;
+        return (await client.conversations.sendToConversation(conversationId, activity, options)).id;
       }
       case 'reply': {
         const root = requireTarget(request);
         const threadId = reference.conversation?.conversationType === 'channel' ? threadConversationId(conversationId, root) : conversationId;
         activity.conversation = { ...activity.conversation, id: threadId };
         activity.replyToId = root;
-        return (await client.conversations.replyToActivity(threadId, root, activity)).id;
+        return (await client.conversations.replyToActivity(threadId, root, activity, options)).id;
       }
       case 'update': {
         const target = requireTarget(request);
         activity.id = target;
         activity.conversation = { ...activity.conversation, id: conversationId };
         delete activity.replyToId;
-        await client.conversations.updateActivity(conversationId, target, activity);
+        await client.conversations.updateActivity(conversationId, target, activity, options);
         return target;
       }
     }

@@ -93,6 +93,18 @@ export class OutboxWorker {
     this.loop.start();
   }
 
+  /**
+   * Several replicas share one tenant budget: each keeps to its share (at least one send per window),
+   * so together they stay within Teams' limit.
+   */
+  shareTenantBudget(replicas: number): void {
+    const share = Math.max(1, replicas);
+    this.tenantLimiter.setRules(
+      this.options.tenantLimits.map((r) => ({ limit: Math.max(1, Math.floor(r.limit / share)), windowMs: r.windowMs })),
+      this.options.limitMarginMs,
+    );
+  }
+
   /** Something was enqueued: look now rather than at the next poll. */
   wake(): void {
     this.loop.wake();

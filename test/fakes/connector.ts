@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { FlakyPeer } from './flaky.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FakeIdentityProvider } from './identity-provider.js';
@@ -53,6 +54,8 @@ export class FakeConnector {
   enforceTeamsLimits = false;
   /** Milliseconds to hold every answer: lets a test catch a turn in flight. */
   delayMs = 0;
+  /** Random faults on sends, replies and updates (the faulty-peer tests). */
+  flaky: FlakyPeer | undefined;
   private readonly server: Server;
   private readonly events = new EventEmitter();
   private readonly faults: Fault[] = [];
@@ -170,11 +173,22 @@ export class FakeConnector {
 
     let answer: InjectedResponse;
     const fault = this.faults.find((f) => f.remaining > 0 && f.when(call));
+    // Proactive traffic only (sends, updates, replies to cards we posted): a turn's own answer to an
+    // incoming activity is left alone, as the turn is what the test drives.
+    const proactive = route.operation !== 'reply' || String(route.activityId ?? '').startsWith('act-');
+    const random = (caller || !this.identity) && proactive ? this.flaky?.next(`${route.operation}:${route.conversationId}`) : undefined;
+    if (random?.kind === 'hang') {
+      // Never answered and never delivered: the sender's timeout fires, and it must try again.
+      setTimeout(() => res.destroy(), 30_000).unref();
+      return;
+    }
     if (this.identity && !caller) {
       answer = { status: 401, body: { message: 'Authorization has been denied for this request.' } };
     } else if (fault) {
       fault.remaining -= 1;
       answer = fault.response;
+    } else if (random) {
+      answer = random.kind === 429 ? { status: 429, headers: { 'retry-after': String(random.retryAfterSeconds) }, body: { error: { code: 'ThrottledRequest', message: 'Too many requests' } } } : { status: 503, body: { error: { code: 'ServiceUnavailable', message: 'Try again later' } } };
     } else if (this.enforceTeamsLimits && route.operation !== 'update' && this.overLimit(call)) {
       answer = { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'ThrottledRequest', message: 'Too many requests' } } };
       this.throttled.push(call);

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import PostalMime, { type Email } from 'postal-mime';
 import type { FakeIdentityProvider } from './identity-provider.js';
+import type { FlakyPeer } from './flaky.js';
 import { conversationIdFor, parseEml, type FakeAttachment, type FakeMessage } from './mail-message.js';
 import { loopbackTls } from './tls.js';
 
@@ -54,6 +55,8 @@ export class FakeGraph {
   readonly subscriptions = new Map<string, Subscription>();
   /** Responses to give instead of the real one, matched in order (each used `times` times). */
   readonly faults: Array<{ match: (method: string, path: string) => boolean; fault: Fault; times: number }> = [];
+  /** Random faults on every request (the faulty-peer tests). */
+  flaky: FlakyPeer | undefined;
   /** Added to every request, like the network to a real Graph. */
   latencyMs = 0;
   /** Outlook runs at most this many requests per mailbox at once; more get 429. */
@@ -195,6 +198,9 @@ export class FakeGraph {
     try {
       const body = await readBody(req);
       if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+      const random = this.flaky?.next(`${method} ${path}`);
+      if (random?.kind === 'hang') return; // never answers (the client's timeout fires); nothing done
+      if (random) return error(random.kind, random.kind === 429 ? 'ApplicationThrottled' : 'ServiceUnavailable', 'Injected fault.', random.kind === 429 ? { 'Retry-After': String(random.retryAfterSeconds) } : {});
       const fault = this.faults.find((f) => f.times > 0 && f.match(method, path));
       if (fault) {
         fault.times--;
@@ -215,7 +221,7 @@ export class FakeGraph {
     req: IncomingMessage,
     body: Buffer,
     send: (status: number, body?: unknown, headers?: Record<string, string>) => void,
-    error: (status: number, code: string, message: string) => void,
+    error: (status: number, code: string, message: string, headers?: Record<string, string>) => void,
   ): void {
     const user = `/v1.0/users/${this.mailbox}`;
     if (method === 'GET' && path.toLowerCase() === `${user}/mailfolders/inbox`.toLowerCase()) return send(200, { id: 'inbox', displayName: 'Inbox' });

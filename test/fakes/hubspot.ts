@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FlakyPeer } from './flaky.js';
 
 /**
  * HubSpot's CRM API on loopback (the client's HTTP layer is node-fetch, so plain http works): batch
@@ -26,6 +27,8 @@ export class FakeHubSpot {
   dailyLimit = 250_000;
   /** Answers for the next matching calls instead of the real one. */
   readonly faults: Array<{ match: (method: string, path: string) => boolean; status: number; times: number }> = [];
+  /** Random faults on every request (the faulty-peer tests). */
+  flaky: FlakyPeer | undefined;
   /** Everything answers 503 while down. */
   down = false;
   private recent: number[] = [];
@@ -99,6 +102,13 @@ export class FakeHubSpot {
     }
     this.recent.push(now);
     this.today++;
+    const random = this.flaky?.next(`${method} ${path}`);
+    if (random?.kind === 'hang') return; // never answered: the client's timeout must fire
+    if (random) {
+      return random.kind === 429
+        ? send(429, { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING', correlationId: 'x' }, { 'Retry-After': String(random.retryAfterSeconds) })
+        : send(503, { status: 'error', message: 'Service unavailable', category: 'SERVICE_UNAVAILABLE' });
+    }
     const fault = this.faults.find((f) => f.times > 0 && f.match(method, path));
     if (fault?.status === 429) {
       fault.times--;

@@ -95,6 +95,8 @@ export class GraphMailClient {
   private readonly user: string;
   /** Every request made (for metrics and the benchmark). */
   requests = 0;
+  /** Graph throttles per app and mailbox: after a 429 no call goes before this time. */
+  private pausedUntil = 0;
 
   constructor(
     readonly config: GraphMailConfig,
@@ -230,6 +232,8 @@ export class GraphMailClient {
   private async call<T>(what: string, request: (api: (path: string) => GraphRequest) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let failure: GraphRequestError;
+      const pause = this.pausedUntil - Date.now();
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
       try {
         return await this.gate.use(() => {
           this.requests++;
@@ -238,6 +242,7 @@ export class GraphMailClient {
         });
       } catch (error) {
         failure = toGraphError(error, what);
+        if (failure.failure === 'throttled') this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (failure.details.retryAfterMs ?? 1_000));
       }
       if (!failure.retryable || attempt >= this.options.attempts) throw failure;
       const wait = failure.details.retryAfterMs ?? backoffDelay(attempt, this.options.backoff);

@@ -56,6 +56,8 @@ export class HubSpotClient {
   private readonly options: HubSpotClientOptions;
   private readonly tenSeconds: SlidingWindowLimiter;
   private day = '';
+  /** HubSpot's limits are per account: after a 429 no call goes before this time. */
+  private pausedUntil = 0;
   private usedToday = 0;
   /** Requests sent, and 429s received (for metrics and the benchmark). */
   readonly counters = { requests: 0, throttled: 0 };
@@ -134,6 +136,8 @@ export class HubSpotClient {
 
   private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      const pause = this.pausedUntil - Date.now();
+      if (pause > 0 && pause <= this.options.maxInlineWaitMs) await sleep(pause);
       await this.slot(what);
       let failure: HubSpotError;
       try {
@@ -141,7 +145,10 @@ export class HubSpotClient {
         return await withTimeout(request(), this.options.timeoutMs, what);
       } catch (error) {
         failure = toHubSpotError(error, what);
-        if (failure.failure === 'throttled') this.counters.throttled++;
+        if (failure.failure === 'throttled') {
+          this.counters.throttled++;
+          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (failure.details.retryAfterMs ?? 1_000));
+        }
       }
       if (!failure.retryable || attempt >= this.options.attempts) throw failure;
       const wait = failure.details.retryAfterMs ?? backoffDelay(attempt, this.options.backoff);

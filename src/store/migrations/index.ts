@@ -9,6 +9,7 @@ import * as quietHoursDigests from './2026-11-22T06-00-00-quiet-hours-digests.js
 import * as outboxHolds from './2026-11-22T07-00-00-outbox-holds.js';
 import * as mail from './2026-11-22T08-00-00-mail.js';
 import * as crm from './2026-11-22T09-00-00-crm.js';
+import * as replicas from './2026-11-22T10-00-00-replicas.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T07-00-00-outbox-holds': outboxHolds,
   '2026-11-22T08-00-00-mail': mail,
   '2026-11-22T09-00-00-crm': crm,
+  '2026-11-22T10-00-00-replicas': replicas,
 };
