@@ -59,7 +59,7 @@ describe('dead letters', () => {
     const db = h.service.database.db;
     const chat = await db.selectFrom('conversation_references').select('id').where('conversation_id', '=', personalConversationId(alex)).executeTakeFirstOrThrow();
     // Teams refuses it outright once (a 400 is not retried), so it is dead-lettered at once.
-    h.connector.fail(1, { status: 400, body: { error: { code: 'BadArgument', message: 'Unknown activity type' } } }, (c) => c.activity.text === 'hello later');
+    h.connector.fail(1, { status: 400, body: { error: { code: 'BadArgument', message: 'Unknown activity type' } } }, (c) => c.operation === 'send' && c.conversationId === personalConversationId(alex));
     await enqueue(db, [{ idempotencyKey: 'ops-test', operation: 'send', conversationRefId: chat.id, activity: { type: 'message', text: 'hello later' } }], Date.now());
     h.service.outbox.wake();
     await expect.poll(async () => (await db.selectFrom('outbox').select('status').where('idempotency_key', '=', 'ops-test').executeTakeFirstOrThrow()).status).toBe('dead');

@@ -51,3 +51,24 @@ const postgres: TestEngine = {
 };
 
 export const engines: TestEngine[] = postgresUrl ? [sqlite, postgres] : [sqlite];
+
+/** A fresh Postgres schema as a DATABASE_URL (for services, which migrate it themselves); undefined without TEST_DATABASE_URL. */
+export async function postgresSchema(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  if (!postgresUrl) return undefined;
+  const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = new URL(postgresUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      await client.query(`drop schema ${schema} cascade`);
+      await client.end();
+    },
+  };
+}

@@ -85,6 +85,8 @@ export interface Harness extends ActivityContext {
   say(person: Person, text: string, where?: { channel?: string }): Promise<ConnectorCall>;
   /** Installs the bot for each person, as Teams would, and waits for each welcome. */
   install(...people: Person[]): Promise<void>;
+  /** Starts another replica of the service on the same database and fakes (Postgres); stopped with the harness. */
+  startReplica(options?: ServiceOptions): Promise<RunningService>;
   /** Starts the same service again on the same database (a restart). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -163,6 +165,7 @@ export async function startHarness(
   options.beforeStart?.({ identity, graph });
   service = await startService(config, logger, serviceOptions);
   let running: RunningService = service;
+  const replicas: RunningService[] = [];
 
   const harness: Harness = {
     get service() {
@@ -221,11 +224,17 @@ export async function startHarness(
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
+    async startReplica(extra) {
+      const replica = await startService(config, logger, { ...serviceOptions, ...extra });
+      replicas.push(replica);
+      return replica;
+    },
     async restart() {
       await running.stop();
       running = service = await startService(config, logger, serviceOptions);
     },
     async stop() {
+      for (const replica of replicas) await replica.stop();
       await running.stop();
       await connector.stop();
       if (options.mail) await graph.stop();
