@@ -30,6 +30,7 @@ import { MailSync, type MailSyncOptions } from './workers/mail-sync.js';
 import { HubSpotClient, type HubSpotClientOptions } from './integrations/hubspot/client.js';
 import { CrmEnrichment, DEFAULT_CRM_OPTIONS, type CrmOptions } from './services/crm.js';
 import { rememberReceipt } from './store/crm.js';
+import { releaseAllLeases } from './store/leases.js';
 import { EnrichmentWorker } from './workers/enrichment.js';
 import { ReplicaHeartbeat } from './workers/replica-heartbeat.js';
 
@@ -82,6 +83,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
   try {
     const applied = await migrateToLatest(database.db);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    if (database.dialect === 'sqlite') {
+      const freed = await releaseAllLeases(database.db);
+      if (freed > 0) logger.warn({ freed }, 'took over work the previous process had claimed when it stopped');
+    }
 
     const db = database.db;
     const adapter = createTeamsAdapter(config.bot);

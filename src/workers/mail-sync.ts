@@ -35,7 +35,7 @@ export const DEFAULT_MAIL_SYNC_OPTIONS: MailSyncOptions = {
   notificationUrl: undefined,
   subscriptionMinutes: 4_230,
   backfillMs: 24 * 3_600_000,
-  leaseMs: 120_000,
+  leaseMs: 30_000,
   backoff: { baseMs: 1_000, capMs: 5 * 60_000, jitter: 0.2 },
 };
 

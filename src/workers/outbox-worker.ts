@@ -37,7 +37,7 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxWorkerOptions = {
   pollIntervalMs: 1_000,
   batchSize: 100,
   concurrency: 16,
-  leaseMs: 120_000,
+  leaseMs: 60_000,
   maxAttempts: 8,
   backoff: { baseMs: 2_000, capMs: 300_000, jitter: 0.2 },
   conversationLimits: TEAMS_CONVERSATION_LIMITS,
