@@ -1,6 +1,7 @@
 import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchCrm, reportCrm } from './crm.js';
+import { benchReplicas, reportReplicas } from './replicas.js';
 import { benchSweep, reportSweep } from './sla.js';
 import { benchTickets, reportTickets } from './tickets.js';
 import { benchTurns, reportTurns } from './turns.js';
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<string>> = {
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
   crm: async () => reportCrm(await benchCrm({ requesters: 1_000 })),
+  replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 
 for (const [name, run] of Object.entries(benches)) {

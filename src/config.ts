@@ -113,6 +113,10 @@ export interface Config {
   hubspot: HubSpotConfig | null;
   mail: MailConfig;
   shutdownTimeoutMs: number;
+  /** Bearer token for GET /metrics; undefined → open (keep it on a private network). */
+  metricsToken: string | undefined;
+  /** Attachment contents of tickets closed this long ago are purged (metadata kept); undefined → kept. */
+  retentionDays: number | undefined;
   /** Path of the SLA policy file; undefined → the built-in policy. */
   slaConfigPath: string | undefined;
 }
@@ -126,6 +130,8 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'DATABASE_URL', default: 'sqlite:./data/service-desk.db', meaning: 'Unset → SQLite file `./data/service-desk.db`; `sqlite:<path>` or `:memory:`; `postgres://…` → PostgreSQL.' },
   { name: 'MAX_BODY_BYTES', default: '262144', meaning: 'Largest request body accepted on `/api/messages`; larger ones get 413.' },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight turns and sends before closing anyway.' },
+  { name: 'METRICS_TOKEN', default: '(open)', meaning: 'When set, `GET /metrics` needs `Authorization: Bearer <token>`.' },
+  { name: 'RETENTION_DAYS', default: '(keep)', meaning: 'Attachment contents of tickets closed more than this many days ago are deleted every night (names and sizes stay).' },
   { name: 'SLA_CONFIG', default: '(built-in policy)', meaning: 'Path of the SLA policy file (YAML or JSON): calendars, targets per tier and priority, warning thresholds. Checked at start; errors name the line.' },
   { name: 'BOT_ID', default: '(unset: local mode)', meaning: 'Microsoft Entra app id of the bot. Unset → no auth (Agents Playground, Emulator); refused in production.' },
   { name: 'BOT_PASSWORD', default: '', meaning: 'Client secret of the bot app (keep it in `env/.env.*.user` as `SECRET_BOT_PASSWORD`).' },
@@ -197,6 +203,8 @@ const schema = z.object({
   MAX_BODY_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024)),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(120_000).default(10_000)),
   SLA_CONFIG: optionalString,
+  METRICS_TOKEN: optionalString,
+  RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int('RETENTION_DAYS must be a whole number of days').min(1).max(36_500).optional()),
   BOT_ID: optionalString,
   BOT_PASSWORD: optionalString,
   BOT_TENANT_ID: optionalString,
@@ -338,6 +346,8 @@ export function parseConfig(env: Env): ConfigResult {
       attachmentDir: e.ATTACHMENT_DIR,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
+    retentionDays: e.RETENTION_DAYS,
     slaConfigPath: e.SLA_CONFIG,
   };
   return { ok: true, config: deepFreeze(config) };

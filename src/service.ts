@@ -33,6 +33,12 @@ import { rememberReceipt } from './store/crm.js';
 import { releaseAllLeases } from './store/leases.js';
 import { EnrichmentWorker } from './workers/enrichment.js';
 import { ReplicaHeartbeat } from './workers/replica-heartbeat.js';
+import { Metrics, sendResult } from './metrics.js';
+import { HealthChecks } from './services/health.js';
+import { botTokenProbe } from './teams/bot-token-probe.js';
+import { outboxDepth } from './store/outbox.js';
+import { mailOutboxDepth } from './store/mail.js';
+import { escalationCounts, openTicketCounts, slaEventCounts } from './store/reports.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -59,6 +65,8 @@ export interface RunningService {
   readonly mail: { sync: MailSync; sender: MailSender; intake: MailIntake; client: GraphMailClient } | undefined;
   /** The one write path for tickets (scripts and tests create tickets through it too). */
   readonly tickets: TicketService;
+  readonly health: HealthChecks;
+  readonly metrics: Metrics;
   /** CRM enrichment, when HubSpot is configured. */
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
@@ -104,6 +112,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       crm?.worker.wake();
     };
     let crm: RunningService['crm'];
+    let metricsOf: Metrics | undefined;
     const tickets = new TicketService({
       database,
       sla,
@@ -148,6 +157,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       // which is the service's idea of business time and may be a test's fake clock.
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
+      onSendResult: (result) => metricsOf?.sends.inc({ result: result.ok ? 'ok' : sendResult(result.status, false) }),
     });
     const digests = new DigestService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
     let mail: RunningService['mail'];
@@ -174,16 +184,50 @@ export async function startService(config: Config, logger: Logger, options: Serv
         client,
         intake,
         logger: logger.child({ worker: 'mail-sync' }),
+        onIngested: (disposition, reason) => metricsOf?.mailIngested.inc({ disposition, reason }),
         options: { pollIntervalMs: config.graph.pollIntervalMs, notificationUrl: config.graph.notificationUrl, subscriptionMinutes: config.graph.subscriptionMinutes, ...options.mailSync },
       });
       const sender = new MailSender({ database, client, logger: logger.child({ worker: 'mail-sender' }), options: options.mailSender });
       mail = { sync, sender, intake, client };
     }
     const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, digests, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
+    const metrics = new Metrics();
+    metricsOf = metrics;
+    metrics.collect(async (state) => {
+      const teams = await outboxDepth(db);
+      const mailDepth = await mailOutboxDepth(db);
+      state.outboxDepth.set({ outbox: 'teams', status: 'pending' }, teams.pending);
+      state.outboxDepth.set({ outbox: 'teams', status: 'dead' }, teams.dead);
+      state.outboxDepth.set({ outbox: 'mail', status: 'pending' }, mailDepth.pending);
+      state.outboxDepth.set({ outbox: 'mail', status: 'dead' }, mailDepth.dead);
+      state.outboxOldest.set(teams.oldestPendingAt === undefined ? 0 : (Date.now() - teams.oldestPendingAt) / 1000);
+      if (mail?.sync.stats.lastSyncAt !== undefined) state.mailLag.set((Date.now() - mail.sync.stats.lastSyncAt) / 1000);
+      if (crm) {
+        state.hubspotCalls.set({ result: 'all' }, crm.client.counters.requests);
+        state.hubspotCalls.set({ result: '429' }, crm.client.counters.throttled);
+        const { cacheHits, found, missing } = crm.enrichment.stats;
+        state.crmCacheHitRatio.set(cacheHits + found + missing === 0 ? 0 : cacheHits / (cacheHits + found + missing));
+      }
+      state.openTickets.reset();
+      for (const row of await openTicketCounts(db)) state.openTickets.set({ status: row.status, priority: row.priority }, row.count);
+      state.slaEvents.reset();
+      for (const row of await slaEventCounts(db)) state.slaEvents.set({ kind: row.kind, priority: row.priority }, row.count);
+      state.escalations.reset();
+      for (const row of await escalationCounts(db)) state.escalations.set({ state: row.state }, row.count);
+    });
+    const botProbe = botTokenProbe(config.bot);
+    const health = new HealthChecks([
+      { name: 'database', probe: () => database.ping(), critical: true },
+      ...(botProbe ? [{ name: 'bot', probe: botProbe }] : []),
+      ...(mail ? [{ name: 'mailbox', probe: () => mail!.client.probe(), workerError: () => mail!.sync.stats.lastError }] : []),
+      ...(crm ? [{ name: 'hubspot', probe: () => crm!.client.probe() }] : []),
+    ]);
     const http = new HttpServer({
       logger,
       messages: createMessageEndpoint(adapter, bot, logger),
-      checkDatabase: () => database.ping(),
+      health,
+      metrics,
+      metricsToken: config.metricsToken,
       maxBodyBytes: config.http.maxBodyBytes,
       ...(mail
         ? {
@@ -241,6 +285,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       mail,
       crm,
       tickets,
+      health,
+      metrics,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');

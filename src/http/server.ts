@@ -14,8 +14,11 @@ export interface MessageEndpoint {
 export interface HttpServerDeps {
   logger: Logger;
   messages: MessageEndpoint;
-  /** Resolves when the database answers. */
-  checkDatabase: () => Promise<void>;
+  /** Readiness per dependency; the replica is ready while its database is. */
+  health: { report(): Promise<{ ready: boolean; checks: Record<string, { status: string; lastError?: string }> }> };
+  /** Prometheus metrics, and the bearer token that guards them (when set). */
+  metrics?: { registry: { metrics(): Promise<string>; contentType: string }; turns: { inc(labels: { kind: string; outcome: string }): void }; turnSeconds: { observe(labels: { kind: string }, v: number): void }; invokeSeconds: { observe(v: number): void } };
+  metricsToken?: string | undefined;
   maxBodyBytes: number;
   /** Microsoft Graph change notifications for the support mailbox, when email is on. */
   graphNotifications?: GraphNotificationSink;
@@ -75,12 +78,18 @@ export class HttpServer {
         res.send(400, { error: 'malformed activity', problems: check.problems });
         return;
       }
+      const started = performance.now();
       const work = deps.messages.process(req, res);
       this.inFlight.add(work);
       try {
         await work;
       } finally {
         this.inFlight.delete(work);
+        const kind = String((req.body as { type?: unknown }).type ?? 'unknown').slice(0, 40);
+        const seconds = (performance.now() - started) / 1000;
+        deps.metrics?.turns.inc({ kind, outcome: res.statusCode < 400 ? 'ok' : res.statusCode === 401 ? 'unauthorized' : 'error' });
+        deps.metrics?.turnSeconds.observe({ kind }, seconds);
+        if (kind === 'invoke') deps.metrics?.invokeSeconds.observe(seconds);
       }
     });
 
@@ -165,14 +174,25 @@ export class HttpServer {
       res.send(200, { status: 'ok' });
     });
 
+    // 503 only without the database: a broken integration degrades the desk, it does not take it out of rotation.
     this.server.get('/readyz', async (_req: Request, res: Response) => {
-      try {
-        await deps.checkDatabase();
-        res.send(200, { status: 'ready', database: 'ok' });
-      } catch (error) {
-        logger.warn({ err: error }, 'readiness check: database unreachable');
-        res.send(503, { status: 'not ready', database: 'unreachable' });
+      const report = await deps.health.report();
+      if (!report.ready) logger.warn({ checks: report.checks }, 'readiness check: not ready');
+      res.send(report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+    });
+
+    this.server.get('/metrics', async (req: Request, res: Response) => {
+      if (!deps.metrics) {
+        res.send(404);
+        return;
       }
+      if (deps.metricsToken && header(req, 'authorization') !== `Bearer ${deps.metricsToken}`) {
+        res.send(401, { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' });
+        return;
+      }
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      res.end(text);
     });
 
     // Every request ends here, including the ones restify refused itself (invalid JSON, too large).

@@ -85,6 +85,8 @@ export class MailSync {
       intake: MailIntake;
       logger: Logger;
       options?: Partial<MailSyncOptions>;
+      /** Told what became of each message read (metrics). */
+      onIngested?: (disposition: string, reason: string) => void;
     },
   ) {
     this.options = { ...DEFAULT_MAIL_SYNC_OPTIONS, ...deps.options };
@@ -208,6 +210,7 @@ export class MailSync {
         logger.warn({ mailboxId: parse.id, messageId: parse.internetMessageId, problem: parse.problem }, 'skipped an unreadable email (recorded as poison)');
         await intake.recordUnreadable({ mailboxId: parse.id, internetMessageId: parse.internetMessageId }, parse.problem);
         this.stats.ingested.unreadable++;
+        this.deps.onIngested?.('poison', 'unreadable');
         continue;
       }
       const outcome = await this.ingestOne(parse.mail, prefetched);
@@ -224,6 +227,7 @@ export class MailSync {
       try {
         const outcome = await intake.ingest(mail, prefetched.get(mail.mailboxId));
         if (outcome.disposition !== 'duplicate') {
+          this.deps.onIngested?.(outcome.disposition, outcome.disposition === 'filtered' ? outcome.reason.split(':')[0]! : outcome.disposition === 'bounce' ? 'bounce' : 'reason' in outcome ? outcome.reason.split(' ')[0]! : '');
           logger.info(
             { messageId: mail.internetMessageId, disposition: outcome.disposition, reason: 'reason' in outcome ? outcome.reason : undefined, ticketId: 'ticketId' in outcome ? outcome.ticketId : undefined },
             'email ingested',
@@ -237,6 +241,7 @@ export class MailSync {
         const problem = error instanceof Error ? error.message : String(error);
         logger.error({ err: error, messageId: mail.internetMessageId }, 'an email could not be ingested; recorded as poison and skipped');
         await intake.recordUnreadable({ mailboxId: mail.mailboxId, internetMessageId: mail.internetMessageId }, problem);
+        this.deps.onIngested?.('poison', 'unreadable');
         return 'unreadable';
       }
     }

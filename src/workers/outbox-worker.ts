@@ -57,6 +57,8 @@ export interface OutboxWorkerDeps {
   options?: Partial<OutboxWorkerOptions>;
   /** Told when Teams refuses a conversation (403/404), so caches of "known conversations" can drop it. */
   onUnreachable?: (conversationId: string) => void;
+  /** Told what each send answered (metrics). */
+  onSendResult?: (result: { ok: true } | { ok: false; status: number | undefined }) => void;
 }
 
 /**
@@ -190,12 +192,14 @@ export class OutboxWorker {
       } finally {
         this.restamp(conversation, now);
       }
+      this.deps.onSendResult?.({ ok: true });
       const { activityId } = delivered;
       const landedAs = activityId ?? message.targetActivityId ?? undefined;
       await outbox.markSent(db, message, landedAs, this.clock());
       log.debug({ activityId, attempts: message.attempts + 1 }, 'outbox message delivered');
       await this.catchUpCard(message, rendered.version, landedAs);
     } catch (error) {
+      this.deps.onSendResult?.({ ok: false, status: error instanceof DeliveryError ? error.details.status : undefined });
       await this.recordFailure(message, conversation, error, log);
     }
   }

@@ -181,6 +181,6 @@ describe('the bot over HTTP, with auth on', () => {
   it('reports readiness from the database', async () => {
     const ready = await fetch(`${h.service.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', database: 'ok' });
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { status: 'ok' }, bot: { status: 'ok' } } });
   });
 });

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { rememberConversation } from '../src/store/conversation-references.js';
+import { migrateToLatest, openDatabase } from '../src/store/database.js';
+import { enqueue } from '../src/store/outbox.js';
+import { FakeConnector } from '../test/fakes/connector.js';
+import { FakeIdentityProvider } from '../test/fakes/identity-provider.js';
+import { megan, personalMessage, TENANT_ID } from '../test/support/activities.js';
+import { BOT_APP_ID, BOT_PASSWORD } from '../test/support/identity.js';
+import { startBot } from './lib/bots.js';
+import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
+
+/**
+ * Two replicas against one on the same Postgres, in the same run: chat-turn throughput (`show` of a
+ * ticket by an agent, through a round-robin "load balancer"), and proactive sends (2,000 cards to 100
+ * conversations through a connector enforcing Teams' limits): the combined rate against the tenant's
+ * 50/s, 429s, and cards sent twice. Needs a Postgres (BENCH_DATABASE_URL, TEST_DATABASE_URL, or the
+ * local one); each run uses a schema of its own.
+ */
+export async function benchReplicas(options: { durationMs: number; concurrency: number; cards: number; conversations: number }) {
+  const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const databaseUrl = url.toString();
+
+  const identity = await new FakeIdentityProvider().start();
+  identity.registerApp(BOT_APP_ID, BOT_PASSWORD);
+  const connector = await new FakeConnector(identity).start();
+  const database = openDatabase({ kind: 'postgres', url: databaseUrl });
+  await migrateToLatest(database.db);
+  const env = { DATABASE_URL: databaseUrl, AGENT_IDS: megan.aadObjectId };
+  const ctx = { serviceUrl: connector.serviceUrl, botAppId: BOT_APP_ID };
+  const authorization = identity.channelAuthorization(BOT_APP_ID, connector.serviceUrl);
+  const post = (url: string, text: string) => async () => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(personalMessage(ctx, text, { from: megan })) });
+    await response.arrayBuffer();
+    return response.status;
+  };
+
+  const a = await startBot('desk', identity, env);
+  let b: Awaited<ReturnType<typeof startBot>> | undefined;
+  try {
+    await post(a.url, 'new Printer on floor 3 is jammed')();
+    const show = 'show INC-1001';
+    await runLoad(post(a.url, show), { concurrency: options.concurrency, durationMs: 1_000 });
+    const one = await runLoad(post(a.url, show), options);
+    b = await startBot('desk', identity, env);
+    let next = 0;
+    const balanced = () => (next++ % 2 === 0 ? post(a.url, show) : post(b!.url, show))();
+    await runLoad(balanced, { concurrency: options.concurrency, durationMs: 1_000 });
+    const two = await runLoad(balanced, options);
+
+    // Proactive sends with both replicas running: each keeps to half the tenant budget.
+    connector.enforceTeamsLimits = true;
+    const refs: number[] = [];
+    for (let i = 0; i < options.conversations; i++) {
+      const conversationId = `a:replica-${i}`;
+      const reference = { conversation: { id: conversationId, conversationType: 'personal', tenantId: TENANT_ID }, bot: { id: `28:${BOT_APP_ID}` }, user: { id: `29:user-${i}` }, channelId: 'msteams', serviceUrl: connector.serviceUrl };
+      refs.push((await rememberConversation(database.db, { conversationId, kind: 'personal', tenantId: TENANT_ID, teamId: null, userTeamsId: `29:user-${i}`, userAadObjectId: null, serviceUrl: connector.serviceUrl, reference }, Date.now())).id);
+    }
+    const t0 = Date.now();
+    await enqueue(database.db, Array.from({ length: options.cards }, (_, i) => ({ idempotencyKey: `replica-card-${i}`, operation: 'send' as const, conversationRefId: refs[i % refs.length]!, activity: { type: 'message', text: `replica card ${i}` } })), Date.now());
+    await connector.waitFor((c) => String(c.activity.text).startsWith('replica card '), { count: options.cards, timeoutMs: 600_000 });
+    const elapsed = (Date.now() - t0) / 1000;
+    const delivered = connector.delivered('send').filter((c) => String(c.activity.text).startsWith('replica card '));
+    const perCard = new Map<string, number>();
+    for (const c of delivered) perCard.set(c.activity.text, (perCard.get(c.activity.text) ?? 0) + 1);
+    return { one, two, ratio: two.perSecond / one.perSecond, sends: { cards: options.cards, rate: options.cards / elapsed, throttled: connector.throttled.length, doubled: [...perCard.values()].filter((n) => n > 1).length } };
+  } finally {
+    a.stop();
+    b?.stop();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await database.close();
+    await connector.stop();
+    await identity.stop();
+    await admin.query(`drop schema ${schema} cascade`).catch(() => undefined);
+    await admin.end();
+  }
+}
+
+export function reportReplicas(r: Awaited<ReturnType<typeof benchReplicas>>): string {
+  return [
+    formatLoad('one replica `show`', r.one as LoadResult),
+    formatLoad('two replicas `show`', r.two as LoadResult),
+    `two / one throughput: ${r.ratio.toFixed(2)}×  (goal ≥ 1.7; this machine has ${(globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? '?'} cores shared with Postgres and the load generator)`,
+    `proactive: ${r.sends.cards.toLocaleString('en')} cards from two replicas at ${r.sends.rate.toFixed(1)}/s against Teams' 50/s per tenant; 429s: ${r.sends.throttled}; sent twice: ${r.sends.doubled}`,
+  ].join('\n');
+}
