@@ -426,30 +426,38 @@ export class TicketService {
   }
 
   private async writeCopies(): Promise<void> {
-    const copies = this.pendingCopies.splice(0);
+    // Rows are locked in one order (ticket, conversation), whoever writes them: on Postgres two
+    // transactions taking the same rows in opposite orders deadlock, and the loser waits a second first.
+    const copies = this.pendingCopies.splice(0).sort((a, b) => a.ticketId - b.ticketId || a.conversationRefId - b.conversationRefId);
     this.copiesFlush = undefined;
     if (copies.length === 0) return;
     const now = this.now();
-    try {
-      const queued = await this.db.transaction().execute(async (tx) => {
-        const versions = new Map(
-          (await tx.selectFrom('tickets').select(['id', 'version']).where('id', 'in', [...new Set(copies.map((c) => c.ticketId))]).execute()).map((r) => [r.id, r.version]),
-        );
-        let queued = false;
-        for (const copy of copies) {
-          // Kind "show": a card someone asked for does not take over from the card posted with the
-          // ticket (in a channel, that one is the root of the ticket's thread).
-          const postId = await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'show' }, now);
-          const current = versions.get(copy.ticketId);
-          if (postId === undefined || current === undefined || current <= copy.renderedVersion) continue;
-          await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'show', version: current }, now);
-          queued = true;
-        }
-        return queued;
-      });
-      if (queued) this.deps.onEnqueued?.();
-    } catch (error) {
-      this.deps.onError?.(error, 'could not record posted ticket cards; they will not update in place');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const queued = await this.db.transaction().execute(async (tx) => {
+          const versions = new Map(
+            (await tx.selectFrom('tickets').select(['id', 'version']).where('id', 'in', [...new Set(copies.map((c) => c.ticketId))]).execute()).map((r) => [r.id, r.version]),
+          );
+          let queued = false;
+          for (const copy of copies) {
+            // Kind "show": a card someone asked for does not take over from the card posted with the
+            // ticket (in a channel, that one is the root of the ticket's thread).
+            const postId = await recordCardPost(tx, { ticketId: copy.ticketId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, kind: 'show' }, now);
+            const current = versions.get(copy.ticketId);
+            if (postId === undefined || current === undefined || current <= copy.renderedVersion) continue;
+            await enqueueCardUpdate(tx, { postId, conversationRefId: copy.conversationRefId, activityId: copy.activityId, ticketId: copy.ticketId, cardKind: 'show', version: current }, now);
+            queued = true;
+          }
+          return queued;
+        });
+        if (queued) this.deps.onEnqueued?.();
+        return;
+      } catch (error) {
+        // A deadlock with another writer (Postgres picks a victim): the batch is safe to write again.
+        if ((error as { code?: string }).code === '40P01' && attempt < 3) continue;
+        this.deps.onError?.(error, 'could not record posted ticket cards; they will not update in place');
+        return;
+      }
     }
   }
 

@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from './database.js';
 
 /** Where each ticket's cards were posted, so every copy can be updated in place when the ticket changes. */
@@ -36,6 +37,11 @@ export async function recordCardPost(
   post: { ticketId: number; conversationRefId: number; activityId: string; kind: string },
   now: number,
 ): Promise<number | undefined> {
+  // Writers of the same card slot (a ticket's card of one kind in one conversation) take turns: on
+  // Postgres, two of them flipping each other's rows would otherwise deadlock.
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_advisory_xact_lock(hashtext(${`card:${post.ticketId}:${post.conversationRefId}:${post.kind}`}))`.execute(db);
+  }
   await db
     .updateTable('card_posts')
     .set({ live: 0 })

@@ -139,11 +139,8 @@ export async function markSent(
   now: number,
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
-    await tx
-      .updateTable('outbox')
-      .set({ status: 'sent', sent_at: now, sent_activity_id: activityId ?? null, lease_until: null, lease_owner: null, last_error: null })
-      .where('id', '=', message.id)
-      .execute();
+    // Card records first, then the outbox row: the order every other writer of both uses (record a
+    // card, then queue its update), so two of them never wait on each other (a Postgres deadlock).
     if (message.ticketId !== null && message.cardKind && activityId && message.operation !== 'update') {
       await recordCardPost(tx, { ticketId: message.ticketId, conversationRefId: message.conversationRefId, activityId, kind: message.cardKind }, now);
     }
@@ -155,6 +152,11 @@ export async function markSent(
         .where('activity_id', '=', message.targetActivityId)
         .execute();
     }
+    await tx
+      .updateTable('outbox')
+      .set({ status: 'sent', sent_at: now, sent_activity_id: activityId ?? null, lease_until: null, lease_owner: null, last_error: null })
+      .where('id', '=', message.id)
+      .execute();
   });
 }
 

@@ -23,7 +23,7 @@ export class ReplicaHeartbeat {
 
   async start(): Promise<void> {
     await this.beat();
-    const interval = this.deps.intervalMs ?? 10_000;
+    const interval = this.deps.intervalMs ?? 5_000;
     this.timer = setInterval(() => void this.beat(), interval);
     this.timer.unref();
   }
