@@ -35,6 +35,7 @@ import { EnrichmentWorker } from './workers/enrichment.js';
 import { ReplicaHeartbeat } from './workers/replica-heartbeat.js';
 import { Metrics, sendResult } from './metrics.js';
 import { HealthChecks } from './services/health.js';
+import { Retention } from './services/retention.js';
 import { botTokenProbe } from './teams/bot-token-probe.js';
 import { outboxDepth } from './store/outbox.js';
 import { mailOutboxDepth } from './store/mail.js';
@@ -66,6 +67,7 @@ export interface RunningService {
   /** The one write path for tickets (scripts and tests create tickets through it too). */
   readonly tickets: TicketService;
   readonly health: HealthChecks;
+  readonly retention: Retention | undefined;
   readonly metrics: Metrics;
   /** CRM enrichment, when HubSpot is configured. */
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
@@ -254,6 +256,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         : {}),
     });
 
+    const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock }) : undefined;
     const heartbeat = new ReplicaHeartbeat({ database, logger, onCount: (replicas) => outbox.shareTenantBudget(replicas) });
     await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
@@ -261,6 +264,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     sweeper.start();
     mail?.sender.start();
     crm?.worker.start();
+    retention?.start();
     // After listening: creating a subscription makes Graph call our notification URL to validate it.
     mail?.sync.start();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -287,6 +291,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       tickets,
       health,
       metrics,
+      retention,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');
@@ -297,6 +302,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await mail?.sender.stop();
           await crm?.worker.stop();
           await outbox.stop();
+          retention?.stop();
           await heartbeat.stop();
           await database.close();
           unlock();

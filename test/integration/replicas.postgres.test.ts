@@ -68,12 +68,13 @@ describe('two replicas on one Postgres', () => {
   });
 
   it('takes over the work a dead replica had claimed once its lease runs out, and sends it once', { timeout: 20_000 }, async () => {
-    const { a } = await twoReplicas();
+    const { a, b } = await twoReplicas();
     await h.install(alex);
     const db = a.database.db;
     const chat = await db.selectFrom('conversation_references').select('id').where('conversation_id', '=', personalConversationId(alex)).executeTakeFirstOrThrow();
+    // Neither live replica sends until the third one starts: the row is the dead replica's.
     await a.outbox.stop();
-    await h.service.outbox.stop();
+    await b.outbox.stop();
     await enqueue(db, [{ idempotencyKey: 'orphan', operation: 'send', conversationRefId: chat.id, activity: { type: 'message', text: 'claimed by a replica that died' } }], Date.now());
     // A replica claims the row and dies before sending it.
     const claimed = await claimDue(db, 'postgres', { now: Date.now(), limit: 10, leaseMs: 1_000, owner: 'replica-that-died' });

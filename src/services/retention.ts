@@ -1,0 +1,48 @@
+import { unlink } from 'node:fs/promises';
+import type { Logger } from '../logger.js';
+import type { Database } from '../store/database.js';
+
+/**
+ * Deletes the contents of attachments on tickets closed more than `days` ago (names, types and sizes
+ * stay, so the timeline still says what was attached), in the database or in ATTACHMENT_DIR. Runs
+ * every few hours; each run handles a bounded batch.
+ */
+export class Retention {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: { database: Database; days: number; logger: Logger; clock?: () => number; intervalMs?: number }) {}
+
+  start(): void {
+    const run = () => void this.purge().catch((error) => this.deps.logger.error({ err: error }, 'attachment retention failed; trying again later'));
+    this.timer = setInterval(run, this.deps.intervalMs ?? 6 * 3_600_000);
+    this.timer.unref();
+    run();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Purges one batch; returns how many attachments lost their contents. */
+  async purge(limit = 500): Promise<number> {
+    const db = this.deps.database.db;
+    const now = (this.deps.clock ?? Date.now)();
+    const cutoff = now - this.deps.days * 86_400_000;
+    const due = await db
+      .selectFrom('mail_attachments')
+      .innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id')
+      .select(['mail_attachments.id as id', 'mail_attachments.storage as storage', 'mail_attachments.location as location'])
+      .where('tickets.status', '=', 'closed')
+      .where('tickets.closed_at', '<', cutoff)
+      .where('mail_attachments.purged_at', 'is', null)
+      .where('mail_attachments.storage', 'in', ['database', 'file'])
+      .limit(limit)
+      .execute();
+    for (const attachment of due) {
+      if (attachment.storage === 'file' && attachment.location) await unlink(attachment.location).catch(() => undefined);
+      await db.updateTable('mail_attachments').set({ content: null, purged_at: now }).where('id', '=', attachment.id).execute();
+    }
+    if (due.length > 0) this.deps.logger.info({ purged: due.length, olderThanDays: this.deps.days }, 'attachment contents of long-closed tickets deleted');
+    return due.length;
+  }
+}
