@@ -141,7 +141,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
-    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}) });
+    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) } });
     const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, runner };
     const bot = createBot({
       ...turnServices,

@@ -24,6 +24,7 @@ export type Command =
   | { kind: 'quiet'; range: string | undefined }
   | { kind: 'tier'; ref: number | undefined; tier: string; reason: string | undefined }
   | { kind: 'whois'; email: string }
+  | { kind: 'status' }
   | { kind: 'setup'; what: SetupKind };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; suggestion?: string };
@@ -56,6 +57,7 @@ export const COMMAND_WORDS = [
   'quiet',
   'tier',
   'whois',
+  'status',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -102,6 +104,7 @@ export function parseCommand(input: string): ParseResult {
   const lower = text.toLowerCase().replace(/\s+/g, ' ');
   if (lower === 'help' || lower === '?') return { ok: true, command: { kind: 'help' } };
   if (LISTS[lower]) return { ok: true, command: { kind: 'list', list: LISTS[lower]! } };
+  if (lower === 'status' || lower === 'health') return { ok: true, command: { kind: 'status' } };
 
   const [first = '', ...words] = text.split(/\s+/);
   // "remind me INC-42 in 2h" and "remind INC-42 in 2h" read the same.

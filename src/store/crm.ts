@@ -120,7 +120,8 @@ export async function dueLookups(db: Db, now: number): Promise<{ count: number; 
     .where('next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
     .executeTakeFirstOrThrow();
-  const next = await db.selectFrom('enrichment_jobs').select((eb) => eb.fn.min('next_attempt_at').as('at')).executeTakeFirst();
+  // A job someone holds is due again when its lease runs out, not before (or an idle worker would spin).
+  const next = await db.selectFrom('enrichment_jobs').select(sql<number>`min(case when lease_until > next_attempt_at then lease_until else next_attempt_at end)`.as('at')).executeTakeFirst();
   return { count: Number(row.n), oldest: row.oldest == null ? undefined : Number(row.oldest), next: next?.at == null ? undefined : Number(next.at) };
 }
 

@@ -293,7 +293,12 @@ export async function markMailDead(db: Db, id: number, error: string): Promise<v
 }
 
 export async function nextMailDueAt(db: Db): Promise<number | undefined> {
-  const row = await db.selectFrom('mail_outbox').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('status', '=', 'pending').executeTakeFirst();
+  // Mail someone is sending is due again when its lease runs out, not before (or an idle sender would spin).
+  const row = await db
+    .selectFrom('mail_outbox')
+    .select(sql<number>`min(case when lease_until > next_attempt_at then lease_until else next_attempt_at end)`.as('at'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
   return row?.at == null ? undefined : Number(row.at);
 }
 

@@ -259,7 +259,8 @@ export async function releaseLeases(db: Db, owner: string, ids: readonly number[
 export async function nextDueAt(db: Db): Promise<number | undefined> {
   const row = await db
     .selectFrom('outbox')
-    .select((eb) => eb.fn.min(eb.fn.coalesce('hold_until', 'next_attempt_at')).as('next'))
+    // A row another replica holds is due when its lease runs out, not before (an idle worker would spin).
+    .select(sql<number>`min(case when lease_until > coalesce(hold_until, next_attempt_at) then lease_until else coalesce(hold_until, next_attempt_at) end)`.as('next'))
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);

@@ -12,6 +12,8 @@ import type { Db } from '../store/database.js';
 import { countTicketsOf, setQuietHours } from '../store/people.js';
 import type { CrmFacts } from '../store/crm.js';
 import { crmCard } from '../cards/crm-card.js';
+import { statusCard } from '../cards/status-card.js';
+import type { HealthReport } from '../services/health.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
 import type { Actor, ActorDirectory } from '../services/actors.js';
@@ -54,6 +56,8 @@ export interface RunnerDeps {
   clock: () => number;
   /** HubSpot, when configured (for `whois`). */
   crm?: { whois(email: string): Promise<{ facts: CrmFacts; fromCache: boolean }> };
+  /** Integration health, for `status` (admins). */
+  health?: { report(options?: { fresh?: boolean }): Promise<HealthReport> };
   defaultTier?: string;
 }
 
@@ -93,6 +97,7 @@ const COMMANDS_FOR_ADMINS: CommandHelp[] = [
   { usage: 'setup triage', description: 'In a channel: post tickets opened in personal chats here.' },
   { usage: 'setup sla-breaches · critical · escalations', description: 'In a channel: post SLA breaches, new P1 tickets, or unaccepted escalations here.' },
   { usage: 'setup support team', description: 'In a team: make its members agents.' },
+  { usage: 'status', description: 'Health of the database, bot credentials, mailbox and HubSpot.' },
 ];
 
 export function commandsFor(actor: Actor, where: Pick<Where, 'kind' | 'threadTicketId'>): CommandHelp[] {
@@ -176,6 +181,12 @@ export class CommandRunner {
         return this.outcome(await this.deps.tickets.setTier(ctx, ref!, command.tier, command.reason));
       case 'whois':
         return this.whois(actor, command.email);
+      case 'status': {
+        if (actor.role !== 'admin') return warn('Only admins can see the health of the integrations.');
+        if (!this.deps.health) return warn('Health checks are not available here.');
+        const report = await this.deps.health.report({ fresh: true });
+        return { kind: 'card', card: statusCard(report), summary: report.ready ? 'Service Desk is ready' : 'Service Desk is not ready' };
+      }
     }
   }
 

@@ -58,7 +58,7 @@ describe('metrics', () => {
 
 describe('readiness', () => {
   it('reports each integration, degrading (not failing) when a peer is down, and 503 only without the database', async () => {
-    h = await startHarness({ mail: true, hubspot: true });
+    h = await startHarness({ mail: true, hubspot: true, env: { ADMIN_IDS: adele.aadObjectId, AGENT_IDS: megan.aadObjectId } });
     const ready = async () => {
       const response = await fetch(`${h.service.url}/readyz`);
       return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, { status: string; lastError?: string }> } };
@@ -74,6 +74,12 @@ describe('readiness', () => {
     expect(report.checks.mailbox).toMatchObject({ status: 'degraded', lastError: expect.stringMatching(/503/) });
     expect(report.checks.hubspot).toMatchObject({ status: 'degraded' });
     expect((await ready()).status).toBe(200);
+
+    // Admins see the same in chat.
+    const status = JSON.stringify((await h.say(adele, 'status')).activity);
+    expect(status).toContain('Service Desk is ready');
+    expect(status).toMatch(/Mailbox \(Graph\).*degraded/);
+    expect(JSON.stringify((await h.say(megan, 'status')).activity)).toContain('Only admins');
 
     await h.service.database.close();
     const down = await ready();
