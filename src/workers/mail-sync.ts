@@ -128,12 +128,15 @@ export class MailSync {
   /** A lifecycle notification: renew, recreate, or catch up, as Graph asks. */
   lifecycle(event: LifecycleEvent): void {
     this.deps.logger.info({ event }, 'mail subscription lifecycle event');
-    if (event === 'reauthorizationRequired' || event === 'subscriptionRemoved') this.resubscribe = event === 'subscriptionRemoved';
+    if (event === 'subscriptionRemoved') this.resubscribe = true;
     if (event === 'reauthorizationRequired') this.renewSoon = true;
     this.wake();
   }
 
-  /** One round: subscription upkeep, then the delta pages up to the deltaLink. Returns messages ingested. */
+  /**
+   * One round: subscription upkeep, then the delta pages up to the deltaLink. Returns 0 for the polling
+   * loop: a round reads everything there is, so the loop sleeps until the next poll or notification.
+   */
   async round(): Promise<number> {
     this.stats.roundsStarted++;
     try {
@@ -141,7 +144,6 @@ export class MailSync {
     } finally {
       this.stats.rounds++;
     }
-    // A round ends at the deltaLink, so it is complete: sleep until the next poll or notification.
     return 0;
   }
 
@@ -150,15 +152,11 @@ export class MailSync {
     const db = this.deps.database.db;
     if (!(await leaseMailState(db, this.cursorKey, this.owner, Date.now(), this.options.leaseMs))) return;
     if (this.options.notificationUrl) await this.keepSubscription();
-    const handled = await this.readDelta();
+    await this.readDelta();
     this.failures = 0;
     this.stats.lastSyncAt = Date.now();
     this.stats.lastError = undefined;
-    this.lastHandled = handled;
   }
-
-  /** Messages handled by the last complete round. */
-  lastHandled = 0;
 
   private async readDelta(): Promise<number> {
     const { client, database } = this.deps;
