@@ -22,7 +22,11 @@ export async function benchReplicas(options: { durationMs: number; concurrency: 
   const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error) {
+    return { unavailable: `no Postgres at ${new URL(base).host} (${error instanceof Error ? error.message : String(error)}); set BENCH_DATABASE_URL to measure replicas` };
+  }
   await admin.query(`create schema ${schema}`);
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}${process.env.BENCH_PG_OPTIONS ? ` ${process.env.BENCH_PG_OPTIONS}` : ''}`);
@@ -88,7 +92,9 @@ export async function benchReplicas(options: { durationMs: number; concurrency: 
   }
 }
 
-export function reportReplicas(r: Awaited<ReturnType<typeof benchReplicas>>): string {
+export function reportReplicas(result: Awaited<ReturnType<typeof benchReplicas>>): string {
+  if ('unavailable' in result) return `skipped: ${result.unavailable}`;
+  const r = result;
   return [
     formatLoad('one replica `show`', r.one as LoadResult),
     formatLoad('two replicas `show`', r.two as LoadResult),
