@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import { isGraphError } from '../integrations/graph/errors.js';
-import type { GraphAttachment, GraphMailClient, DeltaPage } from '../integrations/graph/mail-client.js';
+import type { GraphMailClient, DeltaPage } from '../integrations/graph/mail-client.js';
 import { parseGraphMessage } from '../integrations/graph/message-schema.js';
-import { mayHaveAttachments, type InboundMail } from '../domain/mail/message.js';
+import { mayHaveAttachments, type InboundMail, type MailAttachment } from '../domain/mail/message.js';
 import type { Logger } from '../logger.js';
 import type { IngestOutcome, MailIntake, MailSource } from '../services/mail/intake.js';
 import type { Database } from '../store/database.js';
@@ -194,7 +194,7 @@ export class MailSync {
   private async ingestPage(page: DeltaPage): Promise<number> {
     const { intake, client, logger } = this.deps;
     const parsed = page.messages.map((raw) => ({ raw, parse: parseGraphMessage(raw) }));
-    const prefetched = new Map<string, Promise<GraphAttachment[]>>();
+    const prefetched = new Map<string, Promise<MailAttachment[]>>();
     for (const { parse } of parsed) {
       if (parse.ok && mayHaveAttachments(parse.mail)) {
         const fetching = client.attachments(parse.mail.mailboxId);
@@ -219,7 +219,7 @@ export class MailSync {
   }
 
   /** Ingests one message; a message that fails twice for reasons of its own is recorded and skipped. */
-  private async ingestOne(mail: InboundMail, prefetched: Map<string, Promise<GraphAttachment[]>>): Promise<IngestOutcome['disposition'] | 'unreadable'> {
+  private async ingestOne(mail: InboundMail, prefetched: Map<string, Promise<MailAttachment[]>>): Promise<IngestOutcome['disposition'] | 'unreadable'> {
     const { intake, logger } = this.deps;
     for (let attempt = 1; ; attempt++) {
       try {

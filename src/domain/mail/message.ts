@@ -25,6 +25,18 @@ export interface InboundMail {
   hasAttachments: boolean;
 }
 
+/** An attachment as the mailbox lists it; `contentBytes` (base64) only for file attachments it sent whole. */
+export interface MailAttachment {
+  id: string;
+  kind: 'file' | 'item' | 'reference';
+  name: string;
+  contentType: string;
+  size: number;
+  isInline: boolean;
+  contentId: string | null;
+  contentBytes: string | null;
+}
+
 export function header(mail: Pick<InboundMail, 'headers'>, name: string): string | undefined {
   return mail.headers.get(name.toLowerCase())?.[0];
 }

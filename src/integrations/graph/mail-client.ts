@@ -2,6 +2,7 @@ import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import { backoffDelay, parseRetryAfter } from '../../domain/backoff.js';
+import type { MailAttachment } from '../../domain/mail/message.js';
 import { failureOf, GraphRequestError } from './errors.js';
 import { Semaphore } from './semaphore.js';
 
@@ -69,18 +70,6 @@ export interface DeltaPage {
   removed: string[];
   nextLink: string | undefined;
   deltaLink: string | undefined;
-}
-
-export interface GraphAttachment {
-  id: string;
-  kind: 'file' | 'item' | 'reference';
-  name: string;
-  contentType: string;
-  size: number;
-  isInline: boolean;
-  contentId: string | null;
-  /** Base64, for file attachments. */
-  contentBytes: string | null;
 }
 
 export interface Subscription {
@@ -153,7 +142,7 @@ export class GraphMailClient {
     );
   }
 
-  async attachments(messageId: string): Promise<GraphAttachment[]> {
+  async attachments(messageId: string): Promise<MailAttachment[]> {
     const body = await this.call('list attachments', (api) => api(`${this.user}/messages/${encodeURIComponent(messageId)}/attachments`).header('Prefer', IMMUTABLE_IDS).get());
     const value: any[] = Array.isArray(body?.value) ? body.value : [];
     return value.map((a) => ({

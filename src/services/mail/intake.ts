@@ -3,7 +3,7 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classify } from '../../domain/mail/classify.js';
 import { htmlToText, newPartOf, safeFileName, tidy } from '../../domain/mail/content.js';
-import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail } from '../../domain/mail/message.js';
+import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from '../../domain/mail/message.js';
 import { findThread, forwardedSender, subjectReferences, tokensIn, type ThreadMatch } from '../../domain/mail/threading.js';
 import { isAgent, type Role } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
@@ -35,20 +35,9 @@ import type { OutgoingMail } from './outgoing.js';
  * the mail and cards it causes are written in one transaction.
  */
 
-export interface MailAttachmentSource {
-  id: string;
-  kind: 'file' | 'item' | 'reference';
-  name: string;
-  contentType: string;
-  size: number;
-  isInline: boolean;
-  contentId: string | null;
-  contentBytes: string | null;
-}
-
 export interface MailSource {
   /** The message's attachments (fetched only when the message is kept). */
-  attachments(mail: InboundMail): Promise<MailAttachmentSource[]>;
+  attachments(mail: InboundMail): Promise<MailAttachment[]>;
   /** Where an attachment too large to store can be fetched later. */
   attachmentUrl(mail: InboundMail, attachmentId: string): string;
 }
@@ -100,7 +89,7 @@ export class MailIntake {
   }
 
   /** `attachments`: the message's attachments when the caller already fetched them. */
-  async ingest(mail: InboundMail, attachments?: Promise<MailAttachmentSource[]>): Promise<IngestOutcome> {
+  async ingest(mail: InboundMail, attachments?: Promise<MailAttachment[]>): Promise<IngestOutcome> {
     if (await isMailRecorded(this.db, mail.internetMessageId)) return { disposition: 'duplicate' };
     const text = mail.body.type === 'html' ? htmlToText(mail.body.content) : tidy(mail.body.content);
 
@@ -217,7 +206,7 @@ export class MailIntake {
     await addAttachments(tx, files.map((f) => ({ ...f.row, mailId, ticketId })), now);
   }
 
-  private async bounce(mail: InboundMail, text: string, attachments: MailAttachmentSource[], because: string): Promise<IngestOutcome> {
+  private async bounce(mail: InboundMail, text: string, attachments: MailAttachment[], because: string): Promise<IngestOutcome> {
     // The bounced message is quoted in the report or attached to it: look there for what we sent.
     const evidence = [text, ...attachments.filter((a) => a.contentBytes && /rfc822|delivery-status|text\//i.test(a.contentType) && a.size < 512_000).map((a) => Buffer.from(a.contentBytes!, 'base64').toString('utf8'))].join('\n');
     const ticketId = await this.bouncedTicket(mail, evidence);
@@ -264,7 +253,7 @@ export class MailIntake {
   }
 
   /** Contents to keep go to the attachment folder before the transaction (and are removed if it fails). */
-  private async storeFiles(mail: InboundMail, attachments: MailAttachmentSource[]): Promise<StoredFile[]> {
+  private async storeFiles(mail: InboundMail, attachments: MailAttachment[]): Promise<StoredFile[]> {
     const { attachmentMaxBytes, attachmentDir } = this.deps.options;
     const stored: StoredFile[] = [];
     for (const a of attachments) {
