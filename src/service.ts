@@ -8,6 +8,7 @@ import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
 import { DigestService } from './services/digests.js';
+import { ReportService } from './services/reports.js';
 import { EscalationService } from './services/escalations.js';
 import { ReminderService } from './services/reminders.js';
 import { SlaService } from './services/sla.js';
@@ -141,7 +142,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
-    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) } });
+    const reports = new ReportService({ db, policy: sla, clock });
+    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
     const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, runner };
     const bot = createBot({
       ...turnServices,
@@ -161,7 +163,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
       onSendResult: (result) => metricsOf?.sends.inc({ result: result.ok ? 'ok' : sendResult(result.status, false) }),
     });
-    const digests = new DigestService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
+    const digests = new DigestService({ database, policy: sla, clock, reports, onEnqueued: () => outbox.wake() });
     let mail: RunningService['mail'];
     if (config.graph && outgoing) {
       const client = new GraphMailClient(config.graph, options.graph);

@@ -1,6 +1,8 @@
 import type { Ticket } from '../domain/tickets.js';
 import { adaptiveCard, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { localTime } from './fields.js';
+import { reportSection } from './report-card.js';
+import type { ReportData } from '../services/reports.js';
 
 export interface DigestCardData {
   /** "Your day" for a person, "The team's day" for a channel. */
@@ -9,11 +11,13 @@ export interface DigestCardData {
   day: string;
   dueToday: ReadonlyArray<{ ticket: Ticket; dueAt: number }>;
   breachedYesterday: readonly Ticket[];
+  /** SLA attainment and the open-ticket trend, shown under the lists. */
+  report?: ReportData;
 }
 
 const MAX_ROWS = 15;
 
-/** The morning summary: what is due today and what breached yesterday. */
+/** The morning summary: what is due today, what breached yesterday, and how the SLAs have been kept. */
 export function digestCard(data: DigestCardData): AdaptiveCard {
   const body: CardElement[] = [{ type: 'TextBlock', text: `${data.title} · ${data.day}`, weight: 'Bolder', size: 'Medium', wrap: true }];
   const section = (heading: string, rows: CardElement[], total: number) => {
@@ -37,5 +41,6 @@ export function digestCard(data: DigestCardData): AdaptiveCard {
     data.dueToday.length,
   );
   section('Breached yesterday', data.breachedYesterday.slice(0, MAX_ROWS).map(ticketLine), data.breachedYesterday.length);
+  if (data.report) body.push(...reportSection(data.report));
   return adaptiveCard(`${data.title}: ${data.dueToday.length} due today, ${data.breachedYesterday.length} breached yesterday`, body);
 }

@@ -27,7 +27,7 @@ export const ALWAYS_OPEN: Calendar = {
   holidays: new Set(),
 };
 
-interface LocalDate {
+export interface LocalDate {
   year: number;
   month: number;
   day: number;

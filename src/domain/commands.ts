@@ -25,6 +25,7 @@ export type Command =
   | { kind: 'tier'; ref: number | undefined; tier: string; reason: string | undefined }
   | { kind: 'whois'; email: string }
   | { kind: 'status' }
+  | { kind: 'report'; mine: boolean }
   | { kind: 'setup'; what: SetupKind };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; suggestion?: string };
@@ -58,6 +59,7 @@ export const COMMAND_WORDS = [
   'tier',
   'whois',
   'status',
+  'report',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -105,6 +107,8 @@ export function parseCommand(input: string): ParseResult {
   if (lower === 'help' || lower === '?') return { ok: true, command: { kind: 'help' } };
   if (LISTS[lower]) return { ok: true, command: { kind: 'list', list: LISTS[lower]! } };
   if (lower === 'status' || lower === 'health') return { ok: true, command: { kind: 'status' } };
+  if (lower === 'report' || lower === 'sla report' || lower === 'report team') return { ok: true, command: { kind: 'report', mine: false } };
+  if (lower === 'report mine' || lower === 'my report' || lower === 'report me') return { ok: true, command: { kind: 'report', mine: true } };
 
   const [first = '', ...words] = text.split(/\s+/);
   // "remind me INC-42 in 2h" and "remind INC-42 in 2h" read the same.

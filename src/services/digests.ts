@@ -1,5 +1,6 @@
 import { cardMessage } from '../cards/adaptive-card.js';
 import { digestCard } from '../cards/digest-card.js';
+import type { ReportService } from './reports.js';
 import { localParts, localToInstant } from '../domain/business-time.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import type { Ticket } from '../domain/tickets.js';
@@ -15,10 +16,11 @@ const DIGEST_MINUTE = 8 * 60;
 
 /**
  * The daily digest: each agent, in their own morning, gets what of theirs is due today and what
- * breached yesterday; the triage channel gets the same for everyone. Once per recipient and local day.
+ * breached yesterday, with their SLA attainment and open-ticket trend; the triage channel gets the same
+ * for everyone. Once per recipient and local day.
  */
 export class DigestService {
-  constructor(private readonly deps: { database: Database; policy: SlaPolicy; clock?: () => number; onEnqueued?: () => void }) {}
+  constructor(private readonly deps: { database: Database; policy: SlaPolicy; reports: ReportService; clock?: () => number; onEnqueued?: () => void }) {}
 
   private get db(): Db {
     return this.deps.database.db;
@@ -49,6 +51,11 @@ export class DigestService {
       const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
       return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
     };
+    const already = await this.db.selectFrom('digests').select('day').where('recipient', '=', recipient).where('day', '=', day).executeTakeFirst();
+    if (already) return false;
+    // Read before the transaction: on SQLite a query outside an open transaction would wait for it.
+    const report = await this.deps.reports.build({ timeZone, ...(assigneeId !== null ? { assigneeId, scope: 'your tickets' } : { scope: 'the team' }) });
+    const reportHasNews = report.trend.at(-1)!.open > 0 || report.windows.some((w) => w.byPriority.some((a) => a.decided > 0));
     const todayStart = localToInstant(date, 0, timeZone);
     const tomorrowStart = localToInstant(shift(1), 0, timeZone);
     const yesterdayStart = localToInstant(shift(-1), 0, timeZone);
@@ -74,10 +81,10 @@ export class DigestService {
         .orderBy('id')
         .limit(100)
         .execute();
-      if (dueRows.length === 0 && breachedRows.length === 0) return false;
+      if (dueRows.length === 0 && breachedRows.length === 0 && !reportHasNews) return false;
       const dueToday = dueRows.map((row) => ({ ticket: toTicket(row) as Ticket, dueAt: row.sla_due_at! }));
       const dayLabel = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short' }).format(now);
-      const card = digestCard({ title, day: dayLabel, dueToday, breachedYesterday: breachedRows.map(toTicket) });
+      const card = digestCard({ title, day: dayLabel, dueToday, breachedYesterday: breachedRows.map(toTicket), report });
       await enqueue(tx, [{ idempotencyKey: `digest:${recipient}:${day}`, operation: 'send', conversationRefId, activity: cardMessage(card, card.fallbackText) }], now);
       return true;
     });

@@ -13,6 +13,8 @@ import { countTicketsOf, setQuietHours } from '../store/people.js';
 import type { CrmFacts } from '../store/crm.js';
 import { crmCard } from '../cards/crm-card.js';
 import { statusCard } from '../cards/status-card.js';
+import { reportCard } from '../cards/report-card.js';
+import type { ReportService } from '../services/reports.js';
 import type { HealthReport } from '../services/health.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
@@ -58,6 +60,8 @@ export interface RunnerDeps {
   crm?: { whois(email: string): Promise<{ facts: CrmFacts; fromCache: boolean }> };
   /** Integration health, for `status` (admins). */
   health?: { report(options?: { fresh?: boolean }): Promise<HealthReport> };
+  /** SLA attainment and the open-ticket trend, for `report` (agents). */
+  reports: ReportService;
   defaultTier?: string;
 }
 
@@ -90,6 +94,7 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'reply <ref> <text>', description: 'Public reply to the requester (by email for email tickets; counts as first response).' },
   { usage: 'tier <ref> <tier> [why]', description: 'Set the customer tier (and so the SLA) by hand, e.g. tier INC-1042 vip.' },
   { usage: 'whois <email>', description: 'Who someone is in HubSpot: company, tier, owner, open deals.' },
+  { usage: 'report · report mine', description: 'SLA met by priority and tier (7 and 30 days) and the open-ticket trend, for the team or you.' },
   { usage: 'help', description: 'Show this list.' },
 ];
 
@@ -186,6 +191,15 @@ export class CommandRunner {
         if (!this.deps.health) return warn('Health checks are not available here.');
         const report = await this.deps.health.report({ fresh: true });
         return { kind: 'card', card: statusCard(report), summary: report.ready ? 'Service Desk is ready' : 'Service Desk is not ready' };
+      }
+      case 'report': {
+        if (!isAgent(actor.role)) return warn('Reports are for support agents.');
+        const data = await this.deps.reports.build({
+          ...(actor.person.timeZone ? { timeZone: actor.person.timeZone } : {}),
+          ...(command.mine ? { assigneeId: actor.person.id, scope: 'your tickets' } : { scope: 'the team' }),
+        });
+        const card = reportCard(data);
+        return { kind: 'card', card, summary: card.fallbackText };
       }
     }
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adele, alex, channelMessage, CHANNEL_ID, megan, personalConversationId, type Person } from '../support/activities.js';
-import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
+import { chartsIn, objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { policyFrom } from '../support/policies.js';
 
@@ -67,6 +67,11 @@ describe('the daily digest', () => {
     expect(JSON.stringify(mine.activity.attachments[0].content)).toContain(`INC-${dueToday}`);
     expect(JSON.stringify(mine.activity.attachments[0].content)).toContain('{{TIME(2026-11-24T11:00:00Z)}}');
     expect(team.activity.summary).toMatch(/^The team's day: \d+ due today, 1 breached yesterday$/);
+    // Under the lists, how the SLAs were kept: the breached P2 is the only ticket decided so far.
+    const charts = chartsIn(team.activity.attachments[0].content);
+    expect(charts.map((c) => c.type)).toEqual(['Chart.VerticalBar.Grouped', 'Chart.VerticalBar.Grouped', 'Chart.Line']);
+    expect(charts[0]!.data.map((s) => s.values)).toEqual([[{ x: 'P2', y: 0 }], [{ x: 'P2', y: 0 }]]);
+    expect(charts[2]!.data[0]!.values.at(-1)).toEqual({ x: '24 Nov', y: 2 });
     expect(digests()).toHaveLength(monday + 2);
     for (const call of digests()) {
       expect(schemaErrors(call.activity.attachments[0].content)).toEqual([]);

@@ -3,6 +3,7 @@ import type { Actor } from '../../src/services/actors.js';
 import { DigestService } from '../../src/services/digests.js';
 import { EscalationService } from '../../src/services/escalations.js';
 import { ReminderService } from '../../src/services/reminders.js';
+import { ReportService } from '../../src/services/reports.js';
 import { SlaService } from '../../src/services/sla.js';
 import { TicketService } from '../../src/services/tickets.js';
 import { rememberConversation } from '../../src/store/conversation-references.js';
@@ -94,7 +95,7 @@ describe.each(engines)('SLA work on $name', (engine) => {
     now = at('2026-11-23T11:00:00Z');
     expect(await reminders.fireDue()).toBe(1);
     expect(await reminders.fireDue()).toBe(0);
-    const digests = new DigestService({ database, policy, clock: () => now });
+    const digests = new DigestService({ database, policy, reports: new ReportService({ db: database.db, policy, clock: () => now }), clock: () => now });
     expect(await digests.sendDue()).toBe(2);
     expect(await digests.sendDue()).toBe(0);
   });

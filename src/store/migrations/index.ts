@@ -10,6 +10,7 @@ import * as outboxHolds from './2026-11-22T07-00-00-outbox-holds.js';
 import * as mail from './2026-11-22T08-00-00-mail.js';
 import * as crm from './2026-11-22T09-00-00-crm.js';
 import * as replicas from './2026-11-22T10-00-00-replicas.js';
+import * as reportIndexes from './2026-11-22T11-00-00-report-indexes.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T08-00-00-mail': mail,
   '2026-11-22T09-00-00-crm': crm,
   '2026-11-22T10-00-00-replicas': replicas,
+  '2026-11-22T11-00-00-report-indexes': reportIndexes,
 };
