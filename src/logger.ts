@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
+import { correlationFields } from './log-context.js';
 
 export type Logger = PinoLogger;
 
@@ -23,7 +24,11 @@ const REDACT_PATHS = [
   '*.secret',
 ];
 
-/** JSON lines on stdout (or the given stream), one logger per service instance: no global logger. */
+/**
+ * JSON lines on stdout (or the given stream), one logger per service instance: no global logger. At
+ * info, lines carry ids, counts and reasons, never message text or email bodies (those are personal
+ * data, and the ticket's timeline already keeps them).
+ */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
@@ -32,6 +37,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      // Every line written inside correlated work (a turn, an email, an outbox send) carries its id.
+      mixin: correlationFields,
     },
     destination ?? process.stdout,
   );

@@ -122,6 +122,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       clock,
       onEnqueued: wake,
       onError: (error, what) => logger.error({ err: error }, what),
+      logger,
       ...(outgoing ? { replies: outgoing } : {}),
       // Built below (it needs this service to apply what it finds); new tickets only read its cache.
       ...(config.hubspot ? { crm: { atCreation: (tx, requesterId, now) => crm!.enrichment.atCreation(tx, requesterId, now) } } : {}),

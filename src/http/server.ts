@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { correlationId, withCorrelation } from '../log-context.js';
 import restify, { type Request, type Response, type Server } from 'restify';
 import type { Logger } from '../logger.js';
 import { checkInboundActivity } from './activity-schema.js';
@@ -79,13 +81,19 @@ export class HttpServer {
         return;
       }
       const started = performance.now();
-      const work = deps.messages.process(req, res);
+      const body = req.body as { id?: unknown; type?: unknown; name?: unknown };
+      const kind = String(body.type ?? 'unknown').slice(0, 40);
+      // Everything logged for this activity, and everything it queues, carries its id.
+      const correlation = correlationId('activity', typeof body.id === 'string' && body.id ? body.id : `~${randomUUID()}`);
+      const work = withCorrelation(correlation, async () => {
+        await deps.messages.process(req, res);
+        logger.info({ type: kind, ...(typeof body.name === 'string' ? { name: body.name.slice(0, 80) } : {}), status: res.statusCode, ms: Math.round(performance.now() - started) }, 'activity handled');
+      });
       this.inFlight.add(work);
       try {
         await work;
       } finally {
         this.inFlight.delete(work);
-        const kind = String((req.body as { type?: unknown }).type ?? 'unknown').slice(0, 40);
         const seconds = (performance.now() - started) / 1000;
         deps.metrics?.turns.inc({ kind, outcome: res.statusCode < 400 ? 'ok' : res.statusCode === 401 ? 'unauthorized' : 'error' });
         deps.metrics?.turnSeconds.observe({ kind }, seconds);

@@ -1,3 +1,4 @@
+import { correlationId, withCorrelation } from '../log-context.js';
 import { isAgent, refusal } from '../domain/roles.js';
 import { escalationLevels, type EscalationTarget, type SlaPolicy } from '../domain/sla.js';
 import { cardPostsOfTicket } from '../store/card-posts.js';
@@ -113,14 +114,14 @@ export class EscalationService {
     const now = this.now();
     let moved = 0;
     for (const id of await timedOutEscalations(this.db, now, limit)) {
-      await this.db.transaction().execute(async (tx) => {
+      await withCorrelation(correlationId('escalation', id), () => this.db.transaction().execute(async (tx) => {
         const escalation = await findEscalation(tx, id, { lock: this.deps.database.dialect });
         // Someone else (another replica, an Accept) may have got there first.
         if (!escalation || escalation.state !== 'open' || escalation.timeoutAt === null || escalation.timeoutAt > now) return;
         await addTimelineEntry(tx, { ticketId: escalation.ticketId, at: now, kind: 'escalation', visibility: 'internal', authorId: null, body: `Level ${escalation.level + 1} did not accept in time`, data: { escalationId: id } });
         await this.advance(tx, { ...escalation, history: [...escalation.history, { level: escalation.level, outcome: 'timed-out', at: now }] }, now);
         moved += 1;
-      });
+      }));
     }
     if (moved > 0) this.deps.onEnqueued?.();
     return moved;

@@ -1,3 +1,4 @@
+import { correlationId, withCorrelation } from '../log-context.js';
 import { refusal } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { parseWhen } from '../domain/when.js';
@@ -63,7 +64,7 @@ export class ReminderService {
     const now = this.now();
     let fired = 0;
     for (const id of await dueReminders(this.db, now, limit)) {
-      const sent = await this.db.transaction().execute(async (tx) => {
+      const sent = await withCorrelation(correlationId('reminder', id), () => this.db.transaction().execute(async (tx) => {
         const reminder = await findReminder(tx, id, { lock: this.deps.database.dialect });
         // Another sweeper may have sent it, or its owner completed or snoozed it meanwhile.
         if (!reminder || reminder.state !== 'pending' || reminder.dueAt > now) return false;
@@ -80,7 +81,7 @@ export class ReminderService {
         }
         await addTimelineEntry(tx, { ticketId: reminder.ticketId, at: now, kind: 'reminder', visibility: 'internal', authorId: null, body: chat ? `Reminder sent to ${person!.name}` : `Reminder for ${person?.name ?? 'someone'} could not be delivered: no chat with the bot`, data: { reminderId: id } });
         return Boolean(chat);
-      });
+      }));
       if (sent) fired += 1;
     }
     if (fired > 0) this.deps.onEnqueued?.();

@@ -1,3 +1,4 @@
+import type { Logger } from '../logger.js';
 import { isAgent, refusal, type TicketAction } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { afterFirstResponse, afterRetarget, afterStatusChange, slaColumns, startClocks, type SlaColumns } from '../domain/ticket-sla.js';
@@ -128,6 +129,8 @@ export class TicketService {
       replies?: ReplyChannel;
       /** CRM facts (tier) for new tickets, from the enrichment cache. */
       crm?: CrmAtCreation;
+      /** One line per committed change: the ticket, what happened, from where (never its text). */
+      logger?: Logger;
     },
   ) {}
 
@@ -183,7 +186,10 @@ export class TicketService {
       return created;
     });
     // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.
-    if (!within) this.deps.onEnqueued?.();
+    if (!within) {
+      this.deps.onEnqueued?.();
+      this.deps.logger?.info({ ticket: ticket.reference, source: input.source, priority: input.priority, surface: ctx.surface }, 'ticket created');
+    }
     return { ok: true, value: ticket, notice: `Created ${ticket.reference}` };
   }
 
@@ -520,6 +526,7 @@ export class TicketService {
       return { ok: true, value: updated, notice: applied.notice, queued };
     });
     if (outcome.ok && outcome.queued && !within) this.deps.onEnqueued?.();
+    if (outcome.ok && !within) this.deps.logger?.info({ ticket: outcome.value.reference, action, surface: ctx.surface }, 'ticket changed');
     const { queued: _queued, ...result } = outcome;
     return result;
   }

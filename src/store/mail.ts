@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { currentCorrelationId } from '../log-context.js';
 import type { Db, Dialect } from './database.js';
 import type { MailMessageTable, MailOutboxTable } from './tables.js';
 
@@ -223,14 +224,14 @@ export async function releaseMailLease(db: Db, key: string, owner: string): Prom
 
 // ---- outgoing mail
 
-export type OutgoingMail = Omit<MailOutboxTable, 'id' | 'attempts' | 'status' | 'lease_until' | 'lease_owner' | 'last_error' | 'draft_id' | 'internet_message_id' | 'sent_at' | 'created_at' | 'next_attempt_at'>;
-export type QueuedMail = MailOutboxTable & { id: number; attempts: number };
+export type OutgoingMail = Omit<MailOutboxTable, 'id' | 'attempts' | 'status' | 'lease_until' | 'lease_owner' | 'last_error' | 'draft_id' | 'internet_message_id' | 'sent_at' | 'created_at' | 'next_attempt_at' | 'correlation_id'>;
+export type QueuedMail = MailOutboxTable & { id: number; attempts: number; correlation_id: string | null };
 
 /** Queues mail in the caller's transaction; a key already queued is left as it is. */
 export async function enqueueMail(db: Db, mail: OutgoingMail, now: number): Promise<boolean> {
   const row = await db
     .insertInto('mail_outbox')
-    .values({ ...mail, status: 'pending', next_attempt_at: now, lease_until: null, lease_owner: null, last_error: null, draft_id: null, internet_message_id: null, created_at: now, sent_at: null })
+    .values({ ...mail, status: 'pending', next_attempt_at: now, lease_until: null, lease_owner: null, last_error: null, draft_id: null, internet_message_id: null, created_at: now, sent_at: null, correlation_id: currentCorrelationId() ?? null })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')
     .executeTakeFirst();

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { recordCardPost } from './card-posts.js';
+import { currentCorrelationId } from '../log-context.js';
 import type { Db, Dialect } from './database.js';
 import type { OutboxOperation, OutboxRow } from './tables.js';
 
@@ -39,11 +40,14 @@ export interface ClaimedMessage {
   activity: Record<string, unknown> | null;
   attempts: number;
   createdAt: number;
+  /** The correlation id of the work that queued it, for the worker's log lines. */
+  correlationId: string | null;
 }
 
 /** Stores messages; ones whose idempotency key is already stored are skipped. Works inside a transaction. */
 export async function enqueue(db: Db, messages: readonly OutboxMessage[], now: number): Promise<void> {
   if (messages.length === 0) return;
+  const correlationId = currentCorrelationId() ?? null;
   await db
     .insertInto('outbox')
     .values(
@@ -61,6 +65,7 @@ export async function enqueue(db: Db, messages: readonly OutboxMessage[], now: n
         next_attempt_at: 0,
         hold_until: m.notBefore ?? null,
         created_at: now,
+        correlation_id: correlationId,
       })),
     )
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
@@ -79,6 +84,7 @@ function toClaimed(row: OutboxRow): ClaimedMessage {
     activity: JSON.parse(row.payload) as Record<string, unknown> | null,
     attempts: row.attempts,
     createdAt: row.created_at,
+    correlationId: row.correlation_id,
   };
 }
 

@@ -138,6 +138,8 @@ export interface OutboxTable {
   created_at: number;
   sent_at: number | null;
   sent_activity_id: string | null;
+  /** The correlation id of the work that queued it (see log-context.ts). */
+  correlation_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface BotStateTable {
@@ -307,6 +309,8 @@ export interface MailOutboxTable {
   internet_message_id: string | null;
   created_at: number;
   sent_at: number | null;
+  /** The correlation id of the work that queued it (see log-context.ts). */
+  correlation_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CrmContactTable {

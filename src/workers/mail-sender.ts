@@ -1,3 +1,4 @@
+import { withCorrelation } from '../log-context.js';
 import { randomBytes } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import { threadToken } from '../domain/mail/threading.js';
@@ -72,7 +73,7 @@ export class MailSender {
   async sendDue(): Promise<number> {
     const { database } = this.deps;
     const claimed = await claimDueMail(database.db, database.dialect, { now: Date.now(), limit: this.options.batchSize, leaseMs: this.options.leaseMs, owner: this.owner });
-    for (const mail of claimed) await this.sendOne(mail);
+    for (const mail of claimed) await withCorrelation(mail.correlation_id, () => this.sendOne(mail));
     return claimed.length;
   }
 

@@ -1,3 +1,4 @@
+import { correlationId, withCorrelation } from '../log-context.js';
 import { randomBytes } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import { isGraphError } from '../integrations/graph/errors.js';
@@ -211,7 +212,7 @@ export class MailSync {
         this.deps.onIngested?.('poison', 'unreadable');
         continue;
       }
-      const outcome = await this.ingestOne(parse.mail, prefetched);
+      const outcome = await withCorrelation(correlationId('mail', parse.mail.internetMessageId), () => this.ingestOne(parse.mail, prefetched));
       this.stats.ingested[outcome]++;
       handled++;
     }

@@ -1,3 +1,4 @@
+import { withCorrelation } from '../log-context.js';
 import { randomUUID } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import {
@@ -137,7 +138,8 @@ export class OutboxWorker {
           await outbox.releaseLeases(database.db, this.owner, [message.id, ...queue.splice(0).map((m) => m.id)]);
           return;
         }
-        await this.handle(message);
+        // The worker logs under the id of the work that queued the message (a turn, an email, a sweep).
+        await withCorrelation(message.correlationId, () => this.handle(message));
       }
     });
     await Promise.all(workers);
@@ -196,7 +198,7 @@ export class OutboxWorker {
       const { activityId } = delivered;
       const landedAs = activityId ?? message.targetActivityId ?? undefined;
       await outbox.markSent(db, message, landedAs, this.clock());
-      log.debug({ activityId, attempts: message.attempts + 1 }, 'outbox message delivered');
+      log.info({ activityId, attempts: message.attempts + 1 }, 'outbox message delivered');
       await this.catchUpCard(message, rendered.version, landedAs);
     } catch (error) {
       this.deps.onSendResult?.({ ok: false, status: error instanceof DeliveryError ? error.details.status : undefined });

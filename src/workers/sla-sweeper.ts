@@ -1,3 +1,4 @@
+import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
 import type { EscalationService } from '../services/escalations.js';
 import type { DigestService } from '../services/digests.js';
@@ -66,13 +67,15 @@ export class SlaSweeper {
     const { database, sla, logger } = this.deps;
     const claimed = await claimSlaChecks(database.db, database.dialect, { now: this.clock(), limit: this.options.batchSize, leaseMs: this.options.leaseMs });
     for (const ticketId of claimed) {
-      try {
-        const sent = await sla.sweep(ticketId);
-        if (sent.length > 0) logger.info({ ticketId, events: sent.map((e) => `${e.clock}:${e.kind}:${e.threshold}`) }, 'SLA events sent');
-      } catch (error) {
-        // Its lease runs out and a later sweep tries again; the rest of the batch goes on.
-        logger.error({ err: error, ticketId }, 'SLA sweep of a ticket failed');
-      }
+      await withCorrelation(correlationId('ticket', ticketId), async () => {
+        try {
+          const sent = await sla.sweep(ticketId);
+          if (sent.length > 0) logger.info({ ticketId, events: sent.map((e) => `${e.clock}:${e.kind}:${e.threshold}`) }, 'SLA events sent');
+        } catch (error) {
+          // Its lease runs out and a later sweep tries again; the rest of the batch goes on.
+          logger.error({ err: error, ticketId }, 'SLA sweep of a ticket failed');
+        }
+      });
     }
     const escalated = (await this.deps.escalations?.timeouts(this.options.batchSize)) ?? 0;
     const reminded = (await this.deps.reminders?.fireDue(this.options.batchSize)) ?? 0;
