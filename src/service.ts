@@ -113,7 +113,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
       outbox.wake();
       mail?.sender.wake();
       crm?.worker.wake();
+      // A change may bring an SLA check, reminder or escalation timeout closer than the sweeper's nap.
+      sweeperRef?.recheck();
     };
+    let sweeperRef: SlaSweeper | undefined;
     let crm: RunningService['crm'];
     let metricsOf: Metrics | undefined;
     const tickets = new TicketService({
@@ -140,9 +143,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       });
       crm = { enrichment, client, worker: new EnrichmentWorker({ crm: enrichment, logger: logger.child({ worker: 'crm' }) }) };
     }
-    const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: () => outbox.wake() });
-    const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: () => outbox.wake() });
-    const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake() });
+    const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: wake });
+    const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake });
+    const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake(), onScheduled: () => sweeperRef?.recheck() });
     const reports = new ReportService({ db, policy: sla, clock });
     const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
     const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, runner };
@@ -196,6 +199,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       mail = { sync, sender, intake, client };
     }
     const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, digests, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
+    sweeperRef = sweeper;
     const metrics = new Metrics();
     metricsOf = metrics;
     metrics.collect(async (state) => {

@@ -28,7 +28,14 @@ export function describeInstant(instant: number, timeZone: string): string {
  */
 export class ReminderService {
   constructor(
-    private readonly deps: { database: Database; policy: SlaPolicy; clock?: () => number; onEnqueued?: () => void },
+    private readonly deps: {
+      database: Database;
+      policy: SlaPolicy;
+      clock?: () => number;
+      onEnqueued?: () => void;
+      /** A reminder was set or moved: the sweeper may need to wake sooner than it planned. */
+      onScheduled?: () => void;
+    },
   ) {}
 
   private get db(): Db {
@@ -56,6 +63,7 @@ export class ReminderService {
       await addAudit(tx, { at: now, actorId: actor.person.id, action: 'reminder.create', ticketId, surface: 'chat', details: { reminderId: created.id, dueAt: parsed.at } });
       return created;
     });
+    this.deps.onScheduled?.();
     return { ok: true, value: reminder, notice: `I'll remind you about ${ticket.reference} on ${describeInstant(parsed.at, timeZone)}` };
   }
 
@@ -128,7 +136,10 @@ export class ReminderService {
       }
       return { ok: true, value: next, notice };
     });
-    if (result.ok) this.deps.onEnqueued?.();
+    if (result.ok) {
+      this.deps.onEnqueued?.();
+      this.deps.onScheduled?.();
+    }
     return result;
   }
 }

@@ -489,7 +489,7 @@ export class TicketService {
     options: { trusted?: boolean } = {},
   ): Promise<Result<Ticket>> {
     const { actor } = ctx;
-    const outcome = await inTransaction(within ?? this.db, async (tx): Promise<Result<Ticket> & { queued?: boolean }> => {
+    const outcome = await inTransaction(within ?? this.db, async (tx): Promise<Result<Ticket> & { queued?: boolean; event?: string }> => {
       // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
       const ticket = await findTicket(tx, id, { lock: this.deps.database.dialect });
       if (!ticket) return { ok: false, reason: noSuchTicket(id) };
@@ -523,11 +523,11 @@ export class TicketService {
         );
         queued = true;
       }
-      return { ok: true, value: updated, notice: applied.notice, queued };
+      return { ok: true, value: updated, notice: applied.notice, queued, event: applied.timeline.kind };
     });
     if (outcome.ok && outcome.queued && !within) this.deps.onEnqueued?.();
-    if (outcome.ok && !within) this.deps.logger?.info({ ticket: outcome.value.reference, action, surface: ctx.surface }, 'ticket changed');
-    const { queued: _queued, ...result } = outcome;
+    if (outcome.ok && !within) this.deps.logger?.info({ ticket: outcome.value.reference, event: outcome.event, surface: ctx.surface }, 'ticket changed');
+    const { queued: _queued, event: _event, ...result } = outcome;
     return result;
   }
 }

@@ -9,6 +9,7 @@ export class PollingLoop {
   private wakeUp: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pendingWake = false;
+  private pendingRecheck = false;
 
   constructor(
     private readonly work: {
@@ -36,6 +37,16 @@ export class PollingLoop {
     this.wakeUp?.();
   }
 
+  /**
+   * Something new may be due sooner than the loop planned to sleep (a ticket was created, a reminder
+   * set): ask `idleDelay` again, without doing a round unless that says one is due now.
+   */
+  recheck(): void {
+    if (!this.wakeUp) return;
+    this.pendingRecheck = true;
+    this.wakeUp();
+  }
+
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
@@ -54,14 +65,17 @@ export class PollingLoop {
       }
       if (!this.running) break;
       if (handled > 0 || this.pendingWake) continue;
-      let delay: number;
-      try {
-        delay = await this.work.idleDelay();
-      } catch (error) {
-        this.work.onError(error);
-        delay = 1_000;
-      }
-      await this.sleep(delay);
+      do {
+        this.pendingRecheck = false;
+        let delay: number;
+        try {
+          delay = await this.work.idleDelay();
+        } catch (error) {
+          this.work.onError(error);
+          delay = 1_000;
+        }
+        await this.sleep(delay);
+      } while (this.running && this.pendingRecheck && !this.pendingWake);
     }
   }
 

@@ -58,6 +58,11 @@ export class SlaSweeper {
     this.loop.wake();
   }
 
+  /** A due time may have moved closer (new ticket, reminder, escalation): sleep only as long as it allows. */
+  recheck(): void {
+    this.loop.recheck();
+  }
+
   stop(): Promise<void> {
     return this.loop.stop();
   }
