@@ -121,8 +121,8 @@ export function slaSummary(policy: SlaPolicy, ticket: SlaSubject & { status: Tic
   const first = standing(clocks.firstResponse, calendar, now);
   const resolution = standing(clocks.resolution, calendar, now);
   if (resolution.state === 'met') return { text: 'Resolution met', tone: 'good' };
-  if (first.state === 'breached') return { text: `First response breached ${formatBusinessTime(first.overdueMs)} ago`, tone: 'attention' };
-  if (resolution.state === 'breached') return { text: `Resolution breached ${formatBusinessTime(resolution.overdueMs)} ago`, tone: 'attention' };
+  if (first.state === 'breached') return { text: `First response breached ${overdue(first.overdueMs)}`, tone: 'attention' };
+  if (resolution.state === 'breached') return { text: `Resolution breached ${overdue(resolution.overdueMs)}`, tone: 'attention' };
   if (resolution.state === 'paused') return { text: `Paused (${ticket.status === 'pending' ? 'pending customer' : 'on hold'}), ${formatBusinessTime(resolution.remainingMs)} left`, tone: 'default' };
   const near = (remaining: number, target: number) => remaining <= target * 0.25;
   if (first.state === 'running') {
@@ -146,6 +146,11 @@ export function clockStandingText(policy: SlaPolicy, ticket: SlaSubject, clocks:
     case 'running':
       return `${formatBusinessTime(s.remainingMs)} left`;
     case 'breached':
-      return `breached ${formatBusinessTime(s.overdueMs)} ago`;
+      return `breached ${overdue(s.overdueMs)}`;
   }
+}
+
+/** "10m ago", or "just now" for a breach less than a minute old (never "0m ago"). */
+function overdue(ms: number): string {
+  return ms < 60_000 ? 'just now' : `${formatBusinessTime(ms)} ago`;
 }

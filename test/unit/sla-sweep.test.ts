@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventKey, sweepTicket, type SweepInput } from '../../src/domain/sla-sweep.js';
-import { startClocks } from '../../src/domain/ticket-sla.js';
+import { slaSummary, startClocks } from '../../src/domain/ticket-sla.js';
 import { parseSlaPolicy } from '../../src/sla-config.js';
 
 const H = 3_600_000;
@@ -86,5 +86,12 @@ describe('SLA sweep decisions', () => {
     const late = { firstResponse: { ...clocks.firstResponse, stoppedAt: friday }, resolution: { targetMs: 4 * H, usedMs: 2 * H, runningSince: friday, stoppedAt: null } };
     const decision = sweepTicket(input(at('2026-11-27T16:50:00Z'), { clocks: late, fired: new Set(['resolution:warning:50%:0']) }));
     expect(decision.nextCheckAt).toBe(at('2026-11-30T09:50:00Z'));
+  });
+
+  it('says a fresh breach happened "just now", not "0m ago"', () => {
+    const clocks = startClocks(policy, ticket, created);
+    const subject = { ...ticket, status: 'new' as const };
+    expect(slaSummary(policy, subject, clocks, at('2026-11-23T10:00:20Z')).text).toBe('First response breached just now');
+    expect(slaSummary(policy, subject, clocks, at('2026-11-23T10:05:00Z')).text).toBe('First response breached 5m ago');
   });
 });
