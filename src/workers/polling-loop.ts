@@ -3,6 +3,8 @@
  * sleeps until the next known due time (or a poll interval), unless woken. Stopping lets the round in
  * progress finish. Shared by the outbox worker and the SLA sweeper.
  */
+const MIN_IDLE_MS = 100;
+
 export class PollingLoop {
   private running = false;
   private loop: Promise<void> | undefined;
@@ -65,6 +67,7 @@ export class PollingLoop {
       }
       if (!this.running) break;
       if (handled > 0 || this.pendingWake) continue;
+      let afterRound = true;
       do {
         this.pendingRecheck = false;
         let delay: number;
@@ -74,7 +77,10 @@ export class PollingLoop {
           this.work.onError(error);
           delay = 1_000;
         }
-        await this.sleep(delay);
+        // Due now, yet the round just found nothing: it is someone else's (another replica's lease).
+        // Look again shortly rather than spin.
+        await this.sleep(afterRound && delay <= 0 ? MIN_IDLE_MS : delay);
+        afterRound = false;
       } while (this.running && this.pendingRecheck && !this.pendingWake);
     }
   }

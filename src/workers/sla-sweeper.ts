@@ -15,9 +15,14 @@ export interface SlaSweeperOptions {
   batchSize: number;
   /** How long a claimed ticket stays ours; a sweeper that dies releases its tickets when this runs out. */
   leaseMs: number;
+  /**
+   * false: no loop; sweeps happen only when sweepOnce() is called. For a clock that is not the wall
+   * clock (tests moving time by hand), where a loop timing its naps by it would sweep at random moments.
+   */
+  automatic: boolean;
 }
 
-export const DEFAULT_SLA_SWEEPER_OPTIONS: SlaSweeperOptions = { pollIntervalMs: 30_000, batchSize: 200, leaseMs: 60_000 };
+export const DEFAULT_SLA_SWEEPER_OPTIONS: SlaSweeperOptions = { pollIntervalMs: 30_000, batchSize: 200, leaseMs: 60_000, automatic: true };
 
 /**
  * The timed work of the desk: SLA checks, escalation timeouts, reminders and the morning digests. Looks only at tickets whose next SLA check has come (an indexed column), in bounded batches, so a
@@ -51,7 +56,7 @@ export class SlaSweeper {
   }
 
   start(): void {
-    this.loop.start();
+    if (this.options.automatic) this.loop.start();
   }
 
   wake(): void {

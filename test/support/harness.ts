@@ -146,6 +146,9 @@ export async function startHarness(
   const serviceOptions: ServiceOptions = {
     sla: TEST_SLA_POLICY,
     ...options.service,
+    // With a hand-moved clock the test sweeps when it means to (sweepOnce), not when a loop timing its
+    // naps by that clock happens to wake.
+    ...(options.service?.clock ? { sweeper: { automatic: false, ...options.service.sweeper } } : {}),
     outbox: { pollIntervalMs: 50, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.outbox },
     graph: { timeoutMs: 2_000, backoff: { baseMs: 20, capMs: 200, jitter: 0 }, ...options.service?.graph },
     mailSync: { backoff: { baseMs: 50, capMs: 500, jitter: 0 }, ...options.service?.mailSync },
