@@ -99,4 +99,24 @@ describe.each(engines)('SLA work on $name', (engine) => {
     expect(await digests.sendDue()).toBe(2);
     expect(await digests.sendDue()).toBe(0);
   });
+  it('reports SLA attainment and the open-ticket trend', async () => {
+    const met = await open();
+    await tickets.take({ actor: agent, surface: 'chat' }, met);
+    await tickets.changeStatus({ actor: agent, surface: 'chat' }, met, 'resolved');
+    const breached = await open();
+    now = at('2026-11-23T11:05:00Z');
+    await sweepDue();
+    await open(); // running, inside its targets
+    const report = await new ReportService({ db: database.db, policy, clock: () => now }).build({ trendDays: 3 });
+    expect(report.windows.map((w) => w.byPriority.find((a) => a.key === 'P3'))).toEqual([
+      { key: 'P3', met: 1, decided: 2 },
+      { key: 'P3', met: 1, decided: 2 },
+    ]);
+    expect(report.trend).toEqual([
+      { day: '21 Nov', open: 0 },
+      { day: '22 Nov', open: 0 },
+      { day: '23 Nov', open: 2 },
+    ]);
+    expect(breached).toBeGreaterThan(met);
+  });
 });
