@@ -8,7 +8,7 @@ import { FakeConnector } from '../test/fakes/connector.js';
 import { FakeIdentityProvider } from '../test/fakes/identity-provider.js';
 import { megan, personalMessage, TENANT_ID } from '../test/support/activities.js';
 import { BOT_APP_ID, BOT_PASSWORD } from '../test/support/identity.js';
-import { startBot } from './lib/bots.js';
+import { cpuMsOf, startBot } from './lib/bots.js';
 import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
 
 /**
@@ -57,7 +57,17 @@ export async function benchReplicas(options: { durationMs: number; concurrency: 
   try {
     for (const agent of agents) await send(a.url, JSON.stringify(personalMessage(ctx, `new Printer ${agent.name}`, { from: agent })));
     await runLoad(show(() => a.url), { concurrency: options.concurrency, durationMs: 1_000 });
+    // Where one replica's turns spend the machine's CPU: the replica, Postgres, and this process (the
+    // load generator, the fake connector the replies go to, the identity provider).
+    const before = { replica: a.cpuMs(), postgres: cpuMsOf('postgres'), here: process.cpuUsage() };
     const one = await runLoad(show(() => a.url), options);
+    const here = process.cpuUsage(before.here);
+    const postgresMs = cpuMsOf('postgres');
+    const cpuPerTurn = {
+      replica: (a.cpuMs() - before.replica) / one.requests,
+      postgres: postgresMs !== undefined && before.postgres !== undefined ? (postgresMs - before.postgres) / one.requests : undefined,
+      loadAndFakes: (here.user + here.system) / 1000 / one.requests,
+    };
     b = await startBot('desk', identity, env);
     let next = 0;
     const balanced = show(() => (next++ % 2 === 0 ? a.url : b!.url));
@@ -79,7 +89,7 @@ export async function benchReplicas(options: { durationMs: number; concurrency: 
     const delivered = connector.delivered('send').filter((c) => String(c.activity.text).startsWith('replica card '));
     const perCard = new Map<string, number>();
     for (const c of delivered) perCard.set(c.activity.text, (perCard.get(c.activity.text) ?? 0) + 1);
-    return { one, two, ratio: two.perSecond / one.perSecond, sends: { cards: options.cards, rate: options.cards / elapsed, throttled: connector.throttled.length, doubled: [...perCard.values()].filter((n) => n > 1).length } };
+    return { one, two, ratio: two.perSecond / one.perSecond, cpuPerTurn, sends: { cards: options.cards, rate: options.cards / elapsed, throttled: connector.throttled.length, doubled: [...perCard.values()].filter((n) => n > 1).length } };
   } finally {
     a.stop();
     b?.stop();
@@ -99,6 +109,23 @@ export function reportReplicas(result: Awaited<ReturnType<typeof benchReplicas>>
     formatLoad('one replica `show`', r.one as LoadResult),
     formatLoad('two replicas `show`', r.two as LoadResult),
     `two / one throughput: ${r.ratio.toFixed(2)}×  (goal ≥ 1.7; this machine has ${availableParallelism()} cores shared with Postgres and the load generator)`,
+    ceiling(r.cpuPerTurn),
     `proactive: ${r.sends.cards.toLocaleString('en')} cards from two replicas at ${r.sends.rate.toFixed(1)}/s against Teams' 50/s per tenant; 429s: ${r.sends.throttled}; sent twice: ${r.sends.doubled}`,
   ].join('\n');
+}
+
+/**
+ * What the machine allows: one replica is one Node event loop (at most one core); two can use every
+ * core, but each turn also costs Postgres and the load generator CPU on the same cores. With r the
+ * replica's CPU per turn and o the rest, one replica does at most 1/r turns/s and two at most
+ * cores/(r + o), so the ratio can't pass min(cores, cores·r/(r + o)) / min(1, cores·r/(r + o)).
+ */
+function ceiling(cpu: { replica: number; postgres: number | undefined; loadAndFakes: number }): string {
+  if (cpu.postgres === undefined) return `CPU per turn: replica ${cpu.replica.toFixed(2)} ms, load generator and fakes ${cpu.loadAndFakes.toFixed(2)} ms (Postgres not measurable here)`;
+  const cores = availableParallelism();
+  const r = cpu.replica;
+  const o = cpu.postgres + cpu.loadAndFakes;
+  const one = Math.min(1 / r, cores / (r + o));
+  const two = Math.min(2 / r, cores / (r + o));
+  return `CPU per turn: replica ${r.toFixed(2)} ms, Postgres ${cpu.postgres.toFixed(2)} ms, load generator and fakes ${cpu.loadAndFakes.toFixed(2)} ms → on ${cores} cores two replicas can reach at most ${(two / one).toFixed(2)}× one`;
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,24 @@ export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProv
     cpuMs: () => processCpuMs(child.pid!),
     stop: () => child.kill('SIGTERM'),
   };
+}
+
+/** CPU milliseconds used so far by every process whose command line contains `name` (e.g. postgres), or undefined where /proc can't tell. */
+export function cpuMsOf(name: string): number | undefined {
+  try {
+    let total = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(name)) total += processCpuMs(Number(entry));
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
 }
 
 function processCpuMs(pid: number): number {
