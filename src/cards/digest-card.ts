@@ -1,8 +1,8 @@
 import type { Ticket } from '../domain/tickets.js';
+import type { ReportData } from '../services/reports.js';
 import { adaptiveCard, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { localTime } from './fields.js';
 import { reportSection } from './report-card.js';
-import type { ReportData } from '../services/reports.js';
 
 export interface DigestCardData {
   /** "Your day" for a person, "The team's day" for a channel. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { correlationId, withCorrelation } from '../log-context.js';
 import restify, { type Request, type Response, type Server } from 'restify';
+import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
 import { checkInboundActivity } from './activity-schema.js';
 import { parseGraphNotifications } from './graph-notifications.js';

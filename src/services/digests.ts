@@ -1,6 +1,5 @@
 import { cardMessage } from '../cards/adaptive-card.js';
 import { digestCard } from '../cards/digest-card.js';
-import type { ReportService } from './reports.js';
 import { localParts, localToInstant } from '../domain/business-time.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import type { Ticket } from '../domain/tickets.js';
@@ -10,6 +9,7 @@ import { enqueue } from '../store/outbox.js';
 import { listAgents } from '../store/people.js';
 import { channelFor } from '../store/support-teams.js';
 import { toTicket } from '../store/tickets.js';
+import type { ReportService } from './reports.js';
 
 /** When in the recipient's morning the digest goes out. */
 const DIGEST_MINUTE = 8 * 60;

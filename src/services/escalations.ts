@@ -1,6 +1,6 @@
-import { correlationId, withCorrelation } from '../log-context.js';
 import { isAgent, refusal } from '../domain/roles.js';
 import { escalationLevels, type EscalationTarget, type SlaPolicy } from '../domain/sla.js';
+import { correlationId, withCorrelation } from '../log-context.js';
 import { cardPostsOfTicket } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import { inTransaction, type Database, type Db } from '../store/database.js';

@@ -1,7 +1,7 @@
-import { correlationId, withCorrelation } from '../log-context.js';
 import { refusal } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { parseWhen } from '../domain/when.js';
+import { correlationId, withCorrelation } from '../log-context.js';
 import { cardPostsOfTicket } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import type { Database, Db } from '../store/database.js';

@@ -1,4 +1,3 @@
-import type { Logger } from '../logger.js';
 import { isAgent, refusal, type TicketAction } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { afterFirstResponse, afterRetarget, afterStatusChange, slaColumns, startClocks, type SlaColumns } from '../domain/ticket-sla.js';
@@ -17,6 +16,7 @@ import {
   type Ticket,
   type TicketSource,
 } from '../domain/tickets.js';
+import type { Logger } from '../logger.js';
 import { cardPostsOfTicket, recordCardPost } from '../store/card-posts.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import { inTransaction, type Database, type Db } from '../store/database.js';

@@ -1,9 +1,9 @@
-import { withCorrelation } from '../log-context.js';
 import { randomBytes } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import { threadToken } from '../domain/mail/threading.js';
 import { isGraphError, type GraphRequestError } from '../integrations/graph/errors.js';
 import type { GraphMailClient } from '../integrations/graph/mail-client.js';
+import { withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
 import { automaticMime, replyHtml } from '../services/mail/outgoing.js';
 import type { Database } from '../store/database.js';

@@ -1,10 +1,10 @@
-import { correlationId, withCorrelation } from '../log-context.js';
 import { randomBytes } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import { isGraphError } from '../integrations/graph/errors.js';
 import type { GraphMailClient, DeltaPage } from '../integrations/graph/mail-client.js';
 import { parseGraphMessage } from '../integrations/graph/message-schema.js';
 import { mayHaveAttachments, type InboundMail, type MailAttachment } from '../domain/mail/message.js';
+import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
 import type { IngestOutcome, MailIntake, MailSource } from '../services/mail/intake.js';
 import type { Database } from '../store/database.js';

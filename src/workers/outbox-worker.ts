@@ -1,4 +1,3 @@
-import { withCorrelation } from '../log-context.js';
 import { randomUUID } from 'node:crypto';
 import { backoffDelay } from '../domain/backoff.js';
 import {
@@ -8,6 +7,7 @@ import {
   TEAMS_TENANT_LIMITS,
   type WindowRule,
 } from '../domain/rate-limit.js';
+import { withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
 import { findCardPost, homeChannelOf } from '../store/card-posts.js';
 import { channelFor } from '../store/support-teams.js';
