@@ -83,6 +83,12 @@ function offsetAt(instant: number, timeZone: string): number {
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
+/** The calendar date `days` after (or before) `date`. */
+export function addDays(date: LocalDate, days: number): LocalDate {
+  const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+}
+
 /**
  * The instant a local wall-clock time happens. A time skipped by a spring-forward change is moved
  * forward by the length of the gap (01:30 in a 01:00→02:00 gap is 02:30), and a time that happens twice

@@ -1,4 +1,4 @@
-import { addBusinessTime, localParts, localToInstant, WEEKDAYS, type Calendar, type Weekday } from './business-time.js';
+import { addBusinessTime, addDays, localParts, localToInstant, WEEKDAYS, type Calendar, type Weekday } from './business-time.js';
 import { businessDayMs } from './sla.js';
 
 /**
@@ -48,10 +48,7 @@ export function parseWhen(text: string, now: number, timeZone: string, calendar?
     minute = hour * 60 + mins;
   }
   const today = localParts(now, timeZone);
-  const dateAfter = (days: number) => {
-    const d = new Date(Date.UTC(today.year, today.month - 1, today.day + days));
-    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
-  };
+  const dateAfter = (days: number) => addDays(today, days);
   if (!dayWord || dayWord === 'today') {
     const atToday = localToInstant(dateAfter(0), minute, timeZone);
     // "at 16:00" after 16:00 means tomorrow's.

@@ -1,6 +1,6 @@
 import { cardMessage } from '../cards/adaptive-card.js';
 import { digestCard } from '../cards/digest-card.js';
-import { localParts, localToInstant } from '../domain/business-time.js';
+import { addDays, localParts, localToInstant } from '../domain/business-time.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import type { Ticket } from '../domain/tickets.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
@@ -47,18 +47,14 @@ export class DigestService {
     if (local.minute < DIGEST_MINUTE) return false;
     const date = { year: local.year, month: local.month, day: local.day };
     const day = `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
-    const shift = (days: number) => {
-      const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
-      return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
-    };
     const already = await this.db.selectFrom('digests').select('day').where('recipient', '=', recipient).where('day', '=', day).executeTakeFirst();
     if (already) return false;
     // Read before the transaction: on SQLite a query outside an open transaction would wait for it.
     const report = await this.deps.reports.build({ timeZone, ...(assigneeId !== null ? { assigneeId, scope: 'your tickets' } : { scope: 'the team' }) });
     const reportHasNews = report.trend.at(-1)!.open > 0 || report.windows.some((w) => w.byPriority.some((a) => a.decided > 0));
     const todayStart = localToInstant(date, 0, timeZone);
-    const tomorrowStart = localToInstant(shift(1), 0, timeZone);
-    const yesterdayStart = localToInstant(shift(-1), 0, timeZone);
+    const tomorrowStart = localToInstant(addDays(date, 1), 0, timeZone);
+    const yesterdayStart = localToInstant(addDays(date, -1), 0, timeZone);
 
     return this.db.transaction().execute(async (tx) => {
       const claimed = await tx.insertInto('digests').values({ recipient, day, sent_at: now }).onConflict((oc) => oc.columns(['recipient', 'day']).doNothing()).returning('day').executeTakeFirst();

@@ -1,4 +1,4 @@
-import { localParts, localToInstant, type LocalDate } from '../domain/business-time.js';
+import { addDays, localParts, localToInstant } from '../domain/business-time.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { PRIORITIES } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
@@ -71,14 +71,10 @@ function attainment(rows: readonly SlaOutcomeRow[], by: 'priority' | 'tier', ord
 function dayEnds(now: number, timeZone: string, count: number): Array<{ label: string; at: number }> {
   const today = localParts(now, timeZone);
   const label = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' });
-  const shift = (date: LocalDate, days: number): LocalDate => {
-    const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
-    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
-  };
   const days: Array<{ label: string; at: number }> = [];
   for (let back = count - 1; back >= 0; back--) {
-    const date = shift(today, -back);
-    const at = back === 0 ? now : localToInstant(shift(date, 1), 0, timeZone) - 1;
+    const date = addDays(today, -back);
+    const at = back === 0 ? now : localToInstant(addDays(date, 1), 0, timeZone) - 1;
     days.push({ label: label.format(Date.UTC(date.year, date.month - 1, date.day)), at });
   }
   return days;
