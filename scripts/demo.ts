@@ -10,6 +10,7 @@ import { FakeHubSpot } from '../test/fakes/hubspot.js';
 import { FakeIdentityProvider } from '../test/fakes/identity-provider.js';
 import { composeEml } from '../test/fakes/mail-message.js';
 import { testCaPath } from '../test/fakes/tls.js';
+import { botReady } from './lib/ready.js';
 
 /**
  * `npm run demo`: the whole desk on one machine, with no credentials and no network. It starts a local
@@ -222,7 +223,10 @@ const playgroundPort = await new Promise<number>((resolve) => {
   playground.stderr!.on('data', (chunk: Buffer) => appendFileSync(serviceLog, `[playground] ${chunk.toString('utf8')}`));
 });
 const serviceUrl = `http://127.0.0.1:${playgroundPort}/_connector`;
-await waitUntilReady();
+if (!(await botReady(port))) {
+  say(`The bot did not become ready on port ${port} within 30 s; see ${serviceLog}.`);
+  await stop(1);
+}
 say(`Bot ready on http://127.0.0.1:${port}/api/messages.`);
 say(`Agents Playground: http://localhost:${playgroundPort} (you are Alex Wilber, an agent and admin).`);
 if (args['no-wait']) {
@@ -321,18 +325,6 @@ function followLog(child: ChildProcess) {
   };
 }
 
-async function waitUntilReady(): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  say(`The bot did not become ready on port ${port} within 30 s; see ${serviceLog}.`);
-  await stop(1);
-}
 
 function personal() {
   return { conversationType: 'personal', tenantId: TENANT, id: PERSONAL_CHAT };

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readEnvironment } from './lib/app-package.js';
+import { botReady } from './lib/ready.js';
 
 /**
  * `npm run playground`: the bot in local mode (env/.env.playground: no credentials, loopback only) and
@@ -38,19 +39,7 @@ process.on('SIGTERM', () => stop(0));
 const botEnv: NodeJS.ProcessEnv = { ...process.env, ...settings, BOT_ID: '', NODE_ENV: 'development' };
 start(process.execPath, ['--import', 'tsx', 'src/main.ts'], botEnv);
 
-async function waitUntilReady(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the bot did not become ready on port ${port} within 20 s`);
-}
-
-await waitUntilReady();
+if (!(await botReady(port, 20_000))) throw new Error(`the bot did not become ready on port ${port} within 20 s`);
 process.stdout.write(`Bot ready on http://127.0.0.1:${port}/api/messages; starting the Agents Playground on http://localhost:${playgroundPort}\n`);
 start(
   process.execPath,
