@@ -180,8 +180,11 @@ export class FakeGraph {
     const url = new URL(req.url ?? '/', this.base);
     const method = req.method ?? 'GET';
     const path = decodeURIComponent(url.pathname);
+    // When the request arrived (not when it was answered): "retried sooner than Retry-After" compares
+    // arrivals, and a request already in flight when another was throttled is not a retry of it.
+    const arrivedAt = Date.now();
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      this.requests.push({ method, path, status, at: Date.now() });
+      this.requests.push({ method, path, status, at: arrivedAt });
       res.writeHead(status, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'request-id': randomUUID(), ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
