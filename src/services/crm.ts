@@ -2,6 +2,7 @@ import { backoffDelay } from '../domain/backoff.js';
 import { tierFromCrm, type SlaPolicy } from '../domain/sla.js';
 import type { CrmStatus, Ticket } from '../domain/tickets.js';
 import { BATCH_MAX, HubSpotError, type HubSpotClient } from '../integrations/hubspot/client.js';
+import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
 import { cachedFacts, claimLookups, dueLookups, expireFacts, finishLookups, openTicketsOfEmails, queueLookups, readCrmState, retryLookups, saveFacts, writeCrmState, type CrmFacts } from '../store/crm.js';
 import type { Database, Db } from '../store/database.js';
@@ -100,7 +101,7 @@ export class CrmEnrichment implements CrmAtCreation {
       await retryLookups(this.db, jobs.map((j) => ({ email: j.email, at: Date.now() + (retryAfter ?? backoffDelay(j.attempts + 1, options.backoff)) })), message);
       this.deps.logger.warn({ err: error, lookups: emails.length }, 'CRM lookup failed; tickets show "CRM unavailable" until it works');
       for (const ticket of await openTicketsOfEmails(this.db, emails)) {
-        await this.deps.tickets.applyCrm(ticket.id, { tier: undefined, crmStatus: 'unavailable', because: 'HubSpot unavailable' }).catch(() => undefined);
+        await withCorrelation(correlationId('ticket', ticket.id), () => this.deps.tickets.applyCrm(ticket.id, { tier: undefined, crmStatus: 'unavailable', because: 'HubSpot unavailable' })).catch(() => undefined);
       }
     }
     return jobs.length;
@@ -174,7 +175,8 @@ export class CrmEnrichment implements CrmAtCreation {
       const f = facts.get(ticket.email);
       if (!f) continue;
       const because = f.found ? `HubSpot: ${f.companyName ?? 'no company'}${f.tierValue ? `, ${this.deps.options.tierProperty} = ${f.tierValue}` : ''}` : 'not in HubSpot';
-      await this.deps.tickets.applyCrm(ticket.id, { tier: f.tier ?? undefined, crmStatus: f.found ? 'ok' : 'none', because });
+      // Logged (and its card updates queued) under the ticket it changes.
+      await withCorrelation(correlationId('ticket', ticket.id), () => this.deps.tickets.applyCrm(ticket.id, { tier: f.tier ?? undefined, crmStatus: f.found ? 'ok' : 'none', because }));
     }
   }
 

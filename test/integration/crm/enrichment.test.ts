@@ -37,6 +37,8 @@ describe('HubSpot enrichment', () => {
     const tierEntry = (await timeline(created.id)).find((e) => e.kind === 'tier')!;
     expect(tierEntry.body).toBe('Tier standard → vip (HubSpot: Contoso Pharmaceuticals, support_tier = Platinum); SLA due times recomputed');
     expect([h.hubspot.count('contacts'), h.hubspot.count('associations'), h.hubspot.count('companies')]).toEqual([1, 1, 1]);
+    // The change is logged under the ticket it changed.
+    expect(h.logs.lines.find((l) => l.msg === 'ticket changed' && l.event === 'tier')).toMatchObject({ correlationId: `ticket:${created.id}`, ticket: created.reference });
 
     // The requester's next ticket is enriched from the cache: no call to HubSpot.
     const again = await ticketFor('dana@contoso-pharma.example', 'Second problem');
