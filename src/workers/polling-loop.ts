@@ -12,6 +12,8 @@ export class PollingLoop {
   private timer: NodeJS.Timeout | undefined;
   private pendingWake = false;
   private pendingRecheck = false;
+  /** When the current nap ends (wall clock); 0 while not napping. */
+  private sleepUntil = 0;
 
   constructor(
     private readonly work: {
@@ -20,6 +22,11 @@ export class PollingLoop {
       /** How long to sleep when a round found nothing. */
       idleDelay: () => Promise<number>;
       onError: (error: unknown) => void;
+      /**
+       * How soon after a recheck() the loop asks idleDelay again. Rechecks within this time share one
+       * look, so a busy desk (a recheck per ticket change) costs one idleDelay a second, not one each.
+       */
+      recheckAfterMs?: number;
     },
   ) {}
 
@@ -41,12 +48,17 @@ export class PollingLoop {
 
   /**
    * Something new may be due sooner than the loop planned to sleep (a ticket was created, a reminder
-   * set): ask `idleDelay` again, without doing a round unless that says one is due now.
+   * set): shorten the nap to `recheckAfterMs`, then ask `idleDelay` again, without a round unless that
+   * says one is due. Costs nothing now: no query, just a shorter timer.
    */
   recheck(): void {
-    if (!this.wakeUp) return;
+    const wakeUp = this.wakeUp;
+    const after = this.work.recheckAfterMs ?? 1_000;
+    if (!wakeUp || this.sleepUntil <= Date.now() + after) return;
     this.pendingRecheck = true;
-    this.wakeUp();
+    clearTimeout(this.timer);
+    this.sleepUntil = Date.now() + after;
+    this.timer = setTimeout(wakeUp, after);
   }
 
   async stop(): Promise<void> {
@@ -90,9 +102,11 @@ export class PollingLoop {
       const done = () => {
         clearTimeout(this.timer);
         this.wakeUp = undefined;
+        this.sleepUntil = 0;
         resolve();
       };
       this.wakeUp = done;
+      this.sleepUntil = Date.now() + ms;
       this.timer = setTimeout(done, ms);
     });
   }
