@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { CrmEnrichment } from '../services/crm.js';
-import { PollingLoop } from './polling-loop.js';
+import { napUntil, PollingLoop } from './polling-loop.js';
 
 /** Runs CRM lookups as they are queued (woken by new tickets and webhooks), and the ticket mirror. */
 export class EnrichmentWorker {
@@ -17,10 +17,7 @@ export class EnrichmentWorker {
         await deps.crm.mirrorTickets().catch((error) => deps.logger.warn({ err: error }, 'mirroring tickets to HubSpot failed; trying again later'));
         return looked;
       },
-      idleDelay: async () => {
-        const next = await deps.crm.nextDueAt();
-        return next === undefined ? poll : Math.min(poll, Math.max(0, next - Date.now()));
-      },
+      idleDelay: async () => napUntil(await deps.crm.nextDueAt(), Date.now(), poll),
       onError: (error) => deps.logger.error({ err: error }, 'CRM enrichment round failed'),
     });
   }

@@ -9,7 +9,7 @@ import { automaticMime, replyHtml } from '../services/mail/outgoing.js';
 import type { Database } from '../store/database.js';
 import { claimDueMail, findMailRow, markMailDead, markMailSent, nextMailDueAt, recordMail, rememberDraft, scheduleMailRetry, type QueuedMail } from '../store/mail.js';
 import { addTimelineEntry } from '../store/timeline.js';
-import { PollingLoop } from './polling-loop.js';
+import { napUntil, PollingLoop } from './polling-loop.js';
 
 /**
  * Sends queued mail from the support mailbox. An agent's reply is a Graph reply to the customer's
@@ -49,10 +49,7 @@ export class MailSender {
     this.domain = deps.client.mailbox.includes('@') ? deps.client.mailbox.split('@')[1]! : 'service-desk.local';
     this.loop = new PollingLoop({
       round: () => this.sendDue(),
-      idleDelay: async () => {
-        const next = await nextMailDueAt(deps.database.db);
-        return next === undefined ? this.options.pollIntervalMs : Math.min(this.options.pollIntervalMs, Math.max(0, next - Date.now()));
-      },
+      idleDelay: async () => napUntil(await nextMailDueAt(deps.database.db), Date.now(), this.options.pollIntervalMs),
       onError: (error) => deps.logger.error({ err: error }, 'sending mail failed; retrying at the next poll'),
     });
   }

@@ -15,7 +15,7 @@ import { findConversationById, markConversationStale, type StoredConversation } 
 import type { Database } from '../store/database.js';
 import * as outbox from '../store/outbox.js';
 import { DeliveryError, type CardRenderer, type Delivery } from './delivery.js';
-import { PollingLoop } from './polling-loop.js';
+import { napUntil, PollingLoop } from './polling-loop.js';
 
 export interface OutboxWorkerOptions {
   /** How often an idle worker looks for work nobody woke it for (another replica's rows, retries). */
@@ -147,9 +147,7 @@ export class OutboxWorker {
   }
 
   private async idleDelay(): Promise<number> {
-    const next = await outbox.nextDueAt(this.deps.database.db);
-    if (next === undefined) return this.options.pollIntervalMs;
-    return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
+    return napUntil(await outbox.nextDueAt(this.deps.database.db), this.clock(), this.options.pollIntervalMs);
   }
 
   private async handle(message: outbox.ClaimedMessage): Promise<void> {

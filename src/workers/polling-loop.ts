@@ -5,6 +5,11 @@
  */
 const MIN_IDLE_MS = 100;
 
+/** How long to nap: until `next` is due, but never past the poll interval (others' work, clock drift). */
+export function napUntil(next: number | undefined, now: number, pollIntervalMs: number): number {
+  return next === undefined ? pollIntervalMs : Math.max(0, Math.min(pollIntervalMs, next - now));
+}
+
 export class PollingLoop {
   private running = false;
   private loop: Promise<void> | undefined;

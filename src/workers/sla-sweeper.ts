@@ -7,7 +7,7 @@ import type { SlaService } from '../services/sla.js';
 import { nextReminderAt } from '../store/reminders.js';
 import type { Database } from '../store/database.js';
 import { claimSlaChecks } from '../store/sla.js';
-import { PollingLoop } from './polling-loop.js';
+import { napUntil, PollingLoop } from './polling-loop.js';
 
 export interface SlaSweeperOptions {
   /** Longest sleep between sweeps, even when nothing is known to be due (another replica's tickets). */
@@ -100,8 +100,6 @@ export class SlaSweeper {
     const timeout = await db.selectFrom('escalations').select((eb) => eb.fn.min('timeout_at').as('next')).where('state', '=', 'open').executeTakeFirst();
     const reminder = await nextReminderAt(db);
     const known = [check?.next, timeout?.next, reminder].filter((v) => v !== null && v !== undefined).map(Number);
-    const next = known.length > 0 ? Math.min(...known) : undefined;
-    if (next === undefined) return this.options.pollIntervalMs;
-    return Math.max(0, Math.min(this.options.pollIntervalMs, next - this.clock()));
+    return napUntil(known.length > 0 ? Math.min(...known) : undefined, this.clock(), this.options.pollIntervalMs);
   }
 }
