@@ -162,7 +162,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       cards,
       logger: logger.child({ worker: 'outbox' }),
       // Sends are timed by the wall clock (Teams' rate limits, Retry-After, leases), not by `clock`,
-      // which is the service's idea of business time and may be a test's fake clock.
+      // which is the service's idea of business time and may be a test's fake clock. Quiet-hour holds
+      // are business time: they were decided on `clock`, so they end on it.
+      calendarClock: clock,
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
       onSendResult: (result) => metricsOf?.sends.inc({ result: result.ok ? 'ok' : sendResult(result.status, false) }),

@@ -96,15 +96,16 @@ function toClaimed(row: OutboxRow): ClaimedMessage {
 export async function claimDue(
   db: Db,
   dialect: Dialect,
-  options: { now: number; limit: number; leaseMs: number; owner: string },
+  options: { now: number; limit: number; leaseMs: number; owner: string; holdNow?: number },
 ): Promise<ClaimedMessage[]> {
   const { now, limit, leaseMs, owner } = options;
+  const holdNow = options.holdNow ?? now;
   const due = db
     .selectFrom('outbox as o')
     .select('o.id')
     .where('o.status', '=', 'pending')
     .where('o.next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('o.hold_until', 'is', null), eb('o.hold_until', '<=', now)]))
+    .where((eb) => eb.or([eb('o.hold_until', 'is', null), eb('o.hold_until', '<=', holdNow)]))
     .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<=', now)]))
     .where(({ not, exists, selectFrom }) =>
       not(
@@ -116,7 +117,7 @@ export async function claimDue(
             .whereRef('earlier.id', '<', 'o.id')
             // A message held for later (quiet hours) does not hold up the ones behind it; one being
             // retried or waiting for a rate limit does, so a reply never overtakes the card it answers.
-            .where((eb) => eb.or([eb('earlier.hold_until', 'is', null), eb('earlier.hold_until', '<=', now)])),
+            .where((eb) => eb.or([eb('earlier.hold_until', 'is', null), eb('earlier.hold_until', '<=', holdNow)])),
         ),
       ),
     )
@@ -261,15 +262,26 @@ export async function releaseLeases(db: Db, owner: string, ids: readonly number[
     .execute();
 }
 
-/** The earliest time anything pending becomes due, so an idle worker can sleep exactly that long. */
-export async function nextDueAt(db: Db): Promise<number | undefined> {
+/**
+ * The earliest wall-clock time anything pending becomes due, so an idle worker can sleep exactly that
+ * long. Holds are measured on the desk's clock (`holdNow`, see `OutboxWorkerDeps.calendarClock`), so a
+ * hold's end is moved onto the wall clock by the distance between the two.
+ */
+export async function nextDueAt(db: Db, clocks: { now: number; holdNow?: number }): Promise<number | undefined> {
+  const holdNow = clocks.holdNow ?? clocks.now;
   const row = await db
     .selectFrom('outbox')
-    // A row another replica holds is due when its lease runs out, not before (an idle worker would spin).
-    .select(sql<number>`min(case when lease_until > coalesce(hold_until, next_attempt_at) then lease_until else coalesce(hold_until, next_attempt_at) end)`.as('next'))
+    .select([
+      // A row another replica holds is due when its lease runs out, not before (an idle worker would spin).
+      sql<number | null>`min(case when hold_until > ${holdNow} then null when lease_until > next_attempt_at then lease_until else next_attempt_at end)`.as('next'),
+      sql<number | null>`min(case when hold_until > ${holdNow} then hold_until end)`.as('held'),
+    ])
     .where('status', '=', 'pending')
     .executeTakeFirst();
-  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+  const next = row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+  const held = row?.held === null || row?.held === undefined ? undefined : Number(row.held) - holdNow + clocks.now;
+  if (next === undefined) return held;
+  return held === undefined ? next : Math.min(next, held);
 }
 
 export async function outboxDepth(db: Db): Promise<{ pending: number; dead: number; oldestPendingAt: number | undefined }> {

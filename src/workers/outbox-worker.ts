@@ -53,7 +53,14 @@ export interface OutboxWorkerDeps {
   /** Renders ticket cards queued without an activity; without it such rows are dead-lettered. */
   cards?: CardRenderer;
   logger: Logger;
+  /** The wall clock: sends, Teams' rate limits, Retry-After, retries and leases. */
   clock?: () => number;
+  /**
+   * The desk's clock, on which quiet-hour holds end. A hold is a time of the desk's calendar ("08:00 in
+   * the agent's zone"), decided on this clock, so it is measured on it too; in production both are the
+   * wall clock, in tests this one may be fake while sends still run in real time. Defaults to `clock`.
+   */
+  calendarClock?: () => number;
   random?: () => number;
   options?: Partial<OutboxWorkerOptions>;
   /** Told when Teams refuses a conversation (403/404), so caches of "known conversations" can drop it. */
@@ -108,6 +115,10 @@ export class OutboxWorker {
     );
   }
 
+  private calendarNow(): number {
+    return (this.deps.calendarClock ?? this.clock)();
+  }
+
   /** Something was enqueued: look now rather than at the next poll. */
   wake(): void {
     this.loop.wake();
@@ -124,6 +135,7 @@ export class OutboxWorker {
     const now = this.clock();
     const claimed = await outbox.claimDue(database.db, database.dialect, {
       now,
+      holdNow: this.calendarNow(),
       limit: this.options.batchSize,
       leaseMs: this.options.leaseMs,
       owner: this.owner,
@@ -147,7 +159,8 @@ export class OutboxWorker {
   }
 
   private async idleDelay(): Promise<number> {
-    return napUntil(await outbox.nextDueAt(this.deps.database.db), this.clock(), this.options.pollIntervalMs);
+    const now = this.clock();
+    return napUntil(await outbox.nextDueAt(this.deps.database.db, { now, holdNow: this.calendarNow() }), now, this.options.pollIntervalMs);
   }
 
   private async handle(message: outbox.ClaimedMessage): Promise<void> {

@@ -152,6 +152,16 @@ describe.each(engines)('store on $name', (engine) => {
       expect((await outbox.claimDue(db(), database.dialect, { now: 10_000, limit: 10, leaseMs: 1_000, owner: 'w' })).map((m) => m.idempotencyKey)).toEqual(['held']);
     });
 
+    it("measures a hold on the desk's clock, whatever the wall clock says", async () => {
+      const a = (await rememberConversation(db(), personal(1), 1)).id;
+      await outbox.enqueue(db(), [{ ...message('held', a), notBefore: 10_000 }], 100);
+      // The wall clock is far past the hold's end, the desk's clock is not: still held.
+      expect(await outbox.claimDue(db(), database.dialect, { now: 1e12, holdNow: 4_000, limit: 10, leaseMs: 1_000, owner: 'w' })).toEqual([]);
+      // Due when the desk's clock reaches 10,000: 6,000 ms from now on the wall clock.
+      expect(await outbox.nextDueAt(db(), { now: 1e12, holdNow: 4_000 })).toBe(1e12 + 6_000);
+      expect((await outbox.claimDue(db(), database.dialect, { now: 1e12, holdNow: 10_000, limit: 10, leaseMs: 1_000, owner: 'w' })).map((m) => m.idempotencyKey)).toEqual(['held']);
+    });
+
     it('hands a row over when its lease runs out (its worker died)', async () => {
       const a = (await rememberConversation(db(), personal(1), 1)).id;
       await outbox.enqueue(db(), [message('orphan', a)], 100);
@@ -168,7 +178,7 @@ describe.each(engines)('store on $name', (engine) => {
       const [retry, dead] = await outbox.claimDue(db(), database.dialect, { now: 100, limit: 10, leaseMs: 1_000, owner: 'w' });
       await outbox.scheduleRetry(db(), retry!.id, 5_000, 'transient 503');
       await outbox.markDead(db(), dead!.id, 'permanent 400');
-      expect(await outbox.nextDueAt(db())).toBe(5_000);
+      expect(await outbox.nextDueAt(db(), { now: 100 })).toBe(5_000);
       expect(await outbox.claimDue(db(), database.dialect, { now: 4_999, limit: 10, leaseMs: 1_000, owner: 'w' })).toEqual([]);
       const again = await outbox.claimDue(db(), database.dialect, { now: 5_000, limit: 10, leaseMs: 1_000, owner: 'w' });
       expect(again).toMatchObject([{ idempotencyKey: 'retry', attempts: 1 }]);
