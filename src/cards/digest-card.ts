@@ -1,8 +1,7 @@
 import type { Ticket } from '../domain/tickets.js';
-import type { ReportData } from '../services/reports.js';
 import { adaptiveCard, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { localTime } from './fields.js';
-import { reportSection } from './report-card.js';
+import { reportSection, type ReportCardData } from './report-card.js';
 
 export interface DigestCardData {
   /** "Your day" for a person, "The team's day" for a channel. */
@@ -12,7 +11,7 @@ export interface DigestCardData {
   dueToday: ReadonlyArray<{ ticket: Ticket; dueAt: number }>;
   breachedYesterday: readonly Ticket[];
   /** SLA attainment and the open-ticket trend, shown under the lists. */
-  report?: ReportData;
+  report?: ReportCardData;
 }
 
 const MAX_ROWS = 15;

@@ -1,11 +1,26 @@
 import { PRIORITY_LABELS, type Ticket } from '../domain/tickets.js';
-import type { Escalation } from '../store/escalations.js';
 import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { executeAction, showCardAction, VERBS } from './actions.js';
 import { field } from './fields.js';
 
+/** One level that did not take the escalation: declined by someone, or left unanswered. */
+export type EscalationStepData = { level: number; outcome: 'declined'; by: number; reason: string | null } | { level: number; outcome: 'timed-out' };
+
+/** Where an escalation stands; `level` counts from 0, people are ids looked up in `names`. */
+export interface EscalationData {
+  id: number;
+  state: 'open' | 'accepted' | 'exhausted';
+  level: number;
+  levels: number;
+  trigger: 'breach' | 'manual';
+  reason: string | null;
+  startedBy: number | null;
+  acceptedBy: number | null;
+  history: readonly EscalationStepData[];
+}
+
 export interface EscalationCardData {
-  escalation: Escalation;
+  escalation: EscalationData;
   ticket: Ticket;
   requesterName: string;
   assigneeName: string | null;

@@ -1,11 +1,17 @@
 import { PRIORITY_LABELS, STATUS_LABELS, type Ticket } from '../domain/tickets.js';
-import type { Reminder } from '../store/reminders.js';
 import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { executeAction, VERBS } from './actions.js';
 import { field, localTime } from './fields.js';
 
+/** A reminder as its card shows it: `pending` is waiting (again, when snoozed), `sent` has fired. */
+export interface ReminderData {
+  id: number;
+  state: 'pending' | 'sent' | 'completed';
+  dueAt: number;
+}
+
 export interface ReminderCardData {
-  reminder: Reminder;
+  reminder: ReminderData;
   ticket: Ticket;
   assigneeName: string | null;
 }
