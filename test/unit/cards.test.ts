@@ -2,10 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { ADAPTIVE_CARD_CONTENT_TYPE, cardMessage } from '../../src/cards/adaptive-card.js';
 import { VERBS } from '../../src/cards/actions.js';
 import { confirmationCard } from '../../src/cards/confirmation-card.js';
+import { crmCard } from '../../src/cards/crm-card.js';
+import { digestCard } from '../../src/cards/digest-card.js';
+import { escalationCard, type EscalationCardData } from '../../src/cards/escalation-card.js';
 import { helpCard } from '../../src/cards/help-card.js';
 import { historyCard } from '../../src/cards/history-card.js';
 import { listCard } from '../../src/cards/list-card.js';
 import { newTicketCard } from '../../src/cards/new-ticket-card.js';
+import { reminderCard } from '../../src/cards/reminder-card.js';
+import { reportCard, type ReportCardData } from '../../src/cards/report-card.js';
+import { slaCard } from '../../src/cards/sla-card.js';
+import { statusCard } from '../../src/cards/status-card.js';
 import { ticketCard, ticketSummary, type TicketCardData } from '../../src/cards/ticket-card.js';
 import { personalWelcomeCard, teamWelcomeCard } from '../../src/cards/welcome-card.js';
 import type { Ticket } from '../../src/domain/tickets.js';
@@ -50,6 +57,23 @@ const data = (overrides: Partial<TicketCardData> = {}): TicketCardData => ({
   ...overrides,
 });
 
+// The cards below are built from plain view models, as any service would fill them in.
+const report: ReportCardData = {
+  scope: 'the team',
+  windows: [
+    { days: 7, byPriority: [{ key: 'P1', met: 1, decided: 2 }, { key: 'P2', met: 0, decided: 0 }], byTier: [{ key: 'standard', met: 1, decided: 2 }] },
+    { days: 30, byPriority: [{ key: 'P1', met: 3, decided: 4 }, { key: 'P2', met: 2, decided: 2 }], byTier: [{ key: 'standard', met: 5, decided: 6 }] },
+  ],
+  trend: [{ day: 'Sat 21 Nov', open: 4 }, { day: 'Sun 22 Nov', open: 3 }],
+};
+const escalation = (overrides: Partial<EscalationCardData['escalation']> = {}): EscalationCardData => ({
+  escalation: { id: 7, state: 'open', level: 1, levels: 3, trigger: 'breach', reason: null, startedBy: null, acceptedBy: null, history: [{ level: 0, outcome: 'declined', by: 3, reason: 'on leave' }], ...overrides },
+  ticket: ticket({ assigneeId: 2 }),
+  requesterName: 'Alex Wilber',
+  assigneeName: 'Megan Bowen',
+  names: new Map([[2, 'Megan Bowen'], [3, 'Lee Gu']]),
+});
+
 const everyCard = {
   'ticket card, agent, unassigned': ticketCard(data()),
   'ticket card, agent, assigned, P1, with notice': ticketCard(data({ ticket: ticket({ assigneeId: 2, priority: 'P1' }), assigneeName: 'Megan Bowen', notice: { text: 'Taken by Megan Bowen', tone: 'good' } })),
@@ -65,6 +89,14 @@ const everyCard = {
   help: helpCard([{ usage: 'help', description: 'Show this list.' }], 'personal'),
   'personal welcome': personalWelcomeCard('Megan'),
   'team welcome': teamWelcomeCard('Contoso Support'),
+  'SLA warning': slaCard({ kind: 'warning', clock: 'resolution', ticket: ticket(), requesterName: 'Alex Wilber', assigneeName: null, standing: '15m left', snooze: { until: now + 600_000, byName: 'Megan Bowen' }, now }),
+  'escalation, open': escalationCard(escalation()),
+  'escalation, accepted': escalationCard(escalation({ state: 'accepted', acceptedBy: 2 })),
+  'reminder, due': reminderCard({ reminder: { id: 5, state: 'sent', dueAt: now }, ticket: ticket(), assigneeName: 'Megan Bowen' }),
+  report: reportCard(report),
+  digest: digestCard({ title: 'Your day', day: 'Sun 22 Nov', dueToday: [{ ticket: ticket(), dueAt: now + 3_600_000 }], breachedYesterday: [ticket({ id: 1043, reference: 'INC-1043', priority: 'P1' })], report }),
+  status: statusCard({ ready: true, checks: { database: { status: 'ok' }, mailbox: { status: 'down', lastError: 'Graph answered 401' } } }),
+  'CRM contact': crmCard({ email: 'alex@contoso.com', found: true, contactName: 'Alex Wilber', companyName: 'Contoso', domain: 'contoso.com', tierValue: 'Gold', tier: 'premium', ownerId: '42', lifecycleStage: 'customer', openDeals: 2, previousTickets: 3, fetchedAt: now, fromCache: true }),
 };
 
 describe('every card the bot sends', () => {
@@ -121,6 +153,32 @@ describe('ticket card', () => {
     expect(ticketSummary({ ticket: ticket(), latest: { authorName: 'Megan Bowen', body: 'Looking into it', visibility: 'public' } })).toBe('INC-1042 · Megan Bowen: Looking into it');
     const message = cardMessage(ticketCard(data()), 'INC-1042 · VPN');
     expect(message).toMatchObject({ type: 'message', summary: 'INC-1042 · VPN', attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE }] });
+  });
+});
+
+describe('escalation and status cards', () => {
+  const texts = (card: unknown): string[] => {
+    const found: string[] = [];
+    JSON.stringify(card, (_k, v) => {
+      if (v && (v.type === 'TextBlock' || v.type === 'TextRun')) found.push(v.text);
+      return v;
+    });
+    return found;
+  };
+
+  it('show who declined an escalation and why, offer Accept and Decline while it is open, and name who accepted it', () => {
+    const open = escalationCard(escalation());
+    expect(texts(open)).toContain('Level 1: declined by Lee Gu (on leave)');
+    expect(texts(open)[0]).toBe('Escalation: level 2 of 3, will you take it?');
+    expect(open.actions?.map((a) => a.title)).toEqual(['Accept', 'Decline', 'Open ticket']);
+    const accepted = escalationCard(escalation({ state: 'accepted', acceptedBy: 2 }));
+    expect(texts(accepted)[0]).toBe('Escalation accepted by Megan Bowen');
+    expect(accepted.actions?.map((a) => a.title)).toEqual(['Open ticket']);
+  });
+
+  it('mark each dependency ok or down, with its last error', () => {
+    const card = statusCard({ ready: true, checks: { database: { status: 'ok' }, mailbox: { status: 'down', lastError: 'Graph answered 401' } } });
+    expect(texts(card).join('\n')).toMatch(/Database[\s\S]*✓ ok[\s\S]*Mailbox \(Graph\)[\s\S]*✗ down[\s\S]*Graph answered 401/);
   });
 });
 
