@@ -25,7 +25,8 @@ export type BotFrameworkEndpointKey = (typeof BOT_FRAMEWORK_ENDPOINT_KEYS)[numbe
 
 /**
  * Setting any one of these switches botbuilder into "parameterized" mode, where keys left unset stay
- * undefined instead of falling back to the public cloud (platform-facts 1.1), so we insist on the
+ * undefined instead of falling back to the public cloud
+ * (https://github.com/microsoft/botbuilder-js/blob/main/libraries/botbuilder-core/src/configurationBotFrameworkAuthentication.ts), so we insist on the
  * four that inbound validation and outbound tokens cannot work without.
  */
 const PARAMETERIZED_KEYS: BotFrameworkEndpointKey[] = [
