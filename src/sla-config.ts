@@ -72,28 +72,28 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * open hours anyway, so "4h" and "4 business hours" are the same; calendar days and weeks are refused
  * because "2d" would be read as business days by some and as 48 hours by others.
  */
-function slaDuration(text: string): { ok: true; duration: Duration } | { ok: false; error: string } {
+function slaDuration(text: string): Duration | undefined {
   const parsed = parseDuration(text);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) return undefined;
   const d = parsed.duration;
-  if (d.unit === 'd' && d.business) return { ok: true, duration: { unit: 'businessDays', value: d.value } };
-  if (d.unit === 'd' || d.unit === 'w') return { ok: false, error: `"${text.trim()}" is ambiguous here; use business days (2bd) or hours (48h)` };
-  return { ok: true, duration: { unit: 'ms', value: clockMs(d) } };
+  if (d.unit === 'd' && d.business) return { unit: 'businessDays', value: d.value };
+  if (d.unit === 'd' || d.unit === 'w') return undefined;
+  return { unit: 'ms', value: clockMs(d) };
 }
 
 const durationSchema = z.string().transform((text, ctx): Duration => {
-  const parsed = slaDuration(text);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; use 30m, 4h or 2bd (business days)` });
+  const duration = slaDuration(text);
+  if (!duration) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; use 30m, 4h or 2bd (business days; "2d" would be ambiguous)` });
     return z.NEVER;
   }
-  return parsed.duration;
+  return duration;
 });
 
 /** A duration that is a fixed amount of (business) time, not a number of business days. */
 const fixedMs = (text: string): number | undefined => {
-  const parsed = slaDuration(text);
-  return parsed.ok && parsed.duration.unit === 'ms' ? parsed.duration.value : undefined;
+  const duration = slaDuration(text);
+  return duration?.unit === 'ms' ? duration.value : undefined;
 };
 
 const targetsSchema = z.object({ firstResponse: durationSchema, resolution: durationSchema }).strict();
