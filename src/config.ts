@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clockMs, parseDuration } from './domain/duration.js';
 
 /**
  * Every environment variable the service reads, parsed once at start-up into a frozen object.
@@ -24,7 +25,8 @@ export type BotFrameworkEndpointKey = (typeof BOT_FRAMEWORK_ENDPOINT_KEYS)[numbe
 
 /**
  * Setting any one of these switches botbuilder into "parameterized" mode, where keys left unset stay
- * undefined instead of falling back to the public cloud (platform-facts 1.1), so we insist on the
+ * undefined instead of falling back to the public cloud
+ * (https://github.com/microsoft/botbuilder-js/blob/main/libraries/botbuilder-core/src/configurationBotFrameworkAuthentication.ts), so we insist on the
  * four that inbound validation and outbound tokens cannot work without.
  */
 const PARAMETERIZED_KEYS: BotFrameworkEndpointKey[] = [
@@ -172,19 +174,19 @@ const emptyToUndefined = (value: unknown) => (typeof value === 'string' && value
 const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional());
 const httpsUrl = (what: string) =>
   z.string().trim().url(`${what} must be a URL such as https://example.com`).refine((u) => u.startsWith('https://'), `${what} must use https://`);
-/** `30s`, `5m`, `1h` or plain milliseconds, within bounds. */
+/** A duration in the grammar of src/domain/duration.ts (`30s`, `5m`, `1h`; a bare number is milliseconds), within bounds. */
 const duration = (what: string, min: number, max: number) =>
   z
     .string()
     .trim()
     .transform((text, ctx) => {
-      const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text);
-      const ms = match ? Number(match[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms'] : NaN;
+      const parsed = parseDuration(text, { bareUnit: 'ms' });
+      const ms = parsed.ok && !parsed.duration.business ? clockMs(parsed.duration) : NaN;
       if (!Number.isFinite(ms) || ms < min || ms > max) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${what} must be a duration between ${min / 1000}s and ${max / 3_600_000}h, such as 30s or 5m` });
         return z.NEVER;
       }
-      return Math.round(ms);
+      return ms;
     });
 const idList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []),

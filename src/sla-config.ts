@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { clockMs, parseDuration, parsePercent } from './domain/duration.js';
 import { isValidTimeZone, WEEKDAYS, type Calendar, type Interval, type Weekday } from './domain/business-time.js';
 import type { Duration, EscalationLevel, EscalationTarget, SlaPolicy, Targets, Threshold } from './domain/sla.js';
 import { PRIORITIES, type Priority } from './domain/tickets.js';
@@ -63,20 +64,37 @@ escalation:
 
 export type SlaPolicyResult = { ok: true; policy: SlaPolicy } | { ok: false; problems: string[] };
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(m|min|h|bd)$/i;
 const TIME_RANGE = /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * SLA durations use the one duration grammar (src/domain/duration.ts). Targets count in the calendar's
+ * open hours anyway, so "4h" and "4 business hours" are the same; calendar days and weeks are refused
+ * because "2d" would be read as business days by some and as 48 hours by others.
+ */
+function slaDuration(text: string): Duration | undefined {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) return undefined;
+  const d = parsed.duration;
+  if (d.unit === 'd' && d.business) return { unit: 'businessDays', value: d.value };
+  if (d.unit === 'd' || d.unit === 'w') return undefined;
+  return { unit: 'ms', value: clockMs(d) };
+}
+
 const durationSchema = z.string().transform((text, ctx): Duration => {
-  const match = DURATION.exec(text.trim());
-  if (!match) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; use 30m, 4h or 2bd (business days)` });
+  const duration = slaDuration(text);
+  if (!duration) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; use 30m, 4h or 2bd (business days; "2d" would be ambiguous)` });
     return z.NEVER;
   }
-  const value = Number(match[1]);
-  const unit = match[2]!.toLowerCase();
-  return unit === 'bd' ? { unit: 'businessDays', value } : { unit: 'ms', value: value * (unit === 'h' ? 3_600_000 : 60_000) };
+  return duration;
 });
+
+/** A duration that is a fixed amount of (business) time, not a number of business days. */
+const fixedMs = (text: string): number | undefined => {
+  const duration = slaDuration(text);
+  return duration?.unit === 'ms' ? duration.value : undefined;
+};
 
 const targetsSchema = z.object({ firstResponse: durationSchema, resolution: durationSchema }).strict();
 const tierSchema = z.object(Object.fromEntries(PRIORITIES.map((p) => [p, targetsSchema])) as Record<Priority, typeof targetsSchema>).strict();
@@ -92,10 +110,10 @@ const calendarSchema = z
   .strict();
 
 const thresholdSchema = z.string().transform((text, ctx): Threshold => {
-  const percent = /^(\d{1,2})\s*%$/.exec(text.trim());
-  if (percent) return { kind: 'percent', percent: Number(percent[1]) };
-  const before = DURATION.exec(text.trim());
-  if (before && before[2]!.toLowerCase() !== 'bd') return { kind: 'before', ms: Number(before[1]) * (before[2]!.toLowerCase() === 'h' ? 3_600_000 : 60_000) };
+  const percent = parsePercent(text);
+  if (percent !== undefined) return { kind: 'percent', percent };
+  const before = fixedMs(text);
+  if (before !== undefined) return { kind: 'before', ms: before };
   ctx.addIssue({ code: 'custom', message: `"${text}" is not a warning threshold; use a share of the target (75%) or a time before it is due (15m, 1h)` });
   return z.NEVER;
 });
@@ -111,12 +129,12 @@ const levelSchema = z
       return z.NEVER;
     }),
     timeout: z.string().transform((text, ctx) => {
-      const match = DURATION.exec(text.trim());
-      if (!match || match[2]!.toLowerCase() === 'bd') {
+      const ms = fixedMs(text);
+      if (ms === undefined) {
         ctx.addIssue({ code: 'custom', message: `"${text}" is not a timeout such as 30m or 2h` });
         return z.NEVER;
       }
-      return Number(match[1]) * (match[2]!.toLowerCase() === 'h' ? 3_600_000 : 60_000);
+      return ms;
     }),
   })
   .strict()

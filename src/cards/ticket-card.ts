@@ -1,4 +1,4 @@
-import { ageLabel, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, type Ticket } from '../domain/tickets.js';
+import { ageLabel, PRIORITIES, PRIORITY_LABELS, SETTABLE_STATUSES, STATUS_LABELS, type Ticket } from '../domain/tickets.js';
 import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { executeAction, showCardAction, VERBS } from './actions.js';
 import { field, truncate } from './fields.js';
@@ -104,7 +104,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
             id: 'status',
             label: 'Status',
             value: open ? (ticket.status === 'new' ? 'open' : ticket.status) : ticket.status,
-            choices: (['open', 'pending', 'on_hold', 'resolved', 'closed'] as const).map((s) => ({ title: STATUS_LABELS[s], value: s })),
+            choices: SETTABLE_STATUSES.map((s) => ({ title: STATUS_LABELS[s], value: s })),
           },
           { type: 'Input.Text', id: 'statusNote', label: 'Note with the status (optional)', isMultiline: true, maxLength: 2000 },
         ],

@@ -14,13 +14,16 @@ export function backoffDelay(
 }
 
 /**
- * Reads a Retry-After header: delta-seconds or an HTTP date. Returns milliseconds from `now`, or
- * undefined when absent or unreadable.
+ * Reads a Retry-After header (RFC 9110 §10.2.3, https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3):
+ * delay-seconds or an HTTP-date (IMF-fixdate, or the obsolete RFC 850 and asctime forms, all in GMT;
+ * asctime names no zone, so it is read as GMT rather than local time). Returns milliseconds from `now`
+ * (0 for a date already past), or undefined when absent or unreadable.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
+  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
+  const date = Date.parse(/\b(GMT|UTC)$/i.test(trimmed) ? trimmed : `${trimmed} GMT`);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,3 +1,5 @@
+import { decode } from 'html-entities';
+
 /**
  * Turns what Teams delivers as a message's text into what the user typed: HTML that rich-text clients
  * add, non-breaking spaces and extra whitespace are removed, and a mention of someone (`<at>Megan
@@ -5,15 +7,12 @@
  */
 export function normalizeCommandText(text: string | undefined | null): string {
   if (!text) return '';
-  return text
-    .replace(/<at>([^<]*)<\/at>/gi, ' @$1 ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;|\u00a0/gi, ' ')
-    .replace(/&amp;/gi, '&')
-    .replace(/&lt;/gi, '<')
-    .replace(/&gt;/gi, '>')
-    .replace(/&quot;/gi, '"')
-    .replace(/&#39;/gi, "'")
+  // One pass of a real decoder: "&amp;lt;" is the text "&lt;", not "<".
+  return decode(
+    text.replace(/<at>([^<]*)<\/at>/gi, ' @$1 ').replace(/<[^>]+>/g, ' '),
+    { level: 'html5' },
+  )
+    .replace(/\u00a0/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

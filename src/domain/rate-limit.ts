@@ -12,7 +12,7 @@ export interface WindowRule {
 export type Acquire = { ok: true } | { ok: false; retryAt: number };
 
 /**
- * Teams' per-bot, per-thread limits for sending to a conversation (platform-facts 2.7). The hourly limit
+ * Teams' per-bot, per-thread limits for sending to a conversation (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit). The hourly limit
  * only binds when many messages go to one person, so it applies to personal chats alone.
  */
 export const TEAMS_CONVERSATION_LIMITS: readonly WindowRule[] = [
@@ -21,7 +21,7 @@ export const TEAMS_CONVERSATION_LIMITS: readonly WindowRule[] = [
   { limit: 60, windowMs: 30_000 },
 ];
 export const TEAMS_PERSONAL_HOURLY_LIMIT: WindowRule = { limit: 1_800, windowMs: 3_600_000 };
-/** Global per app per tenant (platform-facts 2.7: 50 RPS in the current doc). */
+/** Global per app per tenant: 50 requests per second (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit). */
 export const TEAMS_TENANT_LIMITS: readonly WindowRule[] = [{ limit: 50, windowMs: 1_000 }];
 
 export class SlidingWindowLimiter {

@@ -3,7 +3,8 @@
  * types, so the number alone (`#1042`, `1042`) names one ticket.
  */
 
-export type TicketType = 'incident' | 'request';
+export const TICKET_TYPES = ['incident', 'request'] as const;
+export type TicketType = (typeof TICKET_TYPES)[number];
 
 const PREFIX: Record<TicketType, string> = { incident: 'INC', request: 'REQ' };
 

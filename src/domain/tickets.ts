@@ -3,13 +3,22 @@ import type { TicketType } from './ticket-reference.js';
 
 /** Tickets as the rest of the code sees them, and the rules for changing their status. Pure. */
 
-export type TicketStatus = 'new' | 'open' | 'pending' | 'on_hold' | 'resolved' | 'closed';
-export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
-export type TicketSource = 'chat' | 'channel' | 'email' | 'api';
+/**
+ * The one list of each enum; the types, the zod schemas (`z.enum(STATUSES)`), the store's row types
+ * and the cards' choices all derive from these. (Migrations keep their own literals: they are frozen
+ * in time.)
+ */
+export const STATUSES = ['new', 'open', 'pending', 'on_hold', 'resolved', 'closed'] as const;
+export const PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+export const TICKET_SOURCES = ['chat', 'channel', 'email', 'api'] as const;
 
-export const PRIORITIES: readonly Priority[] = ['P1', 'P2', 'P3', 'P4'];
-export const STATUSES: readonly TicketStatus[] = ['new', 'open', 'pending', 'on_hold', 'resolved', 'closed'];
+export type TicketStatus = (typeof STATUSES)[number];
+export type Priority = (typeof PRIORITIES)[number];
+export type TicketSource = (typeof TICKET_SOURCES)[number];
+
 export const OPEN_STATUSES: readonly TicketStatus[] = ['new', 'open', 'pending', 'on_hold'];
+/** What a person may set a ticket to ("new" is only where tickets start). */
+export const SETTABLE_STATUSES = ['open', 'pending', 'on_hold', 'resolved', 'closed'] as const satisfies readonly Exclude<TicketStatus, 'new'>[];
 
 export const STATUS_LABELS: Record<TicketStatus, string> = {
   new: 'New',

@@ -1,10 +1,11 @@
 import { addBusinessTime, addDays, localParts, localToInstant, WEEKDAYS, type Calendar, type Weekday } from './business-time.js';
+import { clockMs, parseDuration } from './duration.js';
 import { businessDayMs } from './sla.js';
 
 /**
  * "When" as people type it, for reminders, pure: `in 2h`, `in 30 minutes`, `in 1 business day`,
  * `at 16:00`, `tomorrow 9:00`, `tomorrow`, `friday`, `friday 14:30`, read in the person's time zone.
- * Business units count in the given calendar.
+ * Business units count in the given calendar. Durations follow the one grammar of ./duration.ts.
  */
 
 export type When = { ok: true; at: number } | { ok: false; error: string };
@@ -13,26 +14,23 @@ const DAYS: Record<string, Weekday> = {
   monday: 'mon', mon: 'mon', tuesday: 'tue', tue: 'tue', wednesday: 'wed', wed: 'wed', thursday: 'thu', thu: 'thu',
   friday: 'fri', fri: 'fri', saturday: 'sat', sat: 'sat', sunday: 'sun', sun: 'sun',
 };
-const UNITS: Record<string, number> = { m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000, h: 3_600_000, hr: 3_600_000, hrs: 3_600_000, hour: 3_600_000, hours: 3_600_000, d: 86_400_000, day: 86_400_000, days: 86_400_000, w: 604_800_000, week: 604_800_000, weeks: 604_800_000 };
 const DEFAULT_MINUTE = 9 * 60;
 
 export function parseWhen(text: string, now: number, timeZone: string, calendar?: Calendar): When {
   const t = text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!]$/, '');
-  const relative = /^in (\d+(?:\.\d+)?) ?(business )?([a-z]+)$/.exec(t);
+  const relative = /^in (\d.*)$/.exec(t);
   if (relative) {
-    const amount = Number(relative[1]);
-    const business = Boolean(relative[2]);
-    const unit = relative[3]!;
-    if (business) {
+    const parsed = parseDuration(relative[1]!);
+    if (!parsed.ok) return { ok: false, error: `${parsed.error}; try “in 30 minutes”, “in 2h” or “in 1 business day”` };
+    const d = parsed.duration;
+    if (d.business) {
       if (!calendar) return { ok: false, error: 'business time needs a calendar here; use plain hours or days' };
-      if (/^(day|days|d)$/.test(unit)) return { ok: true, at: addBusinessTime(calendar, now, Math.round(amount * businessDayMs(calendar))) };
-      if (/^(hour|hours|h|hr|hrs)$/.test(unit)) return { ok: true, at: addBusinessTime(calendar, now, Math.round(amount * 3_600_000)) };
-      return { ok: false, error: `"business ${unit}" is not something I can count; use business hours or business days` };
+      const ms = d.unit === 'd' ? d.value * businessDayMs(calendar) : d.value * 3_600_000;
+      return { ok: true, at: addBusinessTime(calendar, now, Math.round(ms)) };
     }
-    const ms = UNITS[unit];
-    if (!ms) return { ok: false, error: `I don't know the unit "${unit}"; use minutes, hours, days or weeks` };
-    if (amount <= 0 || amount * ms > 366 * 86_400_000) return { ok: false, error: 'pick a time between now and a year from now' };
-    return { ok: true, at: now + Math.round(amount * ms) };
+    const ms = clockMs(d);
+    if (ms <= 0 || ms > 366 * 86_400_000) return { ok: false, error: 'pick a time between now and a year from now' };
+    return { ok: true, at: now + ms };
   }
 
   const match = /^(?:(today|tomorrow|on [a-z]+|(?!at\b)[a-z]+) ?)?(?:at )?(?:(\d{1,2})(?::(\d{2}))? ?(am|pm)?)?$/.exec(t);

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { TicketType } from '../domain/ticket-reference.js';
+import type { Priority, TicketSource, TicketStatus } from '../domain/tickets.js';
 
 /**
  * Row shapes as the database holds them. Times are epoch milliseconds (INTEGER in SQLite, BIGINT in
@@ -9,15 +11,15 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 export interface TicketTable {
   id: number;
   reference: string;
-  type: 'incident' | 'request';
+  type: TicketType;
   subject: string;
   description: string;
-  status: 'new' | 'open' | 'pending' | 'on_hold' | 'resolved' | 'closed';
-  priority: 'P1' | 'P2' | 'P3' | 'P4';
+  status: TicketStatus;
+  priority: Priority;
   requester_id: number;
   assignee_id: number | null;
   team_id: string | null;
-  source: 'chat' | 'channel' | 'email' | 'api';
+  source: TicketSource;
   created_at: number;
   updated_at: number;
   first_response_at: number | null;

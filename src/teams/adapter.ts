@@ -17,7 +17,7 @@ export type AdapterOutcome =
  * teams-ai's adapter, with request handling of our own around botbuilder's `processActivity` (which
  * still does the JWT validation). botbuilder's `process` prints failures with console.error and answers
  * a forged signature with 500, because jsonwebtoken's error is not its AuthenticationError
- * (platform-facts 1.2); here every refused token is a 401 and a JSON log line, and a failure of our
+ * (https://github.com/microsoft/botbuilder-js/blob/main/libraries/botbuilder/src/cloudAdapter.ts); here every refused token is a 401 and a JSON log line, and a failure of our
  * own (say, the key endpoint unreachable) is thrown for the caller to report as a 500.
  */
 export class ServiceDeskAdapter extends TeamsAdapter {
@@ -52,7 +52,9 @@ function withDates(body: Record<string, unknown>): Record<string, unknown> {
  * The adapter with our credentials and endpoints. The endpoint keys go to botbuilder verbatim. For a
  * login URL outside the public cloud (a sovereign cloud, a test identity provider), botbuilder's own
  * MSAL client would first ask login.microsoftonline.com to discover the authority, which fails offline
- * and in isolated clouds (platform-facts 1.3), so we hand it an MSAL client that already knows it.
+ * and in isolated clouds (its MSAL client is built without known authorities:
+ * https://github.com/microsoft/botbuilder-js/blob/main/libraries/botframework-connector/src/auth/msalAppCredentials.ts),
+ * so we hand it an MSAL client that already knows it.
  */
 export function createTeamsAdapter(bot: BotConfig): ServiceDeskAdapter {
   const authConfig = {

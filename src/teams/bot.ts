@@ -23,8 +23,9 @@ export function createBot(deps: BotDeps): Application<TurnState> {
     botAppId: deps.botAppId ?? '',
     storage: new SqlStorage(deps.db, deps.clock),
     removeRecipientMention: true,
-    // The typing timer is one field shared by concurrent turns (platform-facts 3); our turns answer in
-    // milliseconds, so it would only add connector calls.
+    // The typing timer is one field shared by concurrent turns (teams-ai's Application,
+    // https://github.com/microsoft/teams-ai/blob/main/js/packages/teams-ai/src/Application.ts); our
+    // turns answer in milliseconds, so it would only add connector calls.
     startTypingTimer: false,
     longRunningMessages: false,
   });

@@ -8,7 +8,8 @@ import type { FakeIdentityProvider } from './identity-provider.js';
  * A Bot Framework connector (the service at an activity's serviceUrl) on loopback HTTP. It records every
  * call the bot makes, checks the bot's bearer token with the fake identity provider, can enforce Teams'
  * rate limits the way Teams does (429 with Retry-After), and can answer with injected failures.
- * Paths follow botframework-connector's REST operations (platform-facts 1.4).
+ * Paths follow the Bot Connector REST API
+ * (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference).
  */
 
 export type ConnectorOperation = 'send' | 'reply' | 'update' | 'delete' | 'createConversation';
@@ -39,7 +40,7 @@ interface Fault {
   when: (call: Pick<ConnectorCall, 'operation' | 'conversationId'>) => boolean;
 }
 
-/** Teams' per-thread send limits and the per-tenant limit (platform-facts 2.7). */
+/** Teams' per-thread send limits and the per-tenant limit (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit). */
 const THREAD_WINDOWS = [
   { limit: 7, ms: 1_000 },
   { limit: 8, ms: 2_000 },
@@ -212,7 +213,7 @@ export class FakeConnector {
     this.events.emit('call', call);
   }
 
-  /** GET …/members/{id} and GET …/pagedmembers (platform-facts 2.5). */
+  /** GET …/members/{id} and GET …/pagedmembers (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context). */
   private roster(method: string, url: string, authorization: string | undefined): { status: number; body: unknown } | undefined {
     if (method !== 'GET') return undefined;
     const path = url.split('?')[0]!;

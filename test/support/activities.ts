@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 /**
- * Inbound Teams activities, shaped like the captures in ../shared/fixtures/teams-activities, built with
+ * Inbound Teams activities, shaped like the real captures in test/fixtures/teams-activities (from
+ * https://github.com/microsoft/teams.net, see test/fixtures/PROVENANCE.md), built with
  * overrides so each test states only what it is about.
  */
 

@@ -15,6 +15,10 @@ describe('email HTML becomes safe text', () => {
     expect(text).not.toMatch(/alert|color:red|pixel|hidden/);
   });
 
+  it('decodes entities once: an escaped entity stays as the text the sender typed', () => {
+    expect(htmlToText('<p>Type &amp;lt;br&amp;gt; for a break &amp;amp; more</p>')).toBe('Type &lt;br&gt; for a break &amp; more');
+  });
+
   it('keeps non-ASCII text intact', () => {
     expect(htmlToText('<div>Grüße aus Zürich — 東京 ✓ &#128512;</div>')).toBe('Grüße aus Zürich — 東京 ✓ 😀');
   });

@@ -44,7 +44,7 @@ describe('SLA policy file', () => {
 
   it('points at the line of every mistake', () => {
     const broken = DEFAULT_SLA_POLICY.replace('timeZone: Europe/London', 'timeZone: Mars/Olympus')
-      .replace('P2: { firstResponse: 4h, resolution: 2bd }', 'P2: { firstResponse: 4 hours, resolution: 2bd }')
+      .replace('P2: { firstResponse: 4h, resolution: 2bd }', 'P2: { firstResponse: four hours, resolution: 2bd }')
       .replace('mon-fri: 09:00-17:30', 'mon-fri: 17:30-09:00')
       .replace('vip: always', 'vip: weekends');
     const result = parseSlaPolicy(broken, 'sla.yaml');
@@ -54,10 +54,10 @@ describe('SLA policy file', () => {
     expect(result.problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^sla\\.yaml:${lineOf('Mars/Olympus')}:\\d+: calendars\\.office\\.timeZone: "Mars/Olympus" is not an IANA time zone`)),
-        expect.stringMatching(new RegExp(`^sla\\.yaml:${lineOf('4 hours')}:\\d+: tiers\\.standard\\.P2\\.firstResponse: "4 hours" is not a duration`)),
+        expect.stringMatching(new RegExp(`^sla\\.yaml:${lineOf('four hours')}:\\d+: tiers\\.standard\\.P2\\.firstResponse: "four hours" is not a duration`)),
       ]),
     );
-    const fixedZone = parseSlaPolicy(broken.replace('Mars/Olympus', 'Europe/London').replace('4 hours', '4h'), 'sla.yaml');
+    const fixedZone = parseSlaPolicy(broken.replace('Mars/Olympus', 'Europe/London').replace('four hours', '4h'), 'sla.yaml');
     expect(fixedZone.ok).toBe(false);
     if (fixedZone.ok) return;
     expect(fixedZone.problems).toEqual([

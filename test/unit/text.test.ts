@@ -8,6 +8,9 @@ describe('command text', () => {
     ['<p>help&nbsp;</p>', 'help'],
     ['  take   INC-42  ', 'take INC-42'],
     ['note 42 R&amp;D &lt;urgent&gt;', 'note 42 R&D <urgent>'],
+    // An escaped entity is decoded once: someone who typed "&lt;" sees "&lt;", not "<".
+    ['note 42 write &amp;lt;br&amp;gt; in HTML', 'note 42 write &lt;br&gt; in HTML'],
+    ['note 42 caf&eacute; &#x1F600; &#39;ok&#39;', "note 42 café 😀 'ok'"],
   ])('normalizes %j to %j', (raw, expected) => {
     expect(normalizeCommandText(raw)).toBe(expected);
   });

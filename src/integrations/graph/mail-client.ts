@@ -1,10 +1,10 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { backoffDelay, parseRetryAfter } from '../../domain/backoff.js';
+import { parseRetryAfter } from '../../domain/backoff.js';
 import type { MailAttachment } from '../../domain/mail/message.js';
+import { OutboundPeer, type PeerOptions } from '../outbound/peer.js';
 import { failureOf, GraphRequestError } from './errors.js';
-import { Semaphore } from './semaphore.js';
 
 /**
  * The shared mailbox through Microsoft Graph: delta reads of the Inbox, attachments, threaded replies
@@ -12,9 +12,11 @@ import { Semaphore } from './semaphore.js';
  * mail, and change-notification subscriptions.
  *
  * Every call asks for immutable ids, runs at most four at a time (Outlook's concurrency limit per
- * mailbox), has a timeout, and is retried here, a bounded number of times, when Graph throttles (after
- * the time its Retry-After asks for, never sooner) or fails transiently (5xx, timeouts, the token
- * endpoint). What is still failing comes out as a GraphRequestError its caller can act on.
+ * mailbox, https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits), has a
+ * timeout, and is retried through the shared OutboundPeer (../outbound/peer.ts), a bounded number of
+ * times, when Graph throttles (after the time its Retry-After asks for, never sooner, and the whole
+ * mailbox pauses meanwhile) or fails transiently (5xx, timeouts, the token endpoint). What is still
+ * failing comes out as a GraphRequestError its caller can act on.
  */
 
 export interface GraphMailConfig {
@@ -26,13 +28,7 @@ export interface GraphMailConfig {
   authorityHost: string;
 }
 
-export interface GraphClientOptions {
-  timeoutMs: number;
-  /** Attempts per call, the first included. */
-  attempts: number;
-  /** A throttled call waits for Retry-After only up to this; longer waits are the caller's to schedule. */
-  maxInlineWaitMs: number;
-  backoff: { baseMs: number; capMs: number; jitter: number };
+export interface GraphClientOptions extends PeerOptions {
   concurrency: number;
   pageSize: number;
 }
@@ -80,12 +76,11 @@ export interface Subscription {
 export class GraphMailClient {
   private readonly client: Client;
   private readonly options: GraphClientOptions;
-  private readonly gate: Semaphore;
+  /** Graph throttles per app and mailbox: one peer per mailbox, paused as a whole after a 429. */
+  private readonly peer: OutboundPeer<GraphRequestError>;
+  /** Gets (or takes from the credential's cache) the token the next request will carry. */
+  private readonly token: () => Promise<void>;
   private readonly user: string;
-  /** Every request made (for metrics and the benchmark). */
-  requests = 0;
-  /** Graph throttles per app and mailbox: after a 429 no call goes before this time. */
-  private pausedUntil = 0;
 
   constructor(
     readonly config: GraphMailConfig,
@@ -93,7 +88,7 @@ export class GraphMailClient {
     credential?: TokenCredential,
   ) {
     this.options = { ...DEFAULT_GRAPH_CLIENT_OPTIONS, ...options };
-    this.gate = new Semaphore(this.options.concurrency);
+    this.peer = new OutboundPeer('graph', GRAPH_ERRORS, this.options);
     this.user = `/users/${encodeURIComponent(config.mailbox)}`;
     const base = new URL(config.baseUrl);
     // Each cloud's Graph is its own audience (graph.microsoft.com, graph.microsoft.us, …; a test server too).
@@ -106,6 +101,11 @@ export class GraphMailClient {
         // Microsoft's own clouds are discovered; anything else (a proxy, a test server) is trusted as given.
         disableInstanceDiscovery: !/(^|\.)login\.(microsoftonline\.(com|us)|chinacloudapi\.cn|partner\.microsoftonline\.cn)$/i.test(authority.hostname),
       });
+    // The token is fetched ahead of each attempt, outside its timeout: the token endpoint has its own
+    // retries (@azure/identity), and the timeout is for Graph's answer. The request then finds it cached.
+    this.token = async () => {
+      await cred.getToken(graphScope);
+    };
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(cred, { scopes: [graphScope] }));
     // No RetryHandler: retries happen in `call`, where they are bounded, logged and visible to callers.
     auth.setNext(new HTTPMessageHandler());
@@ -119,6 +119,11 @@ export class GraphMailClient {
 
   get mailbox(): string {
     return this.config.mailbox;
+  }
+
+  /** Every request made (for metrics and the benchmark). */
+  get requests(): number {
+    return this.peer.counters.requests;
   }
 
   /** The first page of a new delta round on the Inbox: new messages received since `since`. */
@@ -214,32 +219,18 @@ export class GraphMailClient {
     await this.call('reach the mailbox', (api) => api(`${this.user}/mailFolders/inbox`).select('id').get());
   }
 
-  /**
-   * One Graph call with its timeout, inside the concurrency gate, retried while retrying makes sense.
-   * A throttled call waits what Retry-After says (outside the gate, so others may go on).
-   */
-  private async call<T>(what: string, request: (api: (path: string) => GraphRequest) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      let failure: GraphRequestError;
-      const pause = this.pausedUntil - Date.now();
-      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-      try {
-        return await this.gate.use(() => {
-          this.requests++;
-          const signal = AbortSignal.timeout(this.options.timeoutMs);
-          return request((path) => this.client.api(path).option('signal', signal));
-        });
-      } catch (error) {
-        failure = toGraphError(error, what);
-        if (failure.failure === 'throttled') this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (failure.details.retryAfterMs ?? 1_000));
-      }
-      if (!failure.retryable || attempt >= this.options.attempts) throw failure;
-      const wait = failure.details.retryAfterMs ?? backoffDelay(attempt, this.options.backoff);
-      if (wait > this.options.maxInlineWaitMs) throw failure;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+  /** One Graph call through the shared peer: its signal reaches the SDK's fetch, so a timeout cancels the request. */
+  private call<T>(what: string, request: (api: (path: string) => GraphRequest) => Promise<T>): Promise<T> {
+    return this.peer.call(what, (signal) => request((path) => this.client.api(path).option('signal', signal)), this.token);
   }
 }
+
+const GRAPH_ERRORS = {
+  toError: toGraphError,
+  timedOut: (what: string) => new GraphRequestError('transient', `Graph did not answer in time to ${what}`),
+  paused: (what: string, retryAfterMs: number) =>
+    new GraphRequestError('throttled', `Graph asked us to wait ${Math.ceil(retryAfterMs / 1000)} s before we ${what}`, { status: 429, retryAfterMs }),
+};
 
 function isPublicGraph(url: URL): boolean {
   return /(^|\.)graph\.microsoft\.(com|us)$|^microsoftgraph\.chinacloudapi\.cn$|^dod-graph\.microsoft\.us$/i.test(url.hostname);

@@ -1,13 +1,19 @@
 import { Client } from '@hubspot/api-client';
-import { backoffDelay, parseRetryAfter } from '../../domain/backoff.js';
+import { parseRetryAfter } from '../../domain/backoff.js';
 import { SlidingWindowLimiter } from '../../domain/rate-limit.js';
+import { cancellableAgent, withSignal } from '../outbound/cancellable-agent.js';
+import { OutboundPeer, type RetryPolicy } from '../outbound/peer.js';
 
 /**
  * HubSpot through @hubspot/api-client with a private-app token: contacts by email and their companies,
  * in batches of up to 100, and (optionally) tickets. Our own limiter keeps us inside the account's
- * per-10-second and daily limits, so 429s are rare; one that still comes back (or a 5xx) is retried
- * after the time HubSpot asks for, a bounded number of times. The library's own retry (which ignores
- * Retry-After and sleeps 10 s × attempt) is off. Failures come out as HubSpotError.
+ * per-10-second and daily limits (https://developers.hubspot.com/docs/api/usage-details), so 429s are
+ * rare; one that still comes back (or a 5xx) is retried through the shared OutboundPeer
+ * (../outbound/peer.ts) after the time HubSpot asks for, a bounded number of times, and pauses the
+ * account's calls meanwhile. The library's own retry (which ignores Retry-After and sleeps
+ * 10 s × attempt) is off, and since the library passes no AbortSignal to its fetch, a timed-out
+ * attempt is cancelled through the agent (../outbound/cancellable-agent.ts). Failures come out as
+ * HubSpotError.
  */
 
 export type HubSpotFailure = 'throttled' | 'transient' | 'credentials' | 'invalid';
@@ -34,13 +40,8 @@ export interface HubSpotClientConfig {
   dailyLimit: number;
 }
 
-export interface HubSpotClientOptions {
-  attempts: number;
-  /** Waits longer than this (a daily limit) are not slept through: the error goes to the caller. */
-  maxInlineWaitMs: number;
-  timeoutMs: number;
-  backoff: { baseMs: number; capMs: number; jitter: number };
-}
+/** `maxInlineWaitMs`: waits longer than this (a daily limit) are not slept through: the error goes to the caller. */
+export type HubSpotClientOptions = RetryPolicy;
 
 export const DEFAULT_HUBSPOT_OPTIONS: HubSpotClientOptions = { attempts: 3, maxInlineWaitMs: 15_000, timeoutMs: 15_000, backoff: { baseMs: 300, capMs: 5_000, jitter: 0.2 } };
 
@@ -56,18 +57,17 @@ export class HubSpotClient {
   private readonly options: HubSpotClientOptions;
   private readonly tenSeconds: SlidingWindowLimiter;
   private day = '';
-  /** HubSpot's limits are per account: after a 429 no call goes before this time. */
-  private pausedUntil = 0;
   private usedToday = 0;
-  /** Requests sent, and 429s received (for metrics and the benchmark). */
-  readonly counters = { requests: 0, throttled: 0 };
+  /** HubSpot's limits are per account: one peer, paused as a whole after a 429. */
+  private readonly peer: OutboundPeer<HubSpotError>;
 
   constructor(
     private readonly config: HubSpotClientConfig,
     options: Partial<HubSpotClientOptions> = {},
   ) {
     this.options = { ...DEFAULT_HUBSPOT_OPTIONS, ...options };
-    this.client = new Client({ accessToken: config.accessToken, basePath: config.baseUrl, numberOfApiCallRetries: 0 });
+    this.client = new Client({ accessToken: config.accessToken, basePath: config.baseUrl, numberOfApiCallRetries: 0, httpAgent: cancellableAgent(new URL(config.baseUrl).protocol) });
+    this.peer = new OutboundPeer('hubspot', HUBSPOT_ERRORS, { ...this.options, defaultThrottleMs: 1_000 });
     // 250 ms of margin: HubSpot counts a request when it arrives, a little after we decide to send it.
     this.tenSeconds = new SlidingWindowLimiter([{ limit: config.limitPer10s, windowMs: 10_000 }], 250);
   }
@@ -76,7 +76,7 @@ export class HubSpotClient {
   async contactsByEmail(emails: readonly string[], properties: readonly string[]): Promise<Map<string, CrmObject>> {
     if (emails.length === 0) return new Map();
     const response = await this.call('read contacts by email', () =>
-      this.client.crm.contacts.batchApi.read({ idProperty: 'email', inputs: emails.map((id) => ({ id })), properties: [...properties, 'email'], propertiesWithHistory: [] }, false),
+      this.client.crm.contacts.batchApi.read({ idProperty: 'email', inputs: emails.map((id) => ({ id })), properties: [...properties, 'email'], propertiesWithHistory: [] }, false, WITH_AGENT),
     );
     const found = new Map<string, CrmObject>();
     for (const result of response.results ?? []) {
@@ -90,7 +90,7 @@ export class HubSpotClient {
   async companiesOfContacts(contactIds: readonly string[]): Promise<Map<string, string[]>> {
     if (contactIds.length === 0) return new Map();
     const response = await this.call('read contact→company associations', () =>
-      this.client.crm.associations.v4.batchApi.getPage('contacts', 'companies', { inputs: contactIds.map((id) => ({ id })) }),
+      this.client.crm.associations.v4.batchApi.getPage('contacts', 'companies', { inputs: contactIds.map((id) => ({ id })) }, WITH_AGENT),
     );
     const map = new Map<string, string[]>();
     for (const result of response.results ?? []) {
@@ -102,7 +102,7 @@ export class HubSpotClient {
 
   async companies(ids: readonly string[], properties: readonly string[]): Promise<Map<string, CrmObject>> {
     if (ids.length === 0) return new Map();
-    const response = await this.call('read companies', () => this.client.crm.companies.batchApi.read({ inputs: ids.map((id) => ({ id })), properties: [...properties], propertiesWithHistory: [] }, false));
+    const response = await this.call('read companies', () => this.client.crm.companies.batchApi.read({ inputs: ids.map((id) => ({ id })), properties: [...properties], propertiesWithHistory: [] }, false, WITH_AGENT));
     return new Map((response.results ?? []).map((r) => [String(r.id), { id: String(r.id), properties: r.properties ?? {} }]));
   }
 
@@ -114,47 +114,34 @@ export class HubSpotClient {
           ...(associations.contactId ? [{ to: { id: associations.contactId }, types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: 16 }] }] : []),
           ...(associations.companyId ? [{ to: { id: associations.companyId }, types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: 26 }] }] : []),
         ],
-      }),
+      }, WITH_AGENT),
     );
     return String(created.id);
   }
 
   async updateTicket(id: string, properties: Record<string, string>): Promise<void> {
-    await this.call('update a ticket', () => this.client.crm.tickets.basicApi.update(id, { properties }));
+    await this.call('update a ticket', () => this.client.crm.tickets.basicApi.update(id, { properties }, undefined, WITH_AGENT));
   }
 
   /** A cheap authenticated call: is HubSpot reachable with this token? */
   async probe(): Promise<void> {
-    await this.call('reach HubSpot', () => this.client.crm.contacts.basicApi.getPage(1, undefined, ['email']));
+    await this.call('reach HubSpot', () => this.client.crm.contacts.basicApi.getPage(1, undefined, ['email'], undefined, undefined, undefined, WITH_AGENT));
   }
 
-  /** When the next call may go without breaking our own limits (now, or later). */
+  /** Requests sent, and 429s received (for metrics and the benchmark). */
+  get counters(): { readonly requests: number; readonly throttled: number } {
+    return this.peer.counters;
+  }
+
+  /** When the next call may go without breaking our own limits or a pause HubSpot asked for (now, or later). */
   nextSlotAt(now = Date.now()): number {
     const check = this.tenSeconds.check('account', now);
-    return check.ok ? now : check.retryAt;
+    return Math.max(check.ok ? now : check.retryAt, this.peer.pausedUntil);
   }
 
-  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const pause = this.pausedUntil - Date.now();
-      if (pause > 0 && pause <= this.options.maxInlineWaitMs) await sleep(pause);
-      await this.slot(what);
-      let failure: HubSpotError;
-      try {
-        this.counters.requests++;
-        return await withTimeout(request(), this.options.timeoutMs, what);
-      } catch (error) {
-        failure = toHubSpotError(error, what);
-        if (failure.failure === 'throttled') {
-          this.counters.throttled++;
-          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (failure.details.retryAfterMs ?? 1_000));
-        }
-      }
-      if (!failure.retryable || attempt >= this.options.attempts) throw failure;
-      const wait = failure.details.retryAfterMs ?? backoffDelay(attempt, this.options.backoff);
-      if (wait > this.options.maxInlineWaitMs) throw failure;
-      await sleep(wait);
-    }
+  /** One HubSpot call through the shared peer, after a slot in our own budget; the attempt's signal cancels its request through the agent. */
+  private call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    return this.peer.call(what, (signal) => withSignal(signal, request), () => this.slot(what));
   }
 
   /** Waits for room in our 10-second window; refuses outright when today's budget is spent. */
@@ -213,10 +200,14 @@ function safeJson(text: string): any {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HubSpotError('transient', `HubSpot did not answer in time to ${what}`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
+/**
+ * Per-call options that make the generated API classes apply the configured middleware (the agent
+ * above): in @hubspot/api-client 13 they skip it when a call passes no options at all.
+ */
+const WITH_AGENT = { middleware: [], middlewareMergeStrategy: 'append' as const };
+
+const HUBSPOT_ERRORS = {
+  toError: toHubSpotError,
+  timedOut: (what: string) => new HubSpotError('transient', `HubSpot did not answer in time to ${what}`),
+  paused: (what: string, retryAfterMs: number) => new HubSpotError('throttled', `HubSpot asked us to wait ${Math.ceil(retryAfterMs / 1000)} s; could not ${what}`, { status: 429, retryAfterMs }),
+};

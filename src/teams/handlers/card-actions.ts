@@ -6,7 +6,8 @@ import type { AdaptiveCard } from '../../cards/adaptive-card.js';
 import { confirmationCard } from '../../cards/confirmation-card.js';
 import { newTicketCard } from '../../cards/new-ticket-card.js';
 import { isAgent } from '../../domain/roles.js';
-import { DESCRIPTION_MAX, NOTE_MAX, PRIORITIES, SUBJECT_MAX } from '../../domain/tickets.js';
+import { TICKET_TYPES } from '../../domain/ticket-reference.js';
+import { DESCRIPTION_MAX, NOTE_MAX, PRIORITIES, SETTABLE_STATUSES, SUBJECT_MAX } from '../../domain/tickets.js';
 import type { Actor } from '../../services/actors.js';
 import type { Result } from '../../services/tickets.js';
 import { findPerson } from '../../store/people.js';
@@ -36,15 +37,15 @@ const schemas = {
   [VERBS.history]: z.object({ ticket: ticketId }),
   [VERBS.reopen]: z.object({ ticket: ticketId }),
   [VERBS.assign]: z.object({ ticket: ticketId, assignee: z.coerce.number().int().positive() }),
-  [VERBS.priority]: z.object({ ticket: ticketId, priority: z.enum(PRIORITIES as [string, ...string[]]) }),
-  [VERBS.status]: z.object({ ticket: ticketId, status: z.enum(['open', 'pending', 'on_hold', 'resolved', 'closed']), statusNote: z.string().max(NOTE_MAX).optional() }),
+  [VERBS.priority]: z.object({ ticket: ticketId, priority: z.enum(PRIORITIES) }),
+  [VERBS.status]: z.object({ ticket: ticketId, status: z.enum(SETTABLE_STATUSES), statusNote: z.string().max(NOTE_MAX).optional() }),
   [VERBS.note]: z.object({ ticket: ticketId, note: z.string().trim().min(1, 'is empty').max(NOTE_MAX), visibility: z.enum(['internal', 'public']).default('internal') }),
   [VERBS.comment]: z.object({ ticket: ticketId, note: z.string().trim().min(1, 'is empty').max(NOTE_MAX) }),
   [VERBS.create]: z.object({
     subject: z.string().trim().max(SUBJECT_MAX).default(''),
     description: z.string().max(DESCRIPTION_MAX).default(''),
-    type: z.enum(['incident', 'request']).default('incident'),
-    priority: z.enum(PRIORITIES as [string, ...string[]]).default('P3'),
+    type: z.enum(TICKET_TYPES).default('incident'),
+    priority: z.enum(PRIORITIES).default('P3'),
   }),
   [VERBS.more]: z.object({
     list: z.enum(['mine', 'open', 'unassigned', 'team', 'breaching']),
