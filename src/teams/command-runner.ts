@@ -8,9 +8,6 @@ import { ticketCard, ticketSummary } from '../cards/ticket-card.js';
 import type { Command, ListKind, SetupKind } from '../domain/commands.js';
 import { formatQuietHours, parseQuietHours } from '../domain/quiet-hours.js';
 import { isAgent } from '../domain/roles.js';
-import type { Db } from '../store/database.js';
-import { countTicketsOf, setQuietHours } from '../store/people.js';
-import type { CrmFacts } from '../store/crm.js';
 import { crmCard } from '../cards/crm-card.js';
 import { statusCard } from '../cards/status-card.js';
 import { reportCard } from '../cards/report-card.js';
@@ -18,14 +15,15 @@ import type { ReportService } from '../services/reports.js';
 import type { HealthReport } from '../services/health.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
-import type { Actor, ActorDirectory } from '../services/actors.js';
+import type { Actor, ActorDirectory, Person, PersonSeen } from '../services/actors.js';
+import type { CrmFacts } from '../services/crm.js';
 import type { EscalationService } from '../services/escalations.js';
 import type { ReminderService } from '../services/reminders.js';
 import type { SetupService } from '../services/setup.js';
 import type { TicketCards } from '../services/ticket-cards.js';
-import type { Result, TicketService } from '../services/tickets.js';
-import type { Person, PersonSeen } from '../store/people.js';
-import type { ListCursor } from '../store/tickets.js';
+import type { Result } from '../services/result.js';
+import type { ListCursor, TicketQueries } from '../services/ticket-queries.js';
+import type { TicketService } from '../services/tickets.js';
 import type { Where } from './turn.js';
 
 /**
@@ -49,12 +47,12 @@ export interface TurnHelpers {
 
 export interface RunnerDeps {
   tickets: TicketService;
+  queries: TicketQueries;
   cards: TicketCards;
   setup: SetupService;
   escalations: EscalationService;
   reminders: ReminderService;
   actors: ActorDirectory;
-  db: Db;
   clock: () => number;
   /** HubSpot, when configured (for `whois`). */
   crm?: { whois(email: string): Promise<{ facts: CrmFacts; fromCache: boolean }> };
@@ -164,8 +162,8 @@ export class CommandRunner {
         }
         const parsed = parseQuietHours(command.range);
         if (!parsed.ok) return warn(capitalize(parsed.error));
-        await setQuietHours(this.deps.db, actor.person.id, parsed.quiet, this.deps.clock());
-        this.deps.actors.clear();
+        const set = await this.deps.actors.setQuietHours(actor, parsed.quiet, surface);
+        if (!set.ok) return warn(capitalize(set.reason));
         return good(parsed.quiet ? `Quiet hours set to ${formatQuietHours(parsed.quiet)} (${actor.person.timeZone ?? 'UTC'}): warnings on anything but P1 wait until they end.` : 'Quiet hours are off.');
       }
       case 'remind': {
@@ -214,7 +212,7 @@ export class CommandRunner {
       return warn(`HubSpot could not be asked just now (${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'}); try again in a minute.`);
     }
     const { facts, fromCache } = found;
-    const previousTickets = await countTicketsOf(this.deps.db, email);
+    const previousTickets = await this.deps.queries.ticketCountOf(email);
     const card = crmCard({ ...facts, tier: facts.tier ?? this.deps.defaultTier ?? 'standard', previousTickets, fromCache });
     return { kind: 'card', card, summary: `CRM: ${facts.contactName ?? email}` };
   }
@@ -242,7 +240,7 @@ export class CommandRunner {
   }
 
   async list(actor: Actor, kind: ListKind, where: Pick<Where, 'teamId'>, after: ListCursor | undefined, page: number): Promise<Reply> {
-    const result = await this.deps.tickets.list(actor, kind, { teamId: where.teamId }, after);
+    const result = await this.deps.queries.list(actor, kind, { teamId: where.teamId }, after);
     if (!result.ok) return warn(capitalize(result.reason));
     const names = new Map([...result.value.people].map(([id, p]) => [id, p.name]));
     const more = result.value.next ? { list: kind, after: result.value.next, page: page + 1, ...(where.teamId ? { teamId: where.teamId } : {}) } : undefined;
@@ -251,7 +249,7 @@ export class CommandRunner {
   }
 
   async show(actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<Reply> {
-    const found = await this.deps.tickets.get(actor, id);
+    const found = await this.deps.queries.get(actor, id);
     if (!found.ok) return warn(capitalize(found.reason));
     const data = await this.deps.cards.data(id, isAgent(actor.role) ? 'agent' : 'requester', notice, found.value);
     if (!data) return warn(`There is no ticket #${id}.`);
@@ -259,7 +257,7 @@ export class CommandRunner {
   }
 
   async history(actor: Actor, id: number): Promise<Reply> {
-    const result = await this.deps.tickets.history(actor, id);
+    const result = await this.deps.queries.history(actor, id);
     if (!result.ok) return warn(capitalize(result.reason));
     const { ticket, entries, people } = result.value;
     const card = historyCard(

@@ -8,8 +8,7 @@ import { newTicketCard } from '../../cards/new-ticket-card.js';
 import { isAgent } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, NOTE_MAX, PRIORITIES, SUBJECT_MAX } from '../../domain/tickets.js';
 import type { Actor } from '../../services/actors.js';
-import type { Result } from '../../services/tickets.js';
-import { findPerson } from '../../store/people.js';
+import type { Result } from '../../services/result.js';
 import { replyActivity, type Reply } from '../command-runner.js';
 import { callerOf } from '../turn.js';
 import { send, whereOf } from './messages.js';
@@ -144,7 +143,7 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
       return { card: content, summary: String(card.activity.summary) };
     }
     case VERBS.assign: {
-      const assignee = await findPerson(deps.db, data.assignee);
+      const assignee = await deps.actors.person(data.assignee);
       if (!assignee || !isAgent(await deps.actors.roleOf(assignee))) {
         return freshCard(deps, actor, data.ticket, { text: 'That person is not a support agent; nothing was changed.', tone: 'warning' });
       }
