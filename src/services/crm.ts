@@ -192,9 +192,10 @@ export class CrmEnrichment implements CrmAtCreation {
     const changed = await ticketsChangedSince(this.db, mark, limit);
     let last = mark;
     for (const ticket of changed) {
-      // Our own link to the HubSpot ticket changed it last: HubSpot already has what it shows.
-      if (this.justLinked.get(ticket.id) !== ticket.version) await this.mirror(ticket);
+      const linkedAt = this.justLinked.get(ticket.id);
       this.justLinked.delete(ticket.id);
+      // Unless our own link to the HubSpot ticket changed it last: HubSpot already has what it shows.
+      if (linkedAt !== ticket.version) await this.mirror(ticket);
       last = Math.max(last, ticket.updatedAt);
     }
     if (last > mark) await writeCrmState(this.db, 'ticket-mirror', String(last));
