@@ -81,7 +81,8 @@ export interface RunningService {
 /**
  * The composition root: builds every part from the config, starts them in order, and returns a handle
  * that stops them in reverse. `src/main.ts` calls it for the real process; tests call it with their own
- * config, so the service under test is the one that ships.
+ * config, so the service under test is the one that ships. Its length is the wiring of every part in
+ * start order; split up, that order would no longer read in one place.
  */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? Date.now;
