@@ -12,7 +12,9 @@ import { ReportService } from './services/reports.js';
 import { EscalationService } from './services/escalations.js';
 import { ReminderService } from './services/reminders.js';
 import { SlaService } from './services/sla.js';
+import { CardCopyRecorder } from './services/card-copies.js';
 import { TicketCards } from './services/ticket-cards.js';
+import { TicketQueries } from './services/ticket-queries.js';
 import { TicketService } from './services/tickets.js';
 import { lockForOneService, migrateToLatest, openDatabase, type Database } from './store/database.js';
 import { createTeamsAdapter } from './teams/adapter.js';
@@ -79,7 +81,8 @@ export interface RunningService {
 /**
  * The composition root: builds every part from the config, starts them in order, and returns a handle
  * that stops them in reverse. `src/main.ts` calls it for the real process; tests call it with their own
- * config, so the service under test is the one that ships.
+ * config, so the service under test is the one that ships. Its length is the wiring of every part in
+ * start order; split up, that order would no longer read in one place.
  */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const clock = options.clock ?? Date.now;
@@ -124,7 +127,6 @@ export async function startService(config: Config, logger: Logger, options: Serv
       sla,
       clock,
       onEnqueued: wake,
-      onError: (error, what) => logger.error({ err: error }, what),
       logger,
       ...(outgoing ? { replies: outgoing } : {}),
       // Built below (it needs this service to apply what it finds); new tickets only read its cache.
@@ -147,13 +149,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake(), onScheduled: () => sweeperRef?.recheck() });
     const reports = new ReportService({ db, policy: sla, clock });
-    const runner = new CommandRunner({ tickets, cards, setup: new SetupService(db, clock), escalations, reminders, actors, db, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
-    const turnServices = { db, logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, runner };
+    const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
+    const runner = new CommandRunner({ tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
+    const turnServices = { logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
       adapter,
       botAppId: config.bot.appId,
+      db,
       clock,
     });
     const outbox: OutboxWorker = new OutboxWorker({
@@ -305,7 +309,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');
           await http.close(config.shutdownTimeoutMs);
-          await tickets.flush();
+          await cardCopies.flush();
           await mail?.sync.stop();
           await sweeper.stop();
           await mail?.sender.stop();

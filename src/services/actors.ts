@@ -1,7 +1,13 @@
-import { resolveRole, type RolePolicy, type Role } from '../domain/roles.js';
+import type { QuietHours } from '../domain/quiet-hours.js';
+import { isAgent, resolveRole, type RolePolicy, type Role } from '../domain/roles.js';
 import type { Db } from '../store/database.js';
-import { upsertPerson, type Person, type PersonSeen } from '../store/people.js';
+import { findAgentsByName, findPerson, findPersonByTeamsId, setQuietHours, upsertPerson, type Person, type PersonSeen } from '../store/people.js';
 import { isRegisteredAgent } from '../store/support-teams.js';
+import { addAudit, type Surface } from '../store/timeline.js';
+import type { Result } from './result.js';
+
+/** Someone the desk knows (a Teams user or an email contact), and what Teams says about a user. */
+export type { Person, PersonSeen };
 
 /** A person acting through Teams, with the role that decides what they may do. */
 export interface Actor {
@@ -54,6 +60,35 @@ export class ActorDirectory {
     const stored = role === 'outsider' ? 'requester' : role;
     if (person.role !== stored) person = await upsertPerson(this.db, seen, stored, now);
     return { person, role };
+  }
+
+  async person(id: number): Promise<Person | undefined> {
+    return findPerson(this.db, id);
+  }
+
+  async personByTeamsId(teamsId: string): Promise<Person | undefined> {
+    return findPersonByTeamsId(this.db, teamsId);
+  }
+
+  /** Agents whose name contains `text` (for "assign to megan"). */
+  async agentsNamed(text: string): Promise<Person[]> {
+    return findAgentsByName(this.db, text);
+  }
+
+  /**
+   * An agent's quiet hours (null: none), during which SLA warnings other than P1 wait for them; audited,
+   * as it decides when people hear about breaches.
+   */
+  async setQuietHours(actor: Actor, quiet: QuietHours | null, surface: Surface): Promise<Result<null>> {
+    if (!isAgent(actor.role)) return { ok: false, reason: 'quiet hours are for agents: they hold SLA warnings until the morning' };
+    const now = this.clock();
+    await this.db.transaction().execute(async (tx) => {
+      await setQuietHours(tx, actor.person.id, quiet, now);
+      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'person.quiet-hours', ticketId: null, surface, details: { from: actor.person.quiet, to: quiet } });
+    });
+    // The memoized actor still carries the old hours.
+    this.clear();
+    return { ok: true, value: null, notice: '' };
   }
 
   /** The role of someone already stored, e.g. the person a personal chat belongs to. */

@@ -5,7 +5,10 @@ import {
   rememberConversation,
   type ConversationToRemember,
 } from '../store/conversation-references.js';
+import { findCardPost } from '../store/card-posts.js';
 import type { Db } from '../store/database.js';
+import { channelFor } from '../store/support-teams.js';
+import type { ChannelRole } from '../store/tables.js';
 
 /**
  * Where the bot can write: every personal chat, channel and group chat it has been installed in or
@@ -44,6 +47,16 @@ export class ConversationDirectory {
     if (target.teamId) this.known.clear();
     else this.known.delete(target.conversationId);
     this.logger.info({ conversationId: target.conversationId, teamId: target.teamId }, 'conversation forgotten');
+  }
+
+  /** The stored reference id of the channel mapped to a role (triage, critical…), when one is. */
+  async channelFor(role: ChannelRole): Promise<number | undefined> {
+    return (await channelFor(this.db, role))?.conversationRefId;
+  }
+
+  /** The ticket a channel thread is about: the one whose card is the thread's root message, if any. */
+  async ticketOfThread(conversationRefId: number, rootActivityId: string): Promise<number | undefined> {
+    return (await findCardPost(this.db, conversationRefId, rootActivityId))?.ticketId;
   }
 
   /** Teams refused a send there: the stored row is now flagged, so the next contact must refresh it. */

@@ -4,11 +4,15 @@ import type { CrmStatus, Ticket } from '../domain/tickets.js';
 import { BATCH_MAX, HubSpotError, type HubSpotClient } from '../integrations/hubspot/client.js';
 import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
-import { cachedFacts, claimLookups, dueLookups, expireFacts, finishLookups, openTicketsOfEmails, queueLookups, readCrmState, retryLookups, saveFacts, writeCrmState, type CrmFacts } from '../store/crm.js';
+import { cachedFacts, claimLookups, dueLookups, expireFacts, finishLookups, lookUpNow, openTicketsOfEmails, queueLookups, readCrmState, retryLookups, saveFacts, writeCrmState, type CrmFacts } from '../store/crm.js';
 import type { Database, Db } from '../store/database.js';
 import { findPerson } from '../store/people.js';
-import { findTicket } from '../store/tickets.js';
-import type { CrmAtCreation, TicketService } from './tickets.js';
+import { ticketsChangedSince } from '../store/tickets.js';
+import type { CrmAtCreation } from './ticket-opening.js';
+import type { TicketService } from './tickets.js';
+
+/** What HubSpot says about a person and their company, as cached. */
+export type { CrmFacts };
 
 /**
  * Who a requester is in HubSpot (contact, company, tier, owner, open deals), found in the background
@@ -42,6 +46,8 @@ export class CrmEnrichment implements CrmAtCreation {
   private readonly owner = `crm:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
   /** Lookups made, by outcome (for metrics and tests). */
   readonly stats = { batches: 0, found: 0, missing: 0, failures: 0, cacheHits: 0 };
+  /** Tickets whose last change was linking them to the HubSpot ticket just created, at that version. */
+  private readonly justLinked = new Map<number, number>();
 
   constructor(
     private readonly deps: {
@@ -128,8 +134,7 @@ export class CrmEnrichment implements CrmAtCreation {
   /** A webhook said these contacts or companies changed: forget what we knew, look again, re-tier. */
   async refresh(changed: { contactIds: string[]; companyIds: string[] }): Promise<number> {
     const emails = await expireFacts(this.db, changed);
-    await queueLookups(this.db, emails, Date.now());
-    if (emails.length > 0) await this.db.updateTable('enrichment_jobs').set({ next_attempt_at: Date.now() }).where('email', 'in', emails).execute();
+    await lookUpNow(this.db, emails, Date.now());
     return emails.length;
   }
 
@@ -184,12 +189,13 @@ export class CrmEnrichment implements CrmAtCreation {
   async mirrorTickets(limit = 20): Promise<number> {
     if (!this.deps.options.ticketSync) return 0;
     const mark = Number((await readCrmState(this.db, 'ticket-mirror')) ?? 0);
-    const changed = await this.db.selectFrom('tickets').select('id').where('updated_at', '>', mark).orderBy('updated_at').limit(limit).execute();
+    const changed = await ticketsChangedSince(this.db, mark, limit);
     let last = mark;
-    for (const { id } of changed) {
-      const ticket = await findTicket(this.db, id);
-      if (!ticket) continue;
-      await this.mirror(ticket);
+    for (const ticket of changed) {
+      const linkedAt = this.justLinked.get(ticket.id);
+      this.justLinked.delete(ticket.id);
+      // Unless our own link to the HubSpot ticket changed it last: HubSpot already has what it shows.
+      if (linkedAt !== ticket.version) await this.mirror(ticket);
       last = Math.max(last, ticket.updatedAt);
     }
     if (last > mark) await writeCrmState(this.db, 'ticket-mirror', String(last));
@@ -207,6 +213,7 @@ export class CrmEnrichment implements CrmAtCreation {
     const requester = await findPerson(this.db, ticket.requesterId);
     const facts = requester?.email ? (await cachedFacts(this.db, [requester.email])).get(requester.email.toLowerCase()) : undefined;
     const id = await this.deps.client.createTicket({ ...properties, content: ticket.description.slice(0, 5000) }, { ...(facts?.contactId ? { contactId: facts.contactId } : {}), ...(facts?.companyId ? { companyId: facts.companyId } : {}) });
-    await this.db.updateTable('tickets').set({ crm_ticket_id: id }).where('id', '=', ticket.id).execute();
+    const linked = await this.deps.tickets.linkCrmTicket(ticket.id, id);
+    if (linked.ok) this.justLinked.set(ticket.id, linked.value.version);
   }
 }

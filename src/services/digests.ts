@@ -2,13 +2,13 @@ import { cardMessage } from '../cards/adaptive-card.js';
 import { digestCard } from '../cards/digest-card.js';
 import { addDays, localParts, localToInstant } from '../domain/business-time.js';
 import type { SlaPolicy } from '../domain/sla.js';
-import type { Ticket } from '../domain/tickets.js';
 import { findPersonalConversation } from '../store/conversation-references.js';
 import type { Database, Db } from '../store/database.js';
+import { claimDigest, digestSent } from '../store/digests.js';
 import { enqueue } from '../store/outbox.js';
 import { listAgents } from '../store/people.js';
 import { channelFor } from '../store/support-teams.js';
-import { toTicket } from '../store/tickets.js';
+import { openTicketsDueBetween, ticketsBreachedBetween } from '../store/tickets.js';
 import type { ReportService } from './reports.js';
 
 /** When in the recipient's morning the digest goes out. */
@@ -47,8 +47,7 @@ export class DigestService {
     if (local.minute < DIGEST_MINUTE) return false;
     const date = { year: local.year, month: local.month, day: local.day };
     const day = `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
-    const already = await this.db.selectFrom('digests').select('day').where('recipient', '=', recipient).where('day', '=', day).executeTakeFirst();
-    if (already) return false;
+    if (await digestSent(this.db, recipient, day)) return false;
     // Read before the transaction: on SQLite a query outside an open transaction would wait for it.
     const report = await this.deps.reports.build({ timeZone, ...(assigneeId !== null ? { assigneeId, scope: 'your tickets' } : { scope: 'the team' }) });
     const reportHasNews = report.trend.at(-1)!.open > 0 || report.windows.some((w) => w.byPriority.some((a) => a.decided > 0));
@@ -57,30 +56,12 @@ export class DigestService {
     const yesterdayStart = localToInstant(addDays(date, -1), 0, timeZone);
 
     return this.db.transaction().execute(async (tx) => {
-      const claimed = await tx.insertInto('digests').values({ recipient, day, sent_at: now }).onConflict((oc) => oc.columns(['recipient', 'day']).doNothing()).returning('day').executeTakeFirst();
-      if (!claimed) return false;
-      const dueRows = await tx
-        .selectFrom('tickets')
-        .selectAll()
-        .where('is_open', '=', 1)
-        .where('sla_due_at', '<', tomorrowStart)
-        .where('sla_due_at', '>=', todayStart)
-        .$if(assigneeId !== null, (qb) => qb.where('assignee_id', '=', assigneeId))
-        .orderBy('sla_due_at')
-        .limit(100)
-        .execute();
-      const breachedRows = await tx
-        .selectFrom('tickets')
-        .selectAll()
-        .where('id', 'in', (eb) => eb.selectFrom('sla_events').select('ticket_id').where('kind', '=', 'breach').where('at', '>=', yesterdayStart).where('at', '<', todayStart))
-        .$if(assigneeId !== null, (qb) => qb.where('assignee_id', '=', assigneeId))
-        .orderBy('id')
-        .limit(100)
-        .execute();
-      if (dueRows.length === 0 && breachedRows.length === 0 && !reportHasNews) return false;
-      const dueToday = dueRows.map((row) => ({ ticket: toTicket(row) as Ticket, dueAt: row.sla_due_at! }));
+      if (!(await claimDigest(tx, recipient, day, now))) return false;
+      const dueToday = await openTicketsDueBetween(tx, { from: todayStart, to: tomorrowStart, assigneeId }, 100);
+      const breachedYesterday = await ticketsBreachedBetween(tx, { from: yesterdayStart, to: todayStart, assigneeId }, 100);
+      if (dueToday.length === 0 && breachedYesterday.length === 0 && !reportHasNews) return false;
       const dayLabel = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short' }).format(now);
-      const card = digestCard({ title, day: dayLabel, dueToday, breachedYesterday: breachedRows.map(toTicket), report });
+      const card = digestCard({ title, day: dayLabel, dueToday, breachedYesterday, report });
       await enqueue(tx, [{ idempotencyKey: `digest:${recipient}:${day}`, operation: 'send', conversationRefId, activity: cardMessage(card, card.fallbackText) }], now);
       return true;
     });

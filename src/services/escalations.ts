@@ -11,7 +11,8 @@ import { channelFor } from '../store/support-teams.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import type { Actor } from './actors.js';
-import type { Result, TicketService } from './tickets.js';
+import type { Result } from './result.js';
+import type { TicketService } from './tickets.js';
 
 export const escalationCardKind = (id: number) => `escalation:${id}`;
 

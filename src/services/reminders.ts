@@ -11,7 +11,7 @@ import { dueReminders, findReminder, insertReminder, saveReminder, type Reminder
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import type { Actor } from './actors.js';
-import type { Result } from './tickets.js';
+import type { Result } from './result.js';
 
 export const reminderCardKind = (id: number) => `reminder:${id}`;
 

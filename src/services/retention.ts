@@ -1,5 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
+import { attachmentsOfLongClosedTickets, markContentPurged } from '../store/mail-attachments.js';
 import type { Database } from '../store/database.js';
 
 /**
@@ -28,19 +29,10 @@ export class Retention {
     const db = this.deps.database.db;
     const now = (this.deps.clock ?? Date.now)();
     const cutoff = now - this.deps.days * 86_400_000;
-    const due = await db
-      .selectFrom('mail_attachments')
-      .innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id')
-      .select(['mail_attachments.id as id', 'mail_attachments.storage as storage', 'mail_attachments.location as location'])
-      .where('tickets.status', '=', 'closed')
-      .where('tickets.closed_at', '<', cutoff)
-      .where('mail_attachments.purged_at', 'is', null)
-      .where('mail_attachments.storage', 'in', ['database', 'file'])
-      .limit(limit)
-      .execute();
+    const due = await attachmentsOfLongClosedTickets(db, cutoff, limit);
     for (const attachment of due) {
       if (attachment.storage === 'file' && attachment.location) await unlink(attachment.location).catch(() => undefined);
-      await db.updateTable('mail_attachments').set({ content: null, purged_at: now }).where('id', '=', attachment.id).execute();
+      await markContentPurged(db, attachment.id, now);
     }
     if (due.length > 0) this.deps.logger.info({ purged: due.length, olderThanDays: this.deps.days }, 'attachment contents of long-closed tickets deleted');
     return due.length;

@@ -5,7 +5,7 @@ import type { ChannelRole } from '../store/tables.js';
 import { mapChannel, registerSupportTeam } from '../store/support-teams.js';
 import { addAudit } from '../store/timeline.js';
 import type { Actor } from './actors.js';
-import type { Result } from './tickets.js';
+import type { Result } from './result.js';
 
 const CHANNEL_NOTICES: Record<ChannelRole, string> = {
   triage: 'This channel is now the triage channel: tickets opened in personal chats are posted here.',

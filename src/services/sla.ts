@@ -14,7 +14,7 @@ import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import type { Actor } from './actors.js';
 import type { EscalationService } from './escalations.js';
-import type { Result } from './tickets.js';
+import type { Result } from './result.js';
 
 const CLOCK_NAMES: Record<Clock, string> = { first_response: 'first response', resolution: 'resolution' };
 

@@ -95,6 +95,12 @@ export async function queueLookups(db: Db, emails: readonly string[], now: numbe
     .execute();
 }
 
+/** Queues lookups due at once, moving addresses already queued to the front (what they were waiting on changed). */
+export async function lookUpNow(db: Db, emails: readonly string[], now: number): Promise<void> {
+  await queueLookups(db, emails, now);
+  if (emails.length > 0) await db.updateTable('enrichment_jobs').set({ next_attempt_at: now }).where('email', 'in', [...emails]).execute();
+}
+
 export async function claimLookups(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number; owner: string }): Promise<Array<{ email: string; attempts: number }>> {
   const due = db
     .selectFrom('enrichment_jobs')

@@ -102,3 +102,9 @@ export async function timedOutEscalations(db: Db, now: number, limit: number): P
     .execute();
   return rows.map((r) => r.id);
 }
+
+/** When the earliest open escalation's current level times out. */
+export async function nextEscalationTimeoutAt(db: Db): Promise<number | undefined> {
+  const row = await db.selectFrom('escalations').select((eb) => eb.fn.min('timeout_at').as('next')).where('state', '=', 'open').executeTakeFirst();
+  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+}

@@ -4,8 +4,8 @@ import type { Db, Dialect } from './database.js';
 import type { MailMessageTable, MailOutboxTable } from './tables.js';
 
 /**
- * Email as stored: every message seen (received or sent) under its unique Message-ID, attachments,
- * the mailbox cursor, and mail waiting to be sent.
+ * Email as stored: every message seen (received or sent) under its unique Message-ID, the mailbox
+ * cursor, and mail waiting to be sent (attachments are in mail-attachments.ts).
  */
 
 export interface StoredMail {
@@ -49,8 +49,9 @@ export async function recordMail(db: Db, mail: StoredMail, now: number): Promise
   return row?.id;
 }
 
-export async function attachMailToTicket(db: Db, mailId: number, ticketId: number): Promise<void> {
-  await db.updateTable('mail_messages').set({ ticket_id: ticketId }).where('id', '=', mailId).execute();
+/** Files a received message under the ticket it opened or replied to, with the reason (the threading rule, or why it is new). */
+export async function fileMailUnderTicket(db: Db, mailId: number, ticketId: number, filed: { disposition: 'ticket' | 'reply'; reason: string }): Promise<void> {
+  await db.updateTable('mail_messages').set({ ticket_id: ticketId, disposition: filed.disposition, reason: filed.reason }).where('id', '=', mailId).execute();
 }
 
 export async function isMailRecorded(db: Db, internetMessageId: string): Promise<boolean> {
@@ -118,69 +119,6 @@ export async function findMailRow(db: Db, id: number): Promise<{ mailboxId: stri
   if (!row) return undefined;
   const headers: Array<{ name: string; value: string }> = row.headers ? JSON.parse(row.headers) : [];
   return { mailboxId: row.mailbox_id, internetMessageId: row.internet_message_id, references: headers.find((h) => h.name.toLowerCase() === 'references')?.value ?? null };
-}
-
-export interface NewAttachment {
-  mailId: number;
-  ticketId: number | null;
-  sourceId: string | null;
-  name: string;
-  contentType: string;
-  size: number;
-  inline: boolean;
-  contentId: string | null;
-  storage: 'database' | 'file' | 'link';
-  content: Uint8Array | null;
-  location: string | null;
-}
-
-export async function addAttachments(db: Db, attachments: readonly NewAttachment[], now: number): Promise<void> {
-  if (attachments.length === 0) return;
-  await db
-    .insertInto('mail_attachments')
-    .values(
-      attachments.map((a) => ({
-        mail_message_id: a.mailId,
-        ticket_id: a.ticketId,
-        source_id: a.sourceId,
-        name: a.name,
-        content_type: a.contentType,
-        size: a.size,
-        inline: a.inline ? 1 : 0,
-        content_id: a.contentId,
-        storage: a.storage,
-        content: a.content,
-        location: a.location,
-        purged_at: null,
-        created_at: now,
-      })),
-    )
-    .execute();
-}
-
-export interface AttachmentInfo {
-  id: number;
-  name: string;
-  contentType: string;
-  size: number;
-  inline: boolean;
-  storage: 'database' | 'file' | 'link';
-  location: string | null;
-}
-
-export async function attachmentsOfTicket(db: Db, ticketId: number): Promise<AttachmentInfo[]> {
-  const rows = await db
-    .selectFrom('mail_attachments')
-    .select(['id', 'name', 'content_type', 'size', 'inline', 'storage', 'location'])
-    .where('ticket_id', '=', ticketId)
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, contentType: r.content_type, size: r.size, inline: r.inline === 1, storage: r.storage, location: r.location }));
-}
-
-export async function attachmentContent(db: Db, id: number): Promise<Uint8Array | null> {
-  const row = await db.selectFrom('mail_attachments').select('content').where('id', '=', id).executeTakeFirst();
-  return row?.content ? new Uint8Array(row.content) : null;
 }
 
 // ---- the mailbox cursor and other small state, with a lease so one replica reads the mailbox at a time

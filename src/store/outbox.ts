@@ -7,7 +7,8 @@ import type { OutboxOperation, OutboxRow } from './tables.js';
 /**
  * The outbox: notifications written in the same transaction as the change that causes them, and sent
  * later by the outbox worker. Each row has an idempotency key, so enqueueing the same notification twice
- * (a retried turn, a replayed webhook) stores it once.
+ * (a retried turn, a replayed webhook) stores it once. Enqueueing, claiming, settling and measuring the
+ * queue stay together (hence its length): they share the row's state machine.
  */
 
 export interface OutboxMessage {

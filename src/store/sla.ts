@@ -63,3 +63,9 @@ export async function saveSnooze(db: Db, snooze: { ticketId: number; clock: Cloc
 export async function setNextSlaCheck(db: Db, ticketId: number, at: number | null): Promise<void> {
   await db.updateTable('tickets').set({ next_sla_check_at: at }).where('id', '=', ticketId).execute();
 }
+
+/** When the earliest SLA check of any ticket is due (claimed ones included: their lease may run out). */
+export async function nextSlaCheckAt(db: Db): Promise<number | undefined> {
+  const row = await db.selectFrom('tickets').select((eb) => eb.fn.min('next_sla_check_at').as('next')).executeTakeFirst();
+  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+}

@@ -5,7 +5,8 @@ import type { Priority, TicketSource, TicketStatus } from '../domain/tickets.js'
 /**
  * Row shapes as the database holds them. Times are epoch milliseconds (INTEGER in SQLite, BIGINT in
  * Postgres), flags and enums are text, structured data is JSON text: the same values on both engines.
- * These types stay inside store/; repositories return domain objects or narrow records.
+ * These types stay inside store/; repositories return domain objects or narrow records. One file for
+ * every table (hence its length): the schema reads in one place, as kysely's `Database` interface needs.
  */
 
 export interface TicketTable {

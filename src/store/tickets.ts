@@ -199,3 +199,44 @@ export async function listTickets(db: Db, filter: ListFilter, options: { limit: 
   const rows = await query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
   return rows.map(toTicket);
 }
+
+/** The current version of each ticket asked about (to tell whether a posted card is behind). */
+export async function ticketVersions(db: Db, ids: readonly number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('tickets').select(['id', 'version']).where('id', 'in', [...ids]).execute();
+  return new Map(rows.map((r) => [r.id, r.version]));
+}
+
+/** Tickets changed after `since` (an updated_at), oldest change first: what a mirror has not seen yet. */
+export async function ticketsChangedSince(db: Db, since: number, limit: number): Promise<Ticket[]> {
+  const rows = await db.selectFrom('tickets').selectAll().where('updated_at', '>', since).orderBy('updated_at').limit(limit).execute();
+  return rows.map(toTicket);
+}
+
+/** Open tickets whose SLA is due in [from, to), soonest first; only `assigneeId`'s when given. */
+export async function openTicketsDueBetween(db: Db, range: { from: number; to: number; assigneeId: number | null }, limit: number): Promise<Array<{ ticket: Ticket; dueAt: number }>> {
+  const rows = await db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('is_open', '=', 1)
+    .where('sla_due_at', '<', range.to)
+    .where('sla_due_at', '>=', range.from)
+    .$if(range.assigneeId !== null, (qb) => qb.where('assignee_id', '=', range.assigneeId))
+    .orderBy('sla_due_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ ticket: toTicket(row), dueAt: row.sla_due_at! }));
+}
+
+/** Tickets that breached an SLA target in [from, to), by number; only `assigneeId`'s when given. */
+export async function ticketsBreachedBetween(db: Db, range: { from: number; to: number; assigneeId: number | null }, limit: number): Promise<Ticket[]> {
+  const rows = await db
+    .selectFrom('tickets')
+    .selectAll()
+    .where('id', 'in', (eb) => eb.selectFrom('sla_events').select('ticket_id').where('kind', '=', 'breach').where('at', '>=', range.from).where('at', '<', range.to))
+    .$if(range.assigneeId !== null, (qb) => qb.where('assignee_id', '=', range.assigneeId))
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toTicket);
+}

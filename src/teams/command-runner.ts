@@ -1,6 +1,6 @@
 import { cardMessage, type AdaptiveCard } from '../cards/adaptive-card.js';
 import { confirmationCard } from '../cards/confirmation-card.js';
-import { helpCard, type CommandHelp } from '../cards/help-card.js';
+import { helpCard } from '../cards/help-card.js';
 import { historyCard } from '../cards/history-card.js';
 import { LIST_TITLES, listCard } from '../cards/list-card.js';
 import { newTicketCard } from '../cards/new-ticket-card.js';
@@ -8,9 +8,6 @@ import { ticketCard, ticketSummary } from '../cards/ticket-card.js';
 import type { Command, ListKind, SetupKind } from '../domain/commands.js';
 import { formatQuietHours, parseQuietHours } from '../domain/quiet-hours.js';
 import { isAgent } from '../domain/roles.js';
-import type { Db } from '../store/database.js';
-import { countTicketsOf, setQuietHours } from '../store/people.js';
-import type { CrmFacts } from '../store/crm.js';
 import { crmCard } from '../cards/crm-card.js';
 import { statusCard } from '../cards/status-card.js';
 import { reportCard } from '../cards/report-card.js';
@@ -18,14 +15,16 @@ import type { ReportService } from '../services/reports.js';
 import type { HealthReport } from '../services/health.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
-import type { Actor, ActorDirectory } from '../services/actors.js';
+import type { Actor, ActorDirectory, Person, PersonSeen } from '../services/actors.js';
+import type { CrmFacts } from '../services/crm.js';
 import type { EscalationService } from '../services/escalations.js';
 import type { ReminderService } from '../services/reminders.js';
 import type { SetupService } from '../services/setup.js';
 import type { TicketCards } from '../services/ticket-cards.js';
-import type { Result, TicketService } from '../services/tickets.js';
-import type { Person, PersonSeen } from '../store/people.js';
-import type { ListCursor } from '../store/tickets.js';
+import type { Result } from '../services/result.js';
+import type { ListCursor, TicketQueries } from '../services/ticket-queries.js';
+import type { TicketService } from '../services/tickets.js';
+import { commandsFor } from './command-help.js';
 import type { Where } from './turn.js';
 
 /**
@@ -49,12 +48,12 @@ export interface TurnHelpers {
 
 export interface RunnerDeps {
   tickets: TicketService;
+  queries: TicketQueries;
   cards: TicketCards;
   setup: SetupService;
   escalations: EscalationService;
   reminders: ReminderService;
   actors: ActorDirectory;
-  db: Db;
   clock: () => number;
   /** HubSpot, when configured (for `whois`). */
   crm?: { whois(email: string): Promise<{ facts: CrmFacts; fromCache: boolean }> };
@@ -63,53 +62,6 @@ export interface RunnerDeps {
   /** SLA attainment and the open-ticket trend, for `report` (agents). */
   reports: ReportService;
   defaultTier?: string;
-}
-
-const COMMANDS_FOR_EVERYONE: CommandHelp[] = [
-  { usage: 'new', description: 'Open a ticket with a short form.' },
-  { usage: 'new <what is wrong>', description: 'Open a ticket right away.' },
-  { usage: 'my tickets', description: 'Tickets you opened, newest activity first.' },
-  { usage: 'show <ref>', description: 'A ticket, e.g. show INC-1042 (or #1042, or 1042).' },
-  { usage: 'history <ref>', description: 'What has happened on a ticket.' },
-  { usage: 'reply <ref> <text>', description: 'Add a comment to your ticket.' },
-  { usage: 'reopen <ref> [why]', description: 'Reopen your resolved ticket.' },
-  { usage: 'help', description: 'Show this list.' },
-];
-
-const COMMANDS_FOR_AGENTS: CommandHelp[] = [
-  { usage: 'new [<what is wrong>]', description: 'Open a ticket (form, or at once with a subject).' },
-  { usage: 'list · open · unassigned · team · breaching', description: 'Your open tickets, all open, nobody on them, your team’s, about to breach.' },
-  { usage: 'show <ref> · history <ref>', description: 'A ticket card, or its full history with internal notes.' },
-  { usage: 'take <ref>', description: 'Assign a ticket to yourself.' },
-  { usage: 'assign <ref> to @person', description: 'Assign to another agent (mention them or type their name).' },
-  { usage: 'unassign <ref>', description: 'Put a ticket back in the queue.' },
-  { usage: 'priority <ref> P1..P4', description: 'Change the priority.' },
-  { usage: 'pending <ref> · hold <ref>', description: 'Waiting for the customer; on hold.' },
-  { usage: 'resolve <ref> [note] · close <ref>', description: 'Resolve (with an optional public note), close.' },
-  { usage: 'reopen <ref> [note]', description: 'Reopen a resolved or closed ticket.' },
-  { usage: 'note <ref> <text>', description: 'Internal note: agents only.' },
-  { usage: 'escalate <ref> [why]', description: 'Ask the escalation chain to take it, level by level.' },
-  { usage: 'remind me <ref> <when>', description: 'in 2h · at 16:00 · tomorrow 9:00 · friday · in 1 business day.' },
-  { usage: 'quiet 19:00-08:00 · quiet off', description: 'Hold SLA warnings (not P1) during your quiet hours.' },
-  { usage: 'reply <ref> <text>', description: 'Public reply to the requester (by email for email tickets; counts as first response).' },
-  { usage: 'tier <ref> <tier> [why]', description: 'Set the customer tier (and so the SLA) by hand, e.g. tier INC-1042 vip.' },
-  { usage: 'whois <email>', description: 'Who someone is in HubSpot: company, tier, owner, open deals.' },
-  { usage: 'report · report mine', description: 'SLA met by priority and tier (7 and 30 days) and the open-ticket trend, for the team or you.' },
-  { usage: 'help', description: 'Show this list.' },
-];
-
-const COMMANDS_FOR_ADMINS: CommandHelp[] = [
-  { usage: 'setup triage', description: 'In a channel: post tickets opened in personal chats here.' },
-  { usage: 'setup sla-breaches · critical · escalations', description: 'In a channel: post SLA breaches, new P1 tickets, or unaccepted escalations here.' },
-  { usage: 'setup support team', description: 'In a team: make its members agents.' },
-  { usage: 'status', description: 'Health of the database, bot credentials, mailbox and HubSpot.' },
-];
-
-export function commandsFor(actor: Actor, where: Pick<Where, 'kind' | 'threadTicketId'>): CommandHelp[] {
-  const base = isAgent(actor.role) ? COMMANDS_FOR_AGENTS : COMMANDS_FOR_EVERYONE;
-  const extra = actor.role === 'admin' ? COMMANDS_FOR_ADMINS : [];
-  const thread = where.threadTicketId !== undefined ? [{ usage: '(reply in this thread)', description: 'Becomes an internal note on the ticket; start with reply to make it public.' }] : [];
-  return [...base, ...extra, ...thread];
 }
 
 export class CommandRunner {
@@ -164,8 +116,8 @@ export class CommandRunner {
         }
         const parsed = parseQuietHours(command.range);
         if (!parsed.ok) return warn(capitalize(parsed.error));
-        await setQuietHours(this.deps.db, actor.person.id, parsed.quiet, this.deps.clock());
-        this.deps.actors.clear();
+        const set = await this.deps.actors.setQuietHours(actor, parsed.quiet, surface);
+        if (!set.ok) return warn(capitalize(set.reason));
         return good(parsed.quiet ? `Quiet hours set to ${formatQuietHours(parsed.quiet)} (${actor.person.timeZone ?? 'UTC'}): warnings on anything but P1 wait until they end.` : 'Quiet hours are off.');
       }
       case 'remind': {
@@ -214,7 +166,7 @@ export class CommandRunner {
       return warn(`HubSpot could not be asked just now (${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'}); try again in a minute.`);
     }
     const { facts, fromCache } = found;
-    const previousTickets = await countTicketsOf(this.deps.db, email);
+    const previousTickets = await this.deps.queries.ticketCountOf(email);
     const card = crmCard({ ...facts, tier: facts.tier ?? this.deps.defaultTier ?? 'standard', previousTickets, fromCache });
     return { kind: 'card', card, summary: `CRM: ${facts.contactName ?? email}` };
   }
@@ -242,7 +194,7 @@ export class CommandRunner {
   }
 
   async list(actor: Actor, kind: ListKind, where: Pick<Where, 'teamId'>, after: ListCursor | undefined, page: number): Promise<Reply> {
-    const result = await this.deps.tickets.list(actor, kind, { teamId: where.teamId }, after);
+    const result = await this.deps.queries.list(actor, kind, { teamId: where.teamId }, after);
     if (!result.ok) return warn(capitalize(result.reason));
     const names = new Map([...result.value.people].map(([id, p]) => [id, p.name]));
     const more = result.value.next ? { list: kind, after: result.value.next, page: page + 1, ...(where.teamId ? { teamId: where.teamId } : {}) } : undefined;
@@ -251,7 +203,7 @@ export class CommandRunner {
   }
 
   async show(actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<Reply> {
-    const found = await this.deps.tickets.get(actor, id);
+    const found = await this.deps.queries.get(actor, id);
     if (!found.ok) return warn(capitalize(found.reason));
     const data = await this.deps.cards.data(id, isAgent(actor.role) ? 'agent' : 'requester', notice, found.value);
     if (!data) return warn(`There is no ticket #${id}.`);
@@ -259,7 +211,7 @@ export class CommandRunner {
   }
 
   async history(actor: Actor, id: number): Promise<Reply> {
-    const result = await this.deps.tickets.history(actor, id);
+    const result = await this.deps.queries.history(actor, id);
     if (!result.ok) return warn(capitalize(result.reason));
     const { ticket, entries, people } = result.value;
     const card = historyCard(

@@ -4,9 +4,10 @@ import type { EscalationService } from '../services/escalations.js';
 import type { DigestService } from '../services/digests.js';
 import type { ReminderService } from '../services/reminders.js';
 import type { SlaService } from '../services/sla.js';
-import { nextReminderAt } from '../store/reminders.js';
 import type { Database } from '../store/database.js';
-import { claimSlaChecks } from '../store/sla.js';
+import { nextEscalationTimeoutAt } from '../store/escalations.js';
+import { nextReminderAt } from '../store/reminders.js';
+import { claimSlaChecks, nextSlaCheckAt } from '../store/sla.js';
 import { napUntil, PollingLoop } from './polling-loop.js';
 
 export interface SlaSweeperOptions {
@@ -96,10 +97,7 @@ export class SlaSweeper {
 
   private async idleDelay(): Promise<number> {
     const db = this.deps.database.db;
-    const check = await db.selectFrom('tickets').select((eb) => eb.fn.min('next_sla_check_at').as('next')).executeTakeFirst();
-    const timeout = await db.selectFrom('escalations').select((eb) => eb.fn.min('timeout_at').as('next')).where('state', '=', 'open').executeTakeFirst();
-    const reminder = await nextReminderAt(db);
-    const known = [check?.next, timeout?.next, reminder].filter((v) => v !== null && v !== undefined).map(Number);
+    const known = [await nextSlaCheckAt(db), await nextEscalationTimeoutAt(db), await nextReminderAt(db)].filter((at): at is number => at !== undefined);
     return napUntil(known.length > 0 ? Math.min(...known) : undefined, this.clock(), this.options.pollIntervalMs);
   }
 }

@@ -39,6 +39,15 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
     expect(JSON.stringify((await say(alex, 'quiet 19:00-08:00')).activity.attachments[0].content)).toContain('Quiet hours are for agents');
   });
 
+  it('records who set quiet hours, when, and from what to what, in the audit log', async () => {
+    const person = await db().selectFrom('people').select('id').where('teams_id', '=', megan.id).executeTakeFirstOrThrow();
+    const audit = await db().selectFrom('audit_log').select(['at', 'actor_id', 'ticket_id', 'surface', 'details']).where('action', '=', 'person.quiet-hours').orderBy('id').execute();
+    // Megan's one change; Alex (not an agent) was refused and left no trace.
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ at: now, actor_id: person.id, ticket_id: null, surface: 'chat' });
+    expect(JSON.parse(audit[0]!.details!)).toEqual({ from: null, to: { from: 19 * 60, until: 8 * 60 } });
+  });
+
   it('holds a P3 warning until 08:00, replaces it with the next one, and lets a P1 warning through', async () => {
     await say(alex, 'new Printer toner low');
     const p3 = (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;

@@ -9,16 +9,8 @@ import { isAgent, type Role } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
 import type { Logger } from '../../logger.js';
 import type { Database, Db } from '../../store/database.js';
-import {
-  addAttachments,
-  hasThreadToken,
-  isMailRecorded,
-  isOwnMessage,
-  recordMail,
-  ticketOfConversation,
-  ticketOfMessageIds,
-  type NewAttachment,
-} from '../../store/mail.js';
+import { fileMailUnderTicket, hasThreadToken, isMailRecorded, isOwnMessage, recordMail, ticketOfConversation, ticketOfMessageIds } from '../../store/mail.js';
+import { addAttachments, type NewAttachment } from '../../store/mail-attachments.js';
 import { contactByEmail, findPersonByEmail, type Person } from '../../store/people.js';
 import { channelFor } from '../../store/support-teams.js';
 import { findTicket } from '../../store/tickets.js';
@@ -202,7 +194,7 @@ export class MailIntake {
   }
 
   private async finish(tx: Db, mailId: number, ticketId: number, disposition: 'ticket' | 'reply', reason: string, files: StoredFile[], now: number): Promise<void> {
-    await tx.updateTable('mail_messages').set({ ticket_id: ticketId, disposition, reason }).where('id', '=', mailId).execute();
+    await fileMailUnderTicket(tx, mailId, ticketId, { disposition, reason });
     await addAttachments(tx, files.map((f) => ({ ...f.row, mailId, ticketId })), now);
   }
 

@@ -9,8 +9,7 @@ import { isAgent } from '../../domain/roles.js';
 import { TICKET_TYPES } from '../../domain/ticket-reference.js';
 import { DESCRIPTION_MAX, NOTE_MAX, PRIORITIES, SETTABLE_STATUSES, SUBJECT_MAX } from '../../domain/tickets.js';
 import type { Actor } from '../../services/actors.js';
-import type { Result } from '../../services/tickets.js';
-import { findPerson } from '../../store/people.js';
+import type { Result } from '../../services/result.js';
 import { replyActivity, type Reply } from '../command-runner.js';
 import { callerOf } from '../turn.js';
 import { send, whereOf } from './messages.js';
@@ -145,7 +144,7 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
       return { card: content, summary: String(card.activity.summary) };
     }
     case VERBS.assign: {
-      const assignee = await findPerson(deps.db, data.assignee);
+      const assignee = await deps.actors.person(data.assignee);
       if (!assignee || !isAgent(await deps.actors.roleOf(assignee))) {
         return freshCard(deps, actor, data.ticket, { text: 'That person is not a support agent; nothing was changed.', tone: 'warning' });
       }

@@ -3,7 +3,6 @@ import type { Activity, TurnContext } from 'botbuilder';
 import { parseCommand } from '../../domain/commands.js';
 import { isAgent } from '../../domain/roles.js';
 import type { Actor } from '../../services/actors.js';
-import { findCardPost } from '../../store/card-posts.js';
 import { confirmationCard } from '../../cards/confirmation-card.js';
 import { replyActivity, type CommandRunner, type Reply, type TurnHelpers } from '../command-runner.js';
 import { conversationToRemember } from '../conversation.js';
@@ -63,7 +62,7 @@ async function threadNote(runner: CommandRunner, actor: Actor, where: Where, tex
   return runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, helpers);
 }
 
-export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'conversations' | 'db'>): Promise<Where> {
+export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'conversations'>): Promise<Where> {
   const activity = context.activity;
   const { id } = await deps.conversations.remember(conversationToRemember(activity));
   const root = threadRootOf(activity);
@@ -72,16 +71,16 @@ export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'co
     kind: conversationKind(activity),
     teamId: teamIdOf(activity),
     teamName: teamNameOf(activity),
-    threadTicketId: root ? (await findCardPost(deps.db, id, root))?.ticketId : undefined,
+    threadTicketId: root ? await deps.conversations.ticketOfThread(id, root) : undefined,
   };
 }
 
 /** Replies in the conversation (in the thread, in a channel) and keeps a posted ticket card up to date. */
-export async function send(context: TurnContext, deps: Pick<TurnServices, 'tickets'>, reply: Reply, where: Where): Promise<void> {
+export async function send(context: TurnContext, deps: Pick<TurnServices, 'cardCopies'>, reply: Reply, where: Where): Promise<void> {
   if (reply.kind === 'none') return;
   const sent = await context.sendActivity(replyActivity(reply) as Partial<Activity>);
   if (reply.ticketCard && sent?.id) {
-    deps.tickets.recordCardCopy({ ...reply.ticketCard, conversationRefId: where.conversationRefId, activityId: sent.id, renderedVersion: reply.ticketCard.version });
+    deps.cardCopies.record({ ...reply.ticketCard, conversationRefId: where.conversationRefId, activityId: sent.id, renderedVersion: reply.ticketCard.version });
   }
 }
 

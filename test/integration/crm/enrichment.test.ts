@@ -175,4 +175,26 @@ describe('mirroring tickets into HubSpot', () => {
     h.service.crm!.worker.wake();
     await expect.poll(() => mirrored.properties.hs_pipeline_stage).toBe('4');
   });
+
+  it('links the HubSpot ticket as a change like any other: a new version, on the timeline and in the audit log', async () => {
+    h = await startHarness({ hubspot: true, env: { HUBSPOT_TICKET_SYNC: 'true' } });
+    h.hubspot.addCustomer({ email: 'kim@contoso-pharma.example' }, contoso);
+    // Facts cached first: the ticket starts enriched, so the mirror's link is the only change after its creation.
+    await h.service.crm!.enrichment.whois('kim@contoso-pharma.example');
+    const created = await ticketFor('kim@contoso-pharma.example', 'Link me');
+    expect(created.crmStatus).toBe('ok');
+    await expect.poll(async () => (await ticket(created.id)).crm_ticket_id).not.toBeNull();
+    const linked = await ticket(created.id);
+    expect(linked.version).toBe(created.version + 1);
+    const entry = (await timeline(created.id)).find((e) => e.kind === 'crm-ticket')!;
+    expect(entry).toMatchObject({ visibility: 'internal', author_id: null, body: `Mirrored to HubSpot as ticket ${linked.crm_ticket_id}` });
+    const audit = await db().selectFrom('audit_log').selectAll().where('ticket_id', '=', created.id).where('action', '=', 'ticket.crm-ticket').execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor_id: null, surface: 'system' });
+    expect(JSON.parse(audit[0]!.details!)).toEqual({ crmTicketId: linked.crm_ticket_id });
+    // The link is ours: the round that sees it does not send HubSpot back what it already has.
+    const mirroredUpTo = async () => Number((await db().selectFrom('crm_state').select('value').where('key', '=', 'ticket-mirror').executeTakeFirst())?.value ?? 0);
+    await expect.poll(async () => (h.service.crm!.worker.wake(), mirroredUpTo())).toBeGreaterThanOrEqual(linked.updated_at);
+    expect(h.hubspot.calls.filter((c) => c.path.startsWith('/crm/v3/objects/tickets')).map((c) => c.method)).toEqual(['POST']);
+  });
 });

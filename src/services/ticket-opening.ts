@@ -1,0 +1,98 @@
+import { refusal } from '../domain/roles.js';
+import type { SlaPolicy } from '../domain/sla.js';
+import { slaColumns, startClocks } from '../domain/ticket-sla.js';
+import type { TicketType } from '../domain/ticket-reference.js';
+import { DESCRIPTION_MAX, SUBJECT_MAX, type CrmStatus, type Priority, type Ticket, type TicketSource } from '../domain/tickets.js';
+import type { Logger } from '../logger.js';
+import { inTransaction, type Database, type Db } from '../store/database.js';
+import { enqueue, type OutboxMessage } from '../store/outbox.js';
+import { insertTicket } from '../store/tickets.js';
+import { addAudit, addTimelineEntry } from '../store/timeline.js';
+import type { Result } from './result.js';
+import type { ChangeContext } from './ticket-change.js';
+
+/**
+ * Opening a ticket: the subject and description checked, the SLA clocks started for its priority and
+ * (cached CRM) tier, and the ticket, its "created" timeline entry, an audit row and its first cards
+ * written in one transaction.
+ */
+
+export interface NewTicketInput {
+  type: TicketType;
+  subject: string;
+  description: string;
+  priority: Priority;
+  teamId: string | null;
+  source: TicketSource;
+  /** Conversations (stored reference ids) that should get the new ticket's card. */
+  postTo: readonly number[];
+  /** Who the ticket is for, when not the person creating it (an agent forwarding a customer's email). */
+  requesterId?: number;
+  /** What the timeline's "created" entry records besides priority and source (e.g. the email's Message-ID). */
+  origin?: Record<string, unknown>;
+}
+
+/** The CRM facts a new ticket starts with, from the cache (never a call to the CRM): its tier, and whether a lookup is queued. */
+export interface CrmAtCreation {
+  atCreation(tx: Db, requesterId: number, now: number): Promise<{ tier: string | undefined; crmStatus: CrmStatus }>;
+}
+
+export interface TicketOpeningDeps {
+  database: Database;
+  sla: SlaPolicy;
+  clock?: () => number;
+  onEnqueued?: () => void;
+  crm?: CrmAtCreation;
+  logger?: Logger;
+}
+
+/** Opens a ticket; inside `within` (the caller's transaction, e.g. email intake) when given. */
+export async function openTicket(deps: TicketOpeningDeps, ctx: ChangeContext, input: NewTicketInput, within?: Db): Promise<Result<Ticket>> {
+  const refused = refusal(ctx.actor.role, 'create');
+  if (refused) return { ok: false, reason: refused };
+  const subject = input.subject.trim();
+  if (!subject) return { ok: false, reason: 'a ticket needs a subject' };
+  if (subject.length > SUBJECT_MAX) return { ok: false, reason: `the subject is longer than ${SUBJECT_MAX} characters` };
+  if (input.description.length > DESCRIPTION_MAX) return { ok: false, reason: `the description is longer than ${DESCRIPTION_MAX} characters` };
+
+  const now = (deps.clock ?? Date.now)();
+  const requesterId = input.requesterId ?? ctx.actor.person.id;
+  const ticket = await inTransaction(within ?? deps.database.db, async (tx) => {
+    // A known requester's tier comes from the CRM cache, so the SLA starts right; an unknown one is looked up in the background.
+    const crm = (await deps.crm?.atCreation(tx, requesterId, now)) ?? { tier: undefined, crmStatus: 'none' as const };
+    const tier = crm.tier ?? deps.sla.defaultTier;
+    const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
+    const sla = slaColumns(deps.sla, slaSubject, startClocks(deps.sla, slaSubject, now), now);
+    const created = await insertTicket(
+      tx,
+      { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId, teamId: input.teamId, source: input.source, tier, sla, tierSource: crm.tier ? 'crm' : 'default', crmStatus: crm.crmStatus },
+      now,
+    );
+    await addTimelineEntry(tx, {
+      ticketId: created.id,
+      at: now,
+      kind: 'created',
+      visibility: 'public',
+      authorId: ctx.actor.person.id,
+      body: subject,
+      data: { priority: input.priority, source: input.source, ...(requesterId !== ctx.actor.person.id ? { requesterId } : {}), ...input.origin },
+    });
+    await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority: input.priority, type: input.type } });
+    const posts: OutboxMessage[] = [...new Set(input.postTo)].map((conversationRefId) => ({
+      idempotencyKey: `ticket:${created.id}:created:conv:${conversationRefId}`,
+      operation: 'send',
+      conversationRefId,
+      ticketId: created.id,
+      cardKind: 'ticket',
+      activity: null,
+    }));
+    await enqueue(tx, posts, now);
+    return created;
+  });
+  // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.
+  if (!within) {
+    deps.onEnqueued?.();
+    deps.logger?.info({ ticket: ticket.reference, source: input.source, priority: input.priority, surface: ctx.surface }, 'ticket created');
+  }
+  return { ok: true, value: ticket, notice: `Created ${ticket.reference}` };
+}

@@ -1,0 +1,53 @@
+import type { CommandHelp } from '../cards/help-card.js';
+import { isAgent } from '../domain/roles.js';
+import type { Actor } from '../services/actors.js';
+import type { Where } from './turn.js';
+
+/** What `help` lists: the commands each role may type, and what a reply in a ticket's thread does. */
+
+const COMMANDS_FOR_EVERYONE: CommandHelp[] = [
+  { usage: 'new', description: 'Open a ticket with a short form.' },
+  { usage: 'new <what is wrong>', description: 'Open a ticket right away.' },
+  { usage: 'my tickets', description: 'Tickets you opened, newest activity first.' },
+  { usage: 'show <ref>', description: 'A ticket, e.g. show INC-1042 (or #1042, or 1042).' },
+  { usage: 'history <ref>', description: 'What has happened on a ticket.' },
+  { usage: 'reply <ref> <text>', description: 'Add a comment to your ticket.' },
+  { usage: 'reopen <ref> [why]', description: 'Reopen your resolved ticket.' },
+  { usage: 'help', description: 'Show this list.' },
+];
+
+const COMMANDS_FOR_AGENTS: CommandHelp[] = [
+  { usage: 'new [<what is wrong>]', description: 'Open a ticket (form, or at once with a subject).' },
+  { usage: 'list · open · unassigned · team · breaching', description: 'Your open tickets, all open, nobody on them, your team’s, about to breach.' },
+  { usage: 'show <ref> · history <ref>', description: 'A ticket card, or its full history with internal notes.' },
+  { usage: 'take <ref>', description: 'Assign a ticket to yourself.' },
+  { usage: 'assign <ref> to @person', description: 'Assign to another agent (mention them or type their name).' },
+  { usage: 'unassign <ref>', description: 'Put a ticket back in the queue.' },
+  { usage: 'priority <ref> P1..P4', description: 'Change the priority.' },
+  { usage: 'pending <ref> · hold <ref>', description: 'Waiting for the customer; on hold.' },
+  { usage: 'resolve <ref> [note] · close <ref>', description: 'Resolve (with an optional public note), close.' },
+  { usage: 'reopen <ref> [note]', description: 'Reopen a resolved or closed ticket.' },
+  { usage: 'note <ref> <text>', description: 'Internal note: agents only.' },
+  { usage: 'escalate <ref> [why]', description: 'Ask the escalation chain to take it, level by level.' },
+  { usage: 'remind me <ref> <when>', description: 'in 2h · at 16:00 · tomorrow 9:00 · friday · in 1 business day.' },
+  { usage: 'quiet 19:00-08:00 · quiet off', description: 'Hold SLA warnings (not P1) during your quiet hours.' },
+  { usage: 'reply <ref> <text>', description: 'Public reply to the requester (by email for email tickets; counts as first response).' },
+  { usage: 'tier <ref> <tier> [why]', description: 'Set the customer tier (and so the SLA) by hand, e.g. tier INC-1042 vip.' },
+  { usage: 'whois <email>', description: 'Who someone is in HubSpot: company, tier, owner, open deals.' },
+  { usage: 'report · report mine', description: 'SLA met by priority and tier (7 and 30 days) and the open-ticket trend, for the team or you.' },
+  { usage: 'help', description: 'Show this list.' },
+];
+
+const COMMANDS_FOR_ADMINS: CommandHelp[] = [
+  { usage: 'setup triage', description: 'In a channel: post tickets opened in personal chats here.' },
+  { usage: 'setup sla-breaches · critical · escalations', description: 'In a channel: post SLA breaches, new P1 tickets, or unaccepted escalations here.' },
+  { usage: 'setup support team', description: 'In a team: make its members agents.' },
+  { usage: 'status', description: 'Health of the database, bot credentials, mailbox and HubSpot.' },
+];
+
+export function commandsFor(actor: Actor, where: Pick<Where, 'kind' | 'threadTicketId'>): CommandHelp[] {
+  const base = isAgent(actor.role) ? COMMANDS_FOR_AGENTS : COMMANDS_FOR_EVERYONE;
+  const extra = actor.role === 'admin' ? COMMANDS_FOR_ADMINS : [];
+  const thread = where.threadTicketId !== undefined ? [{ usage: '(reply in this thread)', description: 'Becomes an internal note on the ticket; start with reply to make it public.' }] : [];
+  return [...base, ...extra, ...thread];
+}
