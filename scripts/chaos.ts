@@ -61,6 +61,10 @@ const connector = await new FakeConnector(identity).start();
 const graph = await new FakeGraph(identity).start();
 const ports = Array.from({ length: replicas }, (_, i) => 39_700 + i);
 const children: Array<ChildProcess | undefined> = ports.map(() => undefined);
+// A failed run leaves no replica behind.
+process.on('exit', () => {
+  for (const child of children) if (child && child.exitCode === null) child.kill('SIGKILL');
+});
 
 const replicaIds: Array<string | undefined> = ports.map(() => undefined);
 const knownReplicas = new Set<string>();
@@ -103,7 +107,8 @@ async function start(i: number): Promise<void> {
 }
 
 async function waitUntilReady(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  // A loaded machine may take a while to start node and the service.
+  for (let i = 0; i < 1_200; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
     if (ok) return;
     await sleep(50);
