@@ -259,8 +259,8 @@ for (let k = 1; k <= kills; k++) {
     const beat = await database.db.selectFrom('replicas').select('heartbeat_at').where('id', '=', owner).executeTakeFirst();
     const record = { kill: k, lastBeatAt: Number(beat?.heartbeat_at ?? diedAt), held: [...planted, ...(await heldAtDeath(owner, diedAt))] };
     takeovers.push(record);
-    await start(victim);
-    await awaitTakeover(record);
+    // Timed while the victim restarts (which may take a while), so the figure is the survivor's.
+    await Promise.all([start(victim), awaitTakeover(record)]);
     const byKind = KINDS.map((kind) => {
       const of = record.held.filter((h) => h.kind === kind);
       if (of.length === 0) return undefined;
