@@ -74,7 +74,8 @@ export interface OutboxWorkerDeps {
 /**
  * Sends what the outbox holds, within Teams' rate limits, and records each outcome. A row is leased
  * while it is being sent; a worker that dies leaves a lease that another replica takes over once the
- * dead one's heartbeat is stale (or the lease runs out), and the row is sent again (at-least-once). The window for a duplicate is only between Teams accepting a send and our commit.
+ * dead one's heartbeat is stale (or the lease runs out), and the row is sent again (at-least-once).
+ * The window for a duplicate is only between Teams accepting a send and our commit.
  */
 export class OutboxWorker {
   private readonly options: OutboxWorkerOptions;
