@@ -78,7 +78,8 @@ describe('failover between replicas on one Postgres', () => {
     // A mail arrives while the dead replica holds the mailbox cursor.
     await h.graph.deliver(composeEml({ from: 'customer3@fabrikam.example', subject: 'Failover mail 3', text: 'x' }));
 
-    // It dies: its connection drops (Postgres rolls its transaction back), it beats no more.
+    // It dies: its connection drops (Postgres rolls back the open transaction of a connection that closes,
+    // https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-TERMINATION), it beats no more.
     (dying as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     const survivor = await h.startReplica();
 
