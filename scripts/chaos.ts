@@ -11,7 +11,7 @@ import { FakeGraph } from '../test/fakes/graph.js';
 import { FakeIdentityProvider } from '../test/fakes/identity-provider.js';
 import { composeEml } from '../test/fakes/mail-message.js';
 import { testCaPath } from '../test/fakes/tls.js';
-import { megan, personalInstall, personalMessage, somebody } from '../test/support/activities.js';
+import { megan, personalConversationId, personalInstall, personalMessage, somebody } from '../test/support/activities.js';
 import { BOT_APP_ID, BOT_PASSWORD } from '../test/support/identity.js';
 
 /**
@@ -20,6 +20,12 @@ import { BOT_APP_ID, BOT_PASSWORD } from '../test/support/identity.js';
  * at a time when there are several, on the Postgres of DATABASE_URL), restarts it, and once the load
  * stops checks the totals: every accepted email and chat turn is exactly one ticket, every due
  * reminder went out once, no outbox row is stuck, no ticket is half-written.
+ *
+ * With several replicas it also times each failover: from the killed replica's last heartbeat to a
+ * survivor taking over the work it held (SLA checks, due reminders, Teams and mail outbox leases, the
+ * mailbox cursor), and waits for that before the next kill. What a replica happens to hold at a random
+ * moment is often nothing, so just before each kill the victim is also given one claimed SLA check and
+ * one leased Teams message, written as its own claims would be.
  */
 const root = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
@@ -55,8 +61,15 @@ const connector = await new FakeConnector(identity).start();
 const graph = await new FakeGraph(identity).start();
 const ports = Array.from({ length: replicas }, (_, i) => 39_700 + i);
 const children: Array<ChildProcess | undefined> = ports.map(() => undefined);
+// A failed run leaves no replica behind.
+process.on('exit', () => {
+  for (const child of children) if (child && child.exitCode === null) child.kill('SIGKILL');
+});
 
-function start(i: number): Promise<void> {
+const replicaIds: Array<string | undefined> = ports.map(() => undefined);
+const knownReplicas = new Set<string>();
+
+async function start(i: number): Promise<void> {
   const child = spawn(process.execPath, ['--disable-warning=DEP0111', 'dist/src/main.js'], {
     cwd: root,
     env: {
@@ -86,11 +99,16 @@ function start(i: number): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children[i] = child;
-  return waitUntilReady(ports[i]!);
+  await waitUntilReady(ports[i]!);
+  // Its heartbeat (written before it listens) names its leases.
+  const rows = await database.db.selectFrom('replicas').select('id').orderBy('started_at', 'desc').execute();
+  replicaIds[i] = rows.find((r) => !knownReplicas.has(r.id))?.id;
+  for (const r of rows) knownReplicas.add(r.id);
 }
 
 async function waitUntilReady(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  // A loaded machine may take a while to start node and the service.
+  for (let i = 0; i < 1_200; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
     if (ok) return;
     await sleep(50);
@@ -121,6 +139,9 @@ const database: Database = openDatabase(parseDatabaseUrl(databaseUrl) as never);
 for (let i = 0; i < replicas; i++) await start(i);
 await post(personalInstall(context, 'add', megan));
 await post(personalMessage(context, 'help', { from: megan }));
+// The chat the planted messages go to, so they hold up nobody else's (a conversation's messages go in order).
+const canary = somebody('Chaos Canary');
+await post(personalInstall(context, 'add', canary));
 
 // ---- load
 const accepted = { chats: new Set<string>(), emails: new Set<string>(), reminders: 0 };
@@ -152,15 +173,104 @@ const load = (async () => {
   }
 })();
 
+// ---- failover timing (several replicas): what the victim held, and when a survivor took each over
+type Kind = 'SLA check' | 'reminder' | 'outbox' | 'mail outbox' | 'mail cursor';
+const KINDS: Kind[] = ['SLA check', 'reminder', 'outbox', 'mail outbox', 'mail cursor'];
+interface Held {
+  kind: Kind;
+  planted: boolean;
+  /** True once a survivor has it (or it is done). */
+  taken: () => Promise<boolean>;
+  takenAfterMs?: number;
+}
+const takeovers: Array<{ kill: number; lastBeatAt: number; held: Held[] }> = [];
+const canaries: string[] = [];
+
+/** Right before the SIGKILL: the victim holds one claimed SLA check and one leased Teams message. */
+async function plantClaims(owner: string, k: number): Promise<Held[]> {
+  const db = database.db;
+  const now = Date.now();
+  const held: Held[] = [];
+  const ticket = await db.selectFrom('tickets').select('id').where('status', 'in', ['new', 'open']).where('sla_check_owner', 'is', null).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  if (ticket) {
+    await db.updateTable('tickets').set({ next_sla_check_at: now + 60_000, sla_check_owner: owner }).where('id', '=', ticket.id).execute();
+    held.push({ kind: 'SLA check', planted: true, taken: async () => (await db.selectFrom('tickets').select('sla_check_owner').where('id', '=', ticket.id).executeTakeFirstOrThrow()).sla_check_owner !== owner });
+  }
+  const chat = await db.selectFrom('conversation_references').select('id').where('conversation_id', '=', personalConversationId(canary)).executeTakeFirst();
+  if (chat) {
+    const text = `Chaos canary ${k}`;
+    canaries.push(text);
+    const row = await db
+      .insertInto('outbox')
+      .values({ idempotency_key: `chaos-canary:${k}`, operation: 'send', conversation_ref_id: chat.id, payload: JSON.stringify({ type: 'message', text }), status: 'pending', attempts: 0, next_attempt_at: 0, created_at: now, lease_until: now + 60_000, lease_owner: owner })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    held.push({ kind: 'outbox', planted: true, taken: async () => (await db.selectFrom('outbox').select('lease_owner').where('id', '=', row.id).executeTakeFirstOrThrow()).lease_owner !== owner });
+  }
+  return held;
+}
+
+/** What the dead replica held when it died, by its leases, and the reminders due and not yet fired. */
+async function heldAtDeath(owner: string, diedAt: number): Promise<Held[]> {
+  const db = database.db;
+  const held: Held[] = [];
+  for (const t of await db.selectFrom('tickets').select('id').where('sla_check_owner', '=', owner).execute()) {
+    held.push({ kind: 'SLA check', planted: false, taken: async () => (await db.selectFrom('tickets').select('sla_check_owner').where('id', '=', t.id).executeTakeFirstOrThrow()).sla_check_owner !== owner });
+  }
+  for (const r of await db.selectFrom('outbox').select('id').where('lease_owner', '=', owner).where('status', '=', 'pending').where('idempotency_key', 'not like', 'chaos-canary:%').execute()) {
+    held.push({ kind: 'outbox', planted: false, taken: async () => (await db.selectFrom('outbox').select('lease_owner').where('id', '=', r.id).executeTakeFirstOrThrow()).lease_owner !== owner });
+  }
+  for (const r of await db.selectFrom('mail_outbox').select('id').where('lease_owner', '=', owner).where('status', '=', 'pending').execute()) {
+    held.push({ kind: 'mail outbox', planted: false, taken: async () => (await db.selectFrom('mail_outbox').select('lease_owner').where('id', '=', r.id).executeTakeFirstOrThrow()).lease_owner !== owner });
+  }
+  for (const r of await db.selectFrom('mail_state').select('key').where('lease_owner', '=', owner).where('lease_until', '>', diedAt).execute()) {
+    held.push({ kind: 'mail cursor', planted: false, taken: async () => (await db.selectFrom('mail_state').select('lease_owner').where('key', '=', r.key).executeTakeFirstOrThrow()).lease_owner !== owner });
+  }
+  // Reminders have no lease: a sweep fires each in a transaction that dies with its replica.
+  for (const r of await db.selectFrom('reminders').select('id').where('state', '=', 'pending').where('due_at', '<=', diedAt).execute()) {
+    held.push({ kind: 'reminder', planted: false, taken: async () => (await db.selectFrom('reminders').select('state').where('id', '=', r.id).executeTakeFirstOrThrow()).state !== 'pending' });
+  }
+  return held;
+}
+
+async function awaitTakeover(record: { lastBeatAt: number; held: Held[] }): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    for (const h of record.held) if (h.takenAfterMs === undefined && (await h.taken().catch(() => false))) h.takenAfterMs = Date.now() - record.lastBeatAt;
+    if (record.held.every((h) => h.takenAfterMs !== undefined)) return;
+    await sleep(100);
+  }
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? 'not taken' : `${(ms / 1000).toFixed(1)} s`);
+
 // ---- kills
 const started = Date.now();
 for (let k = 1; k <= kills; k++) {
   await sleep(800 + random() * 1_700);
   const victim = Math.floor(random() * replicas);
+  const owner = replicaIds[victim];
+  const planted = replicas > 1 && owner ? await plantClaims(owner, k) : [];
   children[victim]!.kill('SIGKILL');
   await new Promise((resolve) => children[victim]!.once('exit', resolve));
+  const diedAt = Date.now();
   process.stdout.write(`kill ${k}/${kills}: replica ${victim} (SIGKILL)\n`);
-  await start(victim);
+  if (replicas > 1 && owner) {
+    const beat = await database.db.selectFrom('replicas').select('heartbeat_at').where('id', '=', owner).executeTakeFirst();
+    const record = { kill: k, lastBeatAt: Number(beat?.heartbeat_at ?? diedAt), held: [...planted, ...(await heldAtDeath(owner, diedAt))] };
+    takeovers.push(record);
+    // Timed while the victim restarts (which may take a while), so the figure is the survivor's.
+    await Promise.all([start(victim), awaitTakeover(record)]);
+    const byKind = KINDS.map((kind) => {
+      const of = record.held.filter((h) => h.kind === kind);
+      if (of.length === 0) return undefined;
+      const worst = of.some((h) => h.takenAfterMs === undefined) ? undefined : Math.max(...of.map((h) => h.takenAfterMs!));
+      return `${kind} ${seconds(worst)}${of.length > 1 ? ` (${of.length})` : ''}`;
+    });
+    process.stdout.write(`  taken over after the last heartbeat (${((diedAt - record.lastBeatAt) / 1000).toFixed(1)} s before the kill): ${byKind.filter(Boolean).join(', ')}\n`);
+  } else {
+    await start(victim);
+  }
 }
 running = false;
 await load;
@@ -169,7 +279,7 @@ process.stdout.write(`load stopped after ${((Date.now() - started) / 1000).toFix
 // ---- quiescence: everything ingested, sent, fired
 const db = database.db;
 const count = async (query: Promise<{ n: unknown } | undefined>) => Number((await query)?.n ?? 0);
-// A dead replica's claims on Postgres wait for their leases (up to a minute) before another takes them.
+// A dead replica's claims on Postgres are taken over once its heartbeat is stale (seconds, see above).
 for (let i = 0; i < 1_500; i++) {
   const pendingOutbox = await count(db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst());
   const pendingMail = await count(db.selectFrom('mail_outbox').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst());
@@ -206,6 +316,31 @@ for (const r of reminders) if (r.state !== 'sent' || perReminder.get(String(r.id
 // accepting it and the commit that records it (at-least-once delivery); counted, not hidden.
 const cards = connector.delivered('send').filter((c) => c.conversationId.includes(megan.aadObjectId) && JSON.stringify(c.activity).includes('Reminder'));
 const acks = graph.sent.filter((s) => s.subject.startsWith('RE: Chaos mail'));
+// The planted messages were never sent by the victim (it died first): each goes out exactly once.
+for (const text of canaries) {
+  const sent = connector.delivered('send').filter((c) => c.activity.text === text).length;
+  if (sent !== 1) problems.push(`"${text}" sent ${sent} times`);
+}
+const failover: string[] = [];
+if (takeovers.length > 0) {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  failover.push('takeover after the dead replica\'s last heartbeat (per kill, the slowest item of each kind):');
+  for (const kind of KINDS) {
+    const perKill = takeovers.map((t) => t.held.filter((h) => h.kind === kind)).filter((of) => of.length > 0);
+    const untaken = perKill.filter((of) => of.some((h) => h.takenAfterMs === undefined)).length;
+    const times = perKill.filter((of) => of.every((h) => h.takenAfterMs !== undefined)).map((of) => Math.max(...of.map((h) => h.takenAfterMs!)));
+    const natural = perKill.filter((of) => of.some((h) => !h.planted)).length;
+    failover.push(
+      `  ${kind.padEnd(12)} ${times.length === 0 ? 'held at no kill' : `median ${seconds(median(times))}, max ${seconds(Math.max(...times))} over ${times.length} kills`}` +
+        `${natural > 0 && natural < perKill.length ? ` (${natural} held naturally, the rest planted)` : natural === 0 && perKill.length > 0 ? ' (planted)' : ''}${untaken > 0 ? `; NOT TAKEN at ${untaken} kills` : ''}`,
+    );
+    if (untaken > 0) problems.push(`${kind}: not taken over at ${untaken} kills`);
+  }
+}
 const ackSubjects = new Set(acks.map((a) => a.subject));
 
 for (let i = 0; i < replicas; i++) children[i]!.kill('SIGTERM');
@@ -221,6 +356,7 @@ process.stdout.write(
     `accepted: ${accepted.chats.size} chat turns, ${accepted.emails.size} emails, ${accepted.reminders} reminders`,
     `tickets: ${tickets.length} (${tickets.filter((t) => t.source === 'email').length} from email); reminders sent: ${reminders.filter((r) => r.state === 'sent').length}/${reminders.length}`,
     `reminder cards Teams received: ${cards.length} for ${reminders.length} reminders; acknowledgements Graph received: ${acks.length} for ${ackSubjects.size} tickets`,
+    ...failover,
     problems.length === 0 ? 'totals: all accounted for, exactly once' : `PROBLEMS (${problems.length}):\n${problems.slice(0, 30).map((p) => `  - ${p}`).join('\n')}`,
   ].join('\n') + '\n',
 );

@@ -111,6 +111,20 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const outgoing = config.graph
       ? new OutgoingMail({ acknowledge: config.mail.acknowledge, ackTemplate: loadAckTemplate(config.mail.ackTemplatePath), ackMaxPerHour: config.mail.ackMaxPerHour })
       : undefined;
+    // Its id names every lease this replica's workers take: when it stops beating, the others take its
+    // work over at once (woken by theirs), not when the leases run out.
+    const heartbeat = new ReplicaHeartbeat({
+      database,
+      logger,
+      onCount: (replicas) => outbox.shareTenantBudget(replicas),
+      onDeath: () => {
+        outbox.wake();
+        sweeperRef?.wake();
+        mail?.sync.wake();
+        mail?.sender.wake();
+      },
+    });
+    const owner = heartbeat.id;
     // Services queue notifications (cards, mail) in their transactions; the workers are told to look right after.
     const wake = () => {
       outbox.wake();
@@ -172,6 +186,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       options: options.outbox,
       onUnreachable: (conversationId) => conversations.unreachable(conversationId),
       onSendResult: (result) => metricsOf?.sends.inc({ result: result.ok ? 'ok' : sendResult(result.status, false) }),
+      owner,
     });
     const digests = new DigestService({ database, policy: sla, clock, reports, onEnqueued: () => outbox.wake() });
     let mail: RunningService['mail'];
@@ -200,11 +215,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
         logger: logger.child({ worker: 'mail-sync' }),
         onIngested: (disposition, reason) => metricsOf?.mailIngested.inc({ disposition, reason }),
         options: { pollIntervalMs: config.graph.pollIntervalMs, notificationUrl: config.graph.notificationUrl, subscriptionMinutes: config.graph.subscriptionMinutes, ...options.mailSync },
+        owner,
       });
-      const sender = new MailSender({ database, client, logger: logger.child({ worker: 'mail-sender' }), options: options.mailSender });
+      const sender = new MailSender({ database, client, logger: logger.child({ worker: 'mail-sender' }), options: options.mailSender, owner });
       mail = { sync, sender, intake, client };
     }
-    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, digests, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper });
+    const sweeper = new SlaSweeper({ database, sla: slaService, escalations, reminders, digests, logger: logger.child({ worker: 'sla' }), clock, options: options.sweeper, owner });
     sweeperRef = sweeper;
     const metrics = new Metrics();
     metricsOf = metrics;
@@ -270,7 +286,6 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
 
     const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock }) : undefined;
-    const heartbeat = new ReplicaHeartbeat({ database, logger, onCount: (replicas) => outbox.shareTenantBudget(replicas) });
     await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
     outbox.start();

@@ -11,5 +11,8 @@ export async function releaseAllLeases(db: Db): Promise<number> {
     const result = await db.updateTable(table).set({ lease_until: null, lease_owner: null }).where('lease_owner', 'is not', null).executeTakeFirst();
     freed += Number(result.numUpdatedRows);
   }
+  // SLA checks a sweep had claimed are due again now (the sweep decides their real next check).
+  const checks = await db.updateTable('tickets').set({ next_sla_check_at: 0, sla_check_owner: null }).where('sla_check_owner', 'is not', null).executeTakeFirst();
+  freed += Number(checks.numUpdatedRows);
   return freed;
 }

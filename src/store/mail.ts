@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { currentCorrelationId } from '../log-context.js';
 import type { Db, Dialect } from './database.js';
+import { leaseIsFree } from './replicas.js';
 import type { MailMessageTable, MailOutboxTable } from './tables.js';
 
 /**
@@ -140,7 +141,10 @@ export async function deleteMailState(db: Db, key: string): Promise<void> {
   await db.deleteFrom('mail_state').where('key', '=', key).execute();
 }
 
-/** Takes (or extends) the lease on `key` for `owner`; false while someone else holds it. */
+/**
+ * Takes (or extends) the lease on `key` for `owner` (a replica id); false while another live replica
+ * holds it. A holder that stopped beating loses it at once (see `leaseIsFree`).
+ */
 export async function leaseMailState(db: Db, key: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
   await db
     .insertInto('mail_state')
@@ -151,7 +155,7 @@ export async function leaseMailState(db: Db, key: string, owner: string, now: nu
     .updateTable('mail_state')
     .set({ lease_until: now + leaseMs, lease_owner: owner })
     .where('key', '=', key)
-    .where((eb) => eb.or([eb('lease_owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+    .where((eb) => eb.or([eb('lease_owner', '=', owner), leaseIsFree({ until: 'lease_until', owner: 'lease_owner' }, now)]))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
@@ -187,6 +191,7 @@ export async function acknowledgementsSince(db: Db, address: string, since: numb
   return Number(row.n);
 }
 
+/** Leases due mail to `owner` (a replica id); mail leased by a replica that stopped beating is taken over. */
 export async function claimDueMail(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number; owner: string }): Promise<QueuedMail[]> {
   const { now, limit, leaseMs, owner } = options;
   const due = db
@@ -194,7 +199,7 @@ export async function claimDueMail(db: Db, dialect: Dialect, options: { now: num
     .select('id')
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+    .where(leaseIsFree({ until: 'lease_until', owner: 'lease_owner' }, now))
     .orderBy('next_attempt_at')
     .orderBy('id')
     .limit(limit)

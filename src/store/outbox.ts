@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { recordCardPost } from './card-posts.js';
+import { leaseIsFree } from './replicas.js';
 import { currentCorrelationId } from '../log-context.js';
 import type { Db, Dialect } from './database.js';
 import type { OutboxOperation, OutboxRow } from './tables.js';
@@ -92,7 +93,8 @@ function toClaimed(row: OutboxRow): ClaimedMessage {
 /**
  * Leases up to `limit` due rows to `owner` until `now + leaseMs`. Only the oldest pending row of each
  * conversation is eligible, so a conversation's messages go out in the order they were written (a reply
- * never overtakes the card it answers). A lease that ran out (its worker died) is taken over.
+ * never overtakes the card it answers). A lease that ran out, or whose owner (a replica id) stopped
+ * beating, is taken over: a replica that dies hands its rows on within seconds of its last heartbeat.
  */
 export async function claimDue(
   db: Db,
@@ -107,7 +109,7 @@ export async function claimDue(
     .where('o.status', '=', 'pending')
     .where('o.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('o.hold_until', 'is', null), eb('o.hold_until', '<=', holdNow)]))
-    .where((eb) => eb.or([eb('o.lease_until', 'is', null), eb('o.lease_until', '<=', now)]))
+    .where(leaseIsFree({ until: 'o.lease_until', owner: 'o.lease_owner' }, now))
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(

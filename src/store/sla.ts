@@ -2,15 +2,19 @@ import type { Clock } from '../domain/sla.js';
 import type { SlaEvent } from '../domain/sla-sweep.js';
 import { eventKey } from '../domain/sla-sweep.js';
 import type { Db, Dialect } from './database.js';
+import { ownerIsDead } from './replicas.js';
 
 /** The SLA sweep's bookkeeping: which tickets are due a look, what already fired, and snoozes. */
 
 /**
- * Leases up to `limit` tickets whose next SLA check has come, by moving that check `leaseMs` ahead:
- * a sweeper that dies leaves tickets that come due again when the lease runs out, and two sweepers
- * never take the same ticket (on Postgres, SKIP LOCKED; on SQLite there is one writer).
+ * Leases up to `limit` tickets whose next SLA check has come to `owner` (a replica id), by moving that
+ * check `leaseMs` ahead and naming the owner: a sweeper that dies leaves tickets that come due again when
+ * the lease runs out, or as soon as its replica is seen to have stopped beating (up to `limit` more of
+ * those, found by their own index). Heartbeats are wall-clock times: `heartbeatNow` is the wall clock
+ * when `now` is the desk's clock (which tests may move). Two sweepers never take the same ticket (on Postgres, SKIP LOCKED;
+ * on SQLite there is one writer), and a live replica's claims are never taken.
  */
-export async function claimSlaChecks(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number }): Promise<number[]> {
+export async function claimSlaChecks(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number; owner?: string; heartbeatNow?: number }): Promise<number[]> {
   const due = db
     .selectFrom('tickets')
     .select('id')
@@ -18,10 +22,17 @@ export async function claimSlaChecks(db: Db, dialect: Dialect, options: { now: n
     .orderBy('next_sla_check_at')
     .limit(options.limit)
     .$if(dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
+  const orphaned = db
+    .selectFrom('tickets')
+    .select('id')
+    .where('sla_check_owner', 'is not', null)
+    .where(ownerIsDead('sla_check_owner', options.heartbeatNow ?? options.now))
+    .limit(options.limit)
+    .$if(dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
   const rows = await db
     .updateTable('tickets')
-    .set({ next_sla_check_at: options.now + options.leaseMs })
-    .where('id', 'in', due)
+    .set({ next_sla_check_at: options.now + options.leaseMs, sla_check_owner: options.owner ?? null })
+    .where((eb) => eb.or([eb('id', 'in', due), eb('id', 'in', orphaned)]))
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
@@ -60,8 +71,9 @@ export async function saveSnooze(db: Db, snooze: { ticketId: number; clock: Cloc
     .execute();
 }
 
+/** Schedules the ticket's next check; this also ends a sweep's claim on it. */
 export async function setNextSlaCheck(db: Db, ticketId: number, at: number | null): Promise<void> {
-  await db.updateTable('tickets').set({ next_sla_check_at: at }).where('id', '=', ticketId).execute();
+  await db.updateTable('tickets').set({ next_sla_check_at: at, sla_check_owner: null }).where('id', '=', ticketId).execute();
 }
 
 /** When the earliest SLA check of any ticket is due (claimed ones included: their lease may run out). */

@@ -40,6 +40,8 @@ export interface TicketTable {
   sla_due_at: number | null;
   /** When the SLA sweep next has to look at this ticket (a warning or a breach), or null. */
   next_sla_check_at: number | null;
+  /** The replica (id) whose sweep claimed the SLA check under way, or null (see store/sla.ts). */
+  sla_check_owner: ColumnType<string | null, string | null | undefined, string | null>;
   crm_status: ColumnType<'none' | 'pending' | 'ok' | 'unavailable', string | undefined, string>;
   tier_source: ColumnType<'default' | 'crm' | 'agent', string | undefined, string>;
   crm_ticket_id: ColumnType<string | null, string | null | undefined, string | null>;

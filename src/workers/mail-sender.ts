@@ -38,13 +38,21 @@ export const DEFAULT_MAIL_SENDER_OPTIONS: MailSenderOptions = {
 export class MailSender {
   private readonly options: MailSenderOptions;
   private readonly loop: PollingLoop;
-  private readonly owner = `mail-sender:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly owner: string;
   private readonly domain: string;
   readonly stats = { sent: 0, retried: 0, dead: 0 };
 
   constructor(
-    private readonly deps: { database: Database; client: GraphMailClient; logger: Logger; options?: Partial<MailSenderOptions> },
+    private readonly deps: {
+      database: Database;
+      client: GraphMailClient;
+      logger: Logger;
+      options?: Partial<MailSenderOptions>;
+      /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
+      owner?: string;
+    },
   ) {
+    this.owner = deps.owner ?? `mail-sender:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.options = { ...DEFAULT_MAIL_SENDER_OPTIONS, ...deps.options };
     this.domain = deps.client.mailbox.includes('@') ? deps.client.mailbox.split('@')[1]! : 'service-desk.local';
     this.loop = new PollingLoop({

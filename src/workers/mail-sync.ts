@@ -64,7 +64,7 @@ export class MailSync {
   private readonly loop: PollingLoop;
   private readonly cursorKey: string;
   private readonly subscriptionKey: string;
-  private readonly owner = `mail-sync:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly owner: string;
   private failures = 0;
   private retryAt = 0;
   private resubscribe = false;
@@ -88,8 +88,11 @@ export class MailSync {
       options?: Partial<MailSyncOptions>;
       /** Told what became of each message read (metrics). */
       onIngested?: (disposition: string, reason: string) => void;
+      /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
+      owner?: string;
     },
   ) {
+    this.owner = deps.owner ?? `mail-sync:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.options = { ...DEFAULT_MAIL_SYNC_OPTIONS, ...deps.options };
     this.cursorKey = `delta:${deps.client.mailbox.toLowerCase()}`;
     this.subscriptionKey = `subscription:${deps.client.mailbox.toLowerCase()}`;

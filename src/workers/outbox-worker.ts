@@ -67,18 +67,21 @@ export interface OutboxWorkerDeps {
   onUnreachable?: (conversationId: string) => void;
   /** Told what each send answered (metrics). */
   onSendResult?: (result: { ok: true } | { ok: false; status: number | undefined }) => void;
+  /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
+  owner?: string;
 }
 
 /**
  * Sends what the outbox holds, within Teams' rate limits, and records each outcome. A row is leased
- * while it is being sent; a worker that dies leaves a lease that runs out, and the row is sent again
- * (at-least-once). The window for a duplicate is only between Teams accepting a send and our commit.
+ * while it is being sent; a worker that dies leaves a lease that another replica takes over once the
+ * dead one's heartbeat is stale (or the lease runs out), and the row is sent again (at-least-once).
+ * The window for a duplicate is only between Teams accepting a send and our commit.
  */
 export class OutboxWorker {
   private readonly options: OutboxWorkerOptions;
   private readonly clock: () => number;
   private readonly random: () => number;
-  private readonly owner = `outbox-${randomUUID()}`;
+  private readonly owner: string;
   private readonly conversationLimiter: SlidingWindowLimiter;
   private readonly personalLimiter: SlidingWindowLimiter;
   private readonly tenantLimiter: SlidingWindowLimiter;
@@ -86,6 +89,7 @@ export class OutboxWorker {
 
   constructor(private readonly deps: OutboxWorkerDeps) {
     this.options = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
+    this.owner = deps.owner ?? `outbox-${randomUUID()}`;
     this.clock = deps.clock ?? Date.now;
     this.random = deps.random ?? Math.random;
     const margin = this.options.limitMarginMs;

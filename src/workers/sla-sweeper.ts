@@ -14,7 +14,10 @@ export interface SlaSweeperOptions {
   /** Longest sleep between sweeps, even when nothing is known to be due (another replica's tickets). */
   pollIntervalMs: number;
   batchSize: number;
-  /** How long a claimed ticket stays ours; a sweeper that dies releases its tickets when this runs out. */
+  /**
+   * How long a claimed ticket stays ours; a sweeper that dies releases its tickets when this runs out,
+   * or sooner when its replica is seen to have stopped beating.
+   */
   leaseMs: number;
   /**
    * false: no loop; sweeps happen only when sweepOnce() is called. For a clock that is not the wall
@@ -45,6 +48,8 @@ export class SlaSweeper {
       logger: Logger;
       clock?: () => number;
       options?: Partial<SlaSweeperOptions>;
+      /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
+      owner?: string;
     },
   ) {
     this.options = { ...DEFAULT_SLA_SWEEPER_OPTIONS, ...deps.options };
@@ -76,7 +81,13 @@ export class SlaSweeper {
   /** One bounded batch of due tickets; returns how many were looked at. */
   async sweepOnce(): Promise<number> {
     const { database, sla, logger } = this.deps;
-    const claimed = await claimSlaChecks(database.db, database.dialect, { now: this.clock(), limit: this.options.batchSize, leaseMs: this.options.leaseMs });
+    const claimed = await claimSlaChecks(database.db, database.dialect, {
+      now: this.clock(),
+      limit: this.options.batchSize,
+      leaseMs: this.options.leaseMs,
+      // Heartbeats are on the wall clock, whatever clock the desk keeps.
+      ...(this.deps.owner ? { owner: this.deps.owner, heartbeatNow: Date.now() } : {}),
+    });
     for (const ticketId of claimed) {
       await withCorrelation(correlationId('ticket', ticketId), async () => {
         try {
