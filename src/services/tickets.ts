@@ -1,4 +1,4 @@
-import { isAgent, refusal, type TicketAction } from '../domain/roles.js';
+import { isAgent, priorityAllowed, refusal, ticketRefusal, type Audience, type TicketAction } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { afterFirstResponse, afterRetarget, afterStatusChange, slaColumns, startClocks, type SlaColumns } from '../domain/ticket-sla.js';
 import type { ListKind } from '../domain/commands.js';
@@ -7,6 +7,7 @@ import {
   checkStatusChange,
   DESCRIPTION_MAX,
   NOTE_MAX,
+  PRIORITIES,
   PRIORITY_LABELS,
   STATUS_LABELS,
   SUBJECT_MAX,
@@ -34,7 +35,11 @@ import type { Actor } from './actors.js';
  * posted copy of its card, notifications) are written in one transaction. Nothing is sent from here.
  */
 
-export type Result<T> = { ok: true; value: T; notice: string } | { ok: false; reason: string; ticket?: Ticket };
+/**
+ * What a use case answers. `denied`: the caller may not do this (or may not know the ticket exists),
+ * so a surface shows the reason and nothing of the ticket.
+ */
+export type Result<T> = { ok: true; value: T; notice: string } | { ok: false; reason: string; ticket?: Ticket; denied?: true };
 
 export interface ChangeContext {
   actor: Actor;
@@ -50,6 +55,8 @@ export interface NewTicketInput {
   source: TicketSource;
   /** Conversations (stored reference ids) that should get the new ticket's card. */
   postTo: readonly number[];
+  /** The channel mapped as critical: it gets the card too when the ticket is created P1. */
+  criticalChannel?: number;
   /** Who the ticket is for, when not the person creating it (an agent forwarding a customer's email). */
   requesterId?: number;
   /** What the timeline's "created" entry records besides priority and source (e.g. the email's Message-ID). */
@@ -131,6 +138,8 @@ export class TicketService {
       crm?: CrmAtCreation;
       /** One line per committed change: the ticket, what happened, from where (never its text). */
       logger?: Logger;
+      /** The most urgent priority a requester may give a new ticket (REQUESTER_MAX_PRIORITY); P2 by default. */
+      requesterMaxPriority?: Priority;
     },
   ) {}
 
@@ -153,15 +162,16 @@ export class TicketService {
 
     const now = this.now();
     const requesterId = input.requesterId ?? ctx.actor.person.id;
+    const priority = priorityAllowed(ctx.actor.role, input.priority, this.deps.requesterMaxPriority ?? 'P2', PRIORITIES);
     const ticket = await inTransaction(within ?? this.db, async (tx) => {
       // A known requester's tier comes from the CRM cache, so the SLA starts right; an unknown one is looked up in the background.
       const crm = (await this.deps.crm?.atCreation(tx, requesterId, now)) ?? { tier: undefined, crmStatus: 'none' as const };
       const tier = crm.tier ?? this.deps.sla.defaultTier;
-      const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
+      const slaSubject = { priority, tier, teamId: input.teamId };
       const sla = slaColumns(this.deps.sla, slaSubject, startClocks(this.deps.sla, slaSubject, now), now);
       const created = await insertTicket(
         tx,
-        { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId, teamId: input.teamId, source: input.source, tier, sla, tierSource: crm.tier ? 'crm' : 'default', crmStatus: crm.crmStatus },
+        { type: input.type, subject, description: input.description.trim(), priority, requesterId, teamId: input.teamId, source: input.source, tier, sla, tierSource: crm.tier ? 'crm' : 'default', crmStatus: crm.crmStatus },
         now,
       );
       await addTimelineEntry(tx, {
@@ -171,10 +181,11 @@ export class TicketService {
         visibility: 'public',
         authorId: ctx.actor.person.id,
         body: subject,
-        data: { priority: input.priority, source: input.source, ...(requesterId !== ctx.actor.person.id ? { requesterId } : {}), ...input.origin },
+        data: { priority, ...(priority !== input.priority ? { asked: input.priority } : {}), source: input.source, ...(requesterId !== ctx.actor.person.id ? { requesterId } : {}), ...input.origin },
       });
-      await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority: input.priority, type: input.type } });
-      const posts: OutboxMessage[] = [...new Set(input.postTo)].map((conversationRefId) => ({
+      await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority, type: input.type } });
+      const targets = [...input.postTo, ...(priority === 'P1' && input.criticalChannel !== undefined ? [input.criticalChannel] : [])];
+      const posts: OutboxMessage[] = [...new Set(targets)].map((conversationRefId) => ({
         idempotencyKey: `ticket:${created.id}:created:conv:${conversationRefId}`,
         operation: 'send',
         conversationRefId,
@@ -188,9 +199,10 @@ export class TicketService {
     // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.
     if (!within) {
       this.deps.onEnqueued?.();
-      this.deps.logger?.info({ ticket: ticket.reference, source: input.source, priority: input.priority, surface: ctx.surface }, 'ticket created');
+      this.deps.logger?.info({ ticket: ticket.reference, source: input.source, priority, surface: ctx.surface }, 'ticket created');
     }
-    return { ok: true, value: ticket, notice: `Created ${ticket.reference}` };
+    const lowered = priority !== input.priority ? ` as ${priority}: agents set ${input.priority} when they triage it` : '';
+    return { ok: true, value: ticket, notice: `Created ${ticket.reference}${lowered}` };
   }
 
   /** Assigns the ticket to the caller, unless someone has it already: of two racing takes, one wins. */
@@ -369,16 +381,16 @@ export class TicketService {
 
   async get(actor: Actor, id: number): Promise<Result<Ticket>> {
     const ticket = await findTicket(this.db, id);
-    if (!ticket) return { ok: false, reason: noSuchTicket(id) };
-    const refused = refusal(actor.role, 'view', ticket.requesterId === actor.person.id);
-    if (refused) return { ok: false, reason: refused };
+    const refused = ticketRefusal({ role: actor.role, personId: actor.person.id }, 'view', id, ticket);
+    if (refused || !ticket) return { ok: false, reason: refused ?? noSuchTicket(id), denied: true };
     return { ok: true, value: ticket, notice: '' };
   }
 
-  async history(actor: Actor, id: number): Promise<Result<{ ticket: Ticket; entries: TimelineEntry[]; people: Map<number, Person> }>> {
+  /** The ticket's timeline as `view` may see it (internal entries only in the agent view). */
+  async history(actor: Actor, id: number, view: Audience = isAgent(actor.role) ? 'agent' : 'requester'): Promise<Result<{ ticket: Ticket; entries: TimelineEntry[]; people: Map<number, Person> }>> {
     const found = await this.get(actor, id);
     if (!found.ok) return found;
-    const entries = await listTimeline(this.db, id, { includeInternal: isAgent(actor.role), limit: 30 });
+    const entries = await listTimeline(this.db, id, { includeInternal: view === 'agent' && isAgent(actor.role), limit: 30 });
     const people = await findPeople(this.db, entries.flatMap((e) => (e.authorId === null ? [] : [e.authorId])));
     return { ok: true, value: { ticket: found.value, entries, people }, notice: '' };
   }
@@ -492,9 +504,9 @@ export class TicketService {
     const outcome = await inTransaction(within ?? this.db, async (tx): Promise<Result<Ticket> & { queued?: boolean; event?: string }> => {
       // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
       const ticket = await findTicket(tx, id, { lock: this.deps.database.dialect });
+      const refused = options.trusted ? undefined : ticketRefusal({ role: actor.role, personId: actor.person.id }, action, id, ticket);
+      if (refused) return { ok: false, reason: refused, denied: true };
       if (!ticket) return { ok: false, reason: noSuchTicket(id) };
-      const refused = options.trusted ? undefined : refusal(actor.role, action, ticket.requesterId === actor.person.id);
-      if (refused) return { ok: false, reason: refused, ticket };
       const applied = await apply(tx, ticket);
       if (!applied.ok) return { ok: false, reason: applied.reason, ticket };
 
