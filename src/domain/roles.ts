@@ -29,6 +29,15 @@ export function resolveRole(identity: Identity, policy: RolePolicy, registeredAg
 
 export const isAgent = (role: Role): boolean => role === 'agent' || role === 'admin';
 
+/**
+ * An agent named in AGENT_IDS works the whole desk; one who is an agent only by membership of a
+ * registered support team works that team's tickets and tickets of no support team.
+ */
+export function agentsWholeDesk(identity: Identity, policy: RolePolicy): boolean {
+  const ids = [identity.teamsId, identity.aadObjectId].filter((id): id is string => Boolean(id));
+  return ids.some((id) => policy.adminIds.includes(id) || policy.agentIds.includes(id));
+}
+
 export type TicketAction =
   | 'create'
   | 'view'
@@ -101,11 +110,22 @@ export function deskRefusal(role: Role, action: DeskAction): string | undefined 
  * requester hears the same words for a ticket that does not exist and for one that is not theirs, so
  * ticket numbers can't be probed.
  */
-export function ticketRefusal(caller: { role: Role; personId: number }, action: TicketAction, id: number, ticket: { requesterId: number } | undefined): string | undefined {
+export function ticketRefusal(caller: Caller, action: TicketAction, id: number, ticket: { requesterId: number; teamId: string | null } | undefined): string | undefined {
   const byRole = refusal(caller.role, action, true);
   if (byRole) return byRole;
-  if (isAgent(caller.role)) return ticket ? undefined : `there is no ticket #${id}`;
+  if (isAgent(caller.role)) {
+    if (!ticket) return `there is no ticket #${id}`;
+    return ticket.teamId !== null && caller.otherTeams?.includes(ticket.teamId) ? `ticket #${id} belongs to another support team` : undefined;
+  }
   return ticket && ticket.requesterId === caller.personId ? undefined : notYours(id);
+}
+
+/** Who is asking, as the rules need it. */
+export interface Caller {
+  role: Role;
+  personId: number;
+  /** Registered support teams the caller is not a member of, when they are an agent only by team membership. */
+  otherTeams?: readonly string[];
 }
 
 /** What a requester hears about a ticket they can't see, whether or not it exists. */

@@ -3,7 +3,7 @@ import { PRIORITIES, type Priority, type Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPersonByIdentity } from '../store/people.js';
 import { isDeskChannel, isSupportTeam } from '../store/support-teams.js';
-import type { Actor, ActorDirectory } from './actors.js';
+import { callerOf, type Actor, type ActorDirectory } from './actors.js';
 
 /**
  * The one road for "may this person do X" and "what may this conversation see". Every surface (typed
@@ -44,8 +44,8 @@ export class AccessPolicy {
   }
 
   /** Why the actor may not do `action` on ticket `id` (undefined `ticket`: there is none); see `ticketRefusal`. */
-  ticketRefusal(actor: Actor, action: TicketAction, id: number, ticket: Pick<Ticket, 'requesterId'> | undefined): string | undefined {
-    return ticketRefusal({ role: actor.role, personId: actor.person.id }, action, id, ticket);
+  ticketRefusal(actor: Actor, action: TicketAction, id: number, ticket: Pick<Ticket, 'requesterId' | 'teamId'> | undefined): string | undefined {
+    return ticketRefusal(callerOf(actor), action, id, ticket);
   }
 
   /** Who the conversation's content is for, whoever is looking. */

@@ -1,12 +1,19 @@
-import { resolveRole, type RolePolicy, type Role } from '../domain/roles.js';
+import { agentsWholeDesk, resolveRole, type Caller, type RolePolicy, type Role } from '../domain/roles.js';
 import type { Db } from '../store/database.js';
 import { upsertPerson, type Person, type PersonSeen } from '../store/people.js';
-import { isRegisteredAgent } from '../store/support-teams.js';
+import { isRegisteredAgent, supportTeamIds, teamsOfPerson } from '../store/support-teams.js';
 
 /** A person acting through Teams, with the role that decides what they may do. */
 export interface Actor {
   person: Person;
   role: Role;
+  /** Support teams whose tickets are not this agent's to work (see `agentsWholeDesk`). */
+  otherTeams?: readonly string[];
+}
+
+/** The actor as the access rules see them. */
+export function callerOf(actor: Actor): Caller {
+  return { role: actor.role, personId: actor.person.id, ...(actor.otherTeams ? { otherTeams: actor.otherTeams } : {}) };
 }
 
 /**
@@ -53,7 +60,9 @@ export class ActorDirectory {
     );
     const stored = role === 'outsider' ? 'requester' : role;
     if (person.role !== stored) person = await upsertPerson(this.db, seen, stored, now);
-    return { person, role };
+    if (role !== 'agent' || agentsWholeDesk({ teamsId: seen.teamsId, aadObjectId: seen.aadObjectId, tenantId: seen.tenantId }, this.policy)) return { person, role };
+    const mine = new Set(await teamsOfPerson(this.db, person.id));
+    return { person, role, otherTeams: (await supportTeamIds(this.db)).filter((team) => !mine.has(team)) };
   }
 
   /** The role of someone already stored, e.g. the person a personal chat belongs to. */

@@ -10,7 +10,7 @@ import { findPerson } from '../store/people.js';
 import { dueReminders, findReminder, insertReminder, saveReminder, type Reminder } from '../store/reminders.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 import type { Result } from './tickets.js';
 
 export const reminderCardKind = (id: number) => `reminder:${id}`;
@@ -49,7 +49,7 @@ export class ReminderService {
   async create(actor: Actor, ticketId: number, when: string): Promise<Result<Reminder>> {
     const now = this.now();
     const ticket = await findTicket(this.db, ticketId);
-    const refused = ticketRefusal({ role: actor.role, personId: actor.person.id }, 'view', ticketId, ticket);
+    const refused = ticketRefusal(callerOf(actor), 'view', ticketId, ticket);
     if (refused || !ticket) return { ok: false, reason: refused ?? `there is no ticket #${ticketId}`, denied: true };
     const calendar = calendarFor(this.deps.policy, ticket);
     const timeZone = actor.person.timeZone ?? calendar.timeZone;

@@ -26,7 +26,7 @@ import { findPeople, findPerson, type Person } from '../store/people.js';
 import { teamsOfPerson } from '../store/support-teams.js';
 import { findTicket, insertTicket, listBreaching, listTickets, updateTicket, type ListCursor, type TicketChanges } from '../store/tickets.js';
 import { addAudit, addTimelineEntry, listTimeline, type Surface, type TimelineEntry, type Visibility } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 
 /**
  * Every change to a ticket, whatever surface it came from (typed command, card button, later email and
@@ -381,7 +381,7 @@ export class TicketService {
 
   async get(actor: Actor, id: number): Promise<Result<Ticket>> {
     const ticket = await findTicket(this.db, id);
-    const refused = ticketRefusal({ role: actor.role, personId: actor.person.id }, 'view', id, ticket);
+    const refused = ticketRefusal(callerOf(actor), 'view', id, ticket);
     if (refused || !ticket) return { ok: false, reason: refused ?? noSuchTicket(id), denied: true };
     return { ok: true, value: ticket, notice: '' };
   }
@@ -504,7 +504,7 @@ export class TicketService {
     const outcome = await inTransaction(within ?? this.db, async (tx): Promise<Result<Ticket> & { queued?: boolean; event?: string }> => {
       // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
       const ticket = await findTicket(tx, id, { lock: this.deps.database.dialect });
-      const refused = options.trusted ? undefined : ticketRefusal({ role: actor.role, personId: actor.person.id }, action, id, ticket);
+      const refused = options.trusted ? undefined : ticketRefusal(callerOf(actor), action, id, ticket);
       if (refused) return { ok: false, reason: refused, denied: true };
       if (!ticket) return { ok: false, reason: noSuchTicket(id) };
       const applied = await apply(tx, ticket);

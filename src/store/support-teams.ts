@@ -56,3 +56,8 @@ export async function isDeskChannel(db: Db, conversationRefId: number): Promise<
   const row = await db.selectFrom('channel_roles').select('role').where('conversation_ref_id', '=', conversationRefId).executeTakeFirst();
   return row !== undefined;
 }
+
+/** Every registered support team. */
+export async function supportTeamIds(db: Db): Promise<string[]> {
+  return (await db.selectFrom('support_teams').select('team_id').execute()).map((r) => r.team_id);
+}

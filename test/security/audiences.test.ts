@@ -198,4 +198,40 @@ describe('audiences and refusals (HTTP, auth on, fake channel)', () => {
     const row = await h.service.database.db.selectFrom('tickets').select('priority').where('subject', '=', 'Everything is down').executeTakeFirstOrThrow();
     expect(row.priority).toBe('P2');
   });
+
+  it("refuses an agent of another support team on that team's tickets, telling nothing of them", async () => {
+    const teams = { red: { team: '19:team-red@thread.tacv2', channel: '19:red-support@thread.tacv2' }, blue: { team: '19:team-blue@thread.tacv2', channel: '19:blue-support@thread.tacv2' } };
+    const inTeam = (which: keyof typeof teams, from: Person, text: string, rest: Record<string, unknown> = {}) => {
+      const { team, channel } = teams[which];
+      const message = channelMessage(h, text, { from, channel, ...rest });
+      return { ...message, channelData: { ...message.channelData, teamsChannelId: channel, teamsTeamId: team, channel: { id: channel }, team: { id: team, name: which } } };
+    };
+    const red = somebody('Red Agent');
+    const blue = somebody('Blue Agent');
+    for (const [which, member] of [['red', red], ['blue', blue]] as const) {
+      h.connector.members.clear();
+      h.connector.members.set(member.id, { id: member.id, name: member.name, aadObjectId: member.aadObjectId, email: `${member.aadObjectId}@contoso.com`, userPrincipalName: `${member.aadObjectId}@contoso.com`, tenantId: TENANT_ID });
+      expect(json(await post(inTeam(which, adele, 'setup support team')))).toContain('is now a support team');
+    }
+    await h.install(red, blue);
+
+    const created = await post(inTeam('red', red, 'new Red router drops packets'));
+    const id = Number(/INC-(\d+)/.exec(json(created))![1]);
+    // Blue's agent: typed or pressed, nothing about red's ticket comes back, and nothing changes.
+    for (const command of [`show ${id}`, `take ${id}`, `note ${id} hello`, `priority ${id} P1`, `escalate ${id}`]) {
+      const answer = json(await post(personalMessage(h, command, { from: blue })));
+      expect(answer, command).toContain('belongs to another support team');
+      expect(answer, command).not.toContain('Red router');
+    }
+    for (const [verb, data] of [[VERBS.take, { ticket: id }], [VERBS.open, { ticket: id }], [VERBS.status, { ticket: id, status: 'resolved' }], [VERBS.snooze, { ticket: id, clock: 'first_response', minutes: 30 }]] as const) {
+      const body = JSON.stringify((await h.post(cardAction(h, { verb, data, from: blue }))).body);
+      expect(body, verb).toContain('belongs to another support team');
+      expect(body, verb).not.toContain('Red router');
+    }
+    const row = await h.service.database.db.selectFrom('tickets').select(['assignee_id', 'status', 'priority']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ assignee_id: null, status: 'new' });
+    // Red's own agent and a desk-wide agent work it as usual.
+    expect(json(await post(personalMessage(h, `take ${id}`, { from: red })))).toContain(`You took INC-${id}`);
+    expect(json(await post(personalMessage(h, `show ${id}`, { from: megan })))).toContain('Red router');
+  });
 });
