@@ -228,6 +228,15 @@ describe('audiences and refusals (HTTP, auth on, fake channel)', () => {
       expect(body, verb).toContain('belongs to another support team');
       expect(body, verb).not.toContain('Red router');
     }
+    // An escalation of red's ticket (raised by a desk-wide agent) can't be accepted or declined by blue.
+    expect(json(await post(personalMessage(h, `escalate ${id} router vendor is slow`, { from: megan })))).toContain('is escalated');
+    const escalationId = (await h.service.database.db.selectFrom('escalations').select('id').where('ticket_id', '=', id).executeTakeFirstOrThrow()).id;
+    for (const verb of [VERBS.accept, VERBS.decline]) {
+      const body = JSON.stringify((await h.post(cardAction(h, { verb, data: { escalation: escalationId }, from: blue }))).body);
+      expect(body, verb).toContain('That escalation does not exist');
+      expect(body, verb).not.toContain('Red router');
+      expect(body, verb).not.toContain('vendor is slow');
+    }
     const row = await h.service.database.db.selectFrom('tickets').select(['assignee_id', 'status', 'priority']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ assignee_id: null, status: 'new' });
     // Red's own agent and a desk-wide agent work it as usual.
