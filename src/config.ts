@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { clockMs, parseDuration } from './domain/duration.js';
+import { PRIORITIES, type Priority } from './domain/tickets.js';
 
 /**
  * Every environment variable the service reads, parsed once at start-up into a frozen object.
@@ -108,7 +109,7 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   database: DatabaseConfig;
   bot: BotConfig;
-  roles: { adminIds: readonly string[]; agentIds: readonly string[]; allowedTenantIds: readonly string[] };
+  roles: { adminIds: readonly string[]; agentIds: readonly string[]; allowedTenantIds: readonly string[]; requesterMaxPriority: Priority };
   /** Null until all four Graph credentials and the mailbox are set. */
   graph: GraphConfig | null;
   /** Null until HUBSPOT_ACCESS_TOKEN is set. */
@@ -143,6 +144,7 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'ToBotFromEmulatorOpenIdMetadataUrl, OAuthUrl, CallerId, ChannelService, ValidateAuthority', default: 'public cloud', meaning: 'Other Bot Framework keys, passed through to botbuilder unchanged.' },
   { name: 'ADMIN_IDS', default: '', meaning: 'Comma-separated Entra object ids (or Teams `29:` ids) of admins.' },
   { name: 'AGENT_IDS', default: '', meaning: 'Comma-separated Entra object ids (or Teams ids) of support agents.' },
+  { name: 'REQUESTER_MAX_PRIORITY', default: 'P2', meaning: 'The most urgent priority a requester may pick when opening a ticket (P1–P4); agents triage from there.' },
   { name: 'ALLOWED_TENANT_IDS', default: '(the bot tenant, if set)', meaning: 'Comma-separated tenants whose users may open tickets; others are refused.' },
   { name: 'GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET', default: '', meaning: 'App registration with Mail.ReadWrite and Mail.Send on the support mailbox. Set all three with `SUPPORT_MAILBOX` to turn email on.' },
   { name: 'SUPPORT_MAILBOX', default: '', meaning: 'UPN or id of the shared mailbox that becomes tickets.' },
@@ -214,6 +216,7 @@ const schema = z.object({
   ADMIN_IDS: idList,
   AGENT_IDS: idList,
   ALLOWED_TENANT_IDS: idList,
+  REQUESTER_MAX_PRIORITY: z.preprocess(emptyToUndefined, z.enum(PRIORITIES, { message: 'REQUESTER_MAX_PRIORITY must be P1, P2, P3 or P4' }).default('P2')),
   GRAPH_TENANT_ID: optionalString,
   GRAPH_CLIENT_ID: optionalString,
   GRAPH_CLIENT_SECRET: optionalString,
@@ -311,6 +314,7 @@ export function parseConfig(env: Env): ConfigResult {
       adminIds: e.ADMIN_IDS,
       agentIds: e.AGENT_IDS,
       allowedTenantIds: e.ALLOWED_TENANT_IDS.length > 0 ? e.ALLOWED_TENANT_IDS : e.BOT_TENANT_ID ? [e.BOT_TENANT_ID] : [],
+      requesterMaxPriority: e.REQUESTER_MAX_PRIORITY,
     },
     graph:
       graphSet.length === 4

@@ -4,6 +4,7 @@ import { HttpServer } from './http/server.js';
 import type { SlaPolicy } from './domain/sla.js';
 import type { Logger } from './logger.js';
 import { loadSlaPolicy } from './sla-config.js';
+import { AccessPolicy } from './services/access.js';
 import { ActorDirectory } from './services/actors.js';
 import { ConversationDirectory } from './services/conversation-directory.js';
 import { SetupService } from './services/setup.js';
@@ -107,7 +108,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const conversations = new ConversationDirectory(db, logger, clock);
     const actors = new ActorDirectory(db, config.roles, clock);
     const sla = options.sla ?? defaultSlaPolicy();
-    const cards = new TicketCards(db, actors, sla, clock);
+    const access = new AccessPolicy(db, actors, { requesterMaxPriority: config.roles.requesterMaxPriority });
+    const cards = new TicketCards(db, access, sla, clock);
     const outgoing = config.graph
       ? new OutgoingMail({ acknowledge: config.mail.acknowledge, ackTemplate: loadAckTemplate(config.mail.ackTemplatePath), ackMaxPerHour: config.mail.ackMaxPerHour })
       : undefined;
@@ -142,6 +144,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       clock,
       onEnqueued: wake,
       logger,
+      requesterMaxPriority: config.roles.requesterMaxPriority,
       ...(outgoing ? { replies: outgoing } : {}),
       // Built below (it needs this service to apply what it finds); new tickets only read its cache.
       ...(config.hubspot ? { crm: { atCreation: (tx, requesterId, now) => crm!.enrichment.atCreation(tx, requesterId, now) } } : {}),
@@ -164,8 +167,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake(), onScheduled: () => sweeperRef?.recheck() });
     const reports = new ReportService({ db, policy: sla, clock });
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
-    const runner = new CommandRunner({ tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
-    const turnServices = { logger, conversations, actors, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner };
+    const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
+    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),

@@ -1,9 +1,13 @@
-import { PRIORITIES, PRIORITY_LABELS, DESCRIPTION_MAX, SUBJECT_MAX } from '../domain/tickets.js';
+import { PRIORITIES, PRIORITY_LABELS, DESCRIPTION_MAX, SUBJECT_MAX, type Priority } from '../domain/tickets.js';
 import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { executeAction, VERBS } from './actions.js';
 
-/** The form for a new ticket; `problem` (a refused earlier attempt) is shown above the inputs. */
-export function newTicketCard(options: { problem?: string; subject?: string; description?: string } = {}): AdaptiveCard {
+/**
+ * The form for a new ticket; `problem` (a refused earlier attempt) is shown above the inputs.
+ * `priorities`: the ones this person may pick (requesters don't pick P1 unless an admin allows it).
+ */
+export function newTicketCard(options: { problem?: string; subject?: string; description?: string; priorities?: readonly Priority[] } = {}): AdaptiveCard {
+  const priorities = options.priorities?.length ? options.priorities : PRIORITIES;
   const body: CardElement[] = [{ type: 'TextBlock', text: 'New ticket', weight: 'Bolder', size: 'Medium', wrap: true }];
   if (options.problem) body.push(literalText({ text: options.problem, color: 'Warning', weight: 'Bolder' }));
   body.push(
@@ -19,7 +23,7 @@ export function newTicketCard(options: { problem?: string; subject?: string; des
         { title: 'I need something (request)', value: 'request' },
       ],
     },
-    { type: 'Input.ChoiceSet', id: 'priority', label: 'Priority', value: 'P3', choices: PRIORITIES.map((p) => ({ title: PRIORITY_LABELS[p], value: p })) },
+    { type: 'Input.ChoiceSet', id: 'priority', label: 'Priority', value: priorities.includes('P3') ? 'P3' : priorities[0]!, choices: priorities.map((p) => ({ title: PRIORITY_LABELS[p], value: p })) },
   );
   return adaptiveCard('New ticket form', body, [executeAction('Create ticket', VERBS.create, {}, { style: 'positive' })]);
 }

@@ -1,8 +1,8 @@
 import type { QuietHours } from '../domain/quiet-hours.js';
-import { isAgent, resolveRole, type RolePolicy, type Role } from '../domain/roles.js';
+import { agentsWholeDesk, deskRefusal, resolveRole, type Caller, type RolePolicy, type Role } from '../domain/roles.js';
 import type { Db } from '../store/database.js';
 import { findAgentsByName, findPerson, findPersonByTeamsId, setQuietHours, upsertPerson, type Person, type PersonSeen } from '../store/people.js';
-import { isRegisteredAgent } from '../store/support-teams.js';
+import { isRegisteredAgent, supportTeamIds, teamsOfPerson } from '../store/support-teams.js';
 import { addAudit, type Surface } from '../store/timeline.js';
 import type { Result } from './result.js';
 
@@ -13,6 +13,13 @@ export type { Person, PersonSeen };
 export interface Actor {
   person: Person;
   role: Role;
+  /** Support teams whose tickets are not this agent's to work (see `agentsWholeDesk`). */
+  otherTeams?: readonly string[];
+}
+
+/** The actor as the access rules see them. */
+export function callerOf(actor: Actor): Caller {
+  return { role: actor.role, personId: actor.person.id, ...(actor.otherTeams ? { otherTeams: actor.otherTeams } : {}) };
 }
 
 /**
@@ -59,7 +66,9 @@ export class ActorDirectory {
     );
     const stored = role === 'outsider' ? 'requester' : role;
     if (person.role !== stored) person = await upsertPerson(this.db, seen, stored, now);
-    return { person, role };
+    if (role !== 'agent' || agentsWholeDesk({ teamsId: seen.teamsId, aadObjectId: seen.aadObjectId, tenantId: seen.tenantId }, this.policy)) return { person, role };
+    const mine = new Set(await teamsOfPerson(this.db, person.id));
+    return { person, role, otherTeams: (await supportTeamIds(this.db)).filter((team) => !mine.has(team)) };
   }
 
   async person(id: number): Promise<Person | undefined> {
@@ -80,7 +89,8 @@ export class ActorDirectory {
    * as it decides when people hear about breaches.
    */
   async setQuietHours(actor: Actor, quiet: QuietHours | null, surface: Surface): Promise<Result<null>> {
-    if (!isAgent(actor.role)) return { ok: false, reason: 'quiet hours are for agents: they hold SLA warnings until the morning' };
+    const refused = deskRefusal(actor.role, 'quiet-hours');
+    if (refused) return { ok: false, reason: refused, denied: true };
     const now = this.clock();
     await this.db.transaction().execute(async (tx) => {
       await setQuietHours(tx, actor.person.id, quiet, now);

@@ -1,4 +1,4 @@
-import { isAgent, refusal } from '../domain/roles.js';
+import { isAgent, refusal, ticketRefusal } from '../domain/roles.js';
 import { escalationLevels, type EscalationTarget, type SlaPolicy } from '../domain/sla.js';
 import { correlationId, withCorrelation } from '../log-context.js';
 import { cardPostsOfTicket } from '../store/card-posts.js';
@@ -10,7 +10,7 @@ import { findPeople, findPersonByIdentity } from '../store/people.js';
 import { channelFor } from '../store/support-teams.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 import type { Result } from './result.js';
 import type { TicketService } from './tickets.js';
 
@@ -46,10 +46,12 @@ export class EscalationService {
    * when given. Returns the open escalation, or a reason when there is no chain to climb.
    */
   async start(ticketId: number, start: { trigger: 'breach' | 'manual'; actor: Actor | null; reason: string | null }, within?: Db): Promise<Result<Escalation>> {
-    if (start.actor && !isAgent(start.actor.role)) return { ok: false, reason: refusal(start.actor.role, 'assign') ?? 'only support agents can escalate' };
+    if (start.actor && !isAgent(start.actor.role)) return { ok: false, reason: refusal(start.actor.role, 'assign') ?? 'only support agents can escalate', denied: true };
     const now = this.now();
     const result = await inTransaction(within ?? this.db, async (tx): Promise<Result<Escalation>> => {
       const ticket = await findTicket(tx, ticketId, { lock: this.deps.database.dialect });
+      const refused = start.actor ? ticketRefusal(callerOf(start.actor), 'assign', ticketId, ticket) : undefined;
+      if (refused) return { ok: false, reason: refused, denied: true };
       if (!ticket) return { ok: false, reason: `there is no ticket #${ticketId}` };
       const running = await openEscalationOf(tx, ticketId);
       if (running) return { ok: false, reason: `${ticket.reference} is already escalated (level ${running.level + 1} of ${running.levels} is being asked)` };
@@ -71,17 +73,18 @@ export class EscalationService {
   }
 
   async accept(actor: Actor, escalationId: number): Promise<Result<Escalation>> {
-    if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'assign') ?? 'only support agents can accept escalations' };
+    if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'assign') ?? 'only support agents can accept escalations', denied: true };
     const now = this.now();
     const result = await this.db.transaction().execute(async (tx): Promise<Result<Escalation>> => {
       const escalation = await findEscalation(tx, escalationId, { lock: this.deps.database.dialect });
-      if (!escalation) return { ok: false, reason: 'that escalation does not exist' };
+      const refused = await this.refusalFor(tx, actor, escalationId, escalation);
+      if (refused || !escalation) return { ok: false, reason: refused ?? 'that escalation does not exist', denied: true };
       if (escalation.state === 'accepted') {
         const by = (await findPeople(tx, [escalation.acceptedBy!])).get(escalation.acceptedBy!);
         return { ok: false, reason: `already accepted by ${by?.name ?? 'someone else'}` };
       }
       const assigned = await this.deps.tickets.assign({ actor, surface: 'card' }, escalation.ticketId, actor.person, tx);
-      if (!assigned.ok && !/already assigned to/.test(assigned.reason)) return { ok: false, reason: assigned.reason };
+      if (!assigned.ok && !/already assigned to/.test(assigned.reason)) return { ok: false, reason: assigned.reason, ...(assigned.denied ? { denied: true as const } : {}) };
       const accepted: Escalation = { ...escalation, state: 'accepted', acceptedBy: actor.person.id, acceptedAt: now, timeoutAt: null };
       await saveEscalation(tx, accepted);
       await addTimelineEntry(tx, { ticketId: escalation.ticketId, at: now, kind: 'escalation', visibility: 'internal', authorId: actor.person.id, body: `Escalation accepted by ${actor.person.name} at level ${escalation.level + 1}`, data: { escalationId } });
@@ -94,11 +97,12 @@ export class EscalationService {
   }
 
   async decline(actor: Actor, escalationId: number, reason: string | null): Promise<Result<Escalation>> {
-    if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'assign') ?? 'only support agents can decline escalations' };
+    if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'assign') ?? 'only support agents can decline escalations', denied: true };
     const now = this.now();
     const result = await this.db.transaction().execute(async (tx): Promise<Result<Escalation>> => {
       const escalation = await findEscalation(tx, escalationId, { lock: this.deps.database.dialect });
-      if (!escalation) return { ok: false, reason: 'that escalation does not exist' };
+      const refused = await this.refusalFor(tx, actor, escalationId, escalation);
+      if (refused || !escalation) return { ok: false, reason: refused ?? 'that escalation does not exist', denied: true };
       if (escalation.state !== 'open') return { ok: false, reason: escalation.state === 'accepted' ? 'it was accepted already' : 'every level has been asked already' };
       const declined = { ...escalation, history: [...escalation.history, { level: escalation.level, outcome: 'declined' as const, by: actor.person.id, reason, at: now }] };
       await addTimelineEntry(tx, { ticketId: escalation.ticketId, at: now, kind: 'escalation', visibility: 'internal', authorId: actor.person.id, body: `Escalation declined by ${actor.person.name} at level ${escalation.level + 1}${reason ? `: ${reason}` : ''}`, data: { escalationId } });
@@ -108,6 +112,12 @@ export class EscalationService {
     });
     if (result.ok) this.deps.onEnqueued?.();
     return result;
+  }
+
+  /** An escalation of a ticket the agent may not work (another support team's) reads like none at all. */
+  private async refusalFor(tx: Db, actor: Actor, escalationId: number, escalation: Escalation | undefined): Promise<string | undefined> {
+    const ticket = escalation && (await findTicket(tx, escalation.ticketId));
+    return ticketRefusal(callerOf(actor), 'assign', escalationId, ticket) && 'that escalation does not exist';
   }
 
   /** Moves every escalation whose level's time is up to its next level; returns how many moved. */

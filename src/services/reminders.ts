@@ -1,4 +1,4 @@
-import { refusal } from '../domain/roles.js';
+import { ticketRefusal } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { parseWhen } from '../domain/when.js';
 import { correlationId, withCorrelation } from '../log-context.js';
@@ -10,7 +10,7 @@ import { findPerson } from '../store/people.js';
 import { dueReminders, findReminder, insertReminder, saveReminder, type Reminder } from '../store/reminders.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 import type { Result } from './result.js';
 
 export const reminderCardKind = (id: number) => `reminder:${id}`;
@@ -49,9 +49,8 @@ export class ReminderService {
   async create(actor: Actor, ticketId: number, when: string): Promise<Result<Reminder>> {
     const now = this.now();
     const ticket = await findTicket(this.db, ticketId);
-    if (!ticket) return { ok: false, reason: `there is no ticket #${ticketId}` };
-    const refused = refusal(actor.role, 'view', ticket.requesterId === actor.person.id);
-    if (refused) return { ok: false, reason: refused };
+    const refused = ticketRefusal(callerOf(actor), 'view', ticketId, ticket);
+    if (refused || !ticket) return { ok: false, reason: refused ?? `there is no ticket #${ticketId}`, denied: true };
     const calendar = calendarFor(this.deps.policy, ticket);
     const timeZone = actor.person.timeZone ?? calendar.timeZone;
     const parsed = parseWhen(when, now, timeZone, calendar);
@@ -121,8 +120,8 @@ export class ReminderService {
     const now = this.now();
     const result = await this.db.transaction().execute(async (tx): Promise<Result<Reminder>> => {
       const reminder = await findReminder(tx, id, { lock: this.deps.database.dialect });
-      if (!reminder) return { ok: false, reason: 'that reminder does not exist' };
-      if (reminder.personId !== actor.person.id) return { ok: false, reason: 'that reminder belongs to someone else' };
+      // Someone else's reminder reads like none at all: its number tells nothing.
+      if (!reminder || reminder.personId !== actor.person.id) return { ok: false, reason: 'you have no such reminder', denied: true };
       if (reminder.state === 'completed') return { ok: false, reason: 'that reminder is completed already' };
       const ticket = await findTicket(tx, reminder.ticketId);
       const timeZone = actor.person.timeZone ?? (ticket ? calendarFor(this.deps.policy, ticket).timeZone : 'UTC');

@@ -1,4 +1,4 @@
-import { isAgent, refusal } from '../domain/roles.js';
+import { isAgent, refusal, ticketRefusal } from '../domain/roles.js';
 import { calendarFor, dueAt, formatBusinessTime, type Clock, type SlaPolicy } from '../domain/sla.js';
 import { sweepTicket, type SlaEvent } from '../domain/sla-sweep.js';
 import { quietUntil } from '../domain/quiet-hours.js';
@@ -12,7 +12,7 @@ import { firedEvents, recordEvents, saveSnooze, setNextSlaCheck, snoozesOf } fro
 import { channelFor } from '../store/support-teams.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 import type { EscalationService } from './escalations.js';
 import type { Result } from './result.js';
 
@@ -83,10 +83,12 @@ export class SlaService {
 
   /** Silences a clock's warnings for `minutes`, never past its breach; recorded on the timeline. */
   async snooze(actor: Actor, ticketId: number, clock: Clock, minutes: number): Promise<Result<{ until: number }>> {
-    if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'status') ?? 'only support agents can snooze warnings' };
+    if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'status') ?? 'only support agents can snooze warnings', denied: true };
     const now = this.now();
     const outcome = await this.db.transaction().execute(async (tx): Promise<Result<{ until: number }>> => {
       const ticket = await findTicket(tx, ticketId, { lock: this.deps.database.dialect });
+      const refused = ticketRefusal(callerOf(actor), 'status', ticketId, ticket);
+      if (refused) return { ok: false, reason: refused, denied: true };
       if (!ticket || !ticket.slaClocks) return { ok: false, reason: `there is no ticket #${ticketId} with SLA clocks` };
       const state = clock === 'first_response' ? ticket.slaClocks.firstResponse : ticket.slaClocks.resolution;
       const due = dueAt(state, calendarFor(this.deps.policy, ticket));

@@ -1,6 +1,5 @@
 import { ticketCard, ticketSummary, type Audience, type TicketCardData } from '../cards/ticket-card.js';
 import { cardMessage } from '../cards/adaptive-card.js';
-import { isAgent } from '../domain/roles.js';
 import type { Clock, SlaPolicy } from '../domain/sla.js';
 import { clockStandingText, slaSummary } from '../domain/ticket-sla.js';
 import { slaCard, slaSummaryLine, type SlaCardData } from '../cards/sla-card.js';
@@ -11,12 +10,12 @@ import { reminderCard } from '../cards/reminder-card.js';
 import { escalationCard, escalationHeadline } from '../cards/escalation-card.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
-import { findPeople, findPersonByIdentity, listAgents } from '../store/people.js';
+import { findPeople, listAgents } from '../store/people.js';
 import { cachedFacts, type CrmFacts } from '../store/crm.js';
 import { findTicket } from '../store/tickets.js';
 import { listTimeline } from '../store/timeline.js';
 import type { CardRenderer } from '../workers/delivery.js';
-import type { ActorDirectory } from './actors.js';
+import type { AccessPolicy, ConversationSeen } from './access.js';
 
 /** Card kinds of SLA cards in the outbox and card posts: `sla-warning:first_response`, … */
 const SLA_CARD_KIND = /^sla-(warning|breach):(first_response|resolution)$/;
@@ -53,7 +52,7 @@ export class TicketCards implements CardRenderer {
 
   constructor(
     private readonly db: Db,
-    private readonly actors: ActorDirectory,
+    private readonly access: AccessPolicy,
     private readonly sla: SlaPolicy,
     private readonly clock: () => number = Date.now,
     private readonly agentsMs = 10_000,
@@ -102,14 +101,21 @@ export class TicketCards implements CardRenderer {
     return { activity: cardMessage(ticketCard(data), ticketSummary(data)), version: data.ticket.version };
   }
 
-  async render(ticketId: number, cardKind: string, conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }) {
+  /**
+   * The card as it should read in `conversation`. SLA, escalation and reminder cards are for agents;
+   * wherever someone else could read them (a group chat, a channel outside the desk) they become the
+   * requester's view of the ticket, however they are refreshed.
+   */
+  async render(ticketId: number, cardKind: string, conversation: ConversationSeen) {
+    const audience = await this.access.audienceOf(conversation);
+    if (audience !== 'agent') return this.message(ticketId, 'requester');
     const sla = SLA_CARD_KIND.exec(cardKind);
     if (sla) return this.slaMessage(ticketId, sla[1] as 'warning' | 'breach', sla[2] as Clock);
     const escalation = ESCALATION_CARD_KIND.exec(cardKind);
     if (escalation) return this.escalationMessage(Number(escalation[1]));
     const reminder = REMINDER_CARD_KIND.exec(cardKind);
     if (reminder) return this.reminderMessage(Number(reminder[1]));
-    return this.message(ticketId, await this.audienceOf(conversation));
+    return this.message(ticketId, 'agent');
   }
 
   /** A reminder's card as it stands now (due, snoozed or completed). */
@@ -165,12 +171,4 @@ export class TicketCards implements CardRenderer {
     return (await findTicket(this.db, ticketId))?.version;
   }
 
-  /** Channels and group chats are where agents work; a personal chat shows what its person may see. */
-  private async audienceOf(conversation: { kind: string; userAadObjectId: string | null; userTeamsId: string | null }): Promise<Audience> {
-    if (conversation.kind !== 'personal') return 'agent';
-    const person = await findPersonByIdentity(this.db, { aadObjectId: conversation.userAadObjectId, teamsId: conversation.userTeamsId });
-    if (!person) return 'requester';
-    const role = await this.actors.roleOf(person);
-    return isAgent(role) ? 'agent' : 'requester';
-  }
 }

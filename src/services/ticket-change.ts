@@ -1,11 +1,11 @@
-import { refusal, type TicketAction } from '../domain/roles.js';
+import { ticketRefusal, type TicketAction } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Database, type Db } from '../store/database.js';
 import { findTicket, updateTicket, type TicketChanges } from '../store/tickets.js';
 import { addAudit, addTimelineEntry, type Surface, type Visibility } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 import type { Result } from './result.js';
 import { queueChangeNotifications, type ChangeNotice } from './ticket-change-notifications.js';
 import { slaAfterChange } from './ticket-sla-after-change.js';
@@ -69,9 +69,10 @@ export async function commitTicketChange(
   const outcome = await inTransaction(within ?? deps.database.db, async (tx): Promise<Result<Ticket> & { queued?: boolean; event?: string }> => {
     // On Postgres the row stays locked until commit, so a concurrent change waits and then sees ours.
     const ticket = await findTicket(tx, id, { lock: deps.database.dialect });
+    // Refused before anything of the ticket is looked at: a refusal carries none of it.
+    const refused = options.trusted ? undefined : ticketRefusal(callerOf(actor), action, id, ticket);
+    if (refused) return { ok: false, reason: refused, denied: true };
     if (!ticket) return { ok: false, reason: noSuchTicket(id) };
-    const refused = options.trusted ? undefined : refusal(actor.role, action, ticket.requesterId === actor.person.id);
-    if (refused) return { ok: false, reason: refused, ticket };
     const applied = await apply(tx, ticket);
     if (!applied.ok) return { ok: false, reason: applied.reason, ticket };
 

@@ -1,8 +1,8 @@
-import { refusal } from '../domain/roles.js';
+import { priorityAllowed, refusal } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { slaColumns, startClocks } from '../domain/ticket-sla.js';
 import type { TicketType } from '../domain/ticket-reference.js';
-import { DESCRIPTION_MAX, SUBJECT_MAX, type CrmStatus, type Priority, type Ticket, type TicketSource } from '../domain/tickets.js';
+import { DESCRIPTION_MAX, PRIORITIES, SUBJECT_MAX, type CrmStatus, type Priority, type Ticket, type TicketSource } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
 import { inTransaction, type Database, type Db } from '../store/database.js';
 import { enqueue, type OutboxMessage } from '../store/outbox.js';
@@ -26,6 +26,8 @@ export interface NewTicketInput {
   source: TicketSource;
   /** Conversations (stored reference ids) that should get the new ticket's card. */
   postTo: readonly number[];
+  /** The channel mapped as critical: it gets the card too when the ticket is created P1. */
+  criticalChannel?: number;
   /** Who the ticket is for, when not the person creating it (an agent forwarding a customer's email). */
   requesterId?: number;
   /** What the timeline's "created" entry records besides priority and source (e.g. the email's Message-ID). */
@@ -44,6 +46,8 @@ export interface TicketOpeningDeps {
   onEnqueued?: () => void;
   crm?: CrmAtCreation;
   logger?: Logger;
+  /** The most urgent priority a requester may give a new ticket; P2 by default. */
+  requesterMaxPriority?: Priority;
 }
 
 /** Opens a ticket; inside `within` (the caller's transaction, e.g. email intake) when given. */
@@ -57,15 +61,17 @@ export async function openTicket(deps: TicketOpeningDeps, ctx: ChangeContext, in
 
   const now = (deps.clock ?? Date.now)();
   const requesterId = input.requesterId ?? ctx.actor.person.id;
+  // Requesters ask for at most P2 (unless an admin allows more); agents triage from there.
+  const priority = priorityAllowed(ctx.actor.role, input.priority, deps.requesterMaxPriority ?? 'P2', PRIORITIES);
   const ticket = await inTransaction(within ?? deps.database.db, async (tx) => {
     // A known requester's tier comes from the CRM cache, so the SLA starts right; an unknown one is looked up in the background.
     const crm = (await deps.crm?.atCreation(tx, requesterId, now)) ?? { tier: undefined, crmStatus: 'none' as const };
     const tier = crm.tier ?? deps.sla.defaultTier;
-    const slaSubject = { priority: input.priority, tier, teamId: input.teamId };
+    const slaSubject = { priority, tier, teamId: input.teamId };
     const sla = slaColumns(deps.sla, slaSubject, startClocks(deps.sla, slaSubject, now), now);
     const created = await insertTicket(
       tx,
-      { type: input.type, subject, description: input.description.trim(), priority: input.priority, requesterId, teamId: input.teamId, source: input.source, tier, sla, tierSource: crm.tier ? 'crm' : 'default', crmStatus: crm.crmStatus },
+      { type: input.type, subject, description: input.description.trim(), priority, requesterId, teamId: input.teamId, source: input.source, tier, sla, tierSource: crm.tier ? 'crm' : 'default', crmStatus: crm.crmStatus },
       now,
     );
     await addTimelineEntry(tx, {
@@ -75,10 +81,11 @@ export async function openTicket(deps: TicketOpeningDeps, ctx: ChangeContext, in
       visibility: 'public',
       authorId: ctx.actor.person.id,
       body: subject,
-      data: { priority: input.priority, source: input.source, ...(requesterId !== ctx.actor.person.id ? { requesterId } : {}), ...input.origin },
+      data: { priority, ...(priority !== input.priority ? { asked: input.priority } : {}), source: input.source, ...(requesterId !== ctx.actor.person.id ? { requesterId } : {}), ...input.origin },
     });
-    await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority: input.priority, type: input.type } });
-    const posts: OutboxMessage[] = [...new Set(input.postTo)].map((conversationRefId) => ({
+    await addAudit(tx, { at: now, actorId: ctx.actor.person.id, action: 'ticket.create', ticketId: created.id, surface: ctx.surface, details: { priority, type: input.type } });
+    const targets = [...input.postTo, ...(priority === 'P1' && input.criticalChannel !== undefined ? [input.criticalChannel] : [])];
+    const posts: OutboxMessage[] = [...new Set(targets)].map((conversationRefId) => ({
       idempotencyKey: `ticket:${created.id}:created:conv:${conversationRefId}`,
       operation: 'send',
       conversationRefId,
@@ -92,7 +99,8 @@ export async function openTicket(deps: TicketOpeningDeps, ctx: ChangeContext, in
   // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.
   if (!within) {
     deps.onEnqueued?.();
-    deps.logger?.info({ ticket: ticket.reference, source: input.source, priority: input.priority, surface: ctx.surface }, 'ticket created');
+    deps.logger?.info({ ticket: ticket.reference, source: input.source, priority, surface: ctx.surface }, 'ticket created');
   }
-  return { ok: true, value: ticket, notice: `Created ${ticket.reference}` };
+  const lowered = priority !== input.priority ? ` as ${priority}: agents set ${input.priority} when they triage it` : '';
+  return { ok: true, value: ticket, notice: `Created ${ticket.reference}${lowered}` };
 }

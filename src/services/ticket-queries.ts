@@ -1,12 +1,12 @@
 import type { ListKind } from '../domain/commands.js';
-import { isAgent, refusal } from '../domain/roles.js';
+import { isAgent, refusal, ticketRefusal, type Audience } from '../domain/roles.js';
 import type { Ticket } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { countTicketsOf, findPeople, type Person } from '../store/people.js';
 import { teamsOfPerson } from '../store/support-teams.js';
 import { findTicket, listBreaching, listTickets, type ListCursor } from '../store/tickets.js';
 import { listTimeline, type TimelineEntry } from '../store/timeline.js';
-import type { Actor } from './actors.js';
+import { callerOf, type Actor } from './actors.js';
 import type { Result } from './result.js';
 import { noSuchTicket } from './ticket-change.js';
 
@@ -33,18 +33,19 @@ export class TicketQueries {
     return this.deps.db;
   }
 
+  /** The ticket, if the actor may see it; a requester hears the same for "not yours" and "not there". */
   async get(actor: Actor, id: number): Promise<Result<Ticket>> {
     const ticket = await findTicket(this.db, id);
-    if (!ticket) return { ok: false, reason: noSuchTicket(id) };
-    const refused = refusal(actor.role, 'view', ticket.requesterId === actor.person.id);
-    if (refused) return { ok: false, reason: refused };
+    const refused = ticketRefusal(callerOf(actor), 'view', id, ticket);
+    if (refused || !ticket) return { ok: false, reason: refused ?? noSuchTicket(id), denied: true };
     return { ok: true, value: ticket, notice: '' };
   }
 
-  async history(actor: Actor, id: number): Promise<Result<{ ticket: Ticket; entries: TimelineEntry[]; people: Map<number, Person> }>> {
+  /** The ticket's timeline as `view` may see it (internal entries only in the agent view). */
+  async history(actor: Actor, id: number, view: Audience = isAgent(actor.role) ? 'agent' : 'requester'): Promise<Result<{ ticket: Ticket; entries: TimelineEntry[]; people: Map<number, Person> }>> {
     const found = await this.get(actor, id);
     if (!found.ok) return found;
-    const entries = await listTimeline(this.db, id, { includeInternal: isAgent(actor.role), limit: 30 });
+    const entries = await listTimeline(this.db, id, { includeInternal: view === 'agent' && isAgent(actor.role), limit: 30 });
     const people = await findPeople(this.db, entries.flatMap((e) => (e.authorId === null ? [] : [e.authorId])));
     return { ok: true, value: { ticket: found.value, entries, people }, notice: '' };
   }

@@ -41,6 +41,8 @@ export class TicketService {
       crm?: CrmAtCreation;
       /** One line per committed change: the ticket, what happened, from where (never its text). */
       logger?: Logger;
+      /** The most urgent priority a requester may give a new ticket (REQUESTER_MAX_PRIORITY); P2 by default. */
+      requesterMaxPriority?: Priority;
     },
   ) {}
 

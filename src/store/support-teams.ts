@@ -44,3 +44,20 @@ export async function channelFor(db: Db, role: ChannelRole): Promise<{ conversat
   const row = await db.selectFrom('channel_roles').select(['conversation_ref_id', 'team_id']).where('role', '=', role).executeTakeFirst();
   return row && { conversationRefId: row.conversation_ref_id, teamId: row.team_id };
 }
+
+/** Whether a team is a registered support team, so its channels are agents' rooms. */
+export async function isSupportTeam(db: Db, teamId: string): Promise<boolean> {
+  const row = await db.selectFrom('support_teams').select('team_id').where('team_id', '=', teamId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Whether an admin set this conversation up for the desk (triage, sla-breaches, critical, escalations). */
+export async function isDeskChannel(db: Db, conversationRefId: number): Promise<boolean> {
+  const row = await db.selectFrom('channel_roles').select('role').where('conversation_ref_id', '=', conversationRefId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Every registered support team. */
+export async function supportTeamIds(db: Db): Promise<string[]> {
+  return (await db.selectFrom('support_teams').select('team_id').execute()).map((r) => r.team_id);
+}

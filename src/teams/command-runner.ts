@@ -15,6 +15,7 @@ import type { ReportService } from '../services/reports.js';
 import type { HealthReport } from '../services/health.js';
 import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
+import type { AccessPolicy, ConversationSeen } from '../services/access.js';
 import type { Actor, ActorDirectory, Person, PersonSeen } from '../services/actors.js';
 import type { CrmFacts } from '../services/crm.js';
 import type { EscalationService } from '../services/escalations.js';
@@ -34,7 +35,7 @@ import type { Where } from './turn.js';
  */
 
 export type Reply =
-  | { kind: 'card'; card: AdaptiveCard; summary: string; ticketCard?: { ticketId: number; version: number } }
+  | { kind: 'card'; card: AdaptiveCard; summary: string; ticketCard?: { ticketId: number; version: number }; tone?: 'good' | 'warning' }
   | { kind: 'none' };
 
 export interface TurnHelpers {
@@ -47,6 +48,8 @@ export interface TurnHelpers {
 }
 
 export interface RunnerDeps {
+  /** Who may do what, and what each conversation may see. */
+  access: AccessPolicy;
   tickets: TicketService;
   queries: TicketQueries;
   cards: TicketCards;
@@ -80,14 +83,14 @@ export class CommandRunner {
         return { kind: 'card', card, summary: 'What Service Desk can do' };
       }
       case 'new':
-        if (!command.text) return { kind: 'card', card: newTicketCard(), summary: 'New ticket' };
+        if (!command.text) return { kind: 'card', card: newTicketCard({ priorities: this.deps.access.prioritiesFor(actor) }), summary: 'New ticket' };
         return this.create(actor, where, helpers, { subject: subjectFrom(command.text), description: command.text.length > subjectFrom(command.text).length ? command.text : '', priority: 'P3', type: 'incident' }, surface);
       case 'list':
         return this.list(actor, command.list, where, undefined, 1);
       case 'show':
-        return this.show(actor, ref!);
+        return this.show(actor, ref!, where);
       case 'history':
-        return this.history(actor, ref!);
+        return this.history(actor, ref!, where);
       case 'take':
         return this.outcome(await this.deps.tickets.take(ctx, ref!));
       case 'assign': {
@@ -110,7 +113,8 @@ export class CommandRunner {
       case 'reopen':
         return this.outcome(await this.deps.tickets.changeStatus(ctx, ref!, 'open', command.note));
       case 'quiet': {
-        if (!isAgent(actor.role)) return warn('Quiet hours are for agents: they hold SLA warnings until the morning.');
+        const refused = this.deps.access.deskRefusal(actor, 'quiet-hours');
+        if (refused) return warn(capitalize(refused) + '.');
         if (!command.range) {
           return good(actor.person.quiet ? `Your quiet hours are ${formatQuietHours(actor.person.quiet)} (${actor.person.timeZone ?? 'UTC'}); “quiet off” turns them off.` : 'You have no quiet hours; set them with e.g. “quiet 19:00-08:00”.');
         }
@@ -136,16 +140,21 @@ export class CommandRunner {
         return this.setup(actor, command.what, where, helpers);
       case 'tier':
         return this.outcome(await this.deps.tickets.setTier(ctx, ref!, command.tier, command.reason));
-      case 'whois':
-        return this.whois(actor, command.email);
+      case 'whois': {
+        const refused = this.deps.access.deskRefusal(actor, 'whois') ?? (await this.agentContentRefusal(actor, where));
+        if (refused) return warn(capitalize(refused) + '.');
+        return this.whois(command.email);
+      }
       case 'status': {
-        if (actor.role !== 'admin') return warn('Only admins can see the health of the integrations.');
+        const refused = (await this.agentContentRefusal(actor, where)) ?? this.deps.access.deskRefusal(actor, 'status');
+        if (refused) return warn(capitalize(refused) + '.');
         if (!this.deps.health) return warn('Health checks are not available here.');
         const report = await this.deps.health.report({ fresh: true });
         return { kind: 'card', card: statusCard(report), summary: report.ready ? 'Service Desk is ready' : 'Service Desk is not ready' };
       }
       case 'report': {
-        if (!isAgent(actor.role)) return warn('Reports are for support agents.');
+        const refused = this.deps.access.deskRefusal(actor, 'report') ?? (await this.agentContentRefusal(actor, where));
+        if (refused) return warn(capitalize(refused) + '.');
         const data = await this.deps.reports.build({
           ...(actor.person.timeZone ? { timeZone: actor.person.timeZone } : {}),
           ...(command.mine ? { assigneeId: actor.person.id, scope: 'your tickets' } : { scope: 'the team' }),
@@ -156,8 +165,16 @@ export class CommandRunner {
     }
   }
 
-  private async whois(actor: Actor, email: string): Promise<Reply> {
-    if (!isAgent(actor.role)) return warn('Only support agents can look people up.');
+  /**
+   * Agent-only content (reports, CRM facts, integration health, other people's tickets) is shown only
+   * where everyone present may read it; says why not, or undefined.
+   */
+  private async agentContentRefusal(actor: Actor, where: Where): Promise<string | undefined> {
+    if ((await this.deps.access.viewFor(actor, conversationOf(actor, where))) === 'agent') return undefined;
+    return isAgent(actor.role) ? 'not everyone in this conversation is an agent, so I show that only in your chat with me or in a support channel' : undefined;
+  }
+
+  private async whois(email: string): Promise<Reply> {
     if (!this.deps.crm) return warn('HubSpot is not connected (set HUBSPOT_ACCESS_TOKEN).');
     let found: { facts: CrmFacts; fromCache: boolean };
     try {
@@ -183,17 +200,20 @@ export class CommandRunner {
     const triage = where.kind === 'personal' ? await helpers.channelFor('triage') : undefined;
     // A P1 also goes to the channel mapped as critical, from the moment it exists.
     const critical = input.priority === 'P1' ? await helpers.channelFor('critical') : undefined;
-    const postTo = [where.conversationRefId, triage, critical].filter((id): id is number => id !== undefined);
+    const postTo = [where.conversationRefId, triage].filter((id): id is number => id !== undefined);
     const result = await this.deps.tickets.create(
       { actor, surface },
-      { ...input, teamId: where.kind === 'channel' ? where.teamId : null, source: where.kind === 'personal' ? 'chat' : 'channel', postTo },
+      { ...input, teamId: where.kind === 'channel' ? where.teamId : null, source: where.kind === 'personal' ? 'chat' : 'channel', postTo, ...(critical !== undefined ? { criticalChannel: critical } : {}) },
     );
     if (!result.ok) return warn(`Nothing was created: ${result.reason}.`);
     const where_ = where.kind === 'personal' ? 'Its card follows; I will keep it up to date.' : 'Its card starts a new thread in this channel.';
-    return { kind: 'card', card: confirmationCard(`Created ${result.value.reference}. ${where_}`), summary: `Created ${result.value.reference}` };
+    return { kind: 'card', card: confirmationCard(`${result.notice}. ${where_}`), summary: `Created ${result.value.reference}` };
   }
 
-  async list(actor: Actor, kind: ListKind, where: Pick<Where, 'teamId'>, after: ListCursor | undefined, page: number): Promise<Reply> {
+  async list(actor: Actor, kind: ListKind, where: Where, after: ListCursor | undefined, page: number): Promise<Reply> {
+    // An agent's lists name other people's tickets; a requester's list is only their own.
+    const refused = await this.agentContentRefusal(actor, where);
+    if (refused) return warn(capitalize(refused) + '.');
     const result = await this.deps.queries.list(actor, kind, { teamId: where.teamId }, after);
     if (!result.ok) return warn(capitalize(result.reason));
     const names = new Map([...result.value.people].map(([id, p]) => [id, p.name]));
@@ -202,16 +222,16 @@ export class CommandRunner {
     return { kind: 'card', card, summary: LIST_TITLES[kind] };
   }
 
-  async show(actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<Reply> {
+  async show(actor: Actor, id: number, where: Where, notice?: { text: string; tone: 'good' | 'warning' }): Promise<Reply> {
     const found = await this.deps.queries.get(actor, id);
     if (!found.ok) return warn(capitalize(found.reason));
-    const data = await this.deps.cards.data(id, isAgent(actor.role) ? 'agent' : 'requester', notice, found.value);
+    const data = await this.deps.cards.data(id, await this.deps.access.viewFor(actor, conversationOf(actor, where)), notice, found.value);
     if (!data) return warn(`There is no ticket #${id}.`);
     return { kind: 'card', card: ticketCard(data), summary: ticketSummary(data), ticketCard: { ticketId: id, version: data.ticket.version } };
   }
 
-  async history(actor: Actor, id: number): Promise<Reply> {
-    const result = await this.deps.queries.history(actor, id);
+  async history(actor: Actor, id: number, where: Where): Promise<Reply> {
+    const result = await this.deps.queries.history(actor, id, await this.deps.access.viewFor(actor, conversationOf(actor, where)));
     if (!result.ok) return warn(capitalize(result.reason));
     const { ticket, entries, people } = result.value;
     const card = historyCard(
@@ -232,7 +252,8 @@ export class CommandRunner {
       const result = await this.deps.setup.mapChannel(actor, what, { conversationRefId: where.conversationRefId, teamId: where.teamId });
       return result.ok ? good(result.notice) : warn(capitalize(result.reason));
     }
-    if (actor.role !== 'admin') return warn('Only admins can set up channels and teams.');
+    const refused = this.deps.access.deskRefusal(actor, 'setup');
+    if (refused) return warn(capitalize(refused) + '.');
     const members = await helpers.teamMembers();
     const result = await this.deps.setup.registerSupportTeam(actor, { teamId: where.teamId ?? '', name: where.teamName, members });
     if (!result.ok) return warn(capitalize(result.reason));
@@ -247,12 +268,17 @@ export class CommandRunner {
   }
 }
 
+/** The conversation a turn happens in, as the access layer sees it; in a personal chat the caller is who it is with. */
+export function conversationOf(actor: Actor, where: Where): ConversationSeen {
+  return { id: where.conversationRefId, kind: where.kind, teamId: where.teamId, ...(where.kind === 'personal' ? { ownerRole: actor.role } : {}) };
+}
+
 function good(text: string): Reply {
-  return { kind: 'card', card: confirmationCard(text, 'good'), summary: text };
+  return { kind: 'card', card: confirmationCard(text, 'good'), summary: text, tone: 'good' };
 }
 
 function warn(text: string): Reply {
-  return { kind: 'card', card: confirmationCard(text, 'warning'), summary: text };
+  return { kind: 'card', card: confirmationCard(text, 'warning'), summary: text, tone: 'warning' };
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

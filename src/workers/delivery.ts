@@ -48,6 +48,6 @@ export class DeliveryError extends Error {
 /** Renders a ticket's card for one conversation at send time, so a card never goes out stale. */
 export interface CardRenderer {
   /** Undefined when the ticket no longer exists. `version` is the ticket version the card shows. */
-  render(ticketId: number, cardKind: string, conversation: { id: number; kind: string; userAadObjectId: string | null; userTeamsId: string | null }): Promise<{ activity: Record<string, unknown>; version: number } | undefined>;
+  render(ticketId: number, cardKind: string, conversation: { id: number; kind: string; teamId: string | null; userAadObjectId: string | null; userTeamsId: string | null }): Promise<{ activity: Record<string, unknown>; version: number } | undefined>;
   currentVersion(ticketId: number): Promise<number | undefined>;
 }

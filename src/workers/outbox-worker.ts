@@ -230,6 +230,7 @@ export class OutboxWorker {
     return this.deps.cards.render(message.ticketId, message.cardKind, {
       id: conversation.id,
       kind: conversation.kind,
+      teamId: conversation.teamId,
       userAadObjectId: conversation.userAadObjectId,
       userTeamsId: conversation.userTeamsId,
     });

@@ -57,7 +57,7 @@ describe('reminders (endpoint, fake clock, restart)', () => {
     expect(JSON.stringify(snoozed.body.value)).toContain('Reminder snoozed');
     expect(JSON.stringify(snoozed.body.value)).toContain('{{TIME(2026-11-23T12:15:00Z)}}');
     const someoneElse = await h.post(cardAction(h, { verb: 'reminder.complete', data: { reminder: reminderId }, from: alex }));
-    expect(JSON.stringify(someoneElse.body)).toContain('belongs to someone else');
+    expect(JSON.stringify(someoneElse.body)).toContain('You have no such reminder');
     now = at('2026-11-23T12:16:00Z');
     await h.service.sweeper.sweepOnce();
     await h.connector.waitFor(() => reminderCards().length === 2);

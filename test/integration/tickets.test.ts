@@ -112,7 +112,7 @@ describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {
       await h.post(setup);
       const [done] = await h.connector.waitFor((c) => c.activityId === setup.id);
       expect(textOf(done)).toContain('New P1 tickets are now posted to this channel');
-      const created = await press(alex, 'ticket.create', { subject: 'Payroll system is down', description: '', type: 'incident', priority: 'P1' });
+      const created = await press(adele, 'ticket.create', { subject: 'Payroll system is down', description: '', type: 'incident', priority: 'P1' });
       expect(JSON.stringify(created)).toMatch(/Created INC-\d+/);
       const id = await newestTicket();
       await cardPosted(id, critical);
@@ -291,11 +291,15 @@ describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {
       const install = personalInstall(h, 'add', someone);
       await h.post(install);
       await h.connector.waitFor((c) => c.activityId === install.id);
-      expect(textOf(await say(someone, `show ${vpn}`))).toMatch(/you can only see tickets you opened/i);
+      // Not theirs reads the same as not there, so ticket numbers can't be probed.
+      expect(textOf(await say(someone, `show ${vpn}`))).toContain(`You have no ticket #${vpn}`);
+      expect(textOf(await say(someone, 'show 999999'))).toContain('You have no ticket #999999');
       expect(textOf(await say(alex, `take ${vpn}`))).toMatch(/only support agents can do that/i);
       expect(textOf(await say(alex, `note ${vpn} hello`))).toMatch(/internal notes are for agents/i);
       expect(textOf(await say(alex, 'unassigned'))).toMatch(/only support agents can do that/i);
-      expect(JSON.stringify(await press(someone, 'ticket.take', { ticket: vpn }))).toContain('You can only see tickets you opened');
+      const refused = JSON.stringify(await press(someone, 'ticket.take', { ticket: vpn }));
+      expect(refused).toContain('Only support agents can do that');
+      expect(refused).not.toContain(`INC-${vpn}`);
       expect(textOf(await say(alex, `show ${vpn}`))).toContain(`INC-${vpn}`);
     });
 

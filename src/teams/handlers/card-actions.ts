@@ -10,7 +10,7 @@ import { TICKET_TYPES } from '../../domain/ticket-reference.js';
 import { DESCRIPTION_MAX, NOTE_MAX, PRIORITIES, SETTABLE_STATUSES, SUBJECT_MAX } from '../../domain/tickets.js';
 import type { Actor } from '../../services/actors.js';
 import type { Result } from '../../services/result.js';
-import { replyActivity, type Reply } from '../command-runner.js';
+import { conversationOf, replyActivity, type Reply } from '../command-runner.js';
 import { callerOf } from '../turn.js';
 import { send, whereOf } from './messages.js';
 import type { TurnServices } from './turn-services.js';
@@ -98,17 +98,23 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
   const data = parsed.data as Record<string, any>;
   const ctx = { actor, surface: 'card' as const };
 
+  // Whatever the verb, the card that comes back is the one this person may see in this conversation.
+  const afterChange = (result: Result<unknown>, id: number) => (result.ok ? freshCard(id, { text: result.notice, tone: 'good' }) : refusedOr(result, () => freshCard(id, { text: capitalize(result.reason), tone: 'warning' })));
+  // SLA, escalation and reminder cards are agents' cards: elsewhere the answer is just what happened.
+  const agentCard = async <T,>(render: () => Promise<T>): Promise<T | undefined> => ((await deps.access.viewFor(actor, conversationOf(actor, where))) === 'agent' ? render() : undefined);
+  const freshCard = async (id: number, notice?: { text: string; tone: 'good' | 'warning' }) => asResult(await deps.runner.show(actor, id, where, notice));
+
   switch (verb) {
     case VERBS.take:
-      return afterChange(deps, actor, await deps.tickets.take(ctx, data.ticket), data.ticket);
+      return afterChange(await deps.tickets.take(ctx, data.ticket), data.ticket);
     case VERBS.open:
-      return freshCard(deps, actor, data.ticket);
+      return freshCard(data.ticket);
     case VERBS.remind: {
       // A typed time wins over the picked one.
       const when = data.whenText || data.when;
-      if (!when) return freshCard(deps, actor, data.ticket, { text: 'Pick or type when to be reminded.', tone: 'warning' });
+      if (!when) return freshCard(data.ticket, { text: 'Pick or type when to be reminded.', tone: 'warning' });
       const result = await deps.reminders.create(actor, data.ticket, when);
-      return freshCard(deps, actor, data.ticket, result.ok ? { text: result.notice, tone: 'good' } : { text: capitalize(result.reason), tone: 'warning' });
+      return afterChange(result, data.ticket);
     }
     case VERBS.reminderDone:
     case VERBS.reminderSnooze: {
@@ -117,7 +123,7 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
           ? await deps.reminders.complete(actor, data.reminder)
           : await deps.reminders.snooze(actor, data.reminder, data.tomorrow ? 'tomorrow' : { minutes: data.minutes ?? 60 });
       if (!result.ok) return warning(capitalize(result.reason));
-      const card = await deps.cards.reminderMessage(data.reminder);
+      const card = await agentCard(() => deps.cards.reminderMessage(data.reminder));
       if (!card) return warning(result.notice);
       const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
       return { card: content, summary: result.notice };
@@ -128,8 +134,10 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
         verb === VERBS.accept
           ? await deps.escalations.accept(actor, data.escalation)
           : await deps.escalations.decline(actor, data.escalation, data.reason || null);
-      // Either way the card shows where the escalation now stands (the winner, when someone was faster).
-      const card = await deps.cards.escalationMessage(data.escalation);
+      // A refusal says only that; otherwise the card shows where the escalation now stands (the
+      // winner, when someone was faster).
+      if (!result.ok && result.denied) return warning(capitalize(result.reason));
+      const card = await agentCard(() => deps.cards.escalationMessage(data.escalation));
       if (!card) return warning(result.ok ? result.notice : capitalize(result.reason));
       const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
       return { card: content, summary: result.ok ? result.notice : capitalize(result.reason) };
@@ -138,7 +146,7 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
       const result = await deps.sla.snooze(actor, data.ticket, data.clock, data.minutes);
       if (!result.ok) return warning(capitalize(result.reason));
       // The warning card, as it now stands: it says who snoozed it until when.
-      const card = await deps.cards.slaMessage(data.ticket, 'warning', data.clock);
+      const card = await agentCard(() => deps.cards.slaMessage(data.ticket, 'warning', data.clock));
       if (!card) return warning(result.notice);
       const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
       return { card: content, summary: String(card.activity.summary) };
@@ -146,43 +154,40 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
     case VERBS.assign: {
       const assignee = await deps.actors.person(data.assignee);
       if (!assignee || !isAgent(await deps.actors.roleOf(assignee))) {
-        return freshCard(deps, actor, data.ticket, { text: 'That person is not a support agent; nothing was changed.', tone: 'warning' });
+        const notAgent = { ok: false as const, reason: 'that person is not a support agent; nothing was changed' };
+        return afterChange(isAgent(actor.role) ? notAgent : { ...notAgent, reason: 'only support agents can do that', denied: true }, data.ticket);
       }
-      return afterChange(deps, actor, await deps.tickets.assign(ctx, data.ticket, assignee), data.ticket);
+      return afterChange(await deps.tickets.assign(ctx, data.ticket, assignee), data.ticket);
     }
     case VERBS.priority:
-      return afterChange(deps, actor, await deps.tickets.setPriority(ctx, data.ticket, data.priority), data.ticket);
+      return afterChange(await deps.tickets.setPriority(ctx, data.ticket, data.priority), data.ticket);
     case VERBS.status:
-      return afterChange(deps, actor, await deps.tickets.changeStatus(ctx, data.ticket, data.status, data.statusNote?.trim() || undefined), data.ticket);
+      return afterChange(await deps.tickets.changeStatus(ctx, data.ticket, data.status, data.statusNote?.trim() || undefined), data.ticket);
     case VERBS.note:
-      return afterChange(deps, actor, await deps.tickets.comment(ctx, data.ticket, data.note, data.visibility), data.ticket);
+      return afterChange(await deps.tickets.comment(ctx, data.ticket, data.note, data.visibility), data.ticket);
     case VERBS.comment:
-      return afterChange(deps, actor, await deps.tickets.comment(ctx, data.ticket, data.note, 'public'), data.ticket);
+      return afterChange(await deps.tickets.comment(ctx, data.ticket, data.note, 'public'), data.ticket);
     case VERBS.reopen:
-      return afterChange(deps, actor, await deps.tickets.changeStatus(ctx, data.ticket, 'open'), data.ticket);
+      return afterChange(await deps.tickets.changeStatus(ctx, data.ticket, 'open'), data.ticket);
     case VERBS.history: {
       // The history goes out as its own message; the card itself stays as it is.
-      const history = await deps.runner.history(actor, data.ticket);
+      const history = await deps.runner.history(actor, data.ticket, where);
       if (history.kind === 'card') await context.sendActivity(replyActivity(history) as Partial<Activity>);
-      return freshCard(deps, actor, data.ticket);
+      return freshCard(data.ticket);
     }
     case VERBS.create: {
-      if (!data.subject) return { card: newTicketCard({ problem: 'A ticket needs a subject.', description: data.description }), summary: 'New ticket' };
+      if (!data.subject) return { card: newTicketCard({ problem: 'A ticket needs a subject.', description: data.description, priorities: deps.access.prioritiesFor(actor) }), summary: 'New ticket' };
       const reply = await deps.runner.create(actor, where, deps.helpersFor(context, actor), { subject: data.subject, description: data.description, type: data.type, priority: data.priority }, 'card');
       return asResult(reply);
     }
     case VERBS.more:
-      return asResult(await deps.runner.list(actor, data.list, { teamId: data.teamId ?? (where.teamId as string | null) }, data.after, data.page));
+      return asResult(await deps.runner.list(actor, data.list, { ...where, teamId: data.teamId ?? where.teamId }, data.after, data.page));
   }
 }
 
-/** After a change (or a refusal), the card shows the ticket as it now is, with a line saying what happened. */
-async function afterChange(deps: TurnServices, actor: Actor, result: Result<unknown>, id: number): Promise<CardActionResult> {
-  return freshCard(deps, actor, id, result.ok ? { text: result.notice, tone: 'good' } : { text: capitalize(result.reason), tone: 'warning' });
-}
-
-async function freshCard(deps: TurnServices, actor: Actor, id: number, notice?: { text: string; tone: 'good' | 'warning' }): Promise<CardActionResult> {
-  return asResult(await deps.runner.show(actor, id, notice));
+/** A refused action (not allowed, or no such ticket for this person) answers with the refusal alone. */
+function refusedOr(result: Extract<Result<unknown>, { ok: false }>, otherwise: () => Promise<CardActionResult>): Promise<CardActionResult> {
+  return result.denied ? Promise.resolve(warning(capitalize(result.reason))) : otherwise();
 }
 
 function asResult(reply: Reply): CardActionResult {

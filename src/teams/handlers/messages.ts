@@ -4,7 +4,7 @@ import { parseCommand } from '../../domain/commands.js';
 import { isAgent } from '../../domain/roles.js';
 import type { Actor } from '../../services/actors.js';
 import { confirmationCard } from '../../cards/confirmation-card.js';
-import { replyActivity, type CommandRunner, type Reply, type TurnHelpers } from '../command-runner.js';
+import { conversationOf, replyActivity, type Reply, type TurnHelpers } from '../command-runner.js';
 import { conversationToRemember } from '../conversation.js';
 import { callerOf, commandTextOf, conversationKind, mentionsBot, teamIdOf, teamNameOf, threadRootOf, type Where } from '../turn.js';
 import type { TurnServices } from './turn-services.js';
@@ -40,7 +40,7 @@ export function registerMessageHandlers(
       const text = commandTextOf(activity);
       const parsed = parseCommand(text);
       if (where.threadTicketId !== undefined && (!addressed || !parsed.ok)) {
-        await send(context, deps, await threadNote(deps.runner, actor, where, text, deps.helpersFor(context, actor)), where);
+        await send(context, deps, await threadNote(deps, actor, where, text, deps.helpersFor(context, actor)), where);
         return;
       }
       if (!parsed.ok) {
@@ -54,12 +54,21 @@ export function registerMessageHandlers(
   );
 }
 
-/** A reply under a ticket's card: an internal note, or public when it starts with "reply" (requesters always public). */
-async function threadNote(runner: CommandRunner, actor: Actor, where: Where, text: string, helpers: TurnHelpers): Promise<Reply> {
+/**
+ * A reply under a ticket's card: an internal note, or public when it starts with "reply" (requesters
+ * always public). Where not everyone present is an agent (a group chat, a channel outside the desk),
+ * whatever an agent writes there is read by everyone, so it is a public reply, and the bot says so.
+ */
+async function threadNote(deps: Pick<TurnServices, 'runner' | 'access'>, actor: Actor, where: Where, text: string, helpers: TurnHelpers): Promise<Reply> {
   const match = /^reply\b[\s:,-]*(.*)$/is.exec(text);
-  const isPublic = Boolean(match) || !isAgent(actor.role);
   const body = match ? match[1]!.trim() : text;
-  return runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, helpers);
+  const agent = isAgent(actor.role);
+  const everyoneReads = agent && !match && (await deps.access.viewFor(actor, conversationOf(actor, where))) !== 'agent';
+  const isPublic = Boolean(match) || !agent || everyoneReads;
+  const reply = await deps.runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, helpers);
+  if (!everyoneReads || reply.kind !== 'card' || reply.tone !== 'good') return reply;
+  const text_ = `${reply.summary}. Not everyone in this conversation is an agent, so this is a public reply the requester can read; write internal notes in a support channel or in your chat with me.`;
+  return { kind: 'card', card: confirmationCard(text_, 'good'), summary: reply.summary };
 }
 
 export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'conversations'>): Promise<Where> {

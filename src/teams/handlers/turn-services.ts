@@ -1,6 +1,7 @@
 import type { TurnContext } from 'botbuilder';
 import { isAgent } from '../../domain/roles.js';
 import type { Logger } from '../../logger.js';
+import type { AccessPolicy } from '../../services/access.js';
 import type { Actor, ActorDirectory, Person } from '../../services/actors.js';
 import type { CardCopyRecorder } from '../../services/card-copies.js';
 import type { ConversationDirectory } from '../../services/conversation-directory.js';
@@ -18,6 +19,7 @@ export interface TurnServices {
   logger: Logger;
   conversations: ConversationDirectory;
   actors: ActorDirectory;
+  access: AccessPolicy;
   tickets: TicketService;
   sla: SlaService;
   escalations: EscalationService;
