@@ -102,15 +102,16 @@ export class TicketCards implements CardRenderer {
   }
 
   /**
-   * The card as it should read in `conversation`. SLA, escalation and reminder cards are for agents;
-   * wherever someone else could read them (a group chat, a channel outside the desk) they become the
-   * requester's view of the ticket, however they are refreshed.
+   * The card as it should read in `conversation`. Escalation and reminder cards (reasons, who declined,
+   * an agent's own follow-ups) and the agent's view of a ticket go only where everyone present is an
+   * agent; elsewhere (a group chat, a channel outside the desk) the ticket card is the requester's view,
+   * however it is refreshed. SLA cards say nothing a requester may not know (due times, who has it).
    */
   async render(ticketId: number, cardKind: string, conversation: ConversationSeen) {
-    const audience = await this.access.audienceOf(conversation);
-    if (audience !== 'agent') return this.message(ticketId, 'requester');
     const sla = SLA_CARD_KIND.exec(cardKind);
     if (sla) return this.slaMessage(ticketId, sla[1] as 'warning' | 'breach', sla[2] as Clock);
+    const audience = await this.access.audienceOf(conversation);
+    if (audience !== 'agent') return this.message(ticketId, 'requester');
     const escalation = ESCALATION_CARD_KIND.exec(cardKind);
     if (escalation) return this.escalationMessage(Number(escalation[1]));
     const reminder = REMINDER_CARD_KIND.exec(cardKind);

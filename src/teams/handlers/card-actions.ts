@@ -100,7 +100,7 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
 
   // Whatever the verb, the card that comes back is the one this person may see in this conversation.
   const afterChange = (result: Result<unknown>, id: number) => (result.ok ? freshCard(id, { text: result.notice, tone: 'good' }) : refusedOr(result, () => freshCard(id, { text: capitalize(result.reason), tone: 'warning' })));
-  // SLA, escalation and reminder cards are agents' cards: elsewhere the answer is just what happened.
+  // Escalation and reminder cards are agents' cards: elsewhere the answer is just what happened.
   const agentCard = async <T,>(render: () => Promise<T>): Promise<T | undefined> => ((await deps.access.viewFor(actor, conversationOf(actor, where))) === 'agent' ? render() : undefined);
   const freshCard = async (id: number, notice?: { text: string; tone: 'good' | 'warning' }) => asResult(await deps.runner.show(actor, id, where, notice));
 
@@ -146,7 +146,7 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
       const result = await deps.sla.snooze(actor, data.ticket, data.clock, data.minutes);
       if (!result.ok) return warning(capitalize(result.reason));
       // The warning card, as it now stands: it says who snoozed it until when.
-      const card = await agentCard(() => deps.cards.slaMessage(data.ticket, 'warning', data.clock));
+      const card = await deps.cards.slaMessage(data.ticket, 'warning', data.clock);
       if (!card) return warning(result.notice);
       const content = (card.activity.attachments as Array<{ content: AdaptiveCard }>)[0]!.content;
       return { card: content, summary: String(card.activity.summary) };
