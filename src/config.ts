@@ -302,9 +302,9 @@ export function parseConfig(env: Env): ConfigResult {
     if (e.BOT_TYPE === 'SingleTenant' && !e.BOT_TENANT_ID) {
       problems.push('BOT_TENANT_ID: required when BOT_TYPE is SingleTenant.');
     }
-    if (e.BOT_TYPE === 'MultiTenant' && e.ALLOWED_TENANT_IDS.length === 0) {
+    if (e.BOT_TYPE === 'MultiTenant' && e.ALLOWED_TENANT_IDS.length === 0 && !e.BOT_TENANT_ID) {
       problems.push(
-        'ALLOWED_TENANT_IDS: required for a MultiTenant bot: list the tenants whose people may use it (comma-separated ids), or set it to * to allow every tenant that installs the app.',
+        'ALLOWED_TENANT_IDS: required for a MultiTenant bot without BOT_TENANT_ID: list the tenants whose people may use it (comma-separated ids), or set it to * to allow every tenant that installs the app.',
       );
     }
   } else if (e.NODE_ENV === 'production') {

@@ -4,6 +4,9 @@ import { loadSlaPolicy } from './sla-config.js';
 
 /** The process: read the environment, start the service, stop it cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  // Everything the service writes (database, attachments, logs it may be pointed at) is for its own
+  // user: files 0600, folders 0700, whatever the shell's umask was.
+  process.umask(0o077);
   const parsed = parseConfig(process.env);
   if (!parsed.ok) {
     process.stderr.write(
