@@ -62,7 +62,8 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
       for (const key of Object.getOwnPropertyNames(value)) {
         const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
         const inner = 'value' in descriptor ? descriptor.value : undefined;
-        Object.defineProperty(copy, key, { ...descriptor, get: undefined, set: undefined, writable: true, value: isSecretKey(key) ? CENSOR : redact(inner, depth + 1, seen) });
+        const redacted = isSecretKey(key) ? CENSOR : redact(inner, depth + 1, seen);
+        Object.defineProperty(copy, key, { value: redacted, writable: true, configurable: true, enumerable: descriptor.enumerable ?? false });
       }
       return copy;
     }
