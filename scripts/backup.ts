@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { parseDatabaseUrl } from '../src/config.js';
@@ -29,6 +30,9 @@ const source = new BetterSqlite3(database.path, { readonly: true, fileMustExist:
 try {
   source.pragma('busy_timeout = 5000');
   const started = Date.now();
+  // A backup holds everything the database does: readable by this user only, like the database.
+  closeSync(openSync(resolve(target), 'a', 0o600));
+  chmodSync(resolve(target), 0o600);
   await source.backup(resolve(target), {
     progress: ({ totalPages, remainingPages }) => {
       if (totalPages > 10_000) process.stdout.write(`\r${Math.round(((totalPages - remainingPages) / totalPages) * 100)}%`);

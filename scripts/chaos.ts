@@ -83,6 +83,8 @@ async function start(i: number): Promise<void> {
       BOT_ID: BOT_APP_ID,
       BOT_PASSWORD,
       BOT_TYPE: 'MultiTenant',
+      ALLOWED_TENANT_IDS: '*',
+      ALLOWED_SERVICE_URLS: 'http://127.0.0.1:*',
       ToBotFromChannelOpenIdMetadataUrl: identity.openIdMetadataUrl,
       ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
       ToChannelFromBotLoginUrl: identity.loginUrl,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clockMs, parseDuration } from './domain/duration.js';
 import { PRIORITIES, type Priority } from './domain/tickets.js';
+import { isOriginPattern } from './domain/origin-pattern.js';
 
 /**
  * Every environment variable the service reads, parsed once at start-up into a frozen object.
@@ -57,6 +58,19 @@ export interface BotConfig {
   type: BotType;
   /** Only the keys the operator set; see BOT_FRAMEWORK_ENDPOINT_KEYS. */
   endpoints: Partial<Record<BotFrameworkEndpointKey, string>>;
+  /** Who may talk to the bot, checked before an activity is processed (src/teams/inbound-policy.ts). */
+  inbound: InboundPolicy;
+}
+
+export interface InboundPolicy {
+  /** Origin patterns (`https://smba.trafficmanager.net`, `http://127.0.0.1:*`) an activity's serviceUrl must match. */
+  allowedServiceUrls: readonly string[];
+  /** Accept Bot Framework Emulator tokens besides channel tokens (never by default). */
+  allowEmulatorTokens: boolean;
+  /** Only this channel's activities are processed; undefined in local mode (Emulator, Playground). */
+  channelId: 'msteams' | undefined;
+  /** Tenants whose activities are processed; `'*'` for every tenant. */
+  allowedTenantIds: readonly string[] | '*';
 }
 
 export interface GraphConfig {
@@ -116,7 +130,7 @@ export interface Config {
   hubspot: HubSpotConfig | null;
   mail: MailConfig;
   shutdownTimeoutMs: number;
-  /** Bearer token for GET /metrics; undefined → open (keep it on a private network). */
+  /** Bearer token for GET /metrics and detailed /readyz; undefined → /metrics is open on loopback only. */
   metricsToken: string | undefined;
   /** Attachment contents of tickets closed this long ago are purged (metadata kept); undefined → kept. */
   retentionDays: number | undefined;
@@ -128,12 +142,13 @@ export interface Config {
 export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: string }> = [
   { name: 'NODE_ENV', default: 'development', meaning: '`production` refuses to start without bot credentials.' },
   { name: 'PORT', default: '3978', meaning: 'HTTP port for `/api/messages`, `/healthz`, `/readyz`.' },
-  { name: 'HOST', default: '127.0.0.1 in local mode, else 0.0.0.0', meaning: 'Interface to listen on. Local mode (no `BOT_ID`) has no auth, so it stays on loopback unless you say otherwise.' },
+  { name: 'HOST', default: '127.0.0.1 in local mode, else 0.0.0.0', meaning: 'Interface to listen on. Local mode (no `BOT_ID`) has no auth: another interface is refused unless `ALLOW_UNAUTHENTICATED=true`.' },
+  { name: 'ALLOW_UNAUTHENTICATED', default: 'false', meaning: '`true` lets local mode (no `BOT_ID`, no auth) listen beyond loopback, e.g. in a container reached through a private port. Never in production.' },
   { name: 'LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines on stdout.' },
   { name: 'DATABASE_URL', default: 'sqlite:./data/service-desk.db', meaning: 'Unset → SQLite file `./data/service-desk.db`; `sqlite:<path>` or `:memory:`; `postgres://…` → PostgreSQL.' },
   { name: 'MAX_BODY_BYTES', default: '262144', meaning: 'Largest request body accepted on `/api/messages`; larger ones get 413.' },
   { name: 'SHUTDOWN_TIMEOUT_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight turns and sends before closing anyway.' },
-  { name: 'METRICS_TOKEN', default: '(open)', meaning: 'When set, `GET /metrics` needs `Authorization: Bearer <token>`.' },
+  { name: 'METRICS_TOKEN', default: '(open on loopback only)', meaning: 'When set, `GET /metrics` needs `Authorization: Bearer <token>`, and `/readyz` shows error details to that token. Unset, `/metrics` answers only when the service listens on loopback.' },
   { name: 'RETENTION_DAYS', default: '(keep)', meaning: 'Attachment contents of tickets closed more than this many days ago are deleted every night (names and sizes stay).' },
   { name: 'SLA_CONFIG', default: '(built-in policy)', meaning: 'Path of the SLA policy file (YAML or JSON): calendars, targets per tier and priority, warning thresholds. Checked at start; errors name the line.' },
   { name: 'BOT_ID', default: '(unset: local mode)', meaning: 'Microsoft Entra app id of the bot. Unset → no auth (Agents Playground, Emulator); refused in production.' },
@@ -145,7 +160,9 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'ADMIN_IDS', default: '', meaning: 'Comma-separated Entra object ids (or Teams `29:` ids) of admins.' },
   { name: 'AGENT_IDS', default: '', meaning: 'Comma-separated Entra object ids (or Teams ids) of support agents.' },
   { name: 'REQUESTER_MAX_PRIORITY', default: 'P2', meaning: 'The most urgent priority a requester may pick when opening a ticket (P1–P4); agents triage from there.' },
-  { name: 'ALLOWED_TENANT_IDS', default: '(the bot tenant, if set)', meaning: 'Comma-separated tenants whose users may open tickets; others are refused.' },
+  { name: 'ALLOWED_TENANT_IDS', default: '(the bot tenant, if set)', meaning: 'Comma-separated tenants whose activities the bot processes; others are refused with 403. `*` allows every tenant; a `MultiTenant` bot needs one or the other to start.' },
+  { name: 'ALLOWED_SERVICE_URLS', default: 'Teams\' public hosts (local mode: loopback)', meaning: 'Comma-separated origins an activity\'s `serviceUrl` may name (`https://smba.trafficmanager.net`, `http://127.0.0.1:*`; `*` in the host or port). Others are refused before the bot sends its token anywhere. Default: `smba.trafficmanager.net` and the GCC, GCC High and DoD hosts; in local mode `http://127.0.0.1:*`, `http://localhost:*`.' },
+  { name: 'ALLOW_EMULATOR_TOKENS', default: 'false', meaning: '`true` also accepts Bot Framework Emulator tokens for `BOT_ID`; otherwise only Bot Framework channel tokens are.' },
   { name: 'GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET', default: '', meaning: 'App registration with Mail.ReadWrite and Mail.Send on the support mailbox. Set all three with `SUPPORT_MAILBOX` to turn email on.' },
   { name: 'SUPPORT_MAILBOX', default: '', meaning: 'UPN or id of the shared mailbox that becomes tickets.' },
   { name: 'GRAPH_BASE_URL', default: 'https://graph.microsoft.com', meaning: 'Graph endpoint (national clouds, proxies, test servers).' },
@@ -190,6 +207,7 @@ const duration = (what: string, min: number, max: number) =>
       }
       return ms;
     });
+const flag = (name: string) => z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: `${name} must be true or false` }).default('false'));
 const idList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []),
   z.array(z.string()),
@@ -217,6 +235,9 @@ const schema = z.object({
   AGENT_IDS: idList,
   ALLOWED_TENANT_IDS: idList,
   REQUESTER_MAX_PRIORITY: z.preprocess(emptyToUndefined, z.enum(PRIORITIES, { message: 'REQUESTER_MAX_PRIORITY must be P1, P2, P3 or P4' }).default('P2')),
+  ALLOWED_SERVICE_URLS: idList,
+  ALLOW_EMULATOR_TOKENS: flag('ALLOW_EMULATOR_TOKENS'),
+  ALLOW_UNAUTHENTICATED: flag('ALLOW_UNAUTHENTICATED'),
   GRAPH_TENANT_ID: optionalString,
   GRAPH_CLIENT_ID: optionalString,
   GRAPH_CLIENT_SECRET: optionalString,
@@ -286,10 +307,27 @@ export function parseConfig(env: Env): ConfigResult {
     if (e.BOT_TYPE === 'SingleTenant' && !e.BOT_TENANT_ID) {
       problems.push('BOT_TENANT_ID: required when BOT_TYPE is SingleTenant.');
     }
+    if (e.BOT_TYPE === 'MultiTenant' && e.ALLOWED_TENANT_IDS.length === 0 && !e.BOT_TENANT_ID) {
+      problems.push(
+        'ALLOWED_TENANT_IDS: required for a MultiTenant bot without BOT_TENANT_ID: list the tenants whose people may use it (comma-separated ids), or set it to * to allow every tenant that installs the app.',
+      );
+    }
   } else if (e.NODE_ENV === 'production') {
     problems.push(
       'BOT_ID: required when NODE_ENV=production. Without it the bot accepts unauthenticated requests; set BOT_ID and BOT_PASSWORD from your Azure Bot registration.',
     );
+  }
+  const host = e.HOST ?? (e.BOT_ID ? '0.0.0.0' : '127.0.0.1');
+  if (!e.BOT_ID && !isLoopbackHost(host) && e.ALLOW_UNAUTHENTICATED !== 'true') {
+    problems.push(
+      `HOST: ${host} without BOT_ID would let anyone who reaches this port act as any Teams user (local mode has no authentication). Set BOT_ID and BOT_PASSWORD, listen on 127.0.0.1, or set ALLOW_UNAUTHENTICATED=true if this network is private on purpose.`,
+    );
+  }
+  if (e.ALLOWED_TENANT_IDS.includes('*') && e.ALLOWED_TENANT_IDS.length > 1) {
+    problems.push('ALLOWED_TENANT_IDS: * allows every tenant; list tenant ids or *, not both.');
+  }
+  for (const pattern of e.ALLOWED_SERVICE_URLS.filter((p) => !isOriginPattern(p))) {
+    problems.push(`ALLOWED_SERVICE_URLS: ${pattern} is not an origin such as https://smba.trafficmanager.net or http://127.0.0.1:* (* in the host or as the port)`);
   }
 
   const graphParts = { GRAPH_TENANT_ID: e.GRAPH_TENANT_ID, GRAPH_CLIENT_ID: e.GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET: e.GRAPH_CLIENT_SECRET, SUPPORT_MAILBOX: e.SUPPORT_MAILBOX };
@@ -304,17 +342,33 @@ export function parseConfig(env: Env): ConfigResult {
 
   if (problems.length > 0 || typeof database === 'string') return { ok: false, problems };
 
+  const allowedTenants = e.ALLOWED_TENANT_IDS.includes('*') ? [] : e.ALLOWED_TENANT_IDS.length > 0 ? e.ALLOWED_TENANT_IDS : e.BOT_TENANT_ID ? [e.BOT_TENANT_ID] : [];
+
   const config: Config = {
     env: e.NODE_ENV,
-    http: { host: e.HOST ?? (e.BOT_ID ? '0.0.0.0' : '127.0.0.1'), port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES },
+    http: { host, port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES },
     logLevel: e.LOG_LEVEL,
     database,
-    bot: { appId: e.BOT_ID, password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE, endpoints },
+    bot: {
+      appId: e.BOT_ID,
+      password: e.BOT_PASSWORD,
+      tenantId: e.BOT_TENANT_ID,
+      type: e.BOT_TYPE,
+      endpoints,
+      inbound: {
+        allowedServiceUrls:
+          e.ALLOWED_SERVICE_URLS.length > 0 ? e.ALLOWED_SERVICE_URLS.map((u) => u.replace(/\/+$/, '').toLowerCase()) : e.BOT_ID ? TEAMS_SERVICE_ORIGINS : LOOPBACK_ORIGINS,
+        allowEmulatorTokens: e.ALLOW_EMULATOR_TOKENS === 'true',
+        channelId: e.BOT_ID ? 'msteams' : undefined,
+        allowedTenantIds: allowedTenants.length === 0 ? '*' : allowedTenants,
+      },
+    },
     roles: {
       adminIds: e.ADMIN_IDS,
       agentIds: e.AGENT_IDS,
-      allowedTenantIds: e.ALLOWED_TENANT_IDS.length > 0 ? e.ALLOWED_TENANT_IDS : e.BOT_TENANT_ID ? [e.BOT_TENANT_ID] : [],
       requesterMaxPriority: e.REQUESTER_MAX_PRIORITY,
+      // Empty means every tenant here (src/domain/roles.ts).
+      allowedTenantIds: allowedTenants,
     },
     graph:
       graphSet.length === 4
@@ -357,6 +411,26 @@ export function parseConfig(env: Env): ConfigResult {
     slaConfigPath: e.SLA_CONFIG,
   };
   return { ok: true, config: deepFreeze(config) };
+}
+
+/**
+ * The hosts Teams sends activities from and takes replies at: the public cloud's
+ * smba.trafficmanager.net (its regional paths, /amer/, /emea/, /apac/ …, share the origin) and the
+ * GCC, GCC High and DoD clouds, as listed in "Proactive messages" on Microsoft Learn:
+ * https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/send-proactive-messages
+ */
+export const TEAMS_SERVICE_ORIGINS: readonly string[] = [
+  'https://smba.trafficmanager.net',
+  'https://smba.infra.gcc.teams.microsoft.com',
+  'https://smba.infra.gov.teams.microsoft.us',
+  'https://smba.infra.dod.teams.microsoft.us',
+];
+/** Local mode talks to the Agents Playground or the Emulator on this machine. */
+export const LOOPBACK_ORIGINS: readonly string[] = ['http://127.0.0.1:*', 'http://localhost:*', 'http://[::1]:*'];
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {

@@ -4,6 +4,9 @@ import { loadSlaPolicy } from './sla-config.js';
 
 /** The process: read the environment, start the service, stop it cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  // Everything the service writes (database, attachments, logs it may be pointed at) is for its own
+  // user: files 0600, folders 0700, whatever the shell's umask was.
+  process.umask(0o077);
   const parsed = parseConfig(process.env);
   if (!parsed.ok) {
     process.stderr.write(
@@ -22,8 +25,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (!config.bot.appId) {
     logger.warn('BOT_ID is not set: running in local mode without authentication (Agents Playground / Emulator only)');
-  } else if (config.roles.allowedTenantIds.length === 0) {
-    logger.warn('ALLOWED_TENANT_IDS and BOT_TENANT_ID are empty: people from any tenant that installs the app can open tickets');
+  } else if (config.bot.inbound.allowedTenantIds === '*') {
+    logger.warn('ALLOWED_TENANT_IDS=*: people from any tenant that installs the app can open tickets');
   }
 
   // Loaded only once the config is known to be good, so a bad setting is reported in milliseconds

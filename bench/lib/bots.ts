@@ -32,6 +32,8 @@ export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProv
       ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
       ToChannelFromBotLoginUrl: identity.loginUrl,
       ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+      ALLOWED_TENANT_IDS: '*',
+      ALLOWED_SERVICE_URLS: 'http://127.0.0.1:*',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],

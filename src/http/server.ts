@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
+import { isLoopbackHost } from '../config.js';
 import { checkInboundActivity } from './activity-schema.js';
+import { jsonBody } from './json-body.js';
 import { parseGraphNotifications } from './graph-notifications.js';
 import { parseHubSpotEvents } from './hubspot-webhooks.js';
 import { verifyV3 } from '../domain/hubspot-signature.js';
@@ -18,7 +20,7 @@ export interface HttpServerDeps {
   messages: MessageEndpoint;
   /** Readiness per dependency; the replica is ready while its database is. */
   health: { report(): Promise<{ ready: boolean; checks: Record<string, { status: string; lastError?: string }> }> };
-  /** Prometheus metrics, and the bearer token that guards them (when set). */
+  /** Prometheus metrics, and the bearer token that guards them and /readyz's details (when set). */
   metrics?: { registry: { metrics(): Promise<string>; contentType: string }; turns: { inc(labels: { kind: string; outcome: string }): void }; turnSeconds: { observe(labels: { kind: string }, v: number): void }; invokeSeconds: { observe(v: number): void } };
   metricsToken?: string | undefined;
   maxBodyBytes: number;
@@ -55,14 +57,28 @@ function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The Graph subscription handshake: a POST with `?validationToken=` and a text/plain body we ignore. */
+const isGraphValidation = (req: Request) => req.path() === '/api/notifications/graph' && new URL(req.url ?? '/', 'http://localhost').searchParams.has('validationToken');
+
 export class HttpServer {
   private readonly server: Server;
   private draining = false;
+  /** Set by `listen`: /metrics without a token is served on loopback only. */
+  private loopbackOnly = true;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Answers whose refusal the route already logged. */
+  private readonly explained = new WeakSet<Response>();
+  /** Why the body reader refused a request, for the request's log line. */
+  private readonly bodyRefusals = new WeakMap<Response, string>();
 
   constructor(private readonly deps: HttpServerDeps) {
     const { logger } = deps;
     this.server = restify.createServer({ name: 'teams-service-desk', handleUncaughtExceptions: false });
+    // Every answer, including restify's own 404/405, is what its Content-Type says and nothing else.
+    this.server.pre((_req, res, next) => {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      return next();
+    });
     this.server.use((req, res, next) => {
       if (this.draining) {
         res.setHeader('Connection', 'close');
@@ -71,7 +87,7 @@ export class HttpServer {
       }
       return next();
     });
-    this.server.use(restify.plugins.bodyParser({ maxBodySize: deps.maxBodyBytes, mapParams: false }));
+    this.server.use(jsonBody(deps.maxBodyBytes, { skip: isGraphValidation, onRefused: (res, reason) => this.bodyRefusals.set(res, reason) }));
 
     this.server.post('/api/messages', async (req: Request, res: Response) => {
       const check = checkInboundActivity(req.body);
@@ -87,6 +103,11 @@ export class HttpServer {
       const correlation = correlationId('activity', typeof body.id === 'string' && body.id ? body.id : `~${randomUUID()}`);
       const work = withCorrelation(correlation, async () => {
         await deps.messages.process(req, res);
+        // A refusal was logged, with its reason, where it was decided: one line per refusal.
+        if (res.statusCode >= 400) {
+          this.explained.add(res);
+          return;
+        }
         logger.info({ type: kind, ...(typeof body.name === 'string' ? { name: body.name.slice(0, 80) } : {}), status: res.statusCode, ms: Math.round(performance.now() - started) }, 'activity handled');
       });
       this.inFlight.add(work);
@@ -183,15 +204,22 @@ export class HttpServer {
     });
 
     // 503 only without the database: a broken integration degrades the desk, it does not take it out of rotation.
-    this.server.get('/readyz', async (_req: Request, res: Response) => {
+    // Anyone may ask; error text (hosts, ids, vendor messages) is for the holder of the metrics token.
+    this.server.get('/readyz', async (req: Request, res: Response) => {
       const report = await deps.health.report();
       if (!report.ready) logger.warn({ checks: report.checks }, 'readiness check: not ready');
-      res.send(report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', checks: report.checks });
+      const detailed = deps.metricsToken !== undefined && header(req, 'authorization') === `Bearer ${deps.metricsToken}`;
+      const checks = detailed ? report.checks : Object.fromEntries(Object.entries(report.checks).map(([name, check]) => [name, { status: check.status }]));
+      res.send(report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', checks });
     });
 
     this.server.get('/metrics', async (req: Request, res: Response) => {
       if (!deps.metrics) {
         res.send(404);
+        return;
+      }
+      if (!deps.metricsToken && !this.loopbackOnly) {
+        res.send(403, { error: 'metrics are served beyond loopback only with a token: set METRICS_TOKEN and send Authorization: Bearer <METRICS_TOKEN>' });
         return;
       }
       if (deps.metricsToken && header(req, 'authorization') !== `Bearer ${deps.metricsToken}`) {
@@ -206,13 +234,14 @@ export class HttpServer {
     // Every request ends here, including the ones restify refused itself (invalid JSON, too large).
     this.server.on('after', (req: Request, res: Response, _route: unknown, error?: Error) => {
       const status = res.statusCode;
+      if (this.explained.has(res)) return;
       if (status < 400 && !logger.isLevelEnabled('debug')) return;
       const entry = {
         method: req.method,
         path: req.path(),
         status,
         ms: Date.now() - (req.time?.() ?? Date.now()),
-        ...(error ? { reason: error.message } : {}),
+        ...(error ? { reason: error.message } : this.bodyRefusals.has(res) ? { reason: this.bodyRefusals.get(res) } : {}),
       };
       if (status >= 500) logger.error(entry, 'request failed');
       else if (status >= 400) logger.warn(entry, 'request refused');
@@ -221,6 +250,10 @@ export class HttpServer {
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
+    this.loopbackOnly = isLoopbackHost(host);
+    if (!this.loopbackOnly && !this.deps.metricsToken && this.deps.metrics) {
+      this.deps.logger.warn({ host }, 'METRICS_TOKEN is not set: /metrics answers 403 on this interface until it is');
+    }
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {

@@ -23,7 +23,7 @@ const PG_INT8_OID = 20;
 /** Opens the configured store. Nothing is created or migrated here; see `migrateToLatest`. */
 export function openDatabase(config: DatabaseConfig): Database {
   if (config.kind === 'sqlite') {
-    if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
+    if (config.path !== ':memory:') createPrivately(config.path);
     const sqlite = new BetterSqlite3(config.path);
     // WAL lets readers run while a write commits; the busy timeout rides out a checkpoint instead of
     // failing a turn with SQLITE_BUSY; NORMAL sync is durable at every checkpoint and crash-safe in WAL.
@@ -70,6 +70,25 @@ export function openDatabase(config: DatabaseConfig): Database {
   };
 }
 
+const PRIVATE_FILE = 0o600;
+const PRIVATE_DIR = 0o700;
+
+/**
+ * Tickets, people and mail are readable by the service's user only. The file is created here, before
+ * SQLite opens it, because SQLite creates it 0644 (less the umask) and gives its -wal and -shm files
+ * the database file's permissions (https://www.sqlite.org/tempfiles.html, and SQLITE_DEFAULT_FILE_PERMISSIONS
+ * in https://www.sqlite.org/compile.html). Folders it creates are 0700; an existing file keeps the mode
+ * its operator gave it.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR });
+  try {
+    closeSync(openSync(path, 'wx', PRIVATE_FILE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 export class DatabaseInUseError extends Error {
   override readonly name = 'DatabaseInUseError';
 }
@@ -83,12 +102,12 @@ export class DatabaseInUseError extends Error {
  */
 export function lockForOneService(config: DatabaseConfig): () => void {
   if (config.kind !== 'sqlite' || config.path === ':memory:') return () => undefined;
-  mkdirSync(dirname(config.path), { recursive: true });
+  mkdirSync(dirname(config.path), { recursive: true, mode: PRIVATE_DIR });
   const path = config.path;
   const lockPath = `${path}.lock`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lockPath, 'wx');
+      const fd = openSync(lockPath, 'wx', PRIVATE_FILE);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       return () => {

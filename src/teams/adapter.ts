@@ -2,7 +2,8 @@ import { ConfidentialClientApplication } from '@azure/msal-node';
 import { TeamsAdapter } from '@microsoft/teams-ai';
 import type { Activity, TurnContext } from 'botbuilder';
 import { AuthenticationError, MsalServiceClientCredentialsFactory } from 'botframework-connector';
-import type { BotConfig } from '../config.js';
+import type { BotConfig, InboundPolicy } from '../config.js';
+import { checkInbound } from './inbound-policy.js';
 
 const PUBLIC_LOGIN_PREFIX = 'https://login.microsoftonline.com/';
 
@@ -11,7 +12,8 @@ const TOKEN_ERRORS = new Set(['JsonWebTokenError', 'TokenExpiredError', 'NotBefo
 
 export type AdapterOutcome =
   | { kind: 'ok'; status: number; body: unknown }
-  | { kind: 'unauthorized'; reason: string };
+  | { kind: 'unauthorized'; reason: string }
+  | { kind: 'refused'; status: 401 | 403; reason: string };
 
 /**
  * teams-ai's adapter, with request handling of our own around botbuilder's `processActivity` (which
@@ -21,7 +23,17 @@ export type AdapterOutcome =
  * own (say, the key endpoint unreachable) is thrown for the caller to report as a 500.
  */
 export class ServiceDeskAdapter extends TeamsAdapter {
+  constructor(
+    private readonly inbound: { policy: InboundPolicy; authenticated: boolean },
+    ...args: ConstructorParameters<typeof TeamsAdapter>
+  ) {
+    super(...args);
+  }
+
   async handle(body: Record<string, unknown>, authorization: string, logic: (context: TurnContext) => Promise<void>): Promise<AdapterOutcome> {
+    // Before botbuilder: it would store nothing yet, but it would send replies, with our token, to any serviceUrl.
+    const verdict = checkInbound(body, authorization, this.inbound.policy, this.inbound.authenticated);
+    if (!verdict.ok) return { kind: 'refused', status: verdict.status, reason: verdict.reason };
     const activity = withDates(body) as unknown as Activity;
     try {
       const invokeResponse = await this.processActivity(authorization, activity, logic);
@@ -64,9 +76,10 @@ export function createTeamsAdapter(bot: BotConfig): ServiceDeskAdapter {
     MicrosoftAppTenantId: bot.tenantId ?? '',
     ...bot.endpoints,
   };
+  const inbound = { policy: bot.inbound, authenticated: Boolean(bot.appId) };
   const loginUrl = bot.endpoints.ToChannelFromBotLoginUrl;
   if (!bot.appId || !bot.password || !loginUrl || loginUrl.toLowerCase().startsWith(PUBLIC_LOGIN_PREFIX)) {
-    return new ServiceDeskAdapter(authConfig);
+    return new ServiceDeskAdapter(inbound, authConfig);
   }
   const msal = new ConfidentialClientApplication({
     auth: {
@@ -78,5 +91,5 @@ export function createTeamsAdapter(bot: BotConfig): ServiceDeskAdapter {
   });
   // Same msal-node package; TypeScript sees its ESM and CommonJS typings as two different classes.
   type MsalClient = ConstructorParameters<typeof MsalServiceClientCredentialsFactory>[1];
-  return new ServiceDeskAdapter(authConfig, new MsalServiceClientCredentialsFactory(bot.appId, msal as unknown as MsalClient));
+  return new ServiceDeskAdapter(inbound, authConfig, new MsalServiceClientCredentialsFactory(bot.appId, msal as unknown as MsalClient));
 }

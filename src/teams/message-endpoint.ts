@@ -24,6 +24,12 @@ export function createMessageEndpoint(adapter: ServiceDeskAdapter, app: Applicat
           res.send(401, { error: 'unauthorized', reason: outcome.reason });
           return;
         }
+        if (outcome.kind === 'refused') {
+          // The serviceUrl is logged by origin only: it names the host we refused to trust, nothing more.
+          logger.warn({ reason: outcome.reason, status: outcome.status, activityId: body.id, type: body.type, channelId: body.channelId, serviceOrigin: originOf(body.serviceUrl) }, 'refused an activity');
+          res.send(outcome.status, { error: outcome.status === 401 ? 'unauthorized' : 'forbidden', reason: outcome.reason });
+          return;
+        }
         if (outcome.body === undefined) res.send(outcome.status);
         else res.send(outcome.status, outcome.body);
       } catch (error) {
@@ -32,4 +38,12 @@ export function createMessageEndpoint(adapter: ServiceDeskAdapter, app: Applicat
       }
     },
   };
+}
+
+function originOf(url: unknown): string | undefined {
+  try {
+    return typeof url === 'string' ? new URL(url).origin.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
 }

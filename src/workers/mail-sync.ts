@@ -121,13 +121,19 @@ export class MailSync {
   /** Whether a notification's clientState is the one our subscription was made with. */
   async clientStateMatches(state: string | undefined): Promise<boolean> {
     if (!state) return false;
-    const now = Date.now();
-    if (this.clientStateMemo.until < now || this.clientStateMemo.value !== state) {
-      const stored = await this.subscription();
-      this.clientStateMemo = { value: stored?.clientState, until: now + 10_000 };
+    // The stored state is re-read at most every 10 s, whatever is asked: a flood of wrong ones costs no
+    // query (a subscription another replica made is seen within those 10 s; Graph retries meanwhile).
+    if (this.clientStateMemo.until < Date.now()) {
+      this.clientStateReload ??= this.subscription()
+        .then((stored) => {
+          this.clientStateMemo = { value: stored?.clientState, until: Date.now() + 10_000 };
+        })
+        .finally(() => (this.clientStateReload = undefined));
+      await this.clientStateReload;
     }
     return this.clientStateMemo.value === state;
   }
+  private clientStateReload: Promise<void> | undefined;
 
   /** A lifecycle notification: renew, recreate, or catch up, as Graph asks. */
   lifecycle(event: LifecycleEvent): void {

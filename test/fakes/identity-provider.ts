@@ -23,7 +23,15 @@ export interface ChannelTokenOptions {
   expiresIn?: number;
   /** Sign with a key the JWKS does not publish, under the published kid: a forged signature. */
   forged?: boolean;
+  /**
+   * Shape it like a Bot Framework Emulator token (a v1 Entra token from the Bot Framework tenant, with
+   * `appid`, and no `serviceurl`), which botbuilder validates by another path than channel tokens.
+   */
+  emulator?: boolean;
 }
+
+/** One of the issuers botbuilder's Emulator validation accepts (botframework-connector tokenValidationParameters). */
+export const EMULATOR_ISSUER = 'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/';
 
 const PROCESS_CHANNEL_KEY = newSigningKey(`channel-${randomUUID().slice(0, 8)}`);
 
@@ -71,14 +79,10 @@ export class FakeIdentityProvider {
   /** The Authorization header value the Bot Framework channel would send with an activity. */
   channelAuthorization(appId: string, serviceUrl: string, options: ChannelTokenOptions = {}): string {
     const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      iss: options.issuer ?? CHANNEL_ISSUER,
-      aud: options.audience ?? appId,
-      serviceurl: options.serviceUrl ?? serviceUrl,
-      nbf: now - 60,
-      iat: now - 60,
-      exp: now + (options.expiresIn ?? 3600),
-    };
+    const times = { nbf: now - 60, iat: now - 60, exp: now + (options.expiresIn ?? 3600) };
+    const claims = options.emulator
+      ? { iss: options.issuer ?? EMULATOR_ISSUER, aud: options.audience ?? appId, appid: appId, ver: '1.0', ...times }
+      : { iss: options.issuer ?? CHANNEL_ISSUER, aud: options.audience ?? appId, serviceurl: options.serviceUrl ?? serviceUrl, ...times };
     const key = options.forged ? this.forgeryKey : this.channelKey;
     return `Bearer ${signJwt(key, claims, this.channelKey.kid)}`;
   }

@@ -116,6 +116,7 @@ function configEnv(harness: Harness): Record<string, string> {
   return {
     BOT_ID: BOT_APP_ID,
     BOT_PASSWORD,
+    ALLOWED_TENANT_IDS: '*',
     ToBotFromChannelOpenIdMetadataUrl: harness.identity.openIdMetadataUrl,
     ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
     ToChannelFromBotLoginUrl: harness.identity.loginUrl,

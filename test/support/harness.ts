@@ -133,6 +133,11 @@ export async function startHarness(
           ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
           ToChannelFromBotLoginUrl: identity.loginUrl,
           ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+          // Emulator tokens are signed by the same fake provider, so refusing them is the setting's doing.
+          ToBotFromEmulatorOpenIdMetadataUrl: identity.openIdMetadataUrl,
+          // The fake connector listens on loopback; tests act for people in several tenants.
+          ALLOWED_SERVICE_URLS: 'http://127.0.0.1:*',
+          ALLOWED_TENANT_IDS: '*',
         }
       : {}),
     ...mailEnv,

@@ -67,6 +67,7 @@ describe('config', () => {
     const config = ok({
       BOT_ID: 'app',
       BOT_PASSWORD: 'secret',
+      ALLOWED_TENANT_IDS: '*',
       ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.azure.us/v1/.well-known/openidconfiguration',
       ToBotFromChannelTokenIssuer: 'https://api.botframework.us',
       ToChannelFromBotLoginUrl: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us',
