@@ -11,21 +11,25 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Starts one bot under test (bench/bot-server.ts) in its own process, with auth on against the fake
- * identity provider. `env` adds or overrides settings (DATABASE_URL, AGENT_IDS, …); `nodeArgs` go to
- * node (e.g. --cpu-prof to profile the bot).
+ * identity provider. `env` adds or overrides settings (DATABASE_URL, AGENT_IDS, LOG_LEVEL, …); without
+ * LOG_LEVEL the desk logs at the shipped default, to a pipe this process drains, as a container's
+ * stdout would be. `nodeArgs` go to node (e.g. --cpu-prof to profile the bot); `ipc` opens the channel
+ * bench/bot-server.ts listens on for a manual clock.
  */
-export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProvider, env: Record<string, string>, nodeArgs: string[] = []) {
+export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProvider, env: Record<string, string>, nodeArgs: string[] = [], options: { ipc?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  const inherited = { ...process.env };
+  // The shell's LOG_LEVEL must not quietly change what is measured.
+  delete inherited.LOG_LEVEL;
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/bot-server.ts', kind], {
     cwd: root,
     env: {
-      ...process.env,
+      ...inherited,
       NODE_EXTRA_CA_CERTS: testCaPath,
       NODE_NO_WARNINGS: '1',
       PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_URL: `sqlite:${join(dir, 'desk.db')}`,
-      LOG_LEVEL: 'warn',
       BOT_ID: BOT_APP_ID,
       BOT_PASSWORD,
       ToBotFromChannelOpenIdMetadataUrl: identity.openIdMetadataUrl,
@@ -34,19 +38,40 @@ export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProv
       ToChannelFromBotOAuthScope: 'https://api.botframework.com',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: options.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });
+  /** What the bot wrote to stdout (its log) since it started listening. */
+  const log = { bytes: 0, lines: 0 };
+  let ready = false;
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (ready) {
+        log.bytes += chunk.length;
+        for (const byte of chunk) if (byte === 10) log.lines += 1;
+        return;
+      }
       const match = /READY (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
+      if (match) {
+        ready = true;
+        resolve(Number(match[1]));
+      }
     });
     child.on('exit', (code) => reject(new Error(`${kind} bot exited with ${code}`)));
   });
   return {
     url: `http://127.0.0.1:${port}/api/messages`,
+    pid: child.pid!,
+    log,
     /** CPU milliseconds the bot process has used so far (user + system), from /proc. */
     cpuMs: () => processCpuMs(child.pid!),
+    /** Resident memory of the bot process in bytes: all of it, anonymous (heap), and file-backed (mapped files, e.g. SQLite's mmap), from /proc. */
+    rss: () => processRss(child.pid!),
+    /** Sends a message on the IPC channel and waits for the answer. */
+    ask: <T>(message: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        child.once('message', (answer: T & { error?: string }) => (answer.error ? reject(new Error(answer.error)) : resolve(answer)));
+        child.send(message as object);
+      }),
     stop: () => child.kill('SIGTERM'),
   };
 }
@@ -73,4 +98,11 @@ function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / 100;
+}
+
+/** VmRSS, RssAnon and RssFile (+ RssShmem) from /proc/<pid>/status (see proc(5), https://man7.org/linux/man-pages/man5/proc.5.html). */
+function processRss(pid: number): { total: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }

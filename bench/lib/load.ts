@@ -34,3 +34,8 @@ export async function runLoad(send: () => Promise<number>, options: { concurrenc
 export function formatLoad(name: string, r: LoadResult): string {
   return `${name.padEnd(28)} ${r.perSecond.toFixed(0).padStart(6)} turns/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   errors ${r.errors}`;
 }
+
+/** The middle value (the upper middle of an even count): what a typical round did, not the best or worst. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
