@@ -13,7 +13,7 @@ import { benchTurns, reportTurns } from './turns.js';
 const only = process.argv[2];
 const benches: Record<string, () => Promise<string>> = {
   turns: async () => reportTurns(await benchTurns({ durationMs: 4_000, concurrency: 16, rounds: 3 })),
-  tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, rounds: 3 })),
+  tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, agents: 20, rounds: 3 })),
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000, rounds: 5 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
