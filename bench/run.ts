@@ -17,7 +17,7 @@ const benches: Record<string, () => Promise<string>> = {
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000, rounds: 5 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
-  crm: async () => reportCrm(await benchCrm({ requesters: 1_000 })),
+  crm: async () => reportCrm(await benchCrm({ requesters: 1_000, baselineMaxMs: 30_000 })),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 
