@@ -14,7 +14,7 @@ import { createTeamsAdapter } from '../src/teams/adapter.js';
  *
  * With an IPC channel and BENCH_CLOCK=manual, the desk runs on a clock the parent moves: each
  * `{ advanceMs }` message moves it, sweeps what became due, reads the mailbox once when email is on,
- * and answers `{ swept }` (the memory benchmark's compressed hour).
+ * and answers `{ swept, memory }` (process.memoryUsage()) (the memory benchmark's compressed hour).
  */
 const kind = process.argv[2];
 const parsed = parseConfig(process.env);
@@ -37,7 +37,7 @@ if (kind === 'desk') {
         let swept = 0;
         for (let n = await service.sweeper.sweepOnce(); n > 0; n = await service.sweeper.sweepOnce()) swept += n;
         if (service.mail) await service.mail.sync.round();
-        process.send!({ swept });
+        process.send!({ swept, memory: process.memoryUsage() });
       })().catch((error: unknown) => process.send!({ error: error instanceof Error ? error.message : String(error) }));
     });
   }

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { FakeIdentityProvider } from '../../test/fakes/identity-provider.js';
 import { testCaPath } from '../../test/fakes/tls.js';
 import { BOT_APP_ID, BOT_PASSWORD } from '../../test/support/identity.js';
@@ -14,14 +15,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * identity provider. `env` adds or overrides settings (DATABASE_URL, AGENT_IDS, LOG_LEVEL, …); without
  * LOG_LEVEL the desk logs at the shipped default, to a pipe this process drains, as a container's
  * stdout would be. `nodeArgs` go to node (e.g. --cpu-prof to profile the bot); `ipc` opens the channel
- * bench/bot-server.ts listens on for a manual clock.
+ * bench/bot-server.ts listens on for a manual clock; `compiled` runs it as JavaScript built by tsc, as
+ * `npm start` runs the service, rather than through tsx, whose loader (a thread of its own) and
+ * transpile caches would be counted in the bot's memory.
  */
-export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProvider, env: Record<string, string>, nodeArgs: string[] = [], options: { ipc?: boolean } = {}) {
+export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProvider, env: Record<string, string>, nodeArgs: string[] = [], options: { ipc?: boolean; compiled?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const inherited = { ...process.env };
   // The shell's LOG_LEVEL must not quietly change what is measured.
   delete inherited.LOG_LEVEL;
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/bot-server.ts', kind], {
+  const entry = options.compiled ? [await compiledServer()] : ['--import', 'tsx', 'bench/bot-server.ts'];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, kind], {
     cwd: root,
     env: {
       ...inherited,
@@ -74,6 +78,14 @@ export async function startBot(kind: 'desk' | 'echo', identity: FakeIdentityProv
       }),
     stop: () => child.kill('SIGTERM'),
   };
+}
+
+let compiling: Promise<string> | undefined;
+
+/** Builds bench/bot-server.ts and src/ into dist/ with tsc (once per run); returns the script's path. */
+function compiledServer(): Promise<string> {
+  compiling ??= promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'bench/tsconfig.server.json')], { cwd: root }).then(() => join(root, 'dist/bench/bot-server.js'));
+  return compiling;
 }
 
 /** CPU milliseconds used so far by every process whose command line contains `name` (e.g. postgres), or undefined where /proc can't tell. */
