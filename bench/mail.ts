@@ -96,7 +96,7 @@ function runChild(mode: 'ingest' | 'baseline', env: Record<string, string>, coun
 const perMessage = (x: ChildResult) =>
   Object.entries(x.written)
     .filter(([, n]) => n > 0)
-    .map(([table, n]) => `${table} ${(n / x.ingested).toFixed(2).replace(/\.00$/, '')}`)
+    .map(([table, n]) => (n < x.ingested ? `${table} ${n} in all` : `${table} ${(n / x.ingested).toFixed(2).replace(/\.00$/, '')}`))
     .join(', ');
 const sameRows = (a: ChildResult, b: ChildResult) => JSON.stringify(a.written) === JSON.stringify(b.written) && a.bytes === b.bytes;
 
