@@ -117,6 +117,8 @@ export async function benchMemory(options: { tickets: number; minutes: number; h
     sample();
     const start = samples[0]!;
     let heap = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+    /** RSS and V8 heap in use after each simulated minute: a plateau or a climb. */
+    const byMinute: Array<{ rss: number; heapUsed: number }> = [];
     const pool = [...seeded.unassigned];
     const post = async (from: Person, text: string) => {
       const response = await fetch(desk.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(personalMessage(ctx, text, { from })) });
@@ -170,6 +172,7 @@ export async function benchMemory(options: { tickets: number; minutes: number; h
       const tick = await desk.ask<{ swept: number; memory: typeof heap }>({ advanceMs: 60_000 });
       ops.swept += tick.swept;
       heap = tick.memory;
+      byMinute.push({ rss: desk.rss().total, heapUsed: heap.heapUsed });
     }
     sample();
     const wallMs = performance.now() - t0;
@@ -178,7 +181,7 @@ export async function benchMemory(options: { tickets: number; minutes: number; h
     const held = { tickets: await count('tickets'), slaEvents: await count('sla_events'), mails: await count('mail_messages') };
     await database.close();
     const peak = samples.reduce((a, b) => (b.total > a.total ? b : a));
-    return { start, peak, end: samples[samples.length - 1]!, heap, samples: samples.length, ops, wallMs, held, dbBytes: statSync(path).size, options };
+    return { start, peak, end: samples[samples.length - 1]!, heap, byMinute, samples: samples.length, ops, wallMs, held, dbBytes: statSync(path).size, options };
   } finally {
     clearInterval(sampler);
     desk.stop();
@@ -207,6 +210,7 @@ export function reportMemory(r: Awaited<ReturnType<typeof benchMemory>>): string
     `RSS of the desk's process (${r.samples} samples): start ${split(r.start)}`,
     `  peak ${split(r.peak)}`,
     `  end  ${split(r.end)}; V8 heap ${mb(r.heap.heapUsed)} used of ${mb(r.heap.heapTotal)}, external ${mb(r.heap.external)} (after the last minute)`,
+    `after minute ${r.byMinute.map((m, i) => ({ ...m, minute: i + 1 })).filter((m) => m.minute === 1 || m.minute % 10 === 0 || m.minute === r.byMinute.length).map((m) => `${m.minute}: ${mb(m.rss)} (heap ${mb(m.heapUsed)})`).join(', ')}`,
     `peak / goal: ${mb(r.peak.total)} / 200 MB = ${((r.peak.total / (200 * 1024 * 1024)) * 100).toFixed(0)}% (goal < 100%)`,
   ].join('\n');
 }
