@@ -23,6 +23,10 @@ const benches: Record<string, () => Promise<string>> = {
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 
+if (only && !benches[only]) {
+  process.stderr.write(`no benchmark "${only}"; the benchmarks are: ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;
   process.stdout.write(`\n## ${name}\n`);
