@@ -14,7 +14,8 @@ import { createTeamsAdapter } from '../src/teams/adapter.js';
  *
  * With an IPC channel and BENCH_CLOCK=manual, the desk runs on a clock the parent moves: each
  * `{ advanceMs }` message moves it, sweeps what became due, reads the mailbox once when email is on,
- * and answers `{ swept, memory }` (process.memoryUsage()) (the memory benchmark's compressed hour).
+ * and answers `{ swept, memory }` (process.memoryUsage()); `{ gc: true }` collects garbage first (when
+ * node runs with --expose-gc) and answers `{ memory }`. (the memory benchmark's compressed hour).
  */
 const kind = process.argv[2];
 const parsed = parseConfig(process.env);
@@ -31,8 +32,14 @@ if (kind === 'desk') {
   process.stdout.write(`READY ${service.address.port}\n`);
   process.on('SIGTERM', () => void service.stop().then(() => process.exit(0)));
   if (manual) {
-    process.on('message', (message: { advanceMs: number }) => {
+    process.on('message', (message: { advanceMs: number } | { gc: true }) => {
       void (async () => {
+        if ('gc' in message) {
+          // Only with --expose-gc: what is still alive, as opposed to garbage not yet collected.
+          globalThis.gc?.();
+          process.send!({ memory: process.memoryUsage() });
+          return;
+        }
         offsetMs += message.advanceMs;
         let swept = 0;
         for (let n = await service.sweeper.sweepOnce(); n > 0; n = await service.sweeper.sweepOnce()) swept += n;
