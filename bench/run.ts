@@ -1,5 +1,6 @@
 import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchMail, reportMail } from './mail.js';
+import { benchMemory, reportMemory } from './memory.js';
 import { benchCrm, reportCrm } from './crm.js';
 import { benchReplicas, reportReplicas } from './replicas.js';
 import { benchSweep, reportSweep } from './sla.js';
@@ -12,15 +13,20 @@ import { benchTurns, reportTurns } from './turns.js';
  */
 const only = process.argv[2];
 const benches: Record<string, () => Promise<string>> = {
-  turns: async () => reportTurns(await benchTurns({ durationMs: 5_000, concurrency: 16 })),
-  tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, rounds: 3 })),
-  sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000 })),
+  turns: async () => reportTurns(await benchTurns({ durationMs: 4_000, concurrency: 16, rounds: 3 })),
+  tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, agents: 20, rounds: 3 })),
+  sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000, rounds: 5 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
-  crm: async () => reportCrm(await benchCrm({ requesters: 1_000 })),
+  crm: async () => reportCrm(await benchCrm({ requesters: 1_000, baselineMaxMs: 30_000 })),
+  memory: async () => reportMemory(await benchMemory({ tickets: 100_000, minutes: 60, hour: { agents: 20, turnsPerAgentMinute: 3, chatPerMinute: 2, emailPerMinute: 3, slaTickets: 2_000 } })),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 
+if (only && !benches[only]) {
+  process.stderr.write(`no benchmark "${only}"; the benchmarks are: ${Object.keys(benches).join(', ')}\n`);
+  process.exit(2);
+}
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;
   process.stdout.write(`\n## ${name}\n`);

@@ -3,10 +3,11 @@ import type { Priority, TicketStatus } from '../../src/domain/tickets.js';
 
 /**
  * Fills a SQLite file with `tickets` tickets spread over `agents` agents and many requesters, a tenth
- * of them unassigned, most of the rest closed, as a desk that has been running a while looks.
+ * of them (or one in `unassignedEvery`) unassigned, most of the rest closed, as a desk that has been
+ * running a while looks.
  * Returns the agents' Entra ids (for AGENT_IDS) and the numbers of unassigned open tickets.
  */
-export async function seedDesk(path: string, options: { tickets: number; agents: number; requesters: number; allOpen?: boolean }) {
+export async function seedDesk(path: string, options: { tickets: number; agents: number; requesters: number; allOpen?: boolean; unassignedEvery?: number }) {
   const database = openDatabase({ kind: 'sqlite', path });
   await migrateToLatest(database.db);
   const db = database.db;
@@ -32,7 +33,7 @@ export async function seedDesk(path: string, options: { tickets: number; agents:
   let rows = [];
   for (let n = 1; n <= options.tickets; n++) {
     const id = 1000 + n;
-    const isUnassigned = n % 10 === 0;
+    const isUnassigned = n % (options.unassignedEvery ?? 10) === 0;
     const status = isUnassigned ? 'new' : options.allOpen ? 'open' : statuses[n % statuses.length]!;
     if (isUnassigned) unassigned.push(id);
     const at = now - (options.tickets - n) * 60_000;
