@@ -43,6 +43,8 @@ describe('working tickets from Teams (HTTP, auth on, fake channel)', () => {
       const install = personalInstall(h, 'add', person);
       await h.post(install);
       await h.connector.waitFor((c) => c.activityId === install.id);
+      // People are known by name once they have used the bot ("assign 12 to lee").
+      await h.say(person, 'help');
     }
     // Every test may expect the triage channel to get ticket cards.
     const setup = channelMessage(h, 'setup triage', { from: adele });
