@@ -42,7 +42,13 @@ describe('inbound authentication', () => {
     expect((await fetch(`${h.service.url}/healthz`)).status).toBe(200);
   });
 
-  it('never writes the bot secret or a bearer token to the log', () => {
+  it('never writes the bot secret or a bearer token to the log', async () => {
+    // A turn that fetches and sends with the bot token, and a request refused for its token.
+    const activity = personalMessage(h, 'help');
+    expect((await h.post(activity)).status).toBe(200);
+    await h.connector.waitFor((c) => c.activityId === activity.id);
+    expect((await h.post(personalMessage(h, 'help'), { forged: true })).status).toBe(401);
+    expect(h.identity.tokenRequests.some((r) => r.clientId === BOT_APP_ID)).toBe(true);
     const all = h.logs.raw.join('\n');
     expect(all).not.toContain(BOT_PASSWORD);
     expect(all).not.toMatch(/Bearer ey/);

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   alex,
   channelMessage,
   CHANNEL_ID,
   invoke,
-  megan,
   personalConversationId,
   personalInstall,
   personalMessage,
-  TEAM_ID,
+  somebody,
+  someTeam,
   teamMembersAdded,
   teamMembersRemoved,
 } from '../support/activities.js';
@@ -23,6 +23,11 @@ describe('the bot over HTTP, with auth on', () => {
     h = await startHarness();
   });
   afterAll(() => h.stop());
+  /** Where this test's log lines start. */
+  let logsBefore = 0;
+  beforeEach(() => {
+    logsBefore = h.logs.lines.length;
+  });
 
   const references = () =>
     h.service.database.db.selectFrom('conversation_references').selectAll().orderBy('id').execute();
@@ -31,6 +36,7 @@ describe('the bot over HTTP, with auth on', () => {
 
   describe('install and first contact', () => {
     it('remembers a personal install and welcomes the person once, even though Teams sends two events', async () => {
+      const megan = somebody('Megan');
       const install = personalInstall(h, 'add', megan);
       expect((await h.post(install)).status).toBe(200);
       const [welcome] = await h.connector.waitFor((c) => c.activityId === install.id);
@@ -49,16 +55,17 @@ describe('the bot over HTTP, with auth on', () => {
     });
 
     it('remembers a team install under the team, and welcomes the team in its channel', async () => {
-      const added = teamMembersAdded(h, 'Contoso *Support*');
+      const { team: teamId } = someTeam();
+      const added = teamMembersAdded(h, 'Contoso *Support*', teamId);
       expect((await h.post(added)).status).toBe(200);
       const [welcome] = await h.connector.waitFor((c) => c.activityId === added.id);
-      expect(welcome!.conversationId).toBe(TEAM_ID);
+      expect(welcome!.conversationId).toBe(teamId);
       // The team's name is shown as written: its asterisks must not turn into Markdown bold.
       const card = welcome!.activity.attachments[0].content;
       expect(JSON.stringify(card.body[0])).toContain('"text":"Contoso *Support*"');
       expect(card.body[0].type).toBe('RichTextBlock');
-      const team = (await references()).find((r) => r.conversation_id === TEAM_ID);
-      expect(team).toMatchObject({ kind: 'channel', team_id: TEAM_ID, tenant_id: expect.any(String) });
+      const team = (await references()).find((r) => r.conversation_id === teamId);
+      expect(team).toMatchObject({ kind: 'channel', team_id: teamId, tenant_id: expect.any(String) });
     });
 
     it('accepts the published team-install fixture from the Teams docs', async () => {
@@ -72,29 +79,46 @@ describe('the bot over HTTP, with auth on', () => {
     });
 
     it('remembers a conversation on first contact when no install event was seen', async () => {
-      const message = channelMessage(h, 'help', { threadRootId: '1700000000000' });
+      const { team: teamId, channel: channelId } = someTeam();
+      const message = channelMessage(h, 'help', { threadRootId: '1700000000000', channel: channelId, team: teamId });
       expect((await h.post(message)).status).toBe(200);
       await h.connector.waitFor((c) => c.activityId === message.id);
       // Stored as the channel itself, not as the thread the message came from.
-      const channel = (await references()).find((r) => r.conversation_id === CHANNEL_ID);
-      expect(channel).toMatchObject({ kind: 'channel', team_id: TEAM_ID });
-      expect(JSON.parse(channel!.reference).conversation.id).toBe(CHANNEL_ID);
+      const channel = (await references()).find((r) => r.conversation_id === channelId);
+      expect(channel).toMatchObject({ kind: 'channel', team_id: teamId });
+      expect(JSON.parse(channel!.reference).conversation.id).toBe(channelId);
     });
 
     it('forgets a personal chat on uninstall, and every channel of a team when removed from it', async () => {
+      const megan = somebody('Megan');
+      await h.install(megan);
       expect((await h.post(personalInstall(h, 'remove', megan))).status).toBe(200);
       expect((await references()).find((r) => r.conversation_id === personalConversationId(megan))!.removed_at).not.toBeNull();
 
-      expect((await h.post(teamMembersRemoved(h))).status).toBe(200);
-      const ofTeam = (await references()).filter((r) => r.team_id === TEAM_ID);
+      // A team the bot knows two conversations of: the team itself, and a channel someone mentioned it in.
+      const { team: teamId, channel } = someTeam();
+      const added = teamMembersAdded(h, 'Contoso Support', teamId);
+      await h.post(added);
+      await h.connector.waitFor((c) => c.activityId === added.id);
+      const mention = channelMessage(h, 'help', { channel, team: teamId });
+      await h.post(mention);
+      await h.connector.waitFor((c) => c.activityId === mention.id);
+
+      expect((await h.post(teamMembersRemoved(h, teamId))).status).toBe(200);
+      const ofTeam = (await references()).filter((r) => r.team_id === teamId);
       expect(ofTeam.length).toBeGreaterThanOrEqual(2);
       expect(ofTeam.every((r) => r.removed_at !== null)).toBe(true);
     });
 
     it('welcomes again after a reinstall', async () => {
+      const megan = somebody('Megan');
+      await h.install(megan);
+      await h.post(personalInstall(h, 'remove', megan));
+      expect((await references()).find((r) => r.conversation_id === personalConversationId(megan))!.removed_at).not.toBeNull();
       const install = personalInstall(h, 'add', megan);
       await h.post(install);
-      await h.connector.waitFor((c) => c.activityId === install.id);
+      const [welcome] = await h.connector.waitFor((c) => c.activityId === install.id);
+      expect(welcome!.activity.summary).toMatch(/Service Desk bot/);
       expect((await references()).find((r) => r.conversation_id === personalConversationId(megan))!.removed_at).toBeNull();
     });
   });
@@ -144,7 +168,7 @@ describe('the bot over HTTP, with auth on', () => {
     it('answers a body that is not JSON with 400 and keeps serving', async () => {
       const response = await h.post('{"type": "message", ');
       expect(response.status).toBe(400);
-      expect(h.logs.lines.some((l) => l.status === 400 && /Invalid JSON/.test(l.reason ?? ''))).toBe(true);
+      expect(h.logs.lines.slice(logsBefore).some((l) => l.status === 400 && /Invalid JSON/.test(l.reason ?? ''))).toBe(true);
       expect((await fetch(`${h.service.url}/healthz`)).status).toBe(200);
     });
 
@@ -153,7 +177,7 @@ describe('the bot over HTTP, with auth on', () => {
       const response = await h.post(partial);
       expect(response.status).toBe(400);
       expect(response.body.problems).toEqual(expect.arrayContaining(['conversation: is required', 'from: is required']));
-      expect(h.logs.lines.some((l) => l.msg === 'rejected a malformed activity')).toBe(true);
+      expect(h.logs.lines.slice(logsBefore).some((l) => l.msg === 'rejected a malformed activity')).toBe(true);
     });
 
     it('answers a 1 MB message with 413 and stores nothing', async () => {
@@ -169,7 +193,7 @@ describe('the bot over HTTP, with auth on', () => {
     it('answers an unknown invoke with 501 and a log line naming it', async () => {
       const response = await h.post(invoke(h, 'composeExtension/unheardOf', { anything: true }));
       expect(response.status).toBe(501);
-      expect(h.logs.lines.some((l) => l.msg === 'unsupported invoke' && l.invoke === 'composeExtension/unheardOf')).toBe(true);
+      expect(h.logs.lines.slice(logsBefore).some((l) => l.msg === 'unsupported invoke' && l.invoke === 'composeExtension/unheardOf')).toBe(true);
     });
 
     it('answers an array body with 400', async () => {

@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { adele, alex, cardAction, channelMessage, CHANNEL_ID, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
+import { openTicket, testClock } from '../support/factories.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { officePolicy } from '../support/policies.js';
 
 const lee: Person = { id: '29:1lee-teams-id', aadObjectId: '00000000-0000-0000-0000-0000000000c3', name: 'Lee Gu' };
 const ESCALATIONS = '19:escalations-room@thread.tacv2';
-const at = (iso: string) => Date.parse(iso);
 
 const policy = officePolicy(
   `
@@ -25,13 +25,16 @@ escalation:
 );
 
 describe('escalations (endpoint, fake channel, fake clock)', () => {
+  // A desk of its own for each test: sweeps look at every ticket, so timeouts and breaches must only
+  // find this test's escalations.
   let h: Harness;
-  let now = at('2026-11-23T10:00:00Z');
+  const clock = testClock('2026-11-23T10:00:00Z');
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    clock.reset();
     h = await startHarness({
       env: { AGENT_IDS: `${megan.aadObjectId},${lee.aadObjectId}`, ADMIN_IDS: adele.aadObjectId },
-      service: { sla: policy, clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } },
+      service: { sla: policy, clock: clock.now, sweeper: { pollIntervalMs: 3_600_000 } },
     });
     for (const person of [alex, megan, lee]) {
       const install = personalInstall(h, 'add', person);
@@ -47,16 +50,21 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
       await h.connector.waitFor((c) => c.activityId === setup.id);
     }
   });
-  afterAll(() => h.stop());
+  afterEach(async () => {
+    // Every escalation card a test caused must be one Teams can render.
+    const cards = h.connector.calls.filter((c) => c.status < 300 && String(c.activity.summary ?? '').startsWith('Escalation')).map(cardOf);
+    await h.stop();
+    for (const card of cards) {
+      expect(schemaErrors(card)).toEqual([]);
+      expect(objectModelErrors(card)).toEqual([]);
+    }
+  });
 
   const db = () => h.service.database.db;
   const cardOf = (c: ConnectorCall) => c.activity.attachments?.[0]?.content;
   const textOf = (c: ConnectorCall | undefined) => JSON.stringify(cardOf(c!) ?? c!.activity.text);
   const say = (person: Person, text: string) => h.say(person, text);
-  async function newTicket(subject: string): Promise<number> {
-    await say(alex, `new ${subject}`);
-    return (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
-  }
+  const newTicket = async (subject: string) => (await openTicket(h, alex, subject)).id;
   const escalationCardIn = async (conversationId: string, id: number) =>
     (await h.connector.waitFor((c) => c.operation === 'send' && c.conversationId === conversationId && String(c.activity.summary ?? '').includes(`INC-${id}`) && String(c.activity.summary).startsWith('Escalation')))[0]!;
   const escalationOf = (ticketId: number) => db().selectFrom('escalations').selectAll().where('ticket_id', '=', ticketId).executeTakeFirstOrThrow();
@@ -66,13 +74,21 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
     return response.body.value as Record<string, any>;
   }
 
-  let vpn: number;
-  let level1: ConnectorCall;
+  /** Megan escalates a new ticket by hand; returns it and the level-1 card in the triage channel. */
+  async function escalated(subject: string): Promise<{ vpn: number; level1: ConnectorCall }> {
+    const vpn = await newTicket(subject);
+    expect(textOf(await say(megan, `escalate ${vpn} the whole sales floor is offline`))).toContain('level 1 of 2 has been asked');
+    return { vpn, level1: await escalationCardIn(CHANNEL_ID, vpn) };
+  }
+  /** Megan declines level 1 (she is on another P1), which asks Lee at level 2. */
+  async function declined(vpn: number) {
+    const card = await press(megan, 'escalation.decline', { escalation: (await escalationOf(vpn)).id, reason: 'on another P1' });
+    await escalationCardIn(personalConversationId(lee), vpn);
+    return card;
+  }
 
   it('escalates by hand to the first level, once', async () => {
-    vpn = await newTicket('VPN down for the whole sales team');
-    expect(textOf(await say(megan, `escalate ${vpn} the whole sales floor is offline`))).toContain('level 1 of 2 has been asked');
-    level1 = await escalationCardIn(CHANNEL_ID, vpn);
+    const { vpn, level1 } = await escalated('VPN down for the whole sales team');
     expect(level1.activity.summary).toBe(`Escalation: level 1 of 2, will you take it? · INC-${vpn}`);
     expect(cardOf(level1).actions.map((a: any) => a.title)).toEqual(['Accept', 'Decline', 'Open ticket']);
     expect(textOf(level1)).toContain('the whole sales floor is offline');
@@ -81,6 +97,7 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
   });
 
   it('passes a declined escalation to the next level, and the first card says who declined and why', async () => {
+    const { vpn, level1 } = await escalated('VPN down for the whole sales team');
     const card = await press(megan, 'escalation.decline', { escalation: (await escalationOf(vpn)).id, reason: 'on another P1' });
     expect(JSON.stringify(card)).toContain('level 2 of 2');
     expect(JSON.stringify(card)).toContain('Level 1: declined by Megan Bowen (on another P1)');
@@ -89,6 +106,8 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
   });
 
   it('lets exactly one of two agents accept, assigns it to them, and every copy shows who', async () => {
+    const { vpn, level1 } = await escalated('VPN down for the whole sales team');
+    await declined(vpn);
     const id = (await escalationOf(vpn)).id;
     const [a, b] = await Promise.all([press(lee, 'escalation.accept', { escalation: id }), press(megan, 'escalation.accept', { escalation: id })]);
     const row = await escalationOf(vpn);
@@ -110,10 +129,10 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
     const printer = await newTicket('Printer queue stuck');
     await say(megan, `escalate ${printer}`);
     await escalationCardIn(CHANNEL_ID, printer);
-    now = at('2026-11-23T10:31:00Z');
+    clock.set('2026-11-23T10:31:00Z');
     await h.service.sweeper.sweepOnce();
     await escalationCardIn(personalConversationId(lee), printer);
-    now = at('2026-11-23T11:02:00Z');
+    clock.set('2026-11-23T11:02:00Z');
     await h.service.sweeper.sweepOnce();
     const alert = await escalationCardIn(ESCALATIONS, printer);
     expect(alert.activity.summary).toBe(`Escalation: nobody has accepted yet · INC-${printer}`);
@@ -123,16 +142,28 @@ describe('escalations (endpoint, fake channel, fake clock)', () => {
   });
 
   it('starts the chain by itself when an SLA is breached', async () => {
-    now = at('2026-11-23T13:00:00Z');
+    clock.set('2026-11-23T13:00:00Z');
     const laptop = await newTicket('Laptop screen cracked');
-    now = at('2026-11-23T15:05:00Z'); // the two-hour first response (P3) has passed
+    clock.set('2026-11-23T15:05:00Z'); // the two-hour first response (P3) has passed
     await h.service.sweeper.sweepOnce();
     const card = await escalationCardIn(CHANNEL_ID, laptop);
     expect(textOf(card)).toContain('SLA breached');
     expect((await escalationOf(laptop)).trigger).toBe('breach');
   });
 
-  it('sends only escalation cards that validate against Adaptive Cards 1.5', () => {
+  it('sends only escalation cards that validate against Adaptive Cards 1.5', async () => {
+    // One of each: asked, declined and passed on, accepted (every copy updated), and nobody answering.
+    const { vpn, level1 } = await escalated('VPN down for the whole sales team');
+    await declined(vpn);
+    await press(lee, 'escalation.accept', { escalation: (await escalationOf(vpn)).id });
+    await h.connector.waitFor((c) => c.operation === 'update' && c.activityId === level1.activityId && textOf(c).includes('accepted by Lee Gu'));
+    const printer = await newTicket('Printer queue stuck');
+    await say(megan, `escalate ${printer}`);
+    clock.set('2026-11-23T10:31:00Z');
+    await h.service.sweeper.sweepOnce();
+    clock.set('2026-11-23T11:02:00Z');
+    await h.service.sweeper.sweepOnce();
+    await escalationCardIn(ESCALATIONS, printer);
     const cards = h.connector.calls.filter((c) => c.status < 300 && String(c.activity.summary ?? '').startsWith('Escalation')).map(cardOf);
     expect(cards.length).toBeGreaterThan(5);
     for (const card of cards) {

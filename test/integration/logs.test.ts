@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeEml } from '../fakes/mail-message.js';
 import { adele, alex, channelMessage, CHANNEL_ID, megan, personalMessage } from '../support/activities.js';
+import { createdReference, openTicket } from '../support/factories.js';
 import { BOT_PASSWORD, GRAPH_SECRET, startHarness, type Harness } from '../support/harness.js';
 
 /**
@@ -25,7 +26,8 @@ describe('logs', () => {
   it('follows a chat message to the ticket it opened and the card the outbox sent for it', async () => {
     const message = personalMessage(h, 'new Badge reader rejects the code 4711-PLUGH', { from: alex });
     await h.post(message);
-    const ticket = await h.service.database.db.selectFrom('tickets').select('reference').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const [answer] = await h.connector.waitFor((c) => c.activityId === message.id);
+    const ticket = { reference: createdReference(answer!) };
     await h.connector.waitFor((c) => c.conversationId === CHANNEL_ID && JSON.stringify(c.activity).includes(ticket.reference));
     await waitForLine(h, (l) => l.correlationId === `activity:${message.id}` && l.msg === 'outbox message delivered');
 
@@ -51,7 +53,13 @@ describe('logs', () => {
   });
 
   it('keeps what people wrote and every secret out of the log', async () => {
-    const ticket = await h.service.database.db.selectFrom('tickets').select('reference').orderBy('id').executeTakeFirstOrThrow();
+    // Words people wrote, in a chat ticket, an email, and an agent's note, all of them logged about.
+    const ticket = await openTicket(h, alex, 'Badge reader rejects the code 4711-PLUGH');
+    const sentBefore = h.graph.sent.length;
+    const mail = await h.graph.deliver(composeEml({ from: 'erin@fabrikam.example', subject: 'Plotter offline', text: 'The plotter says XYZZY-secret-words and stops.' }));
+    await h.syncMail();
+    await h.graph.waitForSent(sentBefore + 1);
+    expect(under(`mail:${mail.internetMessageId}`).map((l) => l.msg)).toContain('email ingested');
     await h.say(megan, `note ${ticket.reference} the door code is 4711-PLUGH`);
     expect(lines().some((l) => l.msg === 'ticket changed' && l.ticket === ticket.reference)).toBe(true);
     const text = h.logs.raw.join('\n');

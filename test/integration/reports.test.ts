@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adele, alex, megan, type Person } from '../support/activities.js';
 import { chartsIn, objectModelErrors, schemaErrors } from '../support/card-schema.js';
+import { openTicket, testClock } from '../support/factories.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { policyFrom } from '../support/policies.js';
 
-const at = (iso: string) => Date.parse(iso);
 const policy = policyFrom(`calendars:
   office: { timeZone: UTC, hours: { mon-fri: "09:00-17:00" } }
 defaultCalendar: office
@@ -27,16 +27,13 @@ escalation: { default: [] }
 type Card = { body: unknown[]; fallbackText: string };
 
 describe('the SLA report', () => {
+  // Reports count every ticket on the desk, so each test gets a desk of its own with the same morning
+  // on it, and its own clock.
   let h: Harness;
-  let now = at('2026-11-23T10:00:00Z'); // a Monday
-  const ids: Record<string, number> = {};
+  const clock = testClock('2026-11-23T10:00:00Z'); // a Monday
+  let ids: Record<string, number>;
 
-  const db = () => h.service.database.db;
-  const newest = async () => (await db().selectFrom('tickets').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow()).id;
-  const open = async (person: Person, subject: string) => {
-    await h.say(person, `new ${subject}`);
-    return newest();
-  };
+  const open = async (person: Person, subject: string) => (await openTicket(h, person, subject)).id;
   const report = async (person: Person, text = 'report') => {
     const call = await h.say(person, text);
     return call.activity.attachments?.[0]?.content as Card;
@@ -48,8 +45,10 @@ describe('the SLA report', () => {
     return Object.fromEntries(chart.data.map((s) => [s.legend, Object.fromEntries(s.values.map((v) => [v.x, v.y]))]));
   };
 
-  beforeAll(async () => {
-    h = await startHarness({ env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId }, service: { sla: policy, clock: () => now, sweeper: { pollIntervalMs: 3_600_000 } } });
+  beforeEach(async () => {
+    clock.reset();
+    ids = {};
+    h = await startHarness({ env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId }, service: { sla: policy, clock: clock.now, sweeper: { pollIntervalMs: 3_600_000 } } });
     await h.install(alex, megan);
 
     ids.met = await open(alex, 'Printer jams');
@@ -63,13 +62,13 @@ describe('the SLA report', () => {
     await h.say(megan, `priority ${ids.vip} P1`);
     await h.say(megan, `take ${ids.vip}`);
 
-    now = at('2026-11-23T10:20:00Z');
+    clock.set('2026-11-23T10:20:00Z');
     await h.say(megan, `resolve ${ids.met} reseated the drum`);
     await h.say(megan, `resolve ${ids.vip} re-ran the export`);
-    now = at('2026-11-23T11:05:00Z');
+    clock.set('2026-11-23T11:05:00Z');
     await h.service.sweeper.sweepOnce(); // the VPN ticket misses its one-hour first response
   });
-  afterAll(() => h.stop());
+  afterEach(() => h.stop());
 
   it('shows agents SLA met by priority and by tier, as charts with tables to fall back on', async () => {
     const card = await report(megan);
@@ -92,7 +91,7 @@ describe('the SLA report', () => {
   });
 
   it('keeps a late resolution a breach, and moves the windows with the clock', async () => {
-    now = at('2026-12-03T10:00:00Z'); // ten days on
+    clock.set('2026-12-03T10:00:00Z'); // ten days on
     await h.say(megan, `resolve ${ids.breached} replaced the router`);
     const card = await report(megan);
     // Only the VPN ticket was decided in the last 7 days, and it had breached: 0%. P1 has no bar for

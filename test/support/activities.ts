@@ -60,13 +60,13 @@ export function personalMessage(ctx: ActivityContext, text: string, overrides: {
   };
 }
 
-/** A message in a channel that @mentions the bot, optionally as a reply in a thread. */
+/** A message in a channel (of `team`) that @mentions the bot, optionally as a reply in a thread. */
 export function channelMessage(
   ctx: ActivityContext,
   text: string,
-  overrides: { from?: Person; threadRootId?: string; channel?: string } & Record<string, unknown> = {},
+  overrides: { from?: Person; threadRootId?: string; channel?: string; team?: string } & Record<string, unknown> = {},
 ) {
-  const { from = alex, threadRootId, channel = CHANNEL_ID, ...rest } = overrides;
+  const { from = alex, threadRootId, channel = CHANNEL_ID, team = TEAM_ID, ...rest } = overrides;
   const mention = `<at>Service Desk</at>`;
   return {
     ...base(ctx),
@@ -82,9 +82,9 @@ export function channelMessage(
     },
     channelData: {
       teamsChannelId: channel,
-      teamsTeamId: TEAM_ID,
+      teamsTeamId: team,
       channel: { id: channel },
-      team: { id: TEAM_ID, name: 'Contoso Support' },
+      team: { id: team, name: 'Contoso Support' },
       tenant: { id: TENANT_ID },
     },
     entities: [{ type: 'mention', text: mention, mentioned: bot(ctx) }],
@@ -104,25 +104,25 @@ export function personalInstall(ctx: ActivityContext, action: 'add' | 'remove' =
   };
 }
 
-/** The bot added to a team: Teams' conversationUpdate with the bot among membersAdded (fixture shape). */
-export function teamMembersAdded(ctx: ActivityContext, teamName = 'Contoso Support') {
+/** The bot added to a team (TEAM_ID unless given): Teams' conversationUpdate with the bot among membersAdded (fixture shape). */
+export function teamMembersAdded(ctx: ActivityContext, teamName = 'Contoso Support', teamId = TEAM_ID) {
   return {
     ...base(ctx),
     type: 'conversationUpdate',
     membersAdded: [{ id: `28:${ctx.botAppId}` }],
     from: { id: alex.id, aadObjectId: alex.aadObjectId },
-    conversation: { isGroup: true, conversationType: 'channel', tenantId: TENANT_ID, id: TEAM_ID },
+    conversation: { isGroup: true, conversationType: 'channel', tenantId: TENANT_ID, id: teamId },
     channelData: {
-      team: { aadGroupId: 'b1f0f4e0-2d7a-4b7e-9d2f-3c1f0e7a9b11', name: teamName, id: TEAM_ID },
+      team: { aadGroupId: 'b1f0f4e0-2d7a-4b7e-9d2f-3c1f0e7a9b11', name: teamName, id: teamId },
       eventType: 'teamMemberAdded',
       tenant: { id: TENANT_ID },
-      settings: { selectedChannel: { id: TEAM_ID } },
+      settings: { selectedChannel: { id: teamId } },
     },
   };
 }
 
-export function teamMembersRemoved(ctx: ActivityContext) {
-  const added = teamMembersAdded(ctx);
+export function teamMembersRemoved(ctx: ActivityContext, teamId = TEAM_ID) {
+  const added = teamMembersAdded(ctx, undefined, teamId);
   const { membersAdded: _gone, ...rest } = added;
   return { ...rest, membersRemoved: [{ id: `28:${ctx.botAppId}` }], channelData: { ...added.channelData, eventType: 'teamMemberRemoved' } };
 }
@@ -137,6 +137,13 @@ export function invoke(ctx: ActivityContext, name: string, value: unknown, from:
     conversation: { conversationType: 'personal', tenantId: TENANT_ID, id: personalConversationId(from) },
     channelData: { tenant: { id: TENANT_ID } },
   };
+}
+
+/** A team (its id, and the id of a channel in it) no other test uses. */
+let teamCounter = 0;
+export function someTeam(): { team: string; channel: string } {
+  teamCounter += 1;
+  return { team: `19:team-${teamCounter}-${randomUUID().slice(0, 8)}@thread.tacv2`, channel: `19:channel-${teamCounter}-${randomUUID().slice(0, 8)}@thread.tacv2` };
 }
 
 /** A distinct person per call, for tests that need conversations of their own. */

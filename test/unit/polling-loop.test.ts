@@ -1,44 +1,52 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PollingLoop } from '../../src/workers/polling-loop.js';
 
-/** Resolves when `count` rounds have run. */
+/** Counts the rounds the loop runs; each finds nothing to do. */
 function rounds() {
   let count = 0;
-  const waiters: Array<{ at: number; resolve: () => void }> = [];
   return {
     get count() {
       return count;
     },
     round: async () => {
       count += 1;
-      for (const w of waiters.filter((w) => w.at <= count)) w.resolve();
       return 0;
     },
-    reached: (at: number) => new Promise<void>((resolve) => (count >= at ? resolve() : waiters.push({ at, resolve }))),
   };
 }
 
+// The loop's naps are timers: fake ones, moved by hand, so each step is exact and no test sleeps.
 describe('the polling loop', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('wakes for work that became due sooner than its nap, without a round when nothing is due', async () => {
     const work = rounds();
     let nextDue = 3_600_000; // nothing for an hour
     let asked = 0;
     const loop = new PollingLoop({ round: work.round, idleDelay: async () => (asked++, nextDue), onError: (e) => { throw e; }, recheckAfterMs: 0 });
     loop.start();
-    await work.reached(1);
-    await until(() => asked === 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(work.count).toBe(1);
+    expect(asked).toBe(1);
 
     // A reminder an hour away changes nothing: the loop asks again, and goes back to sleep.
     loop.recheck();
-    await until(() => asked >= 2);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked).toBe(2);
+    await vi.advanceTimersByTimeAsync(59 * 60_000);
     expect(asked).toBe(2);
     expect(work.count).toBe(1);
 
     // Something due now: the next round runs at once instead of after the hour.
     nextDue = 0;
     loop.recheck();
-    await work.reached(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(work.count).toBe(2);
     await loop.stop();
   });
 
@@ -47,27 +55,20 @@ describe('the polling loop', () => {
     let asked = 0;
     const loop = new PollingLoop({ round: work.round, idleDelay: async () => (asked++, 3_600_000), onError: (e) => { throw e; }, recheckAfterMs: 250 });
     loop.start();
-    await until(() => asked === 1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked).toBe(1);
     // Ticket changes a millisecond apart: each recheck only shortens the nap, asking nothing.
-    const started = Date.now();
-    while (Date.now() - started < 20) {
+    for (let i = 0; i < 20; i++) {
       loop.recheck();
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await vi.advanceTimersByTimeAsync(1);
     }
     expect(asked).toBe(1);
-    await until(() => asked >= 2);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // A quarter of a second after the first of them, one look for them all; then the hour's nap again.
+    await vi.advanceTimersByTimeAsync(250 - 20);
+    expect(asked).toBe(2);
+    await vi.advanceTimersByTimeAsync(59 * 60_000);
     expect(asked).toBe(2);
     expect(work.count).toBe(1);
     await loop.stop();
   });
 });
-
-/** Waits (a turn of the event loop at a time, at most 2 s) until `done` holds. */
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
