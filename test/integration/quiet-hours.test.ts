@@ -42,7 +42,6 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
   });
 
   it('records who set quiet hours, when, and from what to what, in the audit log', async () => {
-    const person = await db().selectFrom('people').select('id').where('teams_id', '=', megan.id).executeTakeFirstOrThrow();
     const audit = () => db().selectFrom('audit_log').select(['at', 'actor_id', 'ticket_id', 'surface', 'details']).where('action', '=', 'person.quiet-hours').orderBy('id').execute();
     const before = (await audit()).length;
     await say(megan, 'quiet off');
@@ -50,6 +49,7 @@ describe('quiet hours hold non-urgent warnings until the morning', () => {
     // Alex is not an agent: refused, and leaves no trace.
     await say(alex, 'quiet 19:00-08:00');
     const rows = (await audit()).slice(before);
+    const person = await db().selectFrom('people').select('id').where('teams_id', '=', megan.id).executeTakeFirstOrThrow();
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatchObject({ at: clock.now(), actor_id: person.id, ticket_id: null, surface: 'chat' });
     expect(JSON.parse(rows[1]!.details!)).toEqual({ from: null, to: { from: 20 * 60, until: 7 * 60 } });
