@@ -6,7 +6,9 @@ import { isOriginPattern } from './domain/origin-pattern.js';
 /**
  * Every environment variable the service reads, parsed once at start-up into a frozen object.
  * Nothing else in src/ reads process.env: adapters get the slice of this object they need, and tests
- * build their own Config with `parseConfig({...})`.
+ * build their own Config with `parseConfig({...})`. It is one long file on purpose: the schema, the
+ * documentation rows the README's table is checked against, and the cross-variable checks stay side
+ * by side, so a new setting is added in one place and cannot drift from its documentation.
  */
 
 /** The Bot Framework keys `ConfigurationBotFrameworkAuthentication` reads, passed through verbatim. */

@@ -17,6 +17,9 @@ import { PollingLoop } from './polling-loop.js';
  * page it follows is committed, so a crash re-reads at most that page, and intake's unique Message-ID
  * makes the re-read harmless. With a public URL it also keeps a change-notification subscription
  * alive, and a notification starts a round at once; polling stays on as the safety net.
+ *
+ * Longer than most modules: the delta round, the mailbox-cursor lease and the subscription's life
+ * (create, renew, recreate, lifecycle events) share the cursor state they guard, so they stay together.
  */
 
 export interface MailSyncOptions {

@@ -76,6 +76,10 @@ export interface OutboxWorkerDeps {
  * while it is being sent; a worker that dies leaves a lease that another replica takes over once the
  * dead one's heartbeat is stale (or the lease runs out), and the row is sent again (at-least-once).
  * The window for a duplicate is only between Teams accepting a send and our commit.
+ *
+ * Longer than most modules: claiming, rendering, the three rate limiters, the send and what each
+ * outcome means (retry, defer, fall back to the channel, dead-letter) share the limiters' state and one
+ * loop, and read best together.
  */
 export class OutboxWorker {
   private readonly options: OutboxWorkerOptions;
