@@ -255,9 +255,10 @@ export class MailIntake {
       if (!content || content.length > attachmentMaxBytes) {
         stored.push({ row: { ...base, size: content?.length ?? a.size, storage: 'link', content: null, location: this.deps.source.attachmentUrl(mail, a.id) }, path: undefined });
       } else if (attachmentDir) {
-        await mkdir(attachmentDir, { recursive: true });
+        // Customers' files: readable by the service's user only, whatever the process umask.
+        await mkdir(attachmentDir, { recursive: true, mode: 0o700 });
         const path = join(attachmentDir, `${randomUUID()}-${name}`);
-        await writeFile(path, content, { flag: 'wx' });
+        await writeFile(path, content, { flag: 'wx', mode: 0o600 });
         stored.push({ row: { ...base, size: content.length, storage: 'file', content: null, location: path }, path });
       } else {
         stored.push({ row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined });
