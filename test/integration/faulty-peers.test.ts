@@ -19,7 +19,10 @@ describe('a day of work with faulty peers', () => {
       hubspot: true,
       env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId },
       service: {
-        graph: { timeoutMs: 500, attempts: 3 },
+        // Long enough that a busy CI machine answering slowly is not taken for a hang: a send that
+        // times out after Graph accepted it is sent again (at-least-once), which this test would
+        // count as mail sent twice.
+        graph: { timeoutMs: 1_500, attempts: 3 },
         hubspot: { timeoutMs: 500 },
         deliveryTimeoutMs: 500,
         outbox: { maxAttempts: 40, pollIntervalMs: 50 },
