@@ -94,6 +94,8 @@ export class PollingLoop {
           this.work.onError(error);
           delay = 1_000;
         }
+        // stop() may have come while idleDelay was running, when there was no nap to cut short yet.
+        if (!this.running) break;
         // Due now, yet the round just found nothing: it is someone else's (another replica's lease).
         // Look again shortly rather than spin.
         await this.sleep(afterRound && delay <= 0 ? MIN_IDLE_MS : delay);

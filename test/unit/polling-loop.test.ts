@@ -72,3 +72,29 @@ describe('the polling loop', () => {
     await loop.stop();
   });
 });
+
+describe('stopping the polling loop', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('stops at once when asked while it is working out how long to nap, instead of napping first', async () => {
+    const work = rounds();
+    let answer: ((ms: number) => void) | undefined;
+    const loop = new PollingLoop({ round: work.round, idleDelay: () => new Promise<number>((resolve) => (answer = resolve)), onError: (e) => { throw e; } });
+    loop.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(answer).toBeDefined();
+    // SIGTERM arrives while the loop waits for its idle-delay query; the query then says "30 s".
+    let stopped = false;
+    const stopping = loop.stop().then(() => (stopped = true));
+    answer!(30_000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stopped).toBe(true);
+    await stopping;
+    expect(work.count).toBe(1);
+  });
+});
