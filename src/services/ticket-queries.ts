@@ -56,24 +56,26 @@ export class TicketQueries {
     if (!agent && (kind === 'unassigned' || kind === 'team' || kind === 'breaching')) return { ok: false, reason: refusal(actor.role, 'list-all')! };
     let tickets: Ticket[];
     const page = { limit: PAGE_SIZE + 1, ...(after ? { after } : {}) };
+    // An agent of one support team does not see another team's tickets in any list.
+    const scope = actor.otherTeams?.length ? { excludeTeamIds: actor.otherTeams } : {};
     switch (kind) {
       case 'mine':
-        tickets = await listTickets(this.db, agent ? { assigneeId: actor.person.id, openOnly: true } : { requesterId: actor.person.id, openOnly: false }, page);
+        tickets = await listTickets(this.db, agent ? { assigneeId: actor.person.id, openOnly: true, ...scope } : { requesterId: actor.person.id, openOnly: false }, page);
         break;
       case 'open':
-        tickets = await listTickets(this.db, agent ? { openOnly: true } : { requesterId: actor.person.id, openOnly: true }, page);
+        tickets = await listTickets(this.db, agent ? { openOnly: true, ...scope } : { requesterId: actor.person.id, openOnly: true }, page);
         break;
       case 'unassigned':
-        tickets = await listTickets(this.db, { assigneeId: null, openOnly: true }, page);
+        tickets = await listTickets(this.db, { assigneeId: null, openOnly: true, ...scope }, page);
         break;
       case 'team': {
         const teamIds = context.teamId ? [context.teamId] : await teamsOfPerson(this.db, actor.person.id);
-        tickets = await listTickets(this.db, { teamIds, openOnly: true }, page);
+        tickets = await listTickets(this.db, { teamIds, openOnly: true, ...scope }, page);
         break;
       }
       case 'breaching':
         // Soonest due first, breached ones at the top; one page, as the list is short by nature.
-        tickets = (await listBreaching(this.db, (this.deps.clock ?? Date.now)() + BREACHING_HORIZON_MS, PAGE_SIZE)).slice(0, PAGE_SIZE);
+        tickets = (await listBreaching(this.db, (this.deps.clock ?? Date.now)() + BREACHING_HORIZON_MS, PAGE_SIZE, scope)).slice(0, PAGE_SIZE);
         break;
     }
     const shown = tickets.slice(0, PAGE_SIZE);

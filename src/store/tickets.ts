@@ -154,10 +154,11 @@ export async function updateTicket(db: Db, ticket: Ticket, changes: TicketChange
 }
 
 /** Open tickets whose earliest running SLA clock is due by `until` (or already overdue), soonest first. */
-export async function listBreaching(db: Db, until: number, limit: number): Promise<Ticket[]> {
+export async function listBreaching(db: Db, until: number, limit: number, options: { excludeTeamIds?: readonly string[] } = {}): Promise<Ticket[]> {
   const rows = await db
     .selectFrom('tickets')
     .selectAll()
+    .$if((options.excludeTeamIds?.length ?? 0) > 0, (qb) => qb.where((eb) => eb.or([eb('team_id', 'is', null), eb('team_id', 'not in', [...options.excludeTeamIds!])])))
     .where('is_open', '=', 1)
     .where('sla_due_at', 'is not', null)
     .where('sla_due_at', '<=', until)
@@ -172,6 +173,8 @@ export interface ListFilter {
   assigneeId?: number | null;
   requesterId?: number;
   teamIds?: readonly string[];
+  /** Tickets of these teams are left out (another support team's, for an agent of one team). */
+  excludeTeamIds?: readonly string[];
   openOnly: boolean;
 }
 
@@ -190,6 +193,10 @@ export async function listTickets(db: Db, filter: ListFilter, options: { limit: 
   if (filter.teamIds !== undefined) {
     if (filter.teamIds.length === 0) return [];
     query = query.where('team_id', 'in', [...filter.teamIds]);
+  }
+  if (filter.excludeTeamIds?.length) {
+    const excluded = [...filter.excludeTeamIds];
+    query = query.where((eb) => eb.or([eb('team_id', 'is', null), eb('team_id', 'not in', excluded)]));
   }
   if (filter.openOnly) query = query.where('is_open', '=', 1);
   if (options.after) {

@@ -239,6 +239,11 @@ describe('audiences and refusals (HTTP, auth on, fake channel)', () => {
     }
     const row = await h.service.database.db.selectFrom('tickets').select(['assignee_id', 'status', 'priority']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ assignee_id: null, status: 'new' });
+    // Blue's lists leave red's ticket out (typed, and a tampered "more" naming red's team); red's show it.
+    for (const list of ['open', 'unassigned']) expect(json(await post(personalMessage(h, list, { from: blue }))), list).not.toContain('Red router');
+    const tampered = JSON.stringify((await h.post(cardAction(h, { verb: VERBS.more, data: { list: 'team', teamId: teams.red.team, after: { updatedAt: Date.now() + 60_000, id: id + 1 }, page: 2 }, from: blue }))).body);
+    expect(tampered).not.toContain('Red router');
+    expect(json(await post(personalMessage(h, 'unassigned', { from: red })))).toContain('Red router');
     // Red's own agent and a desk-wide agent work it as usual.
     expect(json(await post(personalMessage(h, `take ${id}`, { from: red })))).toContain(`You took INC-${id}`);
     expect(json(await post(personalMessage(h, `show ${id}`, { from: megan })))).toContain('Red router');
