@@ -129,7 +129,7 @@ export interface Caller {
 }
 
 /** What a requester hears about a ticket they can't see, whether or not it exists. */
-export const notYours = (id: number): string => `you have no ticket #${id}`;
+const notYours = (id: number): string => `you have no ticket #${id}`;
 
 /**
  * Who a conversation's content is for. Agent-only content (internal notes, CRM facts, lists of other

@@ -1,9 +1,9 @@
-import { audienceOf, deskRefusal, priorityAllowed, ticketRefusal, viewFor, type Audience, type DeskAction, type Role, type TicketAction } from '../domain/roles.js';
-import { PRIORITIES, type Priority, type Ticket } from '../domain/tickets.js';
+import { audienceOf, deskRefusal, isAgent, priorityAllowed, viewFor, type Audience, type DeskAction, type Role } from '../domain/roles.js';
+import { PRIORITIES, type Priority } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { findPersonByIdentity } from '../store/people.js';
 import { isDeskChannel, isSupportTeam } from '../store/support-teams.js';
-import { callerOf, type Actor, type ActorDirectory } from './actors.js';
+import type { Actor, ActorDirectory } from './actors.js';
 
 /**
  * The one road for "may this person do X" and "what may this conversation see". Every surface (typed
@@ -43,11 +43,6 @@ export class AccessPolicy {
     return deskRefusal(actor.role, action);
   }
 
-  /** Why the actor may not do `action` on ticket `id` (undefined `ticket`: there is none); see `ticketRefusal`. */
-  ticketRefusal(actor: Actor, action: TicketAction, id: number, ticket: Pick<Ticket, 'requesterId' | 'teamId'> | undefined): string | undefined {
-    return ticketRefusal(callerOf(actor), action, id, ticket);
-  }
-
   /** Who the conversation's content is for, whoever is looking. */
   async audienceOf(conversation: ConversationSeen): Promise<Audience> {
     switch (conversation.kind) {
@@ -55,7 +50,9 @@ export class AccessPolicy {
         return audienceOf({ kind: 'personal', ownerRole: conversation.ownerRole ?? (await this.ownerRole(conversation)) });
       case 'channel': {
         const supportTeam = conversation.teamId !== null && (await isSupportTeam(this.db, conversation.teamId));
-        return audienceOf({ kind: 'channel', supportTeam, deskChannel: supportTeam || (await isDeskChannel(this.db, conversation.id)) });
+        // A support team's channel needs no second look.
+        const deskChannel = !supportTeam && (await isDeskChannel(this.db, conversation.id));
+        return audienceOf({ kind: 'channel', supportTeam, deskChannel });
       }
       default:
         return audienceOf({ kind: 'groupChat' });
@@ -64,7 +61,8 @@ export class AccessPolicy {
 
   /** What `actor` is shown in `conversation`: the agent view only for an agent in an agents' conversation. */
   async viewFor(actor: Actor, conversation: ConversationSeen): Promise<Audience> {
-    if (actor.role !== 'agent' && actor.role !== 'admin') return 'requester';
+    // Someone who is not an agent sees the requester view anywhere: no need to look at the conversation.
+    if (!isAgent(actor.role)) return 'requester';
     return viewFor(actor.role, await this.audienceOf(conversation));
   }
 

@@ -146,7 +146,7 @@ export class CommandRunner {
         return this.whois(command.email);
       }
       case 'status': {
-        const refused = (await this.agentContentRefusal(actor, where)) ?? this.deps.access.deskRefusal(actor, 'status');
+        const refused = this.deps.access.deskRefusal(actor, 'status') ?? (await this.agentContentRefusal(actor, where));
         if (refused) return warn(capitalize(refused) + '.');
         if (!this.deps.health) return warn('Health checks are not available here.');
         const report = await this.deps.health.report({ fresh: true });

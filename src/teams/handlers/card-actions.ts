@@ -154,8 +154,8 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
     case VERBS.assign: {
       const assignee = await deps.actors.person(data.assignee);
       if (!assignee || !isAgent(await deps.actors.roleOf(assignee))) {
-        const notAgent = { ok: false as const, reason: 'that person is not a support agent; nothing was changed' };
-        return afterChange(isAgent(actor.role) ? notAgent : { ...notAgent, reason: 'only support agents can do that', denied: true }, data.ticket);
+        // The fresh card that follows is still only what this person may see of the ticket.
+        return afterChange({ ok: false, reason: 'that person is not a support agent; nothing was changed' }, data.ticket);
       }
       return afterChange(await deps.tickets.assign(ctx, data.ticket, assignee), data.ticket);
     }
