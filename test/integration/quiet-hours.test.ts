@@ -2,22 +2,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { alex, megan, type Person } from '../support/activities.js';
 import { openTicket, testClock } from '../support/factories.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { policyFrom } from '../support/policies.js';
+import { aroundTheClockPolicy } from '../support/policies.js';
 
 const at = (iso: string) => Date.parse(iso);
 // Around the clock, so a warning can come at night; P3 warns at 50% and 75% of two hours.
-const policy = policyFrom(`calendars:
-  always: { timeZone: UTC, hours: 24x7 }
-defaultCalendar: always
-defaultTier: standard
-tiers:
-  standard:
-    P1: { firstResponse: 2h, resolution: 8h }
-    P2: { firstResponse: 2h, resolution: 8h }
-    P3: { firstResponse: 2h, resolution: 8h }
-    P4: { firstResponse: 2h, resolution: 8h }
-warnings: [50%, 75%]
-`);
+const policy = aroundTheClockPolicy(
+  `
+P1: { firstResponse: 2h, resolution: 8h }
+P2: { firstResponse: 2h, resolution: 8h }
+P3: { firstResponse: 2h, resolution: 8h }
+P4: { firstResponse: 2h, resolution: 8h }
+`,
+  'warnings: [50%, 75%]',
+);
 
 describe('quiet hours hold non-urgent warnings until the morning', () => {
   let h: Harness;

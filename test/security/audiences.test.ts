@@ -4,7 +4,7 @@ import { VERBS, type Verb } from '../../src/cards/actions.js';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { adele, alex, cardAction, channelMessage, megan, personalMessage, somebody, TENANT_ID, type Person } from '../support/activities.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { policyFrom } from '../support/policies.js';
+import { aroundTheClockPolicy } from '../support/policies.js';
 
 /**
  * Who sees what, walked through the real endpoint: agent-only content (internal notes, agent actions,
@@ -13,21 +13,19 @@ import { policyFrom } from '../support/policies.js';
  */
 
 // Around the clock, with an escalation chain, so escalation cards exist to be replayed.
-const policy = policyFrom(`calendars:
-  always: { timeZone: UTC, hours: 24x7 }
-defaultCalendar: always
-defaultTier: standard
-tiers:
-  standard:
-    P1: { firstResponse: 1h, resolution: 4h }
-    P2: { firstResponse: 2h, resolution: 8h }
-    P3: { firstResponse: 4h, resolution: 2bd }
-    P4: { firstResponse: 1bd, resolution: 5bd }
-warnings: []
+const policy = aroundTheClockPolicy(
+  `
+P1: { firstResponse: 1h, resolution: 4h }
+P2: { firstResponse: 2h, resolution: 8h }
+P3: { firstResponse: 4h, resolution: 2bd }
+P4: { firstResponse: 1bd, resolution: 5bd }
+`,
+  `warnings: []
 escalation:
   default:
     - { notify: "person:${megan.aadObjectId}", timeout: 30m }
-`);
+`,
+);
 
 const NOTE = 'customer still on firmware 1.2, do not promise a date';
 const OTHER_CHANNEL = '19:marketing-chatter-77aa@thread.tacv2';
