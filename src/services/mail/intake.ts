@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { classify } from '../../domain/mail/classify.js';
-import { htmlToText, newPartOf, safeFileName, tidy } from '../../domain/mail/content.js';
+import { htmlToText, newPartOf, tidy } from '../../domain/mail/content.js';
 import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from '../../domain/mail/message.js';
 import { findThread, forwardedSender, subjectReferences, tokensIn, type ThreadMatch } from '../../domain/mail/threading.js';
 import { isAgent, type Role } from '../../domain/roles.js';
@@ -10,7 +8,7 @@ import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../
 import type { Logger } from '../../logger.js';
 import type { Database, Db } from '../../store/database.js';
 import { fileMailUnderTicket, hasThreadToken, isMailRecorded, isOwnMessage, recordMail, ticketOfConversation, ticketOfMessageIds } from '../../store/mail.js';
-import { addAttachments, type NewAttachment } from '../../store/mail-attachments.js';
+import { addAttachments } from '../../store/mail-attachments.js';
 import { contactByEmail, findPersonByEmail, type Person } from '../../store/people.js';
 import { channelFor } from '../../store/support-teams.js';
 import { findTicket } from '../../store/tickets.js';
@@ -18,6 +16,9 @@ import { addAudit, addTimelineEntry } from '../../store/timeline.js';
 import type { Actor } from '../actors.js';
 import type { TicketService } from '../tickets.js';
 import type { OutgoingMail } from './outgoing.js';
+import { removeStoredAttachments, storeAttachments, type MailSource, type StoredFile } from './attachment-intake.js';
+
+export type { MailSource } from './attachment-intake.js';
 
 /**
  * One received email, turned into what it means for the desk, exactly once: a new ticket (card to the
@@ -27,12 +28,6 @@ import type { OutgoingMail } from './outgoing.js';
  * the mail and cards it causes are written in one transaction.
  */
 
-export interface MailSource {
-  /** The message's attachments (fetched only when the message is kept). */
-  attachments(mail: InboundMail): Promise<MailAttachment[]>;
-  /** Where an attachment too large to store can be fetched later. */
-  attachmentUrl(mail: InboundMail, attachmentId: string): string;
-}
 
 export type IngestOutcome =
   | { disposition: 'duplicate' }
@@ -105,14 +100,14 @@ export class MailIntake {
     // Who the sender is, decided before the transaction (role lookups read outside it).
     const known = mail.from ? await findPersonByEmail(this.db, mail.from.address) : undefined;
     const role = known ? ((await this.deps.roleOf?.(known)) ?? known.role) : 'requester';
-    const files = await this.storeFiles(mail, fetched);
+    const files = await storeAttachments(this.deps.source, mail, fetched, this.deps.options);
     try {
       const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread, files, role === 'outsider' ? 'requester' : role));
-      if (outcome.disposition === 'duplicate') await this.removeFiles(files);
+      if (outcome.disposition === 'duplicate') await removeStoredAttachments(files);
       else this.deps.onEnqueued?.();
       return outcome;
     } catch (error) {
-      await this.removeFiles(files);
+      await removeStoredAttachments(files);
       throw error;
     }
   }
@@ -243,38 +238,6 @@ export class MailIntake {
       body: mail.body,
     };
   }
-
-  /** Contents to keep go to the attachment folder before the transaction (and are removed if it fails). */
-  private async storeFiles(mail: InboundMail, attachments: MailAttachment[]): Promise<StoredFile[]> {
-    const { attachmentMaxBytes, attachmentDir } = this.deps.options;
-    const stored: StoredFile[] = [];
-    for (const a of attachments) {
-      const name = safeFileName(a.name, a.isInline ? 'inline-image' : 'attachment');
-      const content = a.kind === 'file' && a.contentBytes !== null ? Buffer.from(a.contentBytes, 'base64') : null;
-      const base = { sourceId: a.id, name, contentType: a.contentType.slice(0, 200), inline: a.isInline, contentId: a.contentId };
-      if (!content || content.length > attachmentMaxBytes) {
-        stored.push({ row: { ...base, size: content?.length ?? a.size, storage: 'link', content: null, location: this.deps.source.attachmentUrl(mail, a.id) }, path: undefined });
-      } else if (attachmentDir) {
-        // Customers' files: readable by the service's user only, whatever the process umask.
-        await mkdir(attachmentDir, { recursive: true, mode: 0o700 });
-        const path = join(attachmentDir, `${randomUUID()}-${name}`);
-        await writeFile(path, content, { flag: 'wx', mode: 0o600 });
-        stored.push({ row: { ...base, size: content.length, storage: 'file', content: null, location: path }, path });
-      } else {
-        stored.push({ row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined });
-      }
-    }
-    return stored;
-  }
-
-  private async removeFiles(files: StoredFile[]): Promise<void> {
-    await Promise.all(files.flatMap((f) => (f.path ? [unlink(f.path).catch(() => undefined)] : [])));
-  }
-}
-
-interface StoredFile {
-  row: Omit<NewAttachment, 'mailId' | 'ticketId'>;
-  path: string | undefined;
 }
 
 function clip(text: string, max: number): string {
