@@ -47,7 +47,7 @@ if (mode === 'ingest') {
     baseUrl: process.env.GRAPH_BASE_URL!,
     authorityHost: process.env.AZURE_AUTHORITY_HOST!,
   }, { pageSize: 50 });
-  const outgoing = new OutgoingMail({ acknowledge: true, ackTemplate: DEFAULT_ACK_TEMPLATE, ackMaxPerHour: 3 });
+  const outgoing = new OutgoingMail({ acknowledge: true, ackTemplate: DEFAULT_ACK_TEMPLATE, ackMaxPerHour: 3, ackMaxPerHourTotal: 1_000_000, ownAddresses: [client.mailbox] });
   const intake = new MailIntake({
     database,
     tickets,

@@ -111,7 +111,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const access = new AccessPolicy(db, actors, { requesterMaxPriority: config.roles.requesterMaxPriority });
     const cards = new TicketCards(db, access, sla, clock);
     const outgoing = config.graph
-      ? new OutgoingMail({ acknowledge: config.mail.acknowledge, ackTemplate: loadAckTemplate(config.mail.ackTemplatePath), ackMaxPerHour: config.mail.ackMaxPerHour })
+      ? new OutgoingMail({
+          acknowledge: config.mail.acknowledge,
+          ackTemplate: loadAckTemplate(config.mail.ackTemplatePath),
+          ackMaxPerHour: config.mail.ackMaxPerHour,
+          ackMaxPerHourTotal: config.mail.ackMaxPerHourTotal,
+          ownAddresses: [config.graph.mailbox],
+        })
       : undefined;
     // Its id names every lease this replica's workers take: when it stops beating, the others take its
     // work over at once (woken by theirs), not when the leases run out.

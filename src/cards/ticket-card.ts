@@ -20,6 +20,8 @@ export interface TicketCardData {
   sla: { text: string; tone: 'good' | 'warning' | 'attention' | 'default' };
   /** Agents' view: who the customer is in the CRM, or why that is not known (yet). */
   customer?: { company?: string; owner?: string; openDeals?: number; status?: string };
+  /** Agents' view of an email ticket: a sender the receiving server did not confirm, addresses our mail could not reach. */
+  mail?: { unverifiedSender?: { address: string; check: string }; bounced?: ReadonlyArray<{ address: string; reason: string }> };
   now: number;
 }
 
@@ -62,6 +64,12 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
   else if (customer?.company) {
     const facts = [customer.company, `tier ${ticket.tier}`, ...(customer.owner ? [`owner ${customer.owner}`] : []), ...(customer.openDeals !== undefined ? [`${customer.openDeals} open deal${customer.openDeals === 1 ? '' : 's'}`] : [])];
     body.push(field('Customer', facts.join(' · ')));
+  }
+  if (data.mail?.unverifiedSender) {
+    body.push(field('Sender', { text: `⚠ ${data.mail.unverifiedSender.address}: sender not verified`, weight: 'Bolder', color: 'Attention' }));
+  }
+  for (const bounce of data.mail?.bounced ?? []) {
+    body.push(field('Undeliverable', { text: `⚠ ${bounce.address}: ${bounce.reason}`, color: 'Warning' }));
   }
   if (data.latest) {
     const who = data.latest.authorName ?? 'Service Desk';

@@ -14,6 +14,8 @@ import { findPeople, listAgents } from '../store/people.js';
 import { cachedFacts, type CrmFacts } from '../store/crm.js';
 import { findTicket } from '../store/tickets.js';
 import { listTimeline } from '../store/timeline.js';
+import { unverifiedSender } from '../store/mail.js';
+import { participantsOf } from '../store/mail-participants.js';
 import type { CardRenderer } from '../workers/delivery.js';
 import type { AccessPolicy, ConversationSeen } from './access.js';
 
@@ -90,8 +92,15 @@ export class TicketCards implements CardRenderer {
       ...(notice ? { notice } : {}),
       sla: slaSummary(this.sla, ticket, ticket.slaClocks, this.clock()),
       ...(audience === 'agent' ? { customer: customerFacts(ticket, facts) } : {}),
+      ...(audience === 'agent' && ticket.source === 'email' ? { mail: await this.mailFlags(ticket.id) } : {}),
       now: this.clock(),
     };
+  }
+
+  private async mailFlags(ticketId: number): Promise<NonNullable<TicketCardData['mail']>> {
+    const [unverified, participants] = await Promise.all([unverifiedSender(this.db, ticketId), participantsOf(this.db, ticketId)]);
+    const bounced = participants.filter((p) => p.bouncedAt !== null).map((p) => ({ address: p.address, reason: p.bounceReason ?? 'our mail bounced' }));
+    return { ...(unverified ? { unverifiedSender: unverified } : {}), ...(bounced.length > 0 ? { bounced } : {}) };
   }
 
   /** The card as a message activity, with the summary Teams shows in notifications. */

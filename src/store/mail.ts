@@ -22,6 +22,8 @@ export interface StoredMail {
   reason: string | null;
   headers: ReadonlyArray<{ name: string; value: string }> | null;
   body: { type: 'html' | 'text'; content: string } | null;
+  /** Why the sender is not trusted to be who the From line says (a spoofed agent or colleague). */
+  senderCheck?: string | null;
 }
 
 /** Records a message; returns its row id, or undefined when this Message-ID was already recorded. */
@@ -42,6 +44,7 @@ export async function recordMail(db: Db, mail: StoredMail, now: number): Promise
       headers: mail.headers ? JSON.stringify(mail.headers) : null,
       body_type: mail.body?.type ?? null,
       body: mail.body?.content ?? null,
+      sender_check: mail.senderCheck ?? null,
       created_at: now,
     })
     .onConflict((oc) => oc.column('internet_message_id').doNothing())
@@ -84,6 +87,38 @@ export async function ticketOfConversation(db: Db, conversationId: string): Prom
     .limit(1)
     .executeTakeFirst();
   return row?.ticket_id ?? undefined;
+}
+
+/** Whether one of these Message-IDs is mail we sent on this ticket (only its recipients can know it). */
+export async function sentOnTicket(db: Db, ticketId: number, ids: readonly string[]): Promise<boolean> {
+  if (ids.length === 0) return false;
+  const row = await db.selectFrom('mail_outbox').select('id').where('ticket_id', '=', ticketId).where('internet_message_id', 'in', ids.slice(0, 200)).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The newest sender on this ticket whose claim to be an agent or a colleague could not be confirmed. */
+export async function unverifiedSender(db: Db, ticketId: number): Promise<{ address: string; check: string } | undefined> {
+  const row = await db
+    .selectFrom('mail_messages')
+    .select(['from_address', 'sender_check'])
+    .where('ticket_id', '=', ticketId)
+    .where('direction', '=', 'in')
+    .where('sender_check', 'is not', null)
+    .orderBy('received_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { address: row.from_address ?? 'unknown', check: row.sender_check! } : undefined;
+}
+
+/** Acknowledgements queued since `since`, to anyone: the desk's own cap against backscatter. */
+export async function allAcknowledgementsSince(db: Db, since: number): Promise<number> {
+  const row = await db
+    .selectFrom('mail_outbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('kind', '=', 'acknowledgement')
+    .where('created_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export async function hasThreadToken(db: Db, ticketId: number, token: string): Promise<boolean> {

@@ -258,7 +258,21 @@ export interface MailMessageTable {
   body_type: 'html' | 'text' | null;
   /** The full original body. */
   body: string | null;
+  /** Set when the sender claimed to be an agent or a colleague and the receiving server could not confirm it. */
+  sender_check: string | null;
   created_at: number;
+}
+
+/** Who is on a ticket's mail thread, and whether our mail to them bounced. */
+export interface MailParticipantTable {
+  ticket_id: number;
+  /** Lower-cased. */
+  address: string;
+  name: string | null;
+  added_at: number;
+  bounced_at: number | null;
+  /** "could not deliver: the mailbox does not exist (5.1.1)". */
+  bounce_reason: string | null;
 }
 
 export interface MailAttachmentTable {
@@ -298,6 +312,8 @@ export interface MailOutboxTable {
   in_reply_to: number | null;
   to_address: string;
   to_name: string | null;
+  /** JSON [{address, name}]: the ticket's other mail participants. */
+  cc: string | null;
   subject: string;
   body: string;
   /** The secret part of the hidden thread token. */
@@ -383,6 +399,7 @@ export interface Tables {
   reminders: ReminderTable;
   digests: DigestTable;
   mail_messages: MailMessageTable;
+  mail_participants: MailParticipantTable;
   mail_attachments: MailAttachmentTable;
   mail_state: MailStateTable;
   mail_outbox: MailOutboxTable;

@@ -88,6 +88,7 @@ export function composeEml(mail: {
   from: string;
   fromName?: string;
   to?: string;
+  cc?: string[];
   subject: string;
   text?: string;
   html?: string;
@@ -96,12 +97,25 @@ export function composeEml(mail: {
   references?: string;
   headers?: Record<string, string>;
   attachments?: Array<{ name: string; type: string; content: Buffer; inline?: boolean; cid?: string }>;
+  /**
+   * The Authentication-Results Exchange Online stamps on mail from outside: by default what it writes
+   * for a sender whose domain publishes DMARC and passes it; `null` for none (mail from inside, or
+   * another server); a string for any other verdict.
+   */
+  authentication?: string | null;
 }): string {
   const messageId = mail.messageId ?? `<${randomUUID()}@customer.example>`;
+  const domain = mail.from.split('@')[1] ?? 'invalid';
+  const authentication =
+    mail.authentication === undefined
+      ? `spf=pass (sender IP is 203.0.113.25) smtp.mailfrom=${domain}; dkim=pass (signature was verified) header.d=${domain};dmarc=pass action=none header.from=${domain};compauth=pass reason=100`
+      : mail.authentication;
   const encode = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : `=?UTF-8?B?${Buffer.from(v).toString('base64')}?=`);
   const head = [
+    ...(authentication !== null ? [`Authentication-Results: ${authentication}`] : []),
     `From: ${mail.fromName ? `${encode(mail.fromName)} ` : ''}<${mail.from}>`,
     `To: <${mail.to ?? 'support@contoso.example'}>`,
+    ...(mail.cc?.length ? [`Cc: ${mail.cc.map((a) => `<${a}>`).join(', ')}`] : []),
     `Subject: ${encode(mail.subject)}`,
     `Message-ID: ${messageId}`,
     `Date: ${new Date().toUTCString()}`,

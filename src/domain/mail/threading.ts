@@ -2,10 +2,14 @@ import { parseReference } from '../ticket-reference.js';
 import { header, messageIds, type InboundMail } from './message.js';
 
 /**
- * How an incoming email finds its ticket, in the order the desk trusts the evidence: a ticket
- * reference in the subject, then the Message-IDs it answers, then the hidden token our own mail
- * carries, then the mailbox's conversation id. The rule that matched is written on the timeline, so
- * "why did this land here?" always has an answer. Pure: the lookups are passed in.
+ * How an incoming email finds its ticket: a ticket reference in the subject, then the Message-IDs it
+ * answers, then the hidden token our own mail carries, then the mailbox's conversation id. The rule
+ * that matched is written on the timeline, so "why did this land here?" always has an answer.
+ *
+ * Finding a ticket is not joining it: anyone can type `[INC-42]` in a subject. `trustThread` decides
+ * whether the sender may write on the ticket found (a participant of its mail thread, a verified agent,
+ * or someone who holds proof of having received our mail on it); otherwise the mail opens a ticket of
+ * its own that links the one it named. Pure: the lookups are passed in.
  */
 
 export type ThreadRule = 'subject-reference' | 'message-id' | 'hidden-token' | 'conversation-id';
@@ -24,12 +28,16 @@ export interface ThreadMatch {
   evidence: string;
 }
 
+/** At most this many references or tokens are looked up per mail: a mail stuffed with thousands costs no more. */
+export const MAX_LOOKUPS = 10;
+
 /** `[INC-1042]`, `[REQ-7]` or `[#1042]` anywhere in the subject, after any RE:/AW:/FW:/SV: prefixes. */
 export function subjectReferences(subject: string): number[] {
   const found: number[] = [];
   for (const match of subject.matchAll(/\[\s*((?:INC|REQ)\s*-\s*\d{1,12}|#\d{1,12})\s*\]/gi)) {
     const id = parseReference(match[1]!.replace(/\s+/g, ''));
     if (id !== undefined && !found.includes(id)) found.push(id);
+    if (found.length >= MAX_LOOKUPS) break;
   }
   return found;
 }
@@ -41,8 +49,14 @@ export function threadToken(ticketId: number, secret: string): string {
   return `[sd:${ticketId}:${secret}]`;
 }
 
+/** The distinct tokens in a text, the first `MAX_LOOKUPS` of them. */
 export function tokensIn(text: string): Array<{ ticketId: number; secret: string }> {
-  return [...text.matchAll(TOKEN)].map((m) => ({ ticketId: Number(m[1]), secret: m[2]! }));
+  const found = new Map<string, { ticketId: number; secret: string }>();
+  for (const m of text.matchAll(TOKEN)) {
+    found.set(m[0], { ticketId: Number(m[1]), secret: m[2]! });
+    if (found.size >= MAX_LOOKUPS) break;
+  }
+  return [...found.values()];
 }
 
 export async function findThread(mail: InboundMail, bodyText: string, lookups: ThreadLookups): Promise<ThreadMatch | undefined> {
@@ -50,7 +64,7 @@ export async function findThread(mail: InboundMail, bodyText: string, lookups: T
     if (await lookups.ticketExists(id)) return { ticketId: id, rule: 'subject-reference', evidence: mail.subject };
   }
   // In-Reply-To first (the message answered), then References newest to oldest.
-  const answered = [...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references')).reverse()];
+  const answered = answeredIds(mail);
   if (answered.length > 0) {
     const ticketId = await lookups.ticketByMessageIds(answered);
     if (ticketId !== undefined) return { ticketId, rule: 'message-id', evidence: answered[0]! };
@@ -63,6 +77,42 @@ export async function findThread(mail: InboundMail, bodyText: string, lookups: T
     if (ticketId !== undefined) return { ticketId, rule: 'conversation-id', evidence: mail.conversationId };
   }
   return undefined;
+}
+
+/** The Message-IDs a mail answers: In-Reply-To first (the message answered), then References newest to oldest. */
+export function answeredIds(mail: Pick<InboundMail, 'headers'>): string[] {
+  return [...new Set([...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references')).reverse()])].slice(0, 200);
+}
+
+/** What is known about the sender of a mail that named a ticket. */
+export interface ThreadEvidence {
+  /** The mail carries the hidden token of our mail on that ticket. */
+  carriesToken: boolean;
+  /** It answers (In-Reply-To/References) a message we sent on that ticket. */
+  answersOurMail: boolean;
+  /** The receiving server says the From line is forged (DMARC or SPF failed). */
+  senderFailedAuthentication: boolean;
+  /** An agent of the desk, whose address the receiving server confirmed. */
+  senderIsVerifiedAgent: boolean;
+  /** The requester or someone on the ticket's mail thread. */
+  senderIsParticipant: boolean;
+  sender: string;
+}
+
+export type ThreadTrust = { trusted: true; because: string } | { trusted: false; because: string };
+
+/**
+ * Whether a mail that named a ticket may join it. Holding our token or answering our Message-ID proves
+ * the sender received our mail on the ticket; otherwise the sender must be one of its people, and
+ * a From line the receiving server calls forged proves nothing.
+ */
+export function trustThread(e: ThreadEvidence): ThreadTrust {
+  if (e.carriesToken) return { trusted: true, because: 'it carries the hidden token of our mail on the ticket' };
+  if (e.answersOurMail) return { trusted: true, because: 'it answers mail we sent on the ticket' };
+  if (e.senderFailedAuthentication) return { trusted: false, because: `the receiving server could not confirm that it comes from ${e.sender}` };
+  if (e.senderIsVerifiedAgent) return { trusted: true, because: `${e.sender} is an agent` };
+  if (e.senderIsParticipant) return { trusted: true, because: `${e.sender} is on the ticket's mail thread` };
+  return { trusted: false, because: `${e.sender} is not on the ticket's mail thread` };
 }
 
 /**

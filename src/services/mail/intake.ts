@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { classify } from '../../domain/mail/classify.js';
 import { htmlToText, newPartOf, tidy } from '../../domain/mail/content.js';
 import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from '../../domain/mail/message.js';
-import { findThread, forwardedSender, subjectReferences, tokensIn, type ThreadMatch } from '../../domain/mail/threading.js';
+import { authenticate, type SenderAuthentication } from '../../domain/mail/authentication.js';
+import { answeredIds, findThread, forwardedSender, subjectReferences, tokensIn, trustThread, type ThreadMatch, type ThreadTrust } from '../../domain/mail/threading.js';
 import { isAgent, type Role } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
 import type { Logger } from '../../logger.js';
 import type { Database, Db } from '../../store/database.js';
-import { fileMailUnderTicket, hasThreadToken, isMailRecorded, isOwnMessage, recordMail, ticketOfConversation, ticketOfMessageIds } from '../../store/mail.js';
+import { fileMailUnderTicket, hasThreadToken, isMailRecorded, isOwnMessage, recordMail, sentOnTicket, ticketOfConversation, ticketOfMessageIds } from '../../store/mail.js';
+import { addParticipants, clearBounce, isParticipant } from '../../store/mail-participants.js';
 import { addAttachments } from '../../store/mail-attachments.js';
-import { contactByEmail, findPersonByEmail, type Person } from '../../store/people.js';
+import { contactByEmail, findPerson, findPersonByEmail, type Person } from '../../store/people.js';
 import { channelFor } from '../../store/support-teams.js';
 import { findTicket } from '../../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../../store/timeline.js';
@@ -48,6 +50,8 @@ const EMAIL_PRIORITY: Priority = 'P3';
 
 export class MailIntake {
   private readonly own: Set<string>;
+  /** Our organisation's mail domains (the support mailbox's): a sender there claims to be a colleague. */
+  private readonly ownDomains: Set<string>;
 
   constructor(
     private readonly deps: {
@@ -65,6 +69,7 @@ export class MailIntake {
     },
   ) {
     this.own = new Set(deps.options.ownAddresses.map(normalizeAddress));
+    this.ownDomains = new Set([...this.own].map((a) => a.split('@')[1] ?? '').filter(Boolean));
   }
 
   private get db(): Db {
@@ -97,12 +102,13 @@ export class MailIntake {
       ticketByToken: (id, token) => hasThreadToken(this.db, id, token),
       ticketByConversation: (id) => ticketOfConversation(this.db, id),
     });
-    // Who the sender is, decided before the transaction (role lookups read outside it).
-    const known = mail.from ? await findPersonByEmail(this.db, mail.from.address) : undefined;
-    const role = known ? ((await this.deps.roleOf?.(known)) ?? known.role) : 'requester';
+    // Who the sender is, decided before the transaction (role lookups read outside it). An agent's or a
+    // colleague's address counts as theirs only when the receiving server confirmed it.
+    const sender = await this.sender(mail);
+    const trust = thread ? await this.trust(mail, text, thread, sender) : undefined;
     const files = await storeAttachments(this.deps.source, mail, fetched, this.deps.options);
     try {
-      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread, files, role === 'outsider' ? 'requester' : role));
+      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread && { ...thread, trust: trust! }, files, sender));
       if (outcome.disposition === 'duplicate') await removeStoredAttachments(files);
       else this.deps.onEnqueued?.();
       return outcome;
@@ -110,6 +116,39 @@ export class MailIntake {
       await removeStoredAttachments(files);
       throw error;
     }
+  }
+
+  private async sender(mail: InboundMail): Promise<Sender> {
+    const auth = authenticate(mail);
+    const address = mail.from ? normalizeAddress(mail.from.address) : '';
+    const known = address ? await findPersonByEmail(this.db, address) : undefined;
+    const claimed = known ? ((await this.deps.roleOf?.(known)) ?? known.role) : 'requester';
+    const insider = isAgent(claimed) ? 'an agent' : this.ownDomains.has(address.split('@')[1] ?? '') ? 'a colleague' : undefined;
+    const verified = auth.verdict === 'pass';
+    return {
+      address,
+      auth,
+      role: isAgent(claimed) && verified ? claimed : 'requester',
+      check: insider && !verified ? `not verified: the receiving server could not confirm that ${address} (${insider}) sent it (${auth.evidence})` : null,
+    };
+  }
+
+  /** Whether the sender of a mail that named a ticket may write on it (see trustThread). */
+  private async trust(mail: InboundMail, text: string, thread: ThreadMatch, sender: Sender): Promise<ThreadTrust> {
+    const ticketId = thread.ticketId;
+    const tokens = tokensIn(`${text}\n${mail.body.content}`).filter((t) => t.ticketId === ticketId);
+    let carriesToken = false;
+    for (const t of tokens) if (await hasThreadToken(this.db, ticketId, t.secret)) carriesToken = true;
+    const ticket = await findTicket(this.db, ticketId);
+    const requester = ticket ? await findPerson(this.db, ticket.requesterId) : undefined;
+    return trustThread({
+      sender: sender.address || 'an unknown sender',
+      carriesToken,
+      answersOurMail: await sentOnTicket(this.db, ticketId, answeredIds(mail)),
+      senderFailedAuthentication: sender.auth.verdict === 'fail',
+      senderIsVerifiedAgent: isAgent(sender.role),
+      senderIsParticipant: sender.address !== '' && (requester?.email?.toLowerCase() === sender.address || (await isParticipant(this.db, ticketId, sender.address))),
+    });
   }
 
   /** Records a message that could not be read at all, so it is skipped from now on and visible to operators. */
@@ -122,24 +161,29 @@ export class MailIntake {
     );
   }
 
-  private async apply(tx: Db, mail: InboundMail, text: string, thread: ThreadMatch | undefined, files: StoredFile[], role: Actor['role']): Promise<IngestOutcome> {
+  private async apply(tx: Db, mail: InboundMail, text: string, thread: (ThreadMatch & { trust: ThreadTrust }) | undefined, files: StoredFile[], from: Sender): Promise<IngestOutcome> {
     const now = this.now();
-    const mailId = await recordMail(tx, this.stored(mail, 'ticket', null, null), now);
+    const mailId = await recordMail(tx, { ...this.stored(mail, 'ticket', null, null), senderCheck: from.check }, now);
     if (mailId === undefined) return { disposition: 'duplicate' };
     const sender = await contactByEmail(tx, { email: mail.from?.address ?? 'unknown@invalid', name: mail.from?.name ?? '' }, now);
-    const actor: Actor = { person: sender, role };
-    const origin = { messageId: mail.internetMessageId, from: mail.from?.address ?? null };
+    const actor: Actor = { person: sender, role: from.role === 'outsider' ? 'requester' : from.role };
+    const origin = { messageId: mail.internetMessageId, from: mail.from?.address ?? null, ...(from.check ? { senderCheck: from.check } : {}) };
 
-    let linkedTo: number | undefined;
+    let linked: { ticketId: number; why: string } | undefined;
     if (thread) {
       const ticket = await findTicket(tx, thread.ticketId);
-      if (ticket && this.stillOpenFor(ticket, now)) {
-        const result = await this.deps.tickets.receiveEmail(actor, ticket.id, newPartOf(text), { ...origin, rule: thread.rule, evidence: thread.evidence }, tx);
+      if (ticket && thread.trust.trusted && this.stillOpenFor(ticket, now)) {
+        const result = await this.deps.tickets.receiveEmail(actor, ticket.id, newPartOf(text), { ...origin, rule: thread.rule, evidence: thread.evidence, trusted: thread.trust.because }, tx);
         if (!result.ok) throw new Error(`could not add the email to ${ticket.reference}: ${result.reason}`);
+        await this.addThreadPeople(tx, ticket.id, mail, undefined, now);
         await this.finish(tx, mailId, ticket.id, 'reply', thread.rule, files, now);
         return { disposition: 'reply', ticketId: ticket.id, reason: thread.rule };
       }
-      linkedTo = ticket?.id;
+      if (ticket) {
+        linked = thread.trust.trusted
+          ? { ticketId: ticket.id, why: `an email on it after it was ${ticket.status}` }
+          : { ticketId: ticket.id, why: `the email named it, but ${thread.trust.because}, so it opened a ticket of its own; if it belongs there, copy it over and resolve this one` };
+      }
     }
 
     // A new ticket: for the sender, or, when an agent forwards a customer's mail, for that customer.
@@ -148,6 +192,7 @@ export class MailIntake {
     const subjectText = subjectOf(forward?.subject ?? baseSubject(mail.subject), text);
     const description = clip(forward ? text : newPartOf(text), DESCRIPTION_MAX);
     const triage = await channelFor(tx, 'triage');
+    const rule = forward ? 'forwarded' : linked !== undefined ? (thread!.trust.trusted ? 'follow-up' : 'untrusted-reference') : 'new';
     const created = await this.deps.tickets.create(
       { actor, surface: 'email' },
       {
@@ -159,20 +204,34 @@ export class MailIntake {
         source: 'email',
         postTo: triage ? [triage.conversationRefId] : [],
         requesterId: requester.id,
-        origin: { email: { ...origin, rule: forward ? 'forwarded' : linkedTo !== undefined ? 'follow-up' : 'new' } },
+        origin: { email: { ...origin, rule } },
       },
       tx,
     );
     if (!created.ok) throw new Error(`could not open a ticket for the email: ${created.reason}`);
     const ticket = created.value;
-    if (linkedTo !== undefined) await this.link(tx, ticket, linkedTo, thread!, now);
-    await this.finish(tx, mailId, ticket.id, 'ticket', forward ? 'forwarded' : linkedTo !== undefined ? `follow-up of #${linkedTo}` : 'new', files, now);
+    await this.addThreadPeople(tx, ticket.id, mail, forward, now);
+    if (linked !== undefined) await this.link(tx, ticket, linked, thread!, now);
+    await this.finish(tx, mailId, ticket.id, 'ticket', forward ? 'forwarded' : linked !== undefined ? `${rule} of #${linked.ticketId}` : 'new', files, now);
 
-    // Robots were filtered out above; a forward's customer did not write to us, so is not acknowledged.
+    // Robots were filtered out above; a forward's customer did not write to us, so is not acknowledged;
+    // a sender the receiving server could not confirm may be someone else's forged address (backscatter).
     const acknowledgement = forward
       ? 'not sent (forwarded by an agent)'
-      : await this.deps.outgoing.queueAcknowledgement(tx, ticket, { mailId, address: sender.email ?? mail.from?.address ?? '', name: sender.name, subject: mail.subject }, now);
-    return { disposition: 'ticket', ticketId: ticket.id, reason: forward ? 'forwarded' : 'new', ...(linkedTo !== undefined ? { linkedTo } : {}), acknowledgement };
+      : from.auth.verdict !== 'pass'
+        ? `not sent (sender not authenticated: ${from.auth.evidence})`
+        : await this.deps.outgoing.queueAcknowledgement(tx, ticket, { mailId, address: sender.email ?? mail.from?.address ?? '', name: sender.name, subject: mail.subject }, now);
+    return { disposition: 'ticket', ticketId: ticket.id, reason: forward ? 'forwarded' : rule, ...(linked !== undefined ? { linkedTo: linked.ticketId } : {}), acknowledgement };
+  }
+
+  /**
+   * The people a mail filed under a ticket brings onto its thread: its sender and the other recipients
+   * (not our own addresses); for an agent's forward, the customer it was forwarded for instead of the agent.
+   */
+  private async addThreadPeople(tx: Db, ticketId: number, mail: InboundMail, forward: { address: string; name: string } | undefined, now: number): Promise<void> {
+    const people = forward ? [forward] : [...(mail.from ? [mail.from] : []), ...mail.to, ...mail.cc];
+    await addParticipants(tx, ticketId, people.filter((p) => !this.own.has(normalizeAddress(p.address))).map((p) => ({ address: p.address, name: p.name })), now);
+    if (mail.from && !forward) await clearBounce(tx, ticketId, mail.from.address);
   }
 
   /** A resolved ticket reopens within the window; a closed one (or resolved long ago) gets a follow-up ticket. */
@@ -182,10 +241,13 @@ export class MailIntake {
     return true;
   }
 
-  private async link(tx: Db, ticket: Ticket, previousId: number, thread: ThreadMatch, now: number): Promise<void> {
-    const previous = await findTicket(tx, previousId);
-    await addTimelineEntry(tx, { ticketId: ticket.id, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: `Follow-up of ${previous?.reference ?? `#${previousId}`} (an email on it after it was ${previous?.status ?? 'closed'})`, data: { ticketId: previousId, rule: thread.rule } });
-    await addTimelineEntry(tx, { ticketId: previousId, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: `A later email opened ${ticket.reference}`, data: { ticketId: ticket.id } });
+  private async link(tx: Db, ticket: Ticket, linked: { ticketId: number; why: string }, thread: ThreadMatch & { trust: ThreadTrust }, now: number): Promise<void> {
+    const previous = await findTicket(tx, linked.ticketId);
+    const name = previous?.reference ?? `#${linked.ticketId}`;
+    const data = { ticketId: linked.ticketId, rule: thread.rule, trusted: thread.trust.trusted, because: thread.trust.because };
+    await addTimelineEntry(tx, { ticketId: ticket.id, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: `${thread.trust.trusted ? 'Follow-up' : 'Named'} ${name}: ${linked.why}`, data });
+    const back = thread.trust.trusted ? `A later email opened ${ticket.reference}` : `An email named this ticket but did not join it (${thread.trust.because}); it opened ${ticket.reference}`;
+    await addTimelineEntry(tx, { ticketId: linked.ticketId, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: back, data: { ticketId: ticket.id, trusted: thread.trust.trusted } });
   }
 
   private async finish(tx: Db, mailId: number, ticketId: number, disposition: 'ticket' | 'reply', reason: string, files: StoredFile[], now: number): Promise<void> {
@@ -238,6 +300,16 @@ export class MailIntake {
       body: mail.body,
     };
   }
+}
+
+interface Sender {
+  /** Lower-cased, or empty when the mail had no From. */
+  address: string;
+  auth: SenderAuthentication;
+  /** The desk role the mail acts with: an agent's only when the receiving server confirmed the address. */
+  role: Role;
+  /** Set when the sender claims to be an agent or a colleague and that could not be confirmed. */
+  check: string | null;
 }
 
 function clip(text: string, max: number): string {

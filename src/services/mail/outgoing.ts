@@ -4,7 +4,9 @@ import { baseSubject } from '../../domain/mail/message.js';
 import { threadToken } from '../../domain/mail/threading.js';
 import type { Ticket } from '../../domain/tickets.js';
 import type { Db } from '../../store/database.js';
-import { acknowledgementsSince, enqueueMail, latestReceivedMail } from '../../store/mail.js';
+import { acknowledgementsSince, allAcknowledgementsSince, enqueueMail, latestReceivedMail } from '../../store/mail.js';
+import { participantsOf } from '../../store/mail-participants.js';
+import { addTimelineEntry } from '../../store/timeline.js';
 import { findPerson } from '../../store/people.js';
 import type { ReplyChannel } from '../tickets.js';
 
@@ -47,16 +49,27 @@ export function replySubject(original: string, reference: string): string {
 const newSecret = () => randomBytes(6).toString('hex');
 
 export class OutgoingMail implements ReplyChannel {
-  constructor(
-    private readonly options: { acknowledge: boolean; ackTemplate: string; ackMaxPerHour: number },
-  ) {}
+  private readonly own: Set<string>;
 
+  constructor(
+    private readonly options: { acknowledge: boolean; ackTemplate: string; ackMaxPerHour: number; ackMaxPerHourTotal: number; ownAddresses: readonly string[] },
+  ) {
+    this.own = new Set(options.ownAddresses.map((a) => a.trim().toLowerCase()));
+  }
+
+  /**
+   * An agent's reply, to the ticket's requester with the other people on its mail thread in Cc: never
+   * to "whoever wrote last", who may be a stranger. A recipient our mail could not reach before is
+   * named on the timeline, so the agent knows this reply may not arrive either.
+   */
   async queueReply(tx: Db, ticket: Ticket, reply: { body: string; authorId: number; version: number }, now: number): Promise<boolean> {
-    const answered = await latestReceivedMail(tx, ticket.id);
-    const to = answered?.fromAddress ?? (await findPerson(tx, ticket.requesterId))?.email;
-    if (!to) return false;
     const requester = await findPerson(tx, ticket.requesterId);
-    return enqueueMail(
+    const to = requester?.email?.trim().toLowerCase();
+    if (!to) return false;
+    const participants = await participantsOf(tx, ticket.id);
+    const cc = participants.filter((p) => p.address !== to && !this.own.has(p.address)).slice(0, MAX_CC);
+    const answered = await latestReceivedMail(tx, ticket.id);
+    const queued = await enqueueMail(
       tx,
       {
         idempotency_key: `ticket:${ticket.id}:v${reply.version}:email-reply`,
@@ -65,7 +78,8 @@ export class OutgoingMail implements ReplyChannel {
         automatic: 0,
         in_reply_to: answered?.id ?? null,
         to_address: to,
-        to_name: requester?.email === to ? requester.name : null,
+        to_name: requester?.name ?? null,
+        cc: cc.length > 0 ? JSON.stringify(cc.map((p) => ({ address: p.address, name: p.name }))) : null,
         subject: replySubject(answered?.subject ?? ticket.subject, ticket.reference),
         body: reply.body,
         token: newSecret(),
@@ -73,15 +87,31 @@ export class OutgoingMail implements ReplyChannel {
       },
       now,
     );
+    const bounced = participants.filter((p) => p.bouncedAt !== null && (p.address === to || cc.includes(p)));
+    if (queued && bounced.length > 0) {
+      await addTimelineEntry(tx, {
+        ticketId: ticket.id,
+        at: now,
+        kind: 'email-bounced',
+        visibility: 'internal',
+        authorId: null,
+        body: `This reply also goes to ${bounced.map((p) => `${p.address} (${p.bounceReason ?? 'bounced before'})`).join(', ')}, whose mail bounced before`,
+        data: { recipients: bounced.map((p) => p.address) },
+      });
+    }
+    return queued;
   }
 
   /**
-   * The acknowledgement of a ticket opened by email, unless turned off or this sender already had
-   * `ackMaxPerHour` of them in the last hour (two robots acknowledging each other stop here).
+   * The acknowledgement of a ticket opened by email, unless turned off, or this sender already had
+   * `ackMaxPerHour` of them in the last hour (two robots acknowledging each other stop here), or the
+   * desk sent `ackMaxPerHourTotal` in the last hour (a flood of forged senders must not turn the desk
+   * into a backscatter source).
    */
   async queueAcknowledgement(tx: Db, ticket: Ticket, received: { mailId: number; address: string; name: string; subject: string }, now: number): Promise<'queued' | 'off' | 'rate-limited'> {
     if (!this.options.acknowledge) return 'off';
     if ((await acknowledgementsSince(tx, received.address, now - 3_600_000)) >= this.options.ackMaxPerHour) return 'rate-limited';
+    if ((await allAcknowledgementsSince(tx, now - 3_600_000)) >= this.options.ackMaxPerHourTotal) return 'rate-limited';
     await enqueueMail(
       tx,
       {
@@ -92,6 +122,7 @@ export class OutgoingMail implements ReplyChannel {
         in_reply_to: received.mailId,
         to_address: received.address,
         to_name: received.name,
+        cc: null,
         subject: replySubject(received.subject || ticket.subject, ticket.reference),
         body: fillTemplate(this.options.ackTemplate, { name: received.name || 'there', reference: ticket.reference, subject: ticket.subject }),
         token: newSecret(),
@@ -102,6 +133,9 @@ export class OutgoingMail implements ReplyChannel {
     return 'queued';
   }
 }
+
+/** Cc beyond this many thread participants is left out (a reply is not a mailing list). */
+const MAX_CC = 20;
 
 const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

@@ -39,8 +39,8 @@ describe('email to tickets through the Graph mailbox', () => {
     return h.graph.sent.find((s) => s.inReplyTo === messageId && (!via || s.via === via))!;
   }
 
-  async function newTicket(subject: string, from = 'dana@fabrikam.example') {
-    const mail = await h.graph.deliver(composeEml({ from, fromName: 'Dana Ruiz', subject, text: `About: ${subject}` }));
+  async function newTicket(subject: string, from = 'dana@fabrikam.example', cc?: string[]) {
+    const mail = await h.graph.deliver(composeEml({ from, fromName: 'Dana Ruiz', subject, text: `About: ${subject}`, ...(cc ? { cc } : {}) }));
     await h.syncMail();
     const ticket = await ticketBySubject(subject);
     const ack = await sentInReplyTo(mail.internetMessageId);
@@ -62,7 +62,7 @@ describe('email to tickets through the Graph mailbox', () => {
   });
 
   it('threads a reply by each rule in turn, and records which one matched', async () => {
-    const { mail, ticket, ack } = await newTicket('VPN drops every hour', 'erin@fabrikam.example');
+    const { mail, ticket, ack } = await newTicket('VPN drops every hour', 'erin@fabrikam.example', ['frank@fabrikam.example']);
     const ticketsBefore = await ticketCount();
     const reply = async (eml: string) => {
       const delivered = await h.graph.deliver(eml);
