@@ -35,6 +35,17 @@ export const DEFAULT_MAIL_SENDER_OPTIONS: MailSenderOptions = {
   backoff: { baseMs: 2_000, capMs: 10 * 60_000, jitter: 0.2 },
 };
 
+/** The Cc line queued with a reply (the ticket's other mail participants). */
+function ccOf(mail: QueuedMail): Array<{ address: string; name: string | null }> {
+  if (!mail.cc) return [];
+  try {
+    const list = JSON.parse(mail.cc) as Array<{ address: string; name: string | null }>;
+    return Array.isArray(list) ? list.filter((c) => typeof c?.address === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export class MailSender {
   private readonly options: MailSenderOptions;
   private readonly loop: PollingLoop;
@@ -136,6 +147,8 @@ export class MailSender {
       subject: mail.subject,
       body: { contentType: 'HTML', content: replyHtml(mail.body, mail.ticket_id, mail.token) },
       toRecipients: [{ emailAddress: { address: mail.to_address, ...(mail.to_name ? { name: mail.to_name } : {}) } }],
+      // Always set: createReply copies the answered message's recipients, and only ours may stay.
+      ccRecipients: ccOf(mail).map((c) => ({ emailAddress: { address: c.address, ...(c.name ? { name: c.name } : {}) } })),
     });
     try {
       await client.sendDraft(draftId);

@@ -20,6 +20,8 @@ import { loopbackTls } from './tls.js';
 export interface SentMail {
   via: 'reply' | 'mime';
   to: string[];
+  /** Cc of a Graph reply (the JSON path); MIME mail keeps its Cc in `headers`. */
+  cc?: string[];
   subject: string;
   internetMessageId: string;
   inReplyTo: string | undefined;
@@ -266,6 +268,7 @@ export class FakeGraph {
       this.record({
         via: 'reply',
         to: (entry.draft.toRecipients ?? []).map((r: any) => r.emailAddress.address),
+        cc: (entry.draft.ccRecipients ?? []).map((r: any) => r.emailAddress.address),
         subject: entry.draft.subject,
         internetMessageId: entry.draft.internetMessageId,
         inReplyTo: original.internetMessageId,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { headerMap, type InboundMail } from '../../src/domain/mail/message.js';
-import { findThread, forwardedSender, subjectReferences, type ThreadLookups } from '../../src/domain/mail/threading.js';
+import { findThread, forwardedSender, MAX_LOOKUPS, subjectReferences, tokensIn, trustThread, type ThreadLookups } from '../../src/domain/mail/threading.js';
 
 function mail(overrides: Partial<InboundMail> & { headerList?: Array<{ name: string; value: string }> } = {}): InboundMail {
   return {
@@ -81,5 +81,27 @@ describe('forwarded mail', () => {
 
   it('does not mistake a From: in running text for a header block', () => {
     expect(forwardedSender('From: my point of view this is fine.')).toBeUndefined();
+  });
+});
+
+describe('whether a mail that named a ticket may join it', () => {
+  const base = { sender: 'x@fabrikam.example', carriesToken: false, answersOurMail: false, senderFailedAuthentication: false, senderIsVerifiedAgent: false, senderIsParticipant: false };
+
+  it('takes proof of our mail first, then people on the thread, and never a forged From line', () => {
+    expect(trustThread(base)).toEqual({ trusted: false, because: "x@fabrikam.example is not on the ticket's mail thread" });
+    expect(trustThread({ ...base, senderIsParticipant: true }).trusted).toBe(true);
+    expect(trustThread({ ...base, senderIsVerifiedAgent: true }).trusted).toBe(true);
+    expect(trustThread({ ...base, senderIsParticipant: true, senderFailedAuthentication: true }).trusted).toBe(false);
+    // Holding our token or answering our Message-ID proves receipt whatever the From line says.
+    expect(trustThread({ ...base, senderFailedAuthentication: true, carriesToken: true }).trusted).toBe(true);
+    expect(trustThread({ ...base, answersOurMail: true }).trusted).toBe(true);
+  });
+
+  it('looks up at most ten tokens or references however many a mail carries', () => {
+    const started = performance.now();
+    const text = Array.from({ length: 50_000 }, (_, i) => `[sd:${i}:0123456789ab]`).join(' ');
+    expect(tokensIn(text)).toHaveLength(MAX_LOOKUPS);
+    expect(subjectReferences(Array.from({ length: 5_000 }, (_, i) => `[INC-${i + 1}]`).join(' '))).toHaveLength(MAX_LOOKUPS);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });

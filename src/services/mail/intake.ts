@@ -244,6 +244,8 @@ export class MailIntake {
   private async link(tx: Db, ticket: Ticket, linked: { ticketId: number; why: string }, thread: ThreadMatch & { trust: ThreadTrust }, now: number): Promise<void> {
     const previous = await findTicket(tx, linked.ticketId);
     const name = previous?.reference ?? `#${linked.ticketId}`;
+    // Not before the ticket's own "created" entry, so the card's latest line is why it exists.
+    now = Math.max(now, ticket.createdAt);
     const data = { ticketId: linked.ticketId, rule: thread.rule, trusted: thread.trust.trusted, because: thread.trust.because };
     await addTimelineEntry(tx, { ticketId: ticket.id, at: now, kind: 'linked', visibility: 'internal', authorId: null, body: `${thread.trust.trusted ? 'Follow-up' : 'Named'} ${name}: ${linked.why}`, data });
     const back = thread.trust.trusted ? `A later email opened ${ticket.reference}` : `An email named this ticket but did not join it (${thread.trust.because}); it opened ${ticket.reference}`;
