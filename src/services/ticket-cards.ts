@@ -13,7 +13,7 @@ import type { Db } from '../store/database.js';
 import { findPeople, listAgents } from '../store/people.js';
 import { cachedFacts, type CrmFacts } from '../store/crm.js';
 import { findTicket } from '../store/tickets.js';
-import { listTimeline } from '../store/timeline.js';
+import { listTimeline, type TimelineEntry } from '../store/timeline.js';
 import { unverifiedSender } from '../store/mail.js';
 import { participantsOf } from '../store/mail-participants.js';
 import type { CardRenderer } from '../workers/delivery.js';
@@ -37,6 +37,12 @@ const ASSIGNABLE_SHOWN = 30;
  * a requester's chat sees the requester card, without internal notes or agent actions).
  */
 /** What the card says about the customer: CRM facts when known, or why not. */
+/** Who wrote a timeline entry, as cards show it: an unconfirmed email is never shown as an agent's or colleague's own. */
+export function authorName(entry: TimelineEntry, people: ReadonlyMap<number, { name: string }>): string | null {
+  const name = entry.authorId === null ? null : (people.get(entry.authorId)?.name ?? null);
+  return entry.senderNotVerified ? `${name ?? 'Unknown'} (sender not verified)` : name;
+}
+
 function customerFacts(ticket: Ticket, facts: CrmFacts | undefined): NonNullable<TicketCardData['customer']> {
   if (ticket.crmStatus === 'pending') return { status: 'Looking up in the CRM…' };
   if (ticket.crmStatus === 'unavailable') return { status: 'CRM unavailable' };
@@ -87,7 +93,7 @@ export class TicketCards implements CardRenderer {
       requesterName: people.get(ticket.requesterId)?.name ?? 'Unknown',
       assigneeName: ticket.assigneeId === null ? null : (people.get(ticket.assigneeId)?.name ?? 'Unknown'),
       agents,
-      latest: latest && { authorName: latest.authorId === null ? null : (people.get(latest.authorId)?.name ?? null), body: latest.body, visibility: latest.visibility },
+      latest: latest && { authorName: authorName(latest, people), body: latest.body, visibility: latest.visibility },
       audience,
       ...(notice ? { notice } : {}),
       sla: slaSummary(this.sla, ticket, ticket.slaClocks, this.clock()),

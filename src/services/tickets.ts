@@ -1,3 +1,4 @@
+import { markBounced } from '../store/mail-participants.js';
 import { isAgent, type TicketAction } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { checkStatusChange, NOTE_MAX, PRIORITY_LABELS, STATUS_LABELS, type CrmStatus, type Priority, type StatusChange, type Ticket } from '../domain/tickets.js';
@@ -185,6 +186,33 @@ export class TicketService {
           timeline: { kind: 'reply', visibility: 'public', body, data: { email: origin, ...(reopened ? { reopened: true } : {}) } },
           notice: reopened ? `${ticket.reference} reopened by ${from.person.name}'s email` : `Email from ${from.person.name} added to ${ticket.reference}`,
           notify: ticket.assigneeId !== null ? [{ personId: ticket.assigneeId, purpose: 'email', activity: null }] : [],
+        };
+      },
+      within,
+      { trusted: true },
+    );
+  }
+
+  /**
+   * Our mail on a ticket could not be delivered (a bounce intake matched to it): each address is
+   * flagged on the ticket's mail thread, so the card and the next reply say so, the timeline says
+   * "could not deliver to X: reason", and the assignee is told in their personal chat.
+   */
+  deliveryFailed(id: number, failures: ReadonlyArray<{ address: string; reason: string }>, origin: Record<string, unknown>, within: Db): Promise<Result<Ticket>> {
+    return this.change(
+      { actor: SYSTEM_ACTOR, surface: 'email' },
+      id,
+      'comment',
+      async (tx, ticket) => {
+        const now = this.now();
+        for (const f of failures) await markBounced(tx, ticket.id, f.address, f.reason, now);
+        const lines = failures.length > 0 ? failures.map((f) => `Could not deliver to ${f.address}: ${f.reason}`) : ['Our email on this ticket bounced (the report named no recipient)'];
+        return {
+          ok: true,
+          changes: {},
+          timeline: { kind: 'email-bounced', visibility: 'internal', body: lines.join('\n'), data: { email: origin, failures } },
+          notice: `${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more)` : ''} · ${ticket.reference}`,
+          notify: ticket.assigneeId !== null ? [{ personId: ticket.assigneeId, purpose: 'bounce', activity: null }] : [],
         };
       },
       within,

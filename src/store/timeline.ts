@@ -13,6 +13,8 @@ export interface TimelineEntry {
   visibility: Visibility;
   authorId: number | null;
   body: string;
+  /** An email whose sender claimed to be an agent or a colleague, unconfirmed: not to be shown as theirs. */
+  senderNotVerified: boolean;
 }
 
 export async function addTimelineEntry(
@@ -52,7 +54,16 @@ export async function listTimeline(db: Db, ticketId: number, options: { includeI
     visibility: row.visibility,
     authorId: row.author_id,
     body: row.body,
+    senderNotVerified: row.data !== null && row.data.includes('"senderCheck"') && hasSenderCheck(row.data),
   }));
+}
+
+function hasSenderCheck(data: string): boolean {
+  try {
+    return Boolean((JSON.parse(data) as { email?: { senderCheck?: unknown } })?.email?.senderCheck);
+  } catch {
+    return false;
+  }
 }
 
 export async function addAudit(

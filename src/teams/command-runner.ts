@@ -21,7 +21,7 @@ import type { CrmFacts } from '../services/crm.js';
 import type { EscalationService } from '../services/escalations.js';
 import type { ReminderService } from '../services/reminders.js';
 import type { SetupService } from '../services/setup.js';
-import type { TicketCards } from '../services/ticket-cards.js';
+import { authorName, type TicketCards } from '../services/ticket-cards.js';
 import type { Result } from '../services/result.js';
 import type { ListCursor, TicketQueries } from '../services/ticket-queries.js';
 import type { TicketService } from '../services/tickets.js';
@@ -236,7 +236,7 @@ export class CommandRunner {
     const { ticket, entries, people } = result.value;
     const card = historyCard(
       ticket,
-      entries.map((e) => ({ at: e.at, kind: e.kind, visibility: e.visibility, authorName: e.authorId === null ? null : (people.get(e.authorId)?.name ?? null), body: e.body })),
+      entries.map((e) => ({ at: e.at, kind: e.kind, visibility: e.visibility, authorName: authorName(e, people), body: e.body })),
     );
     return { kind: 'card', card, summary: `History of ${ticket.reference}` };
   }

@@ -124,7 +124,9 @@ describe('who may write on a ticket by email', () => {
     expect(JSON.parse(created.data!).email).toMatchObject({ rule: 'new' });
     expect(JSON.parse(created.data!).email.senderCheck).toContain('not verified');
     expect((await mailRow(forged.internetMessageId)).sender_check).toContain('dmarc=fail');
-    await h.connector.waitFor((c) => c.conversationId === CHANNEL_ID && JSON.stringify(c.activity).includes(ticket.reference) && JSON.stringify(c.activity).includes('sender not verified'));
+    const [card] = await h.connector.waitFor((c) => c.conversationId === CHANNEL_ID && JSON.stringify(c.activity).includes(ticket.reference) && JSON.stringify(c.activity).includes('sender not verified'));
+    // Not shown as Megan's own words either.
+    expect(JSON.stringify(card!.activity)).toContain('Megan Bowen (sender not verified): ');
     // No acknowledgement to a forged address.
     expect(await db().selectFrom('mail_outbox').select('id').where('ticket_id', '=', ticket.id).execute()).toEqual([]);
 
