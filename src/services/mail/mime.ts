@@ -49,17 +49,22 @@ export class UnsafeMailError extends Error {
 /**
  * C0 controls (CR, LF, NUL, TAB, …), DEL, C1 controls and Unicode's line and paragraph separators:
  * none belongs in a header value (RFC 5322 §2.2, https://www.rfc-editor.org/rfc/rfc5322#section-2.2),
- * and CR/LF are how a value would start a header of its own.
+ * and CR/LF are how a value would start a header of its own. A run of them, with the spaces after it,
+ * is one break (a greedy class with nothing after it: linear time on any input).
  */
-const CONTROLS = / *[\u0000-\u001f\u007f-\u009f\u2028\u2029][ \u0000-\u001f\u007f-\u009f\u2028\u2029]*/g;
+const BREAK = /[\u0000-\u001f\u007f-\u009f\u2028\u2029][ \u0000-\u001f\u007f-\u009f\u2028\u2029]*/;
 
 /**
- * A header value (a subject, a display name) as one line of text: every run of control characters
- * (and the spaces around it) becomes a single space, as unfolding a header would make it. Neutralised rather than refused, because such characters come from what
- * customers' mail clients wrote and the text around them is still worth keeping.
+ * A header value (a subject, a display name) as one line of text: every break becomes a single space,
+ * as unfolding a header would make it. Neutralised rather than refused, because such characters come
+ * from what customers' mail clients wrote and the text around them is still worth keeping.
  */
 export function headerSafe(value: string): string {
-  return value.replace(CONTROLS, ' ').trim();
+  return value
+    .split(BREAK)
+    .map((piece) => piece.trimEnd())
+    .join(' ')
+    .trim();
 }
 
 // RFC 5321 §4.5.3.1 (https://www.rfc-editor.org/rfc/rfc5321#section-4.5.3.1): a path is at most 256
@@ -111,7 +116,7 @@ function subjectHeader(subject: string): string | { prepared: true; foldLines: t
 const MSG_ID_TEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
 const MSG_ID = new RegExp(`^<${MSG_ID_TEXT}@${MSG_ID_TEXT}>$`);
 
-export const isMessageId = (value: string): boolean => MSG_ID.test(value) && value.length <= MAX_MESSAGE_ID;
+export const isMessageId = (value: string): boolean => value.length <= MAX_MESSAGE_ID && MSG_ID.test(value);
 
 // RFC 5322 keeps a line under 998 characters; a Message-ID far shorter than that is all anybody writes.
 const MAX_MESSAGE_ID = 250;
@@ -124,11 +129,18 @@ const MAX_MESSAGE_ID = 250;
 const MAX_REFERENCES = 20;
 
 export function referencesFor(references: string | null, inReplyTo: string | null): string[] {
-  const tokens = (references ?? '').split(/[\s,]+|(?<=>)(?=<)/).filter((t) => isMessageId(t));
+  const tokens = ((references ?? '').match(/<[^<>]*>/g) ?? []).filter((t) => isMessageId(t));
   if (inReplyTo && isMessageId(inReplyTo)) tokens.push(inReplyTo);
   const unique = [...new Set(tokens)];
   return unique.length <= MAX_REFERENCES ? unique : [unique[0]!, ...unique.slice(-(MAX_REFERENCES - 1))];
 }
+
+/**
+ * A body as lines: every CR, LF or CRLF one line end (the composer makes them CRLF; a bare CR would
+ * stay bare, which RFC 5322 §2.3 forbids), and no NUL, allowed in no transfer encoding a receiver
+ * must accept (RFC 2045 §2.7, https://www.rfc-editor.org/rfc/rfc2045#section-2.7).
+ */
+const bodyText = (text: string) => text.replace(/\r\n?/g, '\n').replace(/\u0000/g, '');
 
 /**
  * The whole message, CRLF line ends, as a string (the composer's output is 7-bit unless an address
@@ -160,9 +172,8 @@ export async function automaticMime(mail: AutomaticMail): Promise<string> {
       // Not standard, but the header older list servers and vacation programs look at.
       Precedence: 'auto_reply',
     },
-    // NUL is not allowed in a text body in any transfer encoding a receiver must accept (RFC 2045 §2.7).
-    text: `${mail.text.replace(/\u0000/g, '')}\n\n${mail.token}\n`,
-    ...(mail.html !== undefined ? { html: mail.html.replace(/\u0000/g, '') } : {}),
+    text: `${bodyText(mail.text)}\n\n${mail.token}\n`,
+    ...(mail.html !== undefined ? { html: bodyText(mail.html) } : {}),
     newline: 'win',
     // Our content is strings; never let a value be read as a file path or URL to fetch.
     disableFileAccess: true,
