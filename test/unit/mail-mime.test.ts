@@ -135,6 +135,13 @@ describe('subjects and names in every language', () => {
     expect(longestLine(headerLines(mime))).toBeLessThanOrEqual(78);
   });
 
+  it('folds a long plain ASCII subject between its words', async () => {
+    const subject = `RE: ${'the printer on the third floor is jammed again '.repeat(20).trim()} [INC-1042]`;
+    const mime = await compose({ subject });
+    expect((await parse(mime)).subject).toBe(subject);
+    expect(longestLine(headerLines(mime))).toBeLessThanOrEqual(78);
+  });
+
   it('keeps a subject that merely looks like an encoded-word as the text it is', async () => {
     const subject = `RE: =?UTF-8?B?${Buffer.from('x\r\nBcc: evil@attacker.example').toString('base64')}?= [INC-1042]`;
     const mail = await parse(await compose({ subject }));

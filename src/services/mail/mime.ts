@@ -116,15 +116,16 @@ function subjectHeader(subject: string): string | { prepared: true; foldLines: t
 const MSG_ID_TEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
 const MSG_ID = new RegExp(`^<${MSG_ID_TEXT}@${MSG_ID_TEXT}>$`);
 
-export const isMessageId = (value: string): boolean => value.length <= MAX_MESSAGE_ID && MSG_ID.test(value);
-
 // RFC 5322 keeps a line under 998 characters; a Message-ID far shorter than that is all anybody writes.
 const MAX_MESSAGE_ID = 250;
 
+export const isMessageId = (value: string): boolean => value.length <= MAX_MESSAGE_ID && MSG_ID.test(value);
+
 /**
  * The References we send: the `<id@host>` tokens of the answered message's References, then its own
- * Message-ID (RFC 5322 §3.6.4). A long thread keeps its first id and its latest ones, as the RFC's
- * advice on trimming allows, so the header stays a few lines long.
+ * Message-ID (RFC 5322 §3.6.4). A long thread keeps its first id and its latest ones, the trimming
+ * Netnews prescribes (RFC 5537 §3.4.4, https://www.rfc-editor.org/rfc/rfc5537#section-3.4.4), so the
+ * header stays a few lines long however long the thread.
  */
 const MAX_REFERENCES = 20;
 
