@@ -5,7 +5,8 @@ import { isGraphError, type GraphRequestError } from '../integrations/graph/erro
 import type { GraphMailClient } from '../integrations/graph/mail-client.js';
 import { withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
-import { automaticMime, replyHtml } from '../services/mail/outgoing.js';
+import { automaticMime, headerSafe, isSafeAddress, safeMailbox, UnsafeMailError } from '../services/mail/mime.js';
+import { replyHtml } from '../services/mail/outgoing.js';
 import type { Database } from '../store/database.js';
 import { claimDueMail, findMailRow, markMailDead, markMailSent, nextMailDueAt, recordMail, rememberDraft, scheduleMailRetry, type QueuedMail } from '../store/mail.js';
 import { addTimelineEntry } from '../store/timeline.js';
@@ -35,15 +36,26 @@ export const DEFAULT_MAIL_SENDER_OPTIONS: MailSenderOptions = {
   backoff: { baseMs: 2_000, capMs: 10 * 60_000, jitter: 0.2 },
 };
 
-/** The Cc line queued with a reply (the ticket's other mail participants). */
-function ccOf(mail: QueuedMail): Array<{ address: string; name: string | null }> {
+/**
+ * The Cc line queued with a reply (the ticket's other mail participants). An address that is not safe
+ * to put in a header is left out rather than holding up the reply to the requester.
+ */
+function ccOf(mail: QueuedMail): Array<{ address: string; name: string }> {
   if (!mail.cc) return [];
   try {
     const list = JSON.parse(mail.cc) as Array<{ address: string; name: string | null }>;
-    return Array.isArray(list) ? list.filter((c) => typeof c?.address === 'string') : [];
+    return Array.isArray(list) ? list.filter((c) => typeof c?.address === 'string' && isSafeAddress(c.address)).map((c) => safeMailbox(c, 'cc')) : [];
   } catch {
     return [];
   }
+}
+
+/**
+ * Finds a message in the mailbox's Sent Items by its Message-ID. To be a method of GraphMailClient
+ * (`sentMessageExists`); optional here until it is, and then the retry below just sends again.
+ */
+export interface SentItemsLookup {
+  sentMessageExists(internetMessageId: string): Promise<boolean>;
 }
 
 export class MailSender {
@@ -56,7 +68,7 @@ export class MailSender {
   constructor(
     private readonly deps: {
       database: Database;
-      client: GraphMailClient;
+      client: GraphMailClient & Partial<SentItemsLookup>;
       logger: Logger;
       options?: Partial<MailSenderOptions>;
       /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
@@ -126,6 +138,10 @@ export class MailSender {
   /** createReply → PATCH → send; the draft id is remembered so a retry after a crash does not make a second one. */
   private async sendReply(mail: QueuedMail): Promise<string> {
     const { client, database } = this.deps;
+    // Graph writes the headers from the JSON fields below, and they hold what customers typed: the
+    // same guards as the MIME path, so no subject or name carries a line break and no address another
+    // one. Checked before a draft exists, so a refused mail leaves none behind.
+    const to = safeMailbox({ address: mail.to_address, name: mail.to_name }, 'recipient');
     const answered = mail.in_reply_to === null ? undefined : await findMailRow(database.db, mail.in_reply_to);
     let draftId = mail.draft_id;
     let draftMessageId: string | null = null;
@@ -144,9 +160,9 @@ export class MailSender {
       }
     }
     const updated = await client.updateDraft(draftId, {
-      subject: mail.subject,
+      subject: headerSafe(mail.subject),
       body: { contentType: 'HTML', content: replyHtml(mail.body, mail.ticket_id, mail.token) },
-      toRecipients: [{ emailAddress: { address: mail.to_address, ...(mail.to_name ? { name: mail.to_name } : {}) } }],
+      toRecipients: [{ emailAddress: { address: to.address, ...(to.name ? { name: to.name } : {}) } }],
       // Always set: createReply copies the answered message's recipients, and only ours may stay.
       ccRecipients: ccOf(mail).map((c) => ({ emailAddress: { address: c.address, ...(c.name ? { name: c.name } : {}) } })),
     });
@@ -162,20 +178,30 @@ export class MailSender {
   private async sendAutomatic(mail: QueuedMail): Promise<string> {
     const { client, database } = this.deps;
     const answered = mail.in_reply_to === null ? undefined : await findMailRow(database.db, mail.in_reply_to);
+    // The same Message-ID on every attempt, so a retry can ask whether an earlier one got through.
     const messageId = `<sd.${mail.id}.${mail.token}@${this.domain}>`;
-    await client.sendMime(
-      automaticMime({
-        from: client.mailbox,
-        to: { address: mail.to_address, name: mail.to_name },
-        subject: mail.subject,
-        text: mail.body,
-        messageId,
-        inReplyTo: answered?.internetMessageId ?? null,
-        references: answered?.references ?? null,
-        token: threadToken(mail.ticket_id, mail.token),
-        date: new Date(),
-      }),
-    );
+    const mime = await automaticMime({
+      from: client.mailbox,
+      to: { address: mail.to_address, name: mail.to_name },
+      cc: ccOf(mail),
+      subject: mail.subject,
+      text: mail.body,
+      html: replyHtml(mail.body, mail.ticket_id, mail.token),
+      messageId,
+      inReplyTo: answered?.internetMessageId ?? null,
+      references: answered?.references ?? null,
+      token: threadToken(mail.ticket_id, mail.token),
+      date: new Date(),
+    });
+    // A send that timed out may still have been accepted: Graph's sendMail answers 202 and delivers
+    // after (https://learn.microsoft.com/en-us/graph/api/user-sendmail), and it saves a copy to Sent
+    // Items. Found there, it was sent; sending again would give the customer the mail twice. A lookup
+    // that fails fails the attempt, to be retried, rather than risk the second copy.
+    if (mail.attempts > 0 && client.sentMessageExists && (await client.sentMessageExists(messageId))) {
+      this.deps.logger.info({ ticketId: mail.ticket_id, mailId: mail.id, messageId }, 'email found in Sent Items from an earlier attempt; not sent again');
+      return messageId;
+    }
+    await client.sendMime(mime);
     return messageId;
   }
 
@@ -183,10 +209,16 @@ export class MailSender {
     const { database, logger } = this.deps;
     const message = error instanceof Error ? error.message : String(error);
     const attempts = mail.attempts + 1;
-    if (attempts >= this.options.maxAttempts) {
+    // A field that cannot be sent safely will not become safe by waiting: straight to the dead letters
+    // (kept, listed by npm run outbox) with the reason, instead of ten doomed attempts.
+    const refused = error instanceof UnsafeMailError;
+    if (attempts >= this.options.maxAttempts || refused) {
       await markMailDead(database.db, mail.id, message);
       this.stats.dead++;
-      logger.error({ ticketId: mail.ticket_id, mailId: mail.id, attempts, reason: message }, 'email dead-lettered after repeated failures; re-drive with npm run outbox -- retry');
+      logger.error(
+        { ticketId: mail.ticket_id, mailId: mail.id, attempts, reason: message },
+        refused ? 'email refused: a field cannot be sent safely; dead-lettered, see npm run outbox' : 'email dead-lettered after repeated failures; re-drive with npm run outbox -- retry',
+      );
       return;
     }
     const graph = isGraphError(error) ? (error as GraphRequestError) : undefined;
