@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, SqliteDialect, type MigrationResultSet, type SqliteDatabase } from 'kysely';
+import type { Generated } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { migrations } from './migrations/index.js';
@@ -197,4 +198,32 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * `mail_intake_attempts` (migration 2026-11-22T14-00-00): a received email written down before intake
+ * reads it, so one that crashed or hung the service is known at the next start (store/mail-quarantine.ts).
+ * Kept here rather than in tables.ts' `Tables` while issue 15 is split between engineers; the store
+ * module adds it to its queries with Kysely's `withTables`.
+ */
+export interface MailIntakeAttemptTable {
+  id: Generated<number>;
+  /** The support mailbox (lower case): several may share a database. */
+  mailbox: string;
+  /** Graph's immutable id of the message. */
+  mailbox_id: string;
+  internet_message_id: string | null;
+  subject: string;
+  from_address: string | null;
+  received_at: number | null;
+  state: 'in-progress' | 'failed' | 'quarantined' | 'retry' | 'dropped';
+  /** Attempts begun (a retry an admin asks for leaves one more). */
+  attempts: number;
+  started_at: number;
+  /** The replica that began the latest attempt. */
+  owner: string | null;
+  /** The last failure, or why it was quarantined or dropped. */
+  reason: string | null;
+  quarantined_at: number | null;
+  updated_at: number;
 }

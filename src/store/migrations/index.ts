@@ -13,6 +13,7 @@ import * as replicas from './2026-11-22T10-00-00-replicas.js';
 import * as reportIndexes from './2026-11-22T11-00-00-report-indexes.js';
 import * as correlation from './2026-11-22T12-00-00-correlation.js';
 import * as slaCheckOwner from './2026-11-22T13-00-00-sla-check-owner.js';
+import * as mailIntakeAttempts from './2026-11-22T14-00-00-mail-intake-attempts.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T11-00-00-report-indexes': reportIndexes,
   '2026-11-22T12-00-00-correlation': correlation,
   '2026-11-22T13-00-00-sla-check-owner': slaCheckOwner,
+  '2026-11-22T14-00-00-mail-intake-attempts': mailIntakeAttempts,
 };
