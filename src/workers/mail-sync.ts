@@ -307,7 +307,7 @@ export class MailSync {
     const limit = this.options.messageTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`reading it took longer than the ${Math.round(limit / 1000)} s allowed per message`)), limit);
+      timer = setTimeout(() => reject(new Error(`reading it took longer than the ${limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`} allowed per message`)), limit);
     });
     work.catch(() => undefined);
     try {
