@@ -107,7 +107,7 @@ export async function beginAttempt(
     if (row.attempts >= QUARANTINE_AFTER_ATTEMPTS) {
       const reason =
         row.state === 'in-progress'
-          ? `the service stopped while reading it (${row.attempts} attempts never finished: a crash, a hang or a kill)${row.reason ? `; earlier: ${row.reason}` : ''}`
+          ? `the service stopped while reading it: attempt ${row.attempts} never finished (a crash, a hang or a kill)${row.reason ? `; before that: ${row.reason}` : ''}`
           : (row.reason ?? 'failed');
       await t.updateTable('mail_intake_attempts').set({ state: 'quarantined', reason: reason.slice(0, 1000), quarantined_at: now, updated_at: now }).where('id', '=', row.id).execute();
       const quarantined: MailAttempt = { ...current, state: 'quarantined', reason, quarantinedAt: now, updatedAt: now };

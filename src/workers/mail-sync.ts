@@ -217,8 +217,8 @@ export class MailSync {
     let handled = 0;
     for (;;) {
       this.stats.pages++;
-      // The next page is fetched while this one is committed, and attachments of the page in parallel:
-      // Graph allows four requests at once per mailbox, and sequential reads would leave three idle.
+      // The next page is fetched while this one is committed (and the page's attachment lists in
+      // parallel, see ingestPage): Graph allows four requests at once per mailbox.
       const next = page.nextLink ? client.deltaNext(page.nextLink) : undefined;
       next?.catch(() => undefined);
       handled += await this.ingestPage(page);
