@@ -98,6 +98,7 @@ export interface MailConfig {
   /** Most automatic acknowledgements one sender gets per hour. */
   ackMaxPerHour: number;
   ackMaxPerHourTotal: number;
+  messageTimeoutMs: number;
   /** Attachments up to this size are stored; larger ones are kept as a link to the message in the mailbox. */
   attachmentMaxBytes: number;
   /** Folder for attachment contents; undefined → in the database. */
@@ -177,6 +178,7 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'MAIL_ACKNOWLEDGE', default: 'true', meaning: 'Send an acknowledgement email (with the ticket reference) for each ticket opened by email. Never sent to automatic senders.' },
   { name: 'MAIL_ACK_TEMPLATE', default: '(built-in)', meaning: 'Path of a text file for the acknowledgement; `{{reference}}`, `{{subject}}` and `{{name}}` are filled in.' },
   { name: 'MAIL_ACK_MAX_PER_HOUR', default: '3', meaning: 'Most acknowledgements one sender gets per hour (stops ping-pong with other robots).' },
+  { name: 'MAIL_MESSAGE_TIMEOUT', default: '60s', meaning: 'Longest one received email may take to be filed; one that fails or runs out twice (or was being read when the service died, twice) is quarantined: `npm run mail -- quarantine`.' },
   { name: 'MAIL_ACK_MAX_PER_HOUR_TOTAL', default: '200', meaning: 'Most acknowledgements the desk sends per hour to everyone together, so a flood of forged senders cannot use it for backscatter. Acknowledgements only ever go to senders the receiving server authenticated (SPF/DKIM/DMARC).' },
   { name: 'ATTACHMENT_MAX_BYTES', default: '10485760', meaning: 'Attachments up to this size are stored; larger ones are recorded with a link to the message in the mailbox.' },
   { name: 'ATTACHMENT_DIR', default: '(in the database)', meaning: 'Folder for attachment contents. Unset → stored in the database.' },
@@ -255,6 +257,7 @@ const schema = z.object({
   MAIL_ACKNOWLEDGE: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'MAIL_ACKNOWLEDGE must be true or false' }).default('true')),
   MAIL_ACK_TEMPLATE: optionalString,
   MAIL_ACK_MAX_PER_HOUR: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(1000).default(3)),
+  MAIL_MESSAGE_TIMEOUT: z.preprocess(emptyToUndefined, duration('MAIL_MESSAGE_TIMEOUT', 1_000, 3_600_000).default('60s')),
   MAIL_ACK_MAX_PER_HOUR_TOTAL: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(100_000).default(200)),
   ATTACHMENT_MAX_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(150 * 1024 * 1024).default(10 * 1024 * 1024)),
   ATTACHMENT_DIR: optionalString,
@@ -408,6 +411,7 @@ export function parseConfig(env: Env): ConfigResult {
       ackTemplatePath: e.MAIL_ACK_TEMPLATE,
       ackMaxPerHour: e.MAIL_ACK_MAX_PER_HOUR,
       ackMaxPerHourTotal: e.MAIL_ACK_MAX_PER_HOUR_TOTAL,
+      messageTimeoutMs: e.MAIL_MESSAGE_TIMEOUT,
       attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
       attachmentDir: e.ATTACHMENT_DIR,
     },

@@ -223,7 +223,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
         intake,
         logger: logger.child({ worker: 'mail-sync' }),
         onIngested: (disposition, reason) => metricsOf?.mailIngested.inc({ disposition, reason }),
-        options: { pollIntervalMs: config.graph.pollIntervalMs, notificationUrl: config.graph.notificationUrl, subscriptionMinutes: config.graph.subscriptionMinutes, ...options.mailSync },
+        // A quarantine card for the triage channel goes out at once.
+        onEnqueued: wake,
+        options: {
+          pollIntervalMs: config.graph.pollIntervalMs,
+          notificationUrl: config.graph.notificationUrl,
+          subscriptionMinutes: config.graph.subscriptionMinutes,
+          messageTimeoutMs: config.mail.messageTimeoutMs,
+          ...options.mailSync,
+        },
         owner,
       });
       const sender = new MailSender({ database, client, logger: logger.child({ worker: 'mail-sender' }), options: options.mailSender, owner });

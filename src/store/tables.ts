@@ -263,6 +263,32 @@ export interface MailMessageTable {
   created_at: number;
 }
 
+/**
+ * `mail_intake_attempts` (migration 2026-11-22T14-00-00): a received email written down before intake
+ * reads it, so one that crashed or hung the service is known at the next start (store/mail-quarantine.ts).
+ */
+export interface MailIntakeAttemptTable {
+  id: Generated<number>;
+  /** The support mailbox (lower case): several may share a database. */
+  mailbox: string;
+  /** Graph's immutable id of the message. */
+  mailbox_id: string;
+  internet_message_id: string | null;
+  subject: string;
+  from_address: string | null;
+  received_at: number | null;
+  state: 'in-progress' | 'failed' | 'quarantined' | 'retry' | 'dropped';
+  /** Attempts begun (a retry an admin asks for leaves one more). */
+  attempts: number;
+  started_at: number;
+  /** The replica that began the latest attempt. */
+  owner: string | null;
+  /** The last failure, or why it was quarantined or dropped. */
+  reason: string | null;
+  quarantined_at: number | null;
+  updated_at: number;
+}
+
 /** Who is on a ticket's mail thread, and whether our mail to them bounced. */
 export interface MailParticipantTable {
   ticket_id: number;
@@ -400,6 +426,7 @@ export interface Tables {
   digests: DigestTable;
   mail_messages: MailMessageTable;
   mail_participants: MailParticipantTable;
+  mail_intake_attempts: MailIntakeAttemptTable;
   mail_attachments: MailAttachmentTable;
   mail_state: MailStateTable;
   mail_outbox: MailOutboxTable;

@@ -3,12 +3,18 @@ import { backoffDelay } from '../domain/backoff.js';
 import { isGraphError } from '../integrations/graph/errors.js';
 import type { GraphMailClient, DeltaPage } from '../integrations/graph/mail-client.js';
 import { parseGraphMessage } from '../integrations/graph/message-schema.js';
+import { cardMessage } from '../cards/adaptive-card.js';
+import { quarantineCard } from '../cards/quarantine-card.js';
 import { mayHaveAttachments, type InboundMail, type MailAttachment } from '../domain/mail/message.js';
 import { correlationId, withCorrelation } from '../log-context.js';
 import type { Logger } from '../logger.js';
+import { attachmentsWithReportParts } from '../services/mail/attachment-intake.js';
 import type { IngestOutcome, MailIntake, MailSource } from '../services/mail/intake.js';
-import type { Database } from '../store/database.js';
+import type { Database, Db } from '../store/database.js';
 import { deleteMailState, leaseMailState, readMailState, releaseMailLease, writeMailState } from '../store/mail.js';
+import { beginAttempt, failAttempt, finishAttempt, knownAttempts, quarantine, releaseAttempt, retriesRequested, type MailAttempt } from '../store/mail-quarantine.js';
+import { enqueue } from '../store/outbox.js';
+import { channelFor } from '../store/support-teams.js';
 import { PollingLoop } from './polling-loop.js';
 
 /**
@@ -17,6 +23,13 @@ import { PollingLoop } from './polling-loop.js';
  * page it follows is committed, so a crash re-reads at most that page, and intake's unique Message-ID
  * makes the re-read harmless. With a public URL it also keeps a change-notification subscription
  * alive, and a notification starts a round at once; polling stays on as the safety net.
+ *
+ * Poison mail cannot stall the mailbox: each message is written down as in progress before intake
+ * reads it (store/mail-quarantine.ts), and has a time limit. One that failed, ran out of time, or was
+ * left in progress by a process that died (a crash, an out-of-memory kill, an event loop blocked until
+ * a watchdog restarted it), twice, is quarantined at once the next time it comes up, without reading it
+ * again: the cursor moves on and the triage channel gets a card saying what admins can do
+ * (`npm run mail -- retry|drop <id>`). A retry an admin asks for is read at the start of the next round.
  *
  * Longer than most modules: the delta round, the mailbox-cursor lease and the subscription's life
  * (create, renew, recreate, lifecycle events) share the cursor state they guard, so they stay together.
@@ -32,6 +45,11 @@ export interface MailSyncOptions {
   /** Only one replica reads the mailbox at a time; a dead reader's lease runs out after this. */
   leaseMs: number;
   backoff: { baseMs: number; capMs: number; jitter: number };
+  /**
+   * How long intake may take over one message before the attempt counts as failed. An attempt that
+   * blocks the event loop cannot be timed out from inside; its in-progress record catches it at the next start.
+   */
+  messageTimeoutMs: number;
 }
 
 export const DEFAULT_MAIL_SYNC_OPTIONS: MailSyncOptions = {
@@ -41,14 +59,18 @@ export const DEFAULT_MAIL_SYNC_OPTIONS: MailSyncOptions = {
   backfillMs: 24 * 3_600_000,
   leaseMs: 30_000,
   backoff: { baseMs: 1_000, capMs: 5 * 60_000, jitter: 0.2 },
+  messageTimeoutMs: 60_000,
 };
+
+/** What became of a message read: intake's disposition, or it was unreadable, quarantined, or dropped by an admin. */
+export type Handled = IngestOutcome['disposition'] | 'unreadable' | 'quarantined' | 'dropped';
 
 export interface SyncStats {
   /** Rounds begun and rounds finished (successfully or not): equal when no round is running. */
   roundsStarted: number;
   rounds: number;
   pages: number;
-  ingested: Record<IngestOutcome['disposition'] | 'unreadable', number>;
+  ingested: Record<Handled, number>;
   lastSyncAt: number | undefined;
   lastError: string | undefined;
 }
@@ -73,11 +95,12 @@ export class MailSync {
   private resubscribe = false;
   private renewSoon = false;
   private clientStateMemo: { value: string | undefined; until: number } = { value: undefined, until: 0 };
+  private readonly source: MailSource;
   readonly stats: SyncStats = {
     roundsStarted: 0,
     rounds: 0,
     pages: 0,
-    ingested: { duplicate: 0, filtered: 0, bounce: 0, ticket: 0, reply: 0, unreadable: 0 },
+    ingested: { duplicate: 0, filtered: 0, bounce: 0, ticket: 0, reply: 0, unreadable: 0, quarantined: 0, dropped: 0 },
     lastSyncAt: undefined,
     lastError: undefined,
   };
@@ -93,10 +116,13 @@ export class MailSync {
       onIngested?: (disposition: string, reason: string) => void;
       /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
       owner?: string;
+      /** After a commit that queued a card (a quarantined email), so the outbox worker looks at once. */
+      onEnqueued?: () => void;
     },
   ) {
     this.owner = deps.owner ?? `mail-sync:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.options = { ...DEFAULT_MAIL_SYNC_OPTIONS, ...deps.options };
+    this.source = MailSync.source(deps.client);
     this.cursorKey = `delta:${deps.client.mailbox.toLowerCase()}`;
     this.subscriptionKey = `subscription:${deps.client.mailbox.toLowerCase()}`;
     this.loop = new PollingLoop({
@@ -165,6 +191,7 @@ export class MailSync {
     const db = this.deps.database.db;
     if (!(await leaseMailState(db, this.cursorKey, this.owner, Date.now(), this.options.leaseMs))) return;
     if (this.options.notificationUrl) await this.keepSubscription();
+    await this.readRetries();
     await this.readDelta();
     this.failures = 0;
     this.stats.lastSyncAt = Date.now();
@@ -190,8 +217,8 @@ export class MailSync {
     let handled = 0;
     for (;;) {
       this.stats.pages++;
-      // The next page is fetched while this one is committed, and attachments of the page in parallel:
-      // Graph allows four requests at once per mailbox, and sequential reads would leave three idle.
+      // The next page is fetched while this one is committed (and the page's attachment lists in
+      // parallel, see ingestPage): Graph allows four requests at once per mailbox.
       const next = page.nextLink ? client.deltaNext(page.nextLink) : undefined;
       next?.catch(() => undefined);
       handled += await this.ingestPage(page);
@@ -205,14 +232,17 @@ export class MailSync {
   }
 
   private async ingestPage(page: DeltaPage): Promise<number> {
-    const { intake, client, logger } = this.deps;
+    const { intake, logger, database, client } = this.deps;
     const parsed = page.messages.map((raw) => ({ raw, parse: parseGraphMessage(raw) }));
-    const prefetched = new Map<string, Promise<MailAttachment[]>>();
+    // The page's attachment lists (names and sizes, never contents) are fetched in parallel, as Graph
+    // allows four requests at once per mailbox; not for messages already in trouble, which are not read again.
+    const troubled = await knownAttempts(database.db, client.mailbox, parsed.flatMap(({ parse }) => (parse.ok ? [parse.mail.mailboxId] : [])));
+    const listings = new Map<string, Promise<MailAttachment[]>>();
     for (const { parse } of parsed) {
-      if (parse.ok && mayHaveAttachments(parse.mail)) {
-        const fetching = client.attachments(parse.mail.mailboxId);
-        fetching.catch(() => undefined);
-        prefetched.set(parse.mail.mailboxId, fetching);
+      if (parse.ok && mayHaveAttachments(parse.mail) && !troubled.has(parse.mail.mailboxId)) {
+        const listing = this.source.attachments(parse.mail);
+        listing.catch(() => undefined);
+        listings.set(parse.mail.mailboxId, listing);
       }
     }
     let handled = 0;
@@ -224,19 +254,32 @@ export class MailSync {
         this.deps.onIngested?.('poison', 'unreadable');
         continue;
       }
-      const outcome = await withCorrelation(correlationId('mail', parse.mail.internetMessageId), () => this.ingestOne(parse.mail, prefetched));
+      const outcome = await withCorrelation(correlationId('mail', parse.mail.internetMessageId), () => this.ingestOne(parse.mail, listings.get(parse.mail.mailboxId)));
       this.stats.ingested[outcome]++;
       handled++;
     }
     return handled;
   }
 
-  /** Ingests one message; a message that fails twice for reasons of its own is recorded and skipped. */
-  private async ingestOne(mail: InboundMail, prefetched: Map<string, Promise<MailAttachment[]>>): Promise<IngestOutcome['disposition'] | 'unreadable'> {
-    const { intake, logger } = this.deps;
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * Ingests one message under its in-progress record, within the time limit; a message that fails or
+   * runs out of time for reasons of its own is tried once more, then quarantined. `listing`: its
+   * attachments as already listed (used by the first attempt only).
+   */
+  private async ingestOne(mail: InboundMail, listing: Promise<MailAttachment[]> | undefined): Promise<Handled> {
+    const { intake, logger, database, client } = this.deps;
+    const db = database.db;
+    const summary = { mailboxId: mail.mailboxId, internetMessageId: mail.internetMessageId, subject: mail.subject, fromAddress: mail.from?.address ?? null, receivedAt: mail.receivedAt };
+    for (let first = true; ; first = false) {
+      const begun = await beginAttempt(db, client.mailbox, summary, { owner: this.owner, now: Date.now(), onQuarantined: (tx, attempt) => this.tellAdmins(tx, attempt) });
+      if (!begun.go) {
+        if (begun.state === 'done') return 'duplicate';
+        if (begun.newly) this.quarantined(begun.attempt!);
+        return begun.state;
+      }
       try {
-        const outcome = await intake.ingest(mail, prefetched.get(mail.mailboxId));
+        const outcome = await this.withinTimeLimit(intake.ingest(mail, first ? listing : undefined));
+        await finishAttempt(db, begun.id);
         if (outcome.disposition !== 'duplicate') {
           this.deps.onIngested?.(outcome.disposition, outcome.disposition === 'filtered' ? outcome.reason.split(':')[0]! : outcome.disposition === 'bounce' ? 'bounce' : 'reason' in outcome ? outcome.reason.split(' ')[0]! : '');
           logger.info(
@@ -246,16 +289,80 @@ export class MailSync {
         }
         return outcome.disposition;
       } catch (error) {
-        // Graph or the database being unavailable is not the message's fault: stop the round, keep the cursor.
-        if (isGraphError(error) && error.retryable) throw error;
-        if (attempt < 2) continue;
+        // Graph being unavailable is not the message's fault: the attempt does not count; stop the
+        // round and keep the cursor.
+        if (isGraphError(error) && error.retryable) {
+          await releaseAttempt(db, begun.id, begun.retry ? 'retry' : 'failed', Date.now());
+          throw error;
+        }
         const problem = error instanceof Error ? error.message : String(error);
-        logger.error({ err: error, messageId: mail.internetMessageId }, 'an email could not be ingested; recorded as poison and skipped');
-        await intake.recordUnreadable({ mailboxId: mail.mailboxId, internetMessageId: mail.internetMessageId }, problem);
-        this.deps.onIngested?.('poison', 'unreadable');
-        return 'unreadable';
+        await failAttempt(db, begun.id, problem, Date.now());
+        logger.warn({ err: error, messageId: mail.internetMessageId, attempt: begun.attempt }, 'an email could not be ingested; it is quarantined after two failed attempts');
       }
     }
+  }
+
+  /** Races intake against the per-message time limit. An attempt left behind may still settle later; its result is ignored. */
+  private async withinTimeLimit<T>(work: Promise<T>): Promise<T> {
+    const limit = this.options.messageTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`reading it took longer than the ${limit >= 1000 ? `${Math.round(limit / 1000)} s` : `${limit} ms`} allowed per message`)), limit);
+    });
+    work.catch(() => undefined);
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Retries admins asked for (`npm run mail -- retry <id>`): each message is fetched again and gets one more attempt. */
+  private async readRetries(): Promise<void> {
+    const { client, database, logger } = this.deps;
+    for (const request of await retriesRequested(database.db, client.mailbox)) {
+      let raw: unknown;
+      try {
+        raw = await client.message(request.mailboxId);
+      } catch (error) {
+        if (!isGraphError(error, 'not-found')) throw error;
+        await quarantine(database.db, request.id, 'it is no longer in the mailbox (deleted or moved), so it cannot be read again', Date.now());
+        logger.warn({ quarantineId: request.id, mailboxId: request.mailboxId }, 'a quarantined email to read again is no longer in the mailbox');
+        continue;
+      }
+      const parse = parseGraphMessage(raw);
+      if (!parse.ok) {
+        await quarantine(database.db, request.id, `unreadable: ${parse.problem}`, Date.now());
+        continue;
+      }
+      const outcome = await withCorrelation(correlationId('mail', parse.mail.internetMessageId), () => this.ingestOne(parse.mail, undefined));
+      this.stats.ingested[outcome]++;
+      logger.info({ quarantineId: request.id, messageId: parse.mail.internetMessageId, outcome }, 'a quarantined email was read again');
+    }
+  }
+
+  private quarantined(attempt: MailAttempt): void {
+    this.deps.logger.error(
+      { quarantineId: attempt.id, messageId: attempt.internetMessageId, mailboxId: attempt.mailboxId, attempts: attempt.attempts, reason: attempt.reason },
+      'an email was quarantined; the mailbox goes on without it (npm run mail -- quarantine)',
+    );
+    this.deps.onIngested?.('quarantined', 'quarantined');
+    this.deps.onEnqueued?.();
+  }
+
+  /** Queues the quarantine card for the triage channel, in the transaction that quarantines the message. */
+  private async tellAdmins(tx: Db, attempt: MailAttempt): Promise<void> {
+    const triage = await channelFor(tx, 'triage');
+    if (!triage) {
+      this.deps.logger.warn({ quarantineId: attempt.id }, 'no triage channel is set up to tell about a quarantined email');
+      return;
+    }
+    const card = quarantineCard({ id: attempt.id, from: attempt.fromAddress, subject: attempt.subject, receivedAt: attempt.receivedAt, reason: attempt.reason ?? '', attempts: attempt.attempts });
+    await enqueue(
+      tx,
+      [{ idempotencyKey: `mail-quarantine:${attempt.id}:${attempt.quarantinedAt ?? 0}`, operation: 'send', conversationRefId: triage.conversationRefId, activity: cardMessage(card, card.fallbackText) }],
+      attempt.quarantinedAt ?? Date.now(),
+    );
   }
 
   private async subscription(): Promise<StoredSubscription | undefined> {
@@ -310,12 +417,17 @@ export class MailSync {
     this.deps.logger.error({ err: error, retryInMs: wait, failures: this.failures }, 'reading the mailbox failed; the cursor stays where it was');
   }
 
-  /** The mailbox source intake uses: prefetched attachments, links for ones too large to keep. */
+  /**
+   * The mailbox source intake uses: attachments listed without their contents (report parts aside, see
+   * attachmentsWithReportParts), each file downloaded on its own, links for ones too large to keep.
+   */
   static source(client: GraphMailClient): MailSource {
-    return {
+    const source: MailSource = {
       attachments: (mail) => client.attachments(mail.mailboxId),
+      download: (mail, attachment, consume) => client.attachmentContent(mail.mailboxId, attachment.id, consume),
       attachmentUrl: (mail, id) => client.attachmentUrl(mail.mailboxId, id),
     };
+    return { ...source, attachments: (mail) => attachmentsWithReportParts(source, mail) };
   }
 }
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import PostalMime, { type Email } from 'postal-mime';
 import type { FakeIdentityProvider } from './identity-provider.js';
 import type { FlakyPeer } from './flaky.js';
@@ -11,7 +13,9 @@ import { loopbackTls } from './tls.js';
 /**
  * A Microsoft Graph mailbox on loopback HTTPS (the Graph client sends its bearer token only over
  * https): delta query on the Inbox with nextLink/deltaLink paging and `$select` honoured (headers only
- * when asked for), attachments, createReply → PATCH → send with Exchange's threading headers, MIME
+ * when asked for), one message by id, attachments (listed whole, or with `$select` and no contents, as
+ * Graph does; a file's raw bytes streamed from `/$value`, contents generated on the fly for large ones),
+ * createReply → PATCH → send with Exchange's threading headers, MIME
  * sendMail, subscriptions with the validation handshake, notifications and lifecycle events, and
  * faults: 429 with Retry-After, 503, hanging requests, latency, and Outlook's four-concurrent-requests
  * limit. Tokens are checked against the fake identity provider.
@@ -32,12 +36,18 @@ export interface SentMail {
   at: number;
 }
 
-export type Fault = { status: 429; retryAfter?: number } | { status: 500 | 502 | 503 | 504 } | { status: 'hang' };
+export type Fault = { status: 429; retryAfter?: number } | { status: 500 | 502 | 503 | 504 } | { status: 404 } | { status: 'hang' };
+
+/**
+ * An attachment the fake serves: as parsed from a raw email (contentBytes), or with its bytes made on
+ * demand by `content` (a benchmark's 10 MB files are never held by the fake).
+ */
+export type ServedAttachment = FakeAttachment & { content?: () => Readable };
 
 interface Stored {
   seq: number;
   message: FakeMessage;
-  attachments: FakeAttachment[];
+  attachments: ServedAttachment[];
 }
 
 interface Subscription {
@@ -53,7 +63,8 @@ const SELECT_DEFAULT = ['id', 'subject', 'from', 'receivedDateTime', 'body', 'in
 export class FakeGraph {
   readonly mailbox: string;
   readonly sent: SentMail[] = [];
-  readonly requests: Array<{ method: string; path: string; status: number; at: number }> = [];
+  /** Every request answered; `query` is the URL's search string (e.g. `?$select=…`). */
+  readonly requests: Array<{ method: string; path: string; query: string; status: number; at: number }> = [];
   readonly subscriptions = new Map<string, Subscription>();
   /** Responses to give instead of the real one, matched in order (each used `times` times). */
   readonly faults: Array<{ match: (method: string, path: string) => boolean; fault: Fault; times: number }> = [];
@@ -69,6 +80,9 @@ export class FakeGraph {
   notificationTarget: (url: string) => string = (url) => url;
   inFlight = 0;
   peakInFlight = 0;
+  /** Attachment downloads (`/$value`) being streamed now, and the most at once. */
+  downloadsInFlight = 0;
+  peakDownloadsInFlight = 0;
   private readonly inbox: Stored[] = [];
   private readonly drafts = new Map<string, { replyTo: FakeMessage; draft: Record<string, any> }>();
   private seq = 0;
@@ -108,7 +122,7 @@ export class FakeGraph {
   }
 
   /** Puts a Graph message (as JSON) in the Inbox, as is: for malformed and hand-made cases. */
-  deliverMessage(message: FakeMessage, attachments: FakeAttachment[] = []): FakeMessage {
+  deliverMessage(message: FakeMessage, attachments: ServedAttachment[] = []): FakeMessage {
     this.inbox.push({ seq: ++this.seq, message, attachments });
     return message;
   }
@@ -186,7 +200,7 @@ export class FakeGraph {
     // arrivals, and a request already in flight when another was throttled is not a retry of it.
     const arrivedAt = Date.now();
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      this.requests.push({ method, path, status, at: arrivedAt });
+      this.requests.push({ method, path, query: url.search, status, at: arrivedAt });
       res.writeHead(status, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'request-id': randomUUID(), ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
@@ -211,9 +225,10 @@ export class FakeGraph {
         fault.times--;
         if (fault.fault.status === 'hang') return; // never answers; the client's timeout must fire
         if (fault.fault.status === 429) return error(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'Retry-After': String(fault.fault.retryAfter ?? 1) });
+        if (fault.fault.status === 404) return error(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
         return error(fault.fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.');
       }
-      this.route(method, path, url, req, body, send, error);
+      await this.route(method, path, url, req, res, body, send, error);
     } finally {
       this.inFlight--;
     }
@@ -224,10 +239,11 @@ export class FakeGraph {
     path: string,
     url: URL,
     req: IncomingMessage,
+    res: ServerResponse,
     body: Buffer,
     send: (status: number, body?: unknown, headers?: Record<string, string>) => void,
     error: (status: number, code: string, message: string, headers?: Record<string, string>) => void,
-  ): void {
+  ): void | Promise<void> {
     const user = `/v1.0/users/${this.mailbox}`;
     if (method === 'GET' && path.toLowerCase() === `${user}/mailfolders/inbox`.toLowerCase()) return send(200, { id: 'inbox', displayName: 'Inbox' });
 
@@ -236,7 +252,30 @@ export class FakeGraph {
     const attachments = new RegExp(`^${escape(user)}/messages/([^/]+)/attachments$`).exec(path);
     if (method === 'GET' && attachments) {
       const stored = this.inbox.find((m) => m.message.id === attachments[1]);
-      return stored ? send(200, { value: stored.attachments }) : error(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      if (!stored) return error(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean);
+      if (select.length === 0) return send(200, { value: stored.attachments.map(listedWhole) });
+      // As Graph: contentId is fileAttachment's, so only its cast form may be selected.
+      const unknown = select.find((f) => !ATTACHMENT_BASE_FIELDS.includes(f) && f !== 'microsoft.graph.fileAttachment/contentId');
+      if (unknown) return error(400, 'RequestBroker--ParseUri', `Could not find a property named '${unknown}' on type 'microsoft.graph.attachment'.`);
+      return send(200, { value: stored.attachments.map((a) => listedSelected(a, select)) });
+    }
+
+    const value = new RegExp(`^${escape(user)}/messages/([^/]+)/attachments/([^/]+)/\\$value$`).exec(path);
+    if (method === 'GET' && value) {
+      const attachment = this.inbox.find((m) => m.message.id === value[1])?.attachments.find((a) => a.id === value[2]);
+      if (!attachment) return error(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      if (!attachment['@odata.type'].includes('fileAttachment')) return error(400, 'ErrorInvalidRequest', 'The fake serves $value for file attachments only.');
+      return this.download(attachment, method, path, url, res);
+    }
+
+    const single = new RegExp(`^${escape(user)}/messages/([^/]+)$`).exec(path);
+    if (method === 'GET' && single) {
+      const stored = this.inbox.find((m) => m.message.id === single[1]);
+      if (!stored) return error(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean);
+      const fields = select.length > 0 ? select : SELECT_DEFAULT;
+      return send(200, Object.fromEntries(Object.entries(stored.message).filter(([k]) => k === 'id' || fields.includes(k))));
     }
 
     const createReply = new RegExp(`^${escape(user)}/messages/([^/]+)/createReply$`).exec(path);
@@ -334,6 +373,20 @@ export class FakeGraph {
     error(400, 'BadRequest', `unsupported by the fake: ${method} ${path}`);
   }
 
+  /** Streams a file attachment's raw bytes, counting downloads at once; the request is logged when the body is done. */
+  private async download(attachment: ServedAttachment, method: string, path: string, url: URL, res: ServerResponse): Promise<void> {
+    const arrivedAt = Date.now();
+    this.downloadsInFlight++;
+    this.peakDownloadsInFlight = Math.max(this.peakDownloadsInFlight, this.downloadsInFlight);
+    try {
+      res.writeHead(200, { 'content-type': attachment.contentType || 'application/octet-stream', 'request-id': randomUUID() });
+      await pipeline(attachment.content ? attachment.content() : Readable.from([Buffer.from(attachment.contentBytes ?? '', 'base64')]), res).catch(() => undefined);
+      this.requests.push({ method, path, query: url.search, status: 200, at: arrivedAt });
+    } finally {
+      this.downloadsInFlight--;
+    }
+  }
+
   private delta(url: URL, req: IncomingMessage, send: (status: number, body?: unknown) => void, error: (status: number, code: string, message: string) => void): void {
     const params = url.searchParams;
     const select = (params.get('$select') ?? '').split(',').filter(Boolean);
@@ -396,6 +449,25 @@ export class FakeGraph {
 
 function headerOf(message: FakeMessage, name: string): string | undefined {
   return message.internetMessageHeaders.find((h) => h.name.toLowerCase() === name)?.value;
+}
+
+const ATTACHMENT_BASE_FIELDS = ['id', 'name', 'contentType', 'size', 'isInline', 'lastModifiedDateTime'];
+
+/** An attachment listed without `$select`: as stored, file contents as base64 (contents made on demand are served from `/$value` only). */
+function listedWhole(a: ServedAttachment): FakeAttachment {
+  const { content: _generated, ...listed } = a;
+  return listed;
+}
+
+/** With `$select`: the fields asked for, the id and the type annotation (Graph adds it for derived types), never contents. */
+function listedSelected(a: ServedAttachment, select: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { '@odata.type': a['@odata.type'], id: a.id };
+  for (const field of select) {
+    if (field === 'microsoft.graph.fileAttachment/contentId') {
+      if (a['@odata.type'].includes('fileAttachment')) out.contentId = a.contentId;
+    } else if (field in a) out[field] = (a as unknown as Record<string, unknown>)[field];
+  }
+  return out;
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,5 +1,7 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, ResponseType, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import { parseRetryAfter } from '../../domain/backoff.js';
 import type { MailAttachment } from '../../domain/mail/message.js';
@@ -56,6 +58,8 @@ const MESSAGE_FIELDS = [
   // Returned only when asked for by name.
   'internetMessageHeaders',
 ].join(',');
+
+const ATTACHMENT_FIELDS = 'id,name,contentType,size,isInline,microsoft.graph.fileAttachment/contentId';
 
 const IMMUTABLE_IDS = 'IdType="ImmutableId"';
 const GRAPH_SCOPE_SUFFIX = '/.default';
@@ -147,8 +151,23 @@ export class GraphMailClient {
     );
   }
 
+  /** One message by its immutable id, with the fields a delta read returns (an admin's retry). */
+  message(messageId: string): Promise<unknown> {
+    return this.call('read a message', (api) => api(`${this.user}/messages/${encodeURIComponent(messageId)}`).query({ $select: MESSAGE_FIELDS }).header('Prefer', IMMUTABLE_IDS).get());
+  }
+
+  /**
+   * A message's attachments without their contents (`contentBytes` is null): a page of mail with large
+   * files must not sit in memory as base64. The contents come one at a time from `attachmentContent`.
+   * `contentId` belongs to fileAttachment, not to the attachment base type, so it is selected by
+   * casting; a plain `contentId` is refused with a 400
+   * (https://learn.microsoft.com/en-us/graph/api/resources/fileattachment,
+   * https://learn.microsoft.com/en-us/graph/query-parameters#select-parameter).
+   */
   async attachments(messageId: string): Promise<MailAttachment[]> {
-    const body = await this.call('list attachments', (api) => api(`${this.user}/messages/${encodeURIComponent(messageId)}/attachments`).header('Prefer', IMMUTABLE_IDS).get());
+    const body = await this.call('list attachments', (api) =>
+      api(`${this.user}/messages/${encodeURIComponent(messageId)}/attachments`).query({ $select: ATTACHMENT_FIELDS }).header('Prefer', IMMUTABLE_IDS).get(),
+    );
     const value: any[] = Array.isArray(body?.value) ? body.value : [];
     return value.map((a) => ({
       id: String(a.id ?? ''),
@@ -160,6 +179,21 @@ export class GraphMailClient {
       contentId: typeof a.contentId === 'string' ? a.contentId : null,
       contentBytes: typeof a.contentBytes === 'string' ? a.contentBytes : null,
     }));
+  }
+
+  /**
+   * Streams one file attachment's raw bytes (`GET …/attachments/{id}/$value`,
+   * https://learn.microsoft.com/en-us/graph/api/attachment-get#example-6-get-the-raw-contents-of-a-file-attachment-on-a-message)
+   * into `consume`, inside one call through the shared peer: the timeout covers the whole transfer, and
+   * a retried transfer calls `consume` again with a fresh stream (so it must start over, e.g. a new file).
+   */
+  attachmentContent<T>(messageId: string, attachmentId: string, consume: (content: Readable) => Promise<T>): Promise<T> {
+    return this.call('download an attachment', async (api) => {
+      const body: unknown = await api(`${this.user}/messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`)
+        .responseType(ResponseType.STREAM)
+        .get();
+      return consume(toNodeStream(body));
+    });
   }
 
   /** Where an attachment can be fetched later (kept for ones too large to store). */
@@ -234,6 +268,14 @@ const GRAPH_ERRORS = {
 
 function isPublicGraph(url: URL): boolean {
   return /(^|\.)graph\.microsoft\.(com|us)$|^microsoftgraph\.chinacloudapi\.cn$|^dod-graph\.microsoft\.us$/i.test(url.hostname);
+}
+
+/** The SDK hands back fetch's body: a web stream on Node's own fetch (a Node stream on older polyfills). */
+function toNodeStream(body: unknown): Readable {
+  if (body instanceof Readable) return body;
+  if (body && typeof (body as WebReadableStream).getReader === 'function') return Readable.fromWeb(body as WebReadableStream);
+  if (body === undefined || body === null) return Readable.from([]);
+  throw new GraphRequestError('invalid', 'Graph answered an attachment download without a body');
 }
 
 function toDeltaPage(body: any): DeltaPage {

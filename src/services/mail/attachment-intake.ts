@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { safeFileName } from '../../domain/mail/content.js';
 import type { InboundMail, MailAttachment } from '../../domain/mail/message.js';
 import type { NewAttachment } from '../../store/mail-attachments.js';
@@ -9,11 +12,22 @@ import type { NewAttachment } from '../../store/mail-attachments.js';
  * The files of a received email, kept before the transaction that files the email (and removed again
  * when it fails): contents in ATTACHMENT_DIR or the database, or only a link to the mailbox when a file
  * is larger than the desk keeps.
+ *
+ * Memory stays bounded whatever people attach: the mailbox lists attachments without their contents,
+ * and each file is then downloaded on its own, one after the other, streamed to ATTACHMENT_DIR (or, for
+ * the database, gathered up to ATTACHMENT_MAX_BYTES and no further). A file is never held whole as
+ * base64, and a page of mail never holds its files.
  */
 
 export interface MailSource {
-  /** The message's attachments (fetched only when the message is kept). */
+  /** The message's attachments (fetched only when the message is kept); `contentBytes` may be null. */
   attachments(mail: InboundMail): Promise<MailAttachment[]>;
+  /**
+   * Streams one file attachment's bytes into `consume`. A transfer that is retried calls `consume` again
+   * with a new stream, so `consume` starts over each time. Without it, only files listed with their
+   * `contentBytes` are stored; the others are kept as links.
+   */
+  download?<T>(mail: InboundMail, attachment: MailAttachment, consume: (content: Readable) => Promise<T>): Promise<T>;
   /** Where an attachment too large to store can be fetched later. */
   attachmentUrl(mail: InboundMail, attachmentId: string): string;
 }
@@ -29,28 +43,146 @@ export interface AttachmentLimits {
   attachmentDir: string | undefined;
 }
 
+/** Stores each attachment in turn; if one fails, the files already written are removed before the error goes on. */
 export async function storeAttachments(source: MailSource, mail: InboundMail, attachments: MailAttachment[], limits: AttachmentLimits): Promise<StoredFile[]> {
-  const { attachmentMaxBytes, attachmentDir } = limits;
   const stored: StoredFile[] = [];
-  for (const a of attachments) {
-    const name = safeFileName(a.name, a.isInline ? 'inline-image' : 'attachment');
-    const content = a.kind === 'file' && a.contentBytes !== null ? Buffer.from(a.contentBytes, 'base64') : null;
-    const base = { sourceId: a.id, name, contentType: a.contentType.slice(0, 200), inline: a.isInline, contentId: a.contentId };
-    if (!content || content.length > attachmentMaxBytes) {
-      stored.push({ row: { ...base, size: content?.length ?? a.size, storage: 'link', content: null, location: source.attachmentUrl(mail, a.id) }, path: undefined });
-    } else if (attachmentDir) {
-      // Customers' files: readable by the service's user only, whatever the process umask.
-      await mkdir(attachmentDir, { recursive: true, mode: 0o700 });
-      const path = join(attachmentDir, `${randomUUID()}-${name}`);
-      await writeFile(path, content, { flag: 'wx', mode: 0o600 });
-      stored.push({ row: { ...base, size: content.length, storage: 'file', content: null, location: path }, path });
-    } else {
-      stored.push({ row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined });
-    }
+  try {
+    for (const a of attachments) stored.push(await storeOne(source, mail, a, limits));
+  } catch (error) {
+    await removeStoredAttachments(stored);
+    throw error;
   }
   return stored;
 }
 
 export async function removeStoredAttachments(files: readonly StoredFile[]): Promise<void> {
   await Promise.all(files.flatMap((f) => (f.path ? [unlink(f.path).catch(() => undefined)] : [])));
+}
+
+/**
+ * The bytes of one small attachment (a bounce's delivery report, say), or null when it is not a file,
+ * is larger than `maxBytes`, or cannot be downloaded from this source. At most `maxBytes` are read.
+ */
+export async function readSmallAttachment(source: MailSource, mail: InboundMail, attachment: MailAttachment, maxBytes: number): Promise<Buffer | null> {
+  if (attachment.kind !== 'file') return null;
+  if (attachment.contentBytes !== null) {
+    const content = Buffer.from(attachment.contentBytes, 'base64');
+    return content.length <= maxBytes ? content : null;
+  }
+  if (attachment.size > maxBytes || !source.download) return null;
+  const read = await source.download(mail, attachment, (content) => collect(content, maxBytes));
+  return read === TOO_LARGE ? null : read;
+}
+
+/**
+ * Parts that only delivery and read reports carry (RFC 6522 multipart/report: RFC 3464 delivery status,
+ * RFC 6533 for internationalised mail, RFC 8098 read receipts, and the returned message's headers).
+ * They are small, and intake reads them to find the ticket whose mail bounced, so a mailbox source
+ * fills in their `contentBytes` when it lists a message's attachments.
+ * https://www.rfc-editor.org/rfc/rfc6522, https://www.rfc-editor.org/rfc/rfc3464#section-2
+ */
+const REPORT_PART = /^(message\/(global-)?(delivery-status|disposition-notification)|text\/rfc822-headers|message\/global-headers)\b/i;
+export const REPORT_PART_MAX_BYTES = 512_000;
+
+/** Lists a message's attachments, with the contents of its report parts filled in (see REPORT_PART). */
+export async function attachmentsWithReportParts(source: MailSource, mail: InboundMail): Promise<MailAttachment[]> {
+  const listed = await source.attachments(mail);
+  const filled: MailAttachment[] = [];
+  for (const a of listed) {
+    if (a.contentBytes !== null || !REPORT_PART.test(a.contentType)) {
+      filled.push(a);
+      continue;
+    }
+    const content = await readSmallAttachment(source, mail, a, REPORT_PART_MAX_BYTES);
+    filled.push(content ? { ...a, contentBytes: content.toString('base64') } : a);
+  }
+  return filled;
+}
+
+async function storeOne(source: MailSource, mail: InboundMail, a: MailAttachment, limits: AttachmentLimits): Promise<StoredFile> {
+  const { attachmentMaxBytes, attachmentDir } = limits;
+  const name = safeFileName(a.name, a.isInline ? 'inline-image' : 'attachment');
+  const base = { sourceId: a.id, name, contentType: a.contentType.slice(0, 200), inline: a.isInline, contentId: a.contentId };
+  const link = (size: number): StoredFile => ({ row: { ...base, size, storage: 'link', content: null, location: source.attachmentUrl(mail, a.id) }, path: undefined });
+  if (a.kind !== 'file') return link(a.size);
+
+  if (a.contentBytes !== null) {
+    // Listed whole (a source that sends contents with the list): kept as before.
+    const content = Buffer.from(a.contentBytes, 'base64');
+    if (content.length > attachmentMaxBytes) return link(content.length);
+    if (!attachmentDir) return { row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined };
+    const path = await newPath(attachmentDir, name);
+    await writeFile(path, content, { flag: 'wx', mode: PRIVATE_FILE });
+    return { row: { ...base, size: content.length, storage: 'file', content: null, location: path }, path };
+  }
+
+  // Graph's size is at least the file's length, so one listed as too large is not downloaded at all;
+  // the byte count is still checked while streaming, in case a listing understated it.
+  if (a.size > attachmentMaxBytes || !source.download) return link(a.size);
+  if (!attachmentDir) {
+    const content = await source.download(mail, a, (stream) => collect(stream, attachmentMaxBytes));
+    return content === TOO_LARGE ? link(a.size) : { row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined };
+  }
+  const written = await source.download(mail, a, async (stream) => {
+    const path = await newPath(attachmentDir, name);
+    const size = await streamToFile(stream, path, attachmentMaxBytes);
+    return size === TOO_LARGE ? TOO_LARGE : { path, size };
+  });
+  if (written === TOO_LARGE) return link(a.size);
+  return { row: { ...base, size: written.size, storage: 'file', content: null, location: written.path }, path: written.path };
+}
+
+const PRIVATE_FILE = 0o600;
+const TOO_LARGE = Symbol('too large');
+
+async function newPath(dir: string, name: string): Promise<string> {
+  // Customers' files: readable by the service's user only, whatever the process umask.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${randomUUID()}-${name}`);
+}
+
+/** Writes a stream to a new file; past `max` bytes the file is removed and TOO_LARGE returned. */
+async function streamToFile(content: Readable, path: string, max: number): Promise<number | typeof TOO_LARGE> {
+  let size = 0;
+  let over = false;
+  const file = createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE });
+  try {
+    await pipeline(content, async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > max) over = true;
+        // Past the limit the rest is read and dropped (see collect).
+        if (!over) yield chunk;
+      }
+    }, file);
+  } catch (error) {
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
+  if (over) {
+    await unlink(path).catch(() => undefined);
+    return TOO_LARGE;
+  }
+  return size;
+}
+
+/** Gathers a stream into one buffer of at most `max` bytes. */
+async function collect(content: Readable, max: number): Promise<Buffer | typeof TOO_LARGE> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  await pipeline(
+    content,
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > max) over = true;
+        else chunks.push(chunk);
+        done();
+      },
+    }),
+  );
+  // Past the limit the rest is read and thrown away rather than the connection cut: a stream aborted
+  // mid-way would be retried by the peer as a failed transfer.
+  return over ? TOO_LARGE : Buffer.concat(chunks, size);
 }

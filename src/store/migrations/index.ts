@@ -13,6 +13,7 @@ import * as replicas from './2026-11-22T10-00-00-replicas.js';
 import * as reportIndexes from './2026-11-22T11-00-00-report-indexes.js';
 import * as correlation from './2026-11-22T12-00-00-correlation.js';
 import * as slaCheckOwner from './2026-11-22T13-00-00-sla-check-owner.js';
+import * as mailIntakeAttempts from './2026-11-22T14-00-00-mail-intake-attempts.js';
 import * as mailParticipants from './2026-11-22T15-00-00-mail-participants.js';
 
 /**
@@ -34,5 +35,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T11-00-00-report-indexes': reportIndexes,
   '2026-11-22T12-00-00-correlation': correlation,
   '2026-11-22T13-00-00-sla-check-owner': slaCheckOwner,
+  '2026-11-22T14-00-00-mail-intake-attempts': mailIntakeAttempts,
   '2026-11-22T15-00-00-mail-participants': mailParticipants,
 };
