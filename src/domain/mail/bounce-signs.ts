@@ -130,8 +130,8 @@ const AUTO_REPLY_PHRASES = [
   '자동 응답',
 ];
 const AUTO_REPLY_SUBJECT = new RegExp(`^(${AUTO_REPLY_PHRASES.join('|')})\\s*[:：]`, 'i');
-/** Lotus Notes and Domino: "Jane Doe is out of the office." / "Jane Doe ist außer Haus." */
-const NOTES_AUTO_REPLY = /^[^:]{1,80} (is out of the office|ist außer haus|est absent\(e\)? du bureau)\b/i;
+/** Lotus Notes and Domino: "AUTO: Jane Doe is out of the office. (returning 05/01/2010)", "Jane Doe ist außer Haus." */
+const NOTES_AUTO_REPLY = /^(?:auto: )?[^:]{1,80} (is out of the office|ist außer haus|est absent\(e\)? du bureau)\b/i;
 
 /** The phrase that makes a subject an automatic reply's, or null. */
 export function autoReplySubject(subject: string): string | null {
