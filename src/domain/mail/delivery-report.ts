@@ -259,7 +259,7 @@ function headerBlock(lines: readonly string[]): Map<string, string> {
 function typed(value: string | undefined): string | null {
   if (!value) return null;
   const semi = value.indexOf(';');
-  return clean(semi === -1 ? value : value.slice(semi + 1)) || null;
+  return clean(semi === -1 ? value : value.slice(semi + 1)).replace(/^<([^<>]*)>$/, '$1') || null;
 }
 
 function recipientOf(block: ReadonlyMap<string, string>, inReportPart: boolean): BouncedRecipient | undefined {
@@ -302,9 +302,9 @@ function noticeOf(texts: readonly string[]): Notice {
 }
 
 /** Words before an address that say the address is the failed recipient (`RCPT TO:`, `Invalid final delivery userid:`). */
-const RECIPIENT_LEAD = /^(>>>|rcpt to:|(<<< ?)?[245]\d\d( [245]\.\d{1,3}\.\d{1,3})?|.{0,40}\b(recipients?|user|userid|address|mailbox)\s*:)$/i;
-/** Leads after which the reason is elsewhere in the notice, not under the address. */
-const LEAD_WITHOUT_REASON = /^(>>>|rcpt to:)$/i;
+const RECIPIENT_LEAD = /^((<<< ?)?[245]\d\d( [245]\.\d{1,3}\.\d{1,3})?|.{0,40}\b(recipients?|user|userid|address|mailbox)\s*:)$/i;
+/** Words before an address that name it as the failed recipient, the reason being elsewhere in the notice (Gmail, Exchange Online). */
+const NAMING_LEAD = /^(>>>|rcpt to:|your message to|.{0,60}\b(wasn't|was not|couldn't be|could not be|not) delivered to)$/i;
 
 function readNotice(notice: Notice, recipients: Recipients): void {
   const { lines } = notice;
@@ -314,11 +314,15 @@ function readNotice(notice: Notice, recipients: Recipients): void {
     if (!found) continue;
     const lead = line.slice(0, found.start).replace(/[<"'\s]+$/, '').trim();
     const tail = line.slice(found.end).replace(/^[>"']+/, '');
+    if (NAMING_LEAD.test(lead)) {
+      recipients.add({ address: found.address, status: null, action: null, diagnostic: null, remoteMta: null }, true);
+      continue;
+    }
     if (lead !== '' && !RECIPIENT_LEAD.test(lead)) continue;
     let diagnostic: string | null = null;
-    if (/^\s*:?\s*$/.test(tail) || (firstAddress(tail) === found.address && !/[a-z]{3}/i.test(tail.replace(/<[^>]*>/g, '')))) {
-      // An address on a line of its own: the reason, if any, is on the lines under it.
-      if (!LEAD_WITHOUT_REASON.test(lead)) diagnostic = reasonBelow(lines, i) ?? (lead ? lead.replace(/:$/, '') : null);
+    if (/^[\s<>()"':,;]*$/.test(tail.toLowerCase().split(found.address).join(''))) {
+      // An address on a line of its own (maybe twice: `x@y (x@y)`): the reason, if any, is on the lines under it.
+      diagnostic = reasonBelow(lines, i) ?? (lead ? lead.replace(/:$/, '') : null);
     } else if (/^(<<< ?)?[245]\d\d/.test(lead)) {
       // A transcript line: `554 <x@y>... 550 Host unknown`.
       diagnostic = `${lead} ${tail.replace(/^[\s.:]+/, '')}`;
