@@ -85,7 +85,7 @@ export function bounceSubject(subject: string): boolean {
  * (vacation, absence, 不在, …) are not in the list, only the phrases automatic replies use.
  */
 const AUTO_REPLY_PHRASES = [
-  'auto(matic|mated)?[ -]?(reply|response|answer|respond(er)?)',
+  'auto(matic|mated)?[ -]?(reply|response|answer)',
   'out of (the )?office( reply| auto-?reply| notice| message)?',
   'away from (the )?office',
   'abwesenheitsnotiz',
