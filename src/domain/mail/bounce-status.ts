@@ -32,6 +32,7 @@ const PHRASES: ReadonlyArray<[RegExp, string]> = [
   [/host (or domain name )?not found|host unknown|domain (does not|doesn't) exist|no such domain|unrouteable|unable to route|name service error/i, '5.1.2'],
   [/user unknown|unknown user|no such (user|mailbox|recipient)|recipient (address )?(not found|unknown|rejected)|invalid (final delivery userid|recipient|address|user)|address rejected|mailbox unavailable|(mailbox|user|address|account) (does not|doesn't) exist|not (recognized|listed in|found in)|recipient name is not recognized|nicht gefunden|見つかりません|ディレクトリのリストにありません/i, '5.1.1'],
   [/mailbox (is )?(disabled|inactive|suspended)|account (is )?(disabled|inactive|suspended)/i, '5.2.1'],
+  [/timed out|connection (refused|reset)|unable to connect|couldn't connect|could not connect|establish an smtp connection/i, '5.4.1'],
   [/spam|blocked|blacklist|blocklist|policy|not permitted|relay(ing)? (access )?denied|content rejected|rejected your message|preferences of the person/i, '5.7.1'],
 ];
 

@@ -182,7 +182,7 @@ class Recipients {
 function refineStatus(status: string | null, diagnostic: string | null, action: string | null): string | null {
   const stated = statusCodeIn(status);
   if (stated && !stated.endsWith('.0.0')) return stated;
-  const klass = stated?.[0] ?? statusCodeIn(diagnostic)?.[0] ?? classFromReplyCode(diagnostic)?.[0] ?? (action === 'delayed' ? '4' : action === 'failed' ? '5' : action === 'delivered' || action === 'relayed' || action === 'expanded' ? '2' : undefined);
+  const klass = stated?.[0] ?? statusCodeIn(diagnostic)?.[0] ?? classFromReplyCode(diagnostic)?.[0] ?? (action === 'delayed' ? '4' : action === 'failed' || action === 'expired' ? '5' : action === 'delivered' || action === 'relayed' || action === 'expanded' ? '2' : undefined);
   if (!klass) return null;
   const fromDiagnostic = statusCodeIn(diagnostic);
   if (fromDiagnostic && fromDiagnostic[0] === klass && !fromDiagnostic.endsWith('.0.0')) return fromDiagnostic;
@@ -194,7 +194,8 @@ function refineStatus(status: string | null, diagnostic: string | null, action: 
 }
 
 function kindOf(recipients: readonly BouncedRecipient[]): DeliveryReport['kind'] {
-  const actions = new Set(recipients.map((r) => r.action ?? (r.status?.startsWith('5') ? 'failed' : r.status?.startsWith('4') ? 'delayed' : r.status?.startsWith('2') ? 'delivered' : 'unknown')));
+  // `expired` is not an RFC 3464 action, but SendGrid and others write it for a message they gave up on.
+  const actions = new Set(recipients.map((r) => (r.action === 'expired' ? 'failed' : r.action) ?? (r.status?.startsWith('5') ? 'failed' : r.status?.startsWith('4') ? 'delayed' : r.status?.startsWith('2') ? 'delivered' : 'unknown')));
   if (actions.has('failed')) return 'failed';
   if (actions.has('delayed')) return 'delayed';
   if (actions.has('relayed') || actions.has('expanded')) return 'relayed';
