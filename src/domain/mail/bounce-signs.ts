@@ -144,8 +144,8 @@ const NOTICE_SCAN_CHARS = 64 * 1024;
 /** What delivery failure notices say about the failure. */
 const FAILURE_WORDS =
   /could not be delivered|(wasn't|was not|were not|unable|not able) (able )?to deliver|delivery (to the following recipients?|has failed|failed)|(did not|didn't|couldn't|could not) reach (the following|some or all)|permanent (fatal )?error|following address(es)? (failed|had)|undeliverable|returned to sender|no such user|user unknown|unknown user|recipient address rejected|mailbox unavailable|invalid (user|recipient) address|nicht zugestellt werden|n'a pas pu être (remis|distribué)|no se pudo entregar|配信できませんでした|送信できませんでした|送信に失敗|не может быть (доставлено|отправлено)/i;
-/** What only mail software writes in such a notice: a status code, SMTP words, a server talking. */
-const SMTP_WORDS = /(^|[^\d.])[245]\.\d{1,3}\.\d{1,3}(?!\.?\d)|\b(smtp|mailer-daemon|mail delivery (system|subsystem)|remote (host|server)|rcpt to|mail system|diagnostic|qmail|postfix|exim|sendmail)\b/i;
+/** What only mail software writes in such a notice: a status code, SMTP words, a server talking (Exchange's MSEXCH and RESOLVER tokens too). */
+const SMTP_WORDS = /(^|[^\d.])[245]\.\d{1,3}\.\d{1,3}(?!\.?\d)|\b(smtp|mailer-daemon|mail delivery (system|subsystem)|remote (host|server)|rcpt to|mail system|diagnostic|qmail|postfix|exim|sendmail|msexch|resolver\.(adr|rst))\b/i;
 
 /** The words of a delivery failure notice and of the server that wrote it, both. */
 export function looksLikeBounceNotice(body: string): boolean {
