@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explainStatus } from '../../src/domain/mail/bounce-status.js';
-import { readDeliveryReport, REPORT_MAX_RECIPIENTS, reportPartsOf, type ReportPart } from '../../src/domain/mail/delivery-report.js';
+import { describeRecipient, readDeliveryReport, REPORT_MAX_RECIPIENTS, reportPartsOf, type ReportPart } from '../../src/domain/mail/delivery-report.js';
 import type { InboundMail, MailAttachment } from '../../src/domain/mail/message.js';
 import { parseGraphMessage } from '../../src/integrations/graph/message-schema.js';
 import { composeEml, parseEml } from '../fakes/mail-message.js';
@@ -58,6 +58,10 @@ describe('reading an RFC 3464 delivery status notification', () => {
     ]);
     expect(report.originalMessageIds).toEqual(['<ticket-42.abc@desk.contoso.example>']);
     expect(report.originalSubject).toBe('Re: VPN ✔');
+    expect(report.recipients.map(describeRecipient)).toEqual([
+      'could not deliver to kim@fabrikam.example: the mailbox does not exist (5.1.1: 550 5.1.1 <kim@fabrikam.example>: Recipient address rejected: User unknown in virtual mailbox table)',
+      'delivery to lee@northwind.example delayed, the server will keep trying: the mailbox is full (4.2.2: 452 4.2.2 Mailbox full)',
+    ]);
   });
 
   it('keeps the more specific code a diagnostic gives when Status says only the class', async () => {

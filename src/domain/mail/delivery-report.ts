@@ -1,4 +1,4 @@
-import { classFromReplyCode, statusCodeIn, statusFromWords } from './bounce-status.js';
+import { classFromReplyCode, explainStatus, statusCodeIn, statusFromWords } from './bounce-status.js';
 import { htmlToText } from './content.js';
 import { header, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from './message.js';
 
@@ -136,6 +136,20 @@ export function readDeliveryReport(mail: ReportMail, parts: readonly ReportPart[
     reportingMta,
     kind: kindOf(list),
   };
+}
+
+/**
+ * One line for the ticket's timeline and the agent: "could not deliver to kim@fabrikam.example: the
+ * mailbox does not exist (5.1.1: 550 5.1.1 User unknown)".
+ */
+export function describeRecipient(r: BouncedRecipient): string {
+  const detail = [r.status, r.diagnostic && r.diagnostic !== r.status ? r.diagnostic : null].filter(Boolean).join(': ');
+  const suffix = detail ? ` (${detail})` : '';
+  if (r.action === 'delayed' || (!r.action && r.status?.startsWith('4'))) {
+    return `delivery to ${r.address} ${r.status?.startsWith('4') ? explainStatus(r.status) : 'delayed, the server will keep trying'}${suffix}`;
+  }
+  if (r.action === 'delivered' || r.action === 'relayed' || r.action === 'expanded') return `delivered to ${r.address}${r.action === 'delivered' ? '' : ` (${r.action})`}`;
+  return `could not deliver to ${r.address}: ${explainStatus(r.status)}${suffix}`;
 }
 
 /** Collects recipients, one per address, first reason kept. */
