@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CORPUS, prepare, readLabels, runCorpus, score, type CorpusResult } from '../../bench/mail-bounces.js';
+import { CORPUS, OWN_ADDRESSES, prepare, readLabels, runCorpus, score, type CorpusResult } from '../../bench/mail-bounces.js';
+import { classify } from '../../src/domain/mail/classify.js';
+import { composeEml } from '../fakes/mail-message.js';
 
 // The public corpus of test/fixtures/email/bounces/ (PROVENANCE.md: sisimai, chatwoot, mikel/mail,
 // postal-mime, mailparser), each message through the path intake takes: raw → Graph's JSON → classify,
@@ -57,5 +59,18 @@ describe('bounce and auto-reply detection on the public corpus', () => {
     const { recipients } = score(await corpus());
     expect(recipients.exact / recipients.checked).toBeGreaterThanOrEqual(0.9);
     expect(recipients.status.exact / recipients.status.checked).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("lets people's replies through, whatever they quote (github/email_reply_parser's real replies as the body)", async () => {
+    const folder = new URL('../fixtures/email/reply-parser/', import.meta.url);
+    const files = readdirSync(folder).filter((f) => f.endsWith('.txt') && !f.startsWith('LICENSE'));
+    expect(files.length).toBeGreaterThan(8);
+    for (const file of files) {
+      const text = readFileSync(new URL(file, folder), 'utf8');
+      for (const subject of ['Undeliverable: my order', 'Returned mail', 'Delivery failure of order 4521', 'Out of office setup', 'Re: Automatic reply: VPN']) {
+        const { mail } = await prepare(Buffer.from(composeEml({ from: 'kim@fabrikam.example', subject, text })));
+        expect(classify(mail, OWN_ADDRESSES), `${file} / ${subject}`).toEqual({ kind: 'person' });
+      }
+    }
   });
 });
