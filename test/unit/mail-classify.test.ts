@@ -60,6 +60,9 @@ describe('which mail never opens a ticket', () => {
     expect(classify(ndr, OWN)).toMatchObject({ kind: 'bounce', report: 'delivery', because: 'X-MS-Exchange-Message-Is-Ndr' });
     const exim = await mailOf(composeEml({ from: 'mailer@fabrikam.example', subject: 'Mail delivery failed', text: 'x', headers: { 'X-Failed-Recipients': 'kim@fabrikam.example' } }));
     expect(classify(exim, OWN)).toMatchObject({ kind: 'bounce', because: 'X-Failed-Recipients' });
+    // Exchange Online's own NDR for a mail the desk sent (https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online).
+    const exchangeOnline = await mailOf(composeEml({ from: 'MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.onmicrosoft.example', fromName: 'Microsoft Outlook', subject: 'Undeliverable: VPN', html: '<p>Your message to kim@fabrikam.example couldn\'t be delivered.</p>' }));
+    expect(classify(exchangeOnline, OWN)).toMatchObject({ kind: 'bounce', because: 'sent by microsoftexchange329e71ec88ae4615bbc36ab6ce41109e@contoso.onmicrosoft.example' });
     const plain = await mailOf(composeEml({ from: 'relay@fabrikam.example', subject: 'Report', text: 'x' }));
     expect(classify(plain, OWN, ['message/delivery-status'])).toMatchObject({ kind: 'bounce', because: 'a message/delivery-status part' });
     expect(classify(plain, OWN, ['application/pdf'])).toEqual({ kind: 'person' });
