@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explainStatus } from '../../src/domain/mail/bounce-status.js';
-import { describeRecipient, readDeliveryReport, REPORT_MAX_RECIPIENTS, reportPartsOf, type ReportPart } from '../../src/domain/mail/delivery-report.js';
+import { describeRecipient, readDeliveryReport, REPORT_MAX_RECIPIENTS, REPORT_PART_MAX_CHARS, reportPartsOf, type ReportPart } from '../../src/domain/mail/delivery-report.js';
 import type { InboundMail, MailAttachment } from '../../src/domain/mail/message.js';
 import { parseGraphMessage } from '../../src/integrations/graph/message-schema.js';
 import { composeEml, parseEml } from '../fakes/mail-message.js';
@@ -246,6 +246,15 @@ describe('bounded work on hostile reports', () => {
     const ms = performance.now() - t0;
     expect(report.recipients[0]).toMatchObject({ address: 'kim@fabrikam.example', status: '5.1.1' });
     expect(ms).toBeLessThan(BOUND_MS);
+  });
+
+  it('decodes only the first 256 KB of a large attachment, and none of the attachments that cannot be a report', () => {
+    const big = Buffer.alloc(5 * 1024 * 1024, 'Final-Recipient: rfc822; kim@fabrikam.example\n').toString('base64');
+    const attachment = (contentType: string): MailAttachment => ({ id: contentType, kind: 'file', name: 'x', contentType, size: 5 * 1024 * 1024, isInline: false, contentId: null, contentBytes: big });
+    const parts = reportPartsOf([attachment('message/delivery-status'), attachment('application/pdf'), attachment('image/png'), { ...attachment('message/rfc822'), kind: 'item', contentBytes: null }]);
+    expect(parts.map((p) => p.contentType)).toEqual(['message/delivery-status']);
+    expect(parts[0]!.text.length).toBeLessThanOrEqual(REPORT_PART_MAX_CHARS + 2);
+    expect(parts[0]!.text.startsWith('Final-Recipient: rfc822; kim@fabrikam.example')).toBe(true);
   });
 
   it('reads 10,000 recipient blocks in linear time and reports a bounded number of them', () => {
