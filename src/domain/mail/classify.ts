@@ -4,17 +4,19 @@ import { header, normalizeAddress, type InboundMail } from './message.js';
 /**
  * Which mail must never open a ticket: our own, automatic replies (RFC 3834 and the vendors' own
  * headers), mailing lists, bounces and feedback reports. The union of what osTicket, Zammad,
- * FreeScout, Jira and the sisimai bounce corpus check, measured on the public corpus in
- * test/fixtures/email/bounces/ (see bench/mail-bounces.ts).
+ * FreeScout and Jira check, measured on the public corpus in test/fixtures/email/bounces/ (see
+ * bench/mail-bounces.ts).
  *
  * A customer's mail taken for a robot's is lost, so each verdict needs a sign that a person's mail
- * does not carry: a report MIME type, a header only software writes, or two weaker signs together
- * (a bounce subject and a null sender, an automatic-reply subject in the form mail software writes
- * it). `Auto-Submitted: no` is respected (it means "a person wrote this").
+ * does not carry: a report MIME type (RFC 6522, https://www.rfc-editor.org/rfc/rfc6522), a header
+ * only software writes, or two weaker signs together (a bounce subject and a null sender, an
+ * automatic-reply subject in the form mail software writes it). `Auto-Submitted: no` is respected
+ * (it means "a person wrote this", https://www.rfc-editor.org/rfc/rfc3834#section-5).
  *
- * Feedback reports (ARF, RFC 5965: a mailbox provider telling us someone marked our mail as spam)
- * are classed as bounces with `report: 'feedback'`: like a bounce they are about a mail we sent,
- * never a request, and intake keeps them off tickets the same way.
+ * Feedback reports (ARF, https://www.rfc-editor.org/rfc/rfc5965: a mailbox provider telling us
+ * someone marked our mail as spam) are classed as bounces with `report: 'feedback'`: like a bounce
+ * they are about a mail we sent, never a request, and intake keeps them off tickets the same way.
+ * Read receipts (https://www.rfc-editor.org/rfc/rfc8098) are automatic replies.
  */
 
 export type MailClass =
