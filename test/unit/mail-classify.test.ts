@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/domain/mail/classify.js';
 import { htmlToText, newPartOf } from '../../src/domain/mail/content.js';
+import type { InboundMail } from '../../src/domain/mail/message.js';
 import { parseGraphMessage } from '../../src/integrations/graph/message-schema.js';
 import { composeEml, parseEml } from '../fakes/mail-message.js';
 
@@ -52,6 +53,118 @@ describe('which mail never opens a ticket', () => {
     expect(classify(await fixture('postal-mime-bounce.eml'), OWN).kind).toBe('bounce');
     expect(classify(await fixture('mailparser-delivery-status.eml'), OWN).kind).toBe('bounce');
     expect(classify(await fixture('bounced_gmail.eml'), OWN).kind).toBe('bounce');
+  });
+
+  it('spots bounces by the headers only mail software writes, and by a delivery-status attachment', async () => {
+    const ndr = await mailOf(composeEml({ from: 'postmaster@contoso.onmicrosoft.example', subject: 'Undeliverable: VPN', text: 'x', headers: { 'X-MS-Exchange-Message-Is-Ndr': '' } }));
+    expect(classify(ndr, OWN)).toMatchObject({ kind: 'bounce', report: 'delivery', because: 'X-MS-Exchange-Message-Is-Ndr' });
+    const exim = await mailOf(composeEml({ from: 'mailer@fabrikam.example', subject: 'Mail delivery failed', text: 'x', headers: { 'X-Failed-Recipients': 'kim@fabrikam.example' } }));
+    expect(classify(exim, OWN)).toMatchObject({ kind: 'bounce', because: 'X-Failed-Recipients' });
+    // Exchange Online's own NDR for a mail the desk sent (https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/non-delivery-reports-in-exchange-online/non-delivery-reports-in-exchange-online).
+    const exchangeOnline = await mailOf(composeEml({ from: 'MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@contoso.onmicrosoft.example', fromName: 'Microsoft Outlook', subject: 'Undeliverable: VPN', html: '<p>Your message to kim@fabrikam.example couldn\'t be delivered.</p>' }));
+    expect(classify(exchangeOnline, OWN)).toMatchObject({ kind: 'bounce', because: 'sent by microsoftexchange329e71ec88ae4615bbc36ab6ce41109e@contoso.onmicrosoft.example' });
+    const plain = await mailOf(composeEml({ from: 'relay@fabrikam.example', subject: 'Report', text: 'x' }));
+    expect(classify(plain, OWN, ['message/delivery-status'])).toMatchObject({ kind: 'bounce', because: 'a message/delivery-status part' });
+    expect(classify(plain, OWN, ['application/pdf'])).toEqual({ kind: 'person' });
+  });
+
+  it('needs two signs before it takes a mail with a bounce subject for a bounce', async () => {
+    // A customer whose parcel was not delivered writes like this; nothing in it is a mail server's.
+    const customer = await mailOf(composeEml({ from: 'kim@fabrikam.example', subject: 'Delivery failure of order 4521', text: 'My parcel could not be delivered, the courier says the address was not found.' }));
+    expect(classify(customer, OWN)).toEqual({ kind: 'person' });
+    const fromPostmaster = await mailOf(composeEml({ from: 'postmaster@fabrikam.example', subject: 'Question about our DNS records', text: 'Hi, could you check our SPF record?' }));
+    expect(classify(fromPostmaster, OWN)).toEqual({ kind: 'person' });
+    // Old Exchange, Lotus Notes, IMail: the bounce subject comes from postmaster, or with a null return path.
+    const exchange = await mailOf(composeEml({ from: 'postmaster@fabrikam.example', subject: 'Undeliverable: VPN', text: 'Your message did not reach some or all of the intended recipients.' }));
+    expect(classify(exchange, OWN)).toMatchObject({ kind: 'bounce', because: 'a bounce subject from postmaster@fabrikam.example' });
+    const nullSender = await mailOf(composeEml({ from: 'system@fabrikam.example', subject: 'Returned mail: User unknown', text: 'x', headers: { 'Return-Path': '<>' } }));
+    expect(classify(nullSender, OWN)).toMatchObject({ kind: 'bounce', because: 'null return path and a bounce subject' });
+    const notice = await mailOf(composeEml({ from: 'system@fabrikam.example', subject: 'Nicht zustellbar: Angebot', text: 'Remote host said: 550 5.1.1 <kim@fabrikam.example>... User unknown' }));
+    expect(classify(notice, OWN)).toMatchObject({ kind: 'bounce', because: 'a bounce subject and a delivery failure notice' });
+  });
+
+  it('keeps feedback reports (ARF, RFC 5965) and read receipts off tickets', async () => {
+    const arf = await mailOf(readFileSync(new URL('bounces/postal-mime/arf.eml', dir)));
+    expect(classify(arf, OWN)).toMatchObject({ kind: 'bounce', report: 'feedback' });
+    const receipt = await mailOf(
+      `From: kim@fabrikam.example\r\nTo: support@contoso.example\r\nSubject: Read: VPN\r\nMessage-ID: <r1@fabrikam.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n--b\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822; kim@fabrikam.example\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--b--\r\n`,
+    );
+    expect(classify(receipt, OWN)).toMatchObject({ kind: 'auto-reply', because: 'read receipt (multipart/report disposition-notification)' });
+  });
+
+  it('spots automatic replies by the subject their software writes, in many languages', async () => {
+    const subjects = [
+      'Automatic reply: VPN',
+      'Out of Office: VPN',
+      'Out of Office Reply: VPN',
+      'Auto-Reply: VPN',
+      'Abwesenheitsnotiz: VPN',
+      'Automatische Antwort: VPN',
+      'Réponse automatique : VPN',
+      'Respuesta automática: VPN',
+      'Risposta automatica: VPN',
+      'Fuori sede: VPN',
+      'Afwezig: VPN',
+      'Automatisch antwoord: VPN',
+      'Automatisk svar: VPN',
+      'Autosvar: VPN',
+      'Poissaolo: VPN',
+      'Automaattinen vastaus: VPN',
+      'Autoodpowiedź: VPN',
+      'Automatyczna odpowiedź: VPN',
+      'Автоответ: VPN',
+      'Автоматический ответ: VPN',
+      'Resposta automática: VPN',
+      'Otomatik yanıt: VPN',
+      'Automatická odpověď: VPN',
+      '自動応答: VPN',
+      '自動返信：VPN',
+      '自动回复: VPN',
+      '自動回覆: VPN',
+      '자동 회신: VPN',
+      'AUTO: Kim Lee is out of the office. (returning 05/01/2026)',
+    ];
+    for (const subject of subjects) {
+      const mail = await mailOf(composeEml({ from: 'kim@fabrikam.example', subject, text: 'I am away.' }));
+      expect(classify(mail, OWN).kind, subject).toBe('auto-reply');
+    }
+  });
+
+  it("lets a customer's own words about absence and out-of-office through", async () => {
+    const subjects = ['Out of office setup is broken', 'Out of Office', 'Vacation', 'Abwesenheit: Urlaubsantrag für August', 'Automatic replies keep looping', 'Re: Out of office not working', 'Autoresponder: how do I turn it off?'];
+    for (const subject of subjects) {
+      const mail = await mailOf(composeEml({ from: 'kim@fabrikam.example', subject, text: 'Can you help?' }));
+      expect(classify(mail, OWN), subject).toEqual({ kind: 'person' });
+    }
+  });
+
+  it("takes Exchange's Inbox-rule stamp for an auto-reply only with a null sender (a forwarding rule sets it too)", async () => {
+    const forwarded = await mailOf(composeEml({ from: 'kim@fabrikam.example', subject: 'VPN', text: 'x', headers: { 'X-MS-Exchange-Inbox-Rules-Loop': 'kim@fabrikam.example' } }));
+    expect(classify(forwarded, OWN)).toEqual({ kind: 'person' });
+    const rule = await mailOf(composeEml({ from: 'kim@fabrikam.example', subject: 'VPN', text: 'x', headers: { 'X-MS-Exchange-Inbox-Rules-Loop': 'kim@fabrikam.example', 'Return-Path': '<>' } }));
+    expect(classify(rule, OWN)).toMatchObject({ kind: 'auto-reply' });
+  });
+
+  it('decides in bounded time on a hostile message (5 MB body, 10,000-character subject)', () => {
+    // Measured: 7 ms cold, 0.3 ms warm on the shared 2-core machine; the bound catches a check that backtracks.
+    const mail: InboundMail = {
+      mailboxId: 'm',
+      internetMessageId: '<x@fabrikam.example>',
+      conversationId: null,
+      subject: `Undeliverable: ${'a '.repeat(5_000)}`,
+      from: { address: 'kim@fabrikam.example', name: '' },
+      to: [],
+      cc: [],
+      receivedAt: 0,
+      headers: new Map([['content-type', [`text/plain; ${'x=1; '.repeat(2_000)}`]]]),
+      // The failure words match, and the rest makes the check for a server's words look at every character.
+      body: { type: 'text', content: `could not be delivered ${'5.5.5.5.'.repeat(650_000)}` },
+      hasAttachments: false,
+    };
+    const t0 = performance.now();
+    const verdict = classify(mail, OWN);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(verdict).toEqual({ kind: 'person' });
   });
 
   it('spots our own mailbox, whatever the case of the address', async () => {
