@@ -1,5 +1,7 @@
 import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchMail, reportMail } from './mail.js';
+import { benchBounceDetection, reportBounceDetection } from './mail-bounces.js';
+import { benchIntakeMemory, reportIntakeMemory } from './mail-intake-memory.js';
 import { benchMemory, reportMemory } from './memory.js';
 import { benchCrm, reportCrm } from './crm.js';
 import { benchReplicas, reportReplicas } from './replicas.js';
@@ -20,6 +22,8 @@ const benches: Record<string, () => Promise<string>> = {
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
   crm: async () => reportCrm(await benchCrm({ requesters: 1_000, baselineMaxMs: 30_000 })),
   memory: async () => reportMemory(await benchMemory({ tickets: 100_000, minutes: 60, hour: { agents: 20, turnsPerAgentMinute: 3, chatPerMinute: 2, emailPerMinute: 3, slaTickets: 2_000 } })),
+  bounces: async () => reportBounceDetection(await benchBounceDetection({ rounds: 3 })),
+  'mail-memory': async () => reportIntakeMemory(await benchIntakeMemory()),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 

@@ -75,6 +75,31 @@ export async function readSmallAttachment(source: MailSource, mail: InboundMail,
 }
 
 /**
+ * The first `maxBytes` of any attachment, a returned message (Graph's item attachment, served as MIME
+ * by `/$value`: https://learn.microsoft.com/en-us/graph/outlook-get-mime-message) included: what a
+ * bounce says about the mail it returns is in its first lines. The rest is read and dropped.
+ */
+export async function readAttachmentHead(source: MailSource, mail: InboundMail, attachment: MailAttachment, maxBytes: number): Promise<Buffer | null> {
+  if (attachment.contentBytes !== null) return Buffer.from(attachment.contentBytes, 'base64').subarray(0, maxBytes);
+  if (attachment.kind === 'reference' || !source.download) return null;
+  return source.download(mail, attachment, async (content) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    await pipeline(
+      content,
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          if (size < maxBytes) chunks.push(chunk.subarray(0, maxBytes - size));
+          size += chunk.length;
+          done();
+        },
+      }),
+    );
+    return Buffer.concat(chunks);
+  });
+}
+
+/**
  * Parts that only delivery and read reports carry (RFC 6522 multipart/report: RFC 3464 delivery status,
  * RFC 6533 for internationalised mail, RFC 8098 read receipts, and the returned message's headers).
  * They are small, and intake reads them to find the ticket whose mail bounced, so a mailbox source

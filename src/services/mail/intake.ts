@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { classify } from '../../domain/mail/classify.js';
+import { classify, type MailClass } from '../../domain/mail/classify.js';
+import { describeRecipient, readDeliveryReport, REPORT_PART_MAX_CHARS, type DeliveryReport, type ReportPart } from '../../domain/mail/delivery-report.js';
 import { htmlToText, newPartOf, tidy } from '../../domain/mail/content.js';
 import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from '../../domain/mail/message.js';
 import { authenticate, type SenderAuthentication } from '../../domain/mail/authentication.js';
@@ -18,7 +19,7 @@ import { addAudit, addTimelineEntry } from '../../store/timeline.js';
 import type { Actor } from '../actors.js';
 import type { TicketService } from '../tickets.js';
 import type { OutgoingMail } from './outgoing.js';
-import { removeStoredAttachments, storeAttachments, type MailSource, type StoredFile } from './attachment-intake.js';
+import { readAttachmentHead, removeStoredAttachments, storeAttachments, type MailSource, type StoredFile } from './attachment-intake.js';
 
 export type { MailSource } from './attachment-intake.js';
 
@@ -94,7 +95,7 @@ export class MailIntake {
     }
 
     const fetched = mayHaveAttachments(mail) ? await (attachments ?? this.deps.source.attachments(mail)) : [];
-    if (verdict.kind === 'bounce') return this.bounce(mail, text, fetched, verdict.because);
+    if (verdict.kind === 'bounce') return this.bounce(mail, text, fetched, verdict);
 
     const thread = await findThread(mail, text, {
       ticketExists: async (id) => (await findTicket(this.db, id)) !== undefined,
@@ -257,32 +258,58 @@ export class MailIntake {
     await addAttachments(tx, files.map((f) => ({ ...f.row, mailId, ticketId })), now);
   }
 
-  private async bounce(mail: InboundMail, text: string, attachments: MailAttachment[], because: string): Promise<IngestOutcome> {
-    // The bounced message is quoted in the report or attached to it: look there for what we sent.
-    const evidence = [text, ...attachments.filter((a) => a.contentBytes && /rfc822|delivery-status|text\//i.test(a.contentType) && a.size < 512_000).map((a) => Buffer.from(a.contentBytes!, 'base64').toString('utf8'))].join('\n');
-    const ticketId = await this.bouncedTicket(mail, evidence);
+  /**
+   * A report about mail we sent: a bounce (RFC 3464 or a server's own notice), a delay, or a feedback
+   * report (someone marked it as spam). Matched to its ticket by the returned message's Message-ID, our
+   * token or the reference in its subject; a failure flags each address on the ticket's mail thread and
+   * tells the assignee (TicketService.deliveryFailed).
+   */
+  private async bounce(mail: InboundMail, text: string, attachments: MailAttachment[], verdict: Extract<MailClass, { kind: 'bounce' }>): Promise<IngestOutcome> {
+    const parts: ReportPart[] = [];
+    for (const a of attachments) {
+      if (parts.length >= MAX_REPORT_PARTS || !REPORT_PARTS.test(a.kind === 'item' ? 'message/rfc822' : a.contentType)) continue;
+      const head = await readAttachmentHead(this.deps.source, mail, a, REPORT_PART_MAX_CHARS);
+      if (head) parts.push({ contentType: a.kind === 'item' ? 'message/rfc822' : a.contentType, text: head.toString('utf8') });
+    }
+    const report = readDeliveryReport(mail, parts);
+    const ticketId = await this.bouncedTicket(mail, report, [text, ...parts.map((p) => p.text)].join('\n'));
     const now = this.now();
-    const recipient = /(?:Final-Recipient|Original-Recipient)\s*:\s*(?:rfc822;)?\s*([^\s;]+@[^\s;]+)/i.exec(evidence)?.[1];
-    const status = /^Status\s*:\s*([245]\.\d+\.\d+)/im.exec(evidence)?.[1];
+    const origin = { messageId: mail.internetMessageId, reportingMta: report.reportingMta, kind: verdict.report === 'feedback' ? 'feedback' : report.kind };
     const outcome = await this.db.transaction().execute(async (tx) => {
-      const mailId = await recordMail(tx, this.stored(mail, 'bounce', because, ticketId ?? null), now);
-      if (mailId === undefined) return undefined;
-      if (ticketId !== undefined) {
-        const body = `Email${recipient ? ` to ${recipient}` : ''} bounced${status ? ` (status ${status})` : ''}: ${mail.subject || 'delivery failure'}`;
-        await addTimelineEntry(tx, { ticketId, at: now, kind: 'email-bounced', visibility: 'internal', authorId: null, body, data: { messageId: mail.internetMessageId, recipient: recipient ?? null, status: status ?? null } });
+      const mailId = await recordMail(tx, this.stored(mail, 'bounce', verdict.because, ticketId ?? null), now);
+      if (mailId === undefined || ticketId === undefined) return mailId;
+      const failed = report.recipients.filter((r) => r.action === 'failed' || (r.action === null && !r.status?.startsWith('4') && !r.status?.startsWith('2')));
+      if (verdict.report === 'feedback' || failed.length === 0) {
+        // A delay or a spam complaint: worth knowing on the ticket, not a reason to flag an address.
+        const body =
+          verdict.report === 'feedback'
+            ? `A recipient's mail provider reports that our email on this ticket was marked as spam${report.recipients[0] ? ` (${report.recipients[0].address})` : ''}`
+            : report.recipients.length > 0
+              ? report.recipients.map(describeRecipient).join('; ')
+              : `Our email on this ticket bounced: ${mail.subject || 'delivery failure'}`;
+        await addTimelineEntry(tx, { ticketId, at: now, kind: 'email-bounced', visibility: 'internal', authorId: null, body: upperFirst(body), data: { email: origin, recipients: report.recipients } });
         await addAudit(tx, { at: now, actorId: null, action: 'ticket.email-bounced', ticketId, surface: 'email', details: { messageId: mail.internetMessageId } });
+        return mailId;
       }
+      const failures = failed.map((r) => ({ address: r.address, reason: describeRecipient(r).replace(/^could not deliver to [^:]+: /, '') }));
+      const result = await this.deps.tickets.deliveryFailed(ticketId, failures, origin, tx);
+      if (!result.ok) throw new Error(`could not note the bounce on #${ticketId}: ${result.reason}`);
+      await addAudit(tx, { at: now, actorId: null, action: 'ticket.email-bounced', ticketId, surface: 'email', details: { messageId: mail.internetMessageId, recipients: failures.map((f) => f.address) } });
       return mailId;
     });
-    return outcome === undefined ? { disposition: 'duplicate' } : { disposition: 'bounce', ticketId, reason: because };
+    return outcome === undefined ? { disposition: 'duplicate' } : { disposition: 'bounce', ticketId, reason: verdict.because };
   }
 
-  private async bouncedTicket(mail: InboundMail, evidence: string): Promise<number | undefined> {
-    for (const token of tokensIn(evidence)) if (await hasThreadToken(this.db, token.ticketId, token.secret)) return token.ticketId;
-    const ids = [...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references')), ...messageIds(evidence.match(/^(?:Message-ID|In-Reply-To|References)\s*:.*$/gim)?.join(' '))];
+  /** The ticket whose mail a report returns: the returned Message-ID first (only we know ours), then our token, then a reference. */
+  private async bouncedTicket(mail: InboundMail, report: DeliveryReport, evidence: string): Promise<number | undefined> {
+    const ids = [...report.originalMessageIds, ...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references'))];
     const byId = await ticketOfMessageIds(this.db, ids);
     if (byId !== undefined) return byId;
-    for (const id of subjectReferences(evidence.match(/^Subject\s*:.*$/gim)?.join(' ') ?? '')) if (await findTicket(this.db, id)) return id;
+    for (const token of tokensIn(evidence)) if (await hasThreadToken(this.db, token.ticketId, token.secret)) return token.ticketId;
+    const byHeaders = messageIds(evidence.match(/^(?:Message-ID|In-Reply-To|References)[ \t]*:.{0,2000}$/gim)?.slice(0, 20).join(' '));
+    const fromText = await ticketOfMessageIds(this.db, byHeaders);
+    if (fromText !== undefined) return fromText;
+    for (const id of subjectReferences([report.originalSubject ?? '', ...(evidence.match(/^Subject[ \t]*:.{0,2000}$/gim)?.slice(0, 20) ?? [])].join(' '))) if (await findTicket(this.db, id)) return id;
     return undefined;
   }
 
@@ -313,6 +340,12 @@ interface Sender {
   /** Set when the sender claims to be an agent or a colleague and that could not be confirmed. */
   check: string | null;
 }
+
+/** Attachments a report's evidence can be in: its status part, the returned message or its headers, its text. */
+const REPORT_PARTS = /^(message\/(global-)?(delivery-status|disposition-notification|feedback-report|rfc822|global|partial)|(text|message)\/(global-)?(rfc822-)?headers|text\/plain)\b/i;
+const MAX_REPORT_PARTS = 10;
+
+const upperFirst = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function clip(text: string, max: number): string {
   const marker = '\n\n(shortened here; the whole email is kept with the ticket)';

@@ -170,7 +170,7 @@ describe('email to tickets through the Graph mailbox', () => {
     expect(await mailRow(list.internetMessageId)).toMatchObject({ disposition: 'filtered' });
     expect(await mailRow(bounce.internetMessageId)).toMatchObject({ disposition: 'bounce', ticket_id: ticket.id });
     const note = (await timeline(ticket.id)).find((e) => e.kind === 'email-bounced')!;
-    expect(note.body).toBe('Email to nobody@unreachable.example bounced (status 5.1.1): Delivery Status Notification (Failure)');
+    expect(note.body).toBe('Could not deliver to nobody@unreachable.example: the mailbox does not exist (5.1.1)');
     expect(note.visibility).toBe('internal');
   });
 
