@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import EmailReplyParser from 'email-reply-parser';
+import { htmlToText, newPartOf, tidy } from '../src/domain/mail/content.js';
+
+/**
+ * Reply quality: on the corpus in test/fixtures/email/replies/ (public fixtures and our own samples,
+ * see its PROVENANCE.md), the share of emails whose new part comes out exactly as expected (after
+ * the same whitespace tidying on both sides), per language, per client and overall, for our rules
+ * (src/domain/mail/reply-text.ts) and, side by side on the same text, for the email-reply-parser
+ * package (crisp-oss, https://github.com/crisp-oss/email-reply-parser) without its optional re2.
+ * HTML bodies go through our htmlToText first for both (the package reads plain text only).
+ */
+
+const CORPUS = new URL('../test/fixtures/email/replies/', import.meta.url);
+
+export interface ReplyCase {
+  file: string;
+  expected: string;
+  language: string;
+  client: string;
+}
+
+export interface CaseResult extends ReplyCase {
+  ours: string;
+  library: string;
+  want: string;
+  oursOk: boolean;
+  libraryOk: boolean;
+}
+
+export function loadReplyCorpus(): Array<ReplyCase & { body: string; want: string; html: boolean }> {
+  const cases = JSON.parse(readFileSync(new URL('corpus.json', CORPUS), 'utf8')) as ReplyCase[];
+  return cases.map((c) => ({ ...c, body: readFileSync(new URL(c.file, CORPUS), 'utf8'), want: tidy(readFileSync(new URL(c.expected, CORPUS), 'utf8')), html: c.file.endsWith('.html') }));
+}
+
+/** The text a case's body becomes before reply rules run (what intake hands to newPartOf). */
+export const bodyText = (c: { body: string; html: boolean }) => (c.html ? htmlToText(c.body) : tidy(c.body));
+
+export function scoreOurs(c: { body: string; html: boolean; want: string }): { got: string; ok: boolean } {
+  const got = newPartOf(bodyText(c));
+  return { got, ok: got === c.want };
+}
+
+export function benchMailQuality(): { cases: CaseResult[]; oursMs: number; libraryMs: number } {
+  const parser = new EmailReplyParser();
+  let oursMs = 0;
+  let libraryMs = 0;
+  const cases = loadReplyCorpus().map((c) => {
+    const text = bodyText(c);
+    let t = performance.now();
+    const ours = newPartOf(text);
+    oursMs += performance.now() - t;
+    t = performance.now();
+    const library = tidy(parser.read(text).getVisibleText());
+    libraryMs += performance.now() - t;
+    return { file: c.file, expected: c.expected, language: c.language, client: c.client, want: c.want, ours, library, oursOk: ours === c.want, libraryOk: library === c.want };
+  });
+  return { cases, oursMs, libraryMs };
+}
+
+const pct = (ok: number, all: number) => `${((ok / all) * 100).toFixed(1)}% (${ok}/${all})`;
+
+function table(cases: CaseResult[], key: 'language' | 'client'): string[] {
+  const groups = new Map<string, CaseResult[]>();
+  for (const c of cases) groups.set(c[key], [...(groups.get(c[key]) ?? []), c]);
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, group]) => `  ${name.padEnd(24)} ours ${pct(group.filter((c) => c.oursOk).length, group.length).padEnd(16)} email-reply-parser ${pct(group.filter((c) => c.libraryOk).length, group.length)}`);
+}
+
+export function reportMailQuality(r: ReturnType<typeof benchMailQuality>): string {
+  const all = r.cases.length;
+  const ours = r.cases.filter((c) => c.oursOk).length;
+  const library = r.cases.filter((c) => c.libraryOk).length;
+  const failing = r.cases.filter((c) => !c.oursOk);
+  return [
+    `reply new part, exact match on ${all} emails: ours ${pct(ours, all)} in ${r.oursMs.toFixed(1)} ms; email-reply-parser ${pct(library, all)} in ${r.libraryMs.toFixed(1)} ms`,
+    'per language:',
+    ...table(r.cases, 'language'),
+    'per client:',
+    ...table(r.cases, 'client'),
+    failing.length === 0 ? 'ours fails on: none' : `ours fails on (${failing.length}):`,
+    ...failing.map((c) => `  ${c.file} [${c.language}, ${c.client}]: got ${JSON.stringify(c.ours.slice(0, 160))}, want ${JSON.stringify(c.want.slice(0, 160))}`),
+    // Bounce detection accuracy (bench/mail-bounces.ts, another slice of issue 15) is printed here too at merge.
+  ].join('\n');
+}
