@@ -32,7 +32,15 @@ export const HTML_LIMIT = 6 * 1024 * 1024;
 /** Text beyond this many characters is not kept. */
 export const TEXT_LIMIT = 2 * 1024 * 1024;
 /** Characters handed to the parser between yields. */
-const CHUNK = 32 * 1024;
+const CHUNK = 16 * 1024;
+/**
+ * Open elements the parser may hold. htmlparser2 keeps its open elements in an array it grows at the
+ * front (`unshift`), so each open tag costs as much as the nesting depth: 80,000 nested `<b>` take it
+ * 1.7 s, and 6 MB of them would never end. At this depth we stop the parser after the tag, start it
+ * afresh on the rest of the input and keep what the open elements meant (quoted, hidden, in a list…)
+ * for the rest of the body: the text is all there, the cost per tag stays bounded.
+ */
+export const NESTING_MAX = 256;
 
 const DROPPED = new Set(['script', 'style', 'head', 'title', 'noscript', 'template', 'object', 'iframe', 'svg', 'math', 'canvas', 'audio', 'video', 'select', 'datalist', 'map']);
 const PARAGRAPHS = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'dl', 'figure']);
@@ -201,11 +209,18 @@ export function* htmlTextSteps(html: string): Steps<{ text: string; truncated: b
   const frames: Frame[] = [];
   /** The open lists, innermost last (kept apart so that an item finds its list without a search). */
   const lists: Array<NonNullable<Frame['list']>> = [];
+  /** Where in `input` the parser's current stream starts, and where to start it again when too deep. */
+  let base = 0;
+  let resumeAt = -1;
   const parser = new Parser(
     {
       onopentag(name, attribs) {
         const frame: Frame = {};
         frames.push(frame);
+        if (frames.length >= NESTING_MAX && resumeAt < 0) {
+          resumeAt = base + parser.endIndex + 1;
+          parser.pause();
+        }
         const style = styleOf(attribs);
         if (DROPPED.has(name) || isHidden(attribs, style)) {
           frame.skip = true;
@@ -282,8 +297,17 @@ export function* htmlTextSteps(html: string): Steps<{ text: string; truncated: b
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
   const input = html.length > HTML_LIMIT ? html.slice(0, HTML_LIMIT) : html;
-  for (let at = 0; at < input.length; at += CHUNK) {
-    parser.write(input.slice(at, at + CHUNK));
+  for (let at = 0; at < input.length; ) {
+    const end = Math.min(input.length, at + CHUNK);
+    parser.write(input.slice(at, end));
+    if (resumeAt >= 0) {
+      // Too deep (see NESTING_MAX): the open elements' effects stay on in `out`; the parser starts afresh.
+      parser.reset();
+      frames.length = 0;
+      lists.splice(0, lists.length - 1);
+      at = base = resumeAt;
+      resumeAt = -1;
+    } else at = end;
     yield;
   }
   parser.end();

@@ -24,8 +24,8 @@ import { runNow, type Steps } from './slices.js';
 
 /** Lines longer than this are prose or data, never an attribution or a header label. */
 const HEADER_MAX = 400;
-/** Lines handled between yields. */
-const LINES_PER_STEP = 2_000;
+/** Lines handled between yields where each line costs a few array writes. */
+const LINES_PER_STEP = 8_192;
 
 // Verbs of attribution lines, at the end of the line: "… wrote:", "… a écrit :", "… 写道：".
 const WROTE_AT_END =
@@ -77,9 +77,9 @@ const SIGNATURES: RegExp[] = [
 
 type Kind = 'blank' | 'quoted' | 'text';
 
-const isBlank = (line: string) => line.trim() === '';
-const isQuoted = (line: string) => line.trimStart().startsWith('>');
-const headerText = (line: string) => line.trim().slice(0, HEADER_MAX);
+const isBlank = (line: string) => /^\s*$/.test(line);
+const isQuoted = (line: string) => /^\s*>/.test(line);
+const headerText = (line: string) => (line.length > 2 * HEADER_MAX ? line.slice(0, 2 * HEADER_MAX) : line).trim().slice(0, HEADER_MAX);
 
 /** An attribution line ("On … wrote:") or its equivalent in another language or client. */
 function isAttribution(text: string): boolean {
@@ -96,15 +96,52 @@ function isSeparator(text: string): boolean {
 
 const isSignature = (text: string) => SIGNATURES.some((re) => re.test(text));
 
-/** Collapses trailing spaces and runs of blank lines; keeps line structure. */
+/** Lines longer than this are wrapped by tidy (at the last space before it, or hard): no single line
+ * can then make one slice of work long, and no mail writes prose lines of 16 K characters. */
+export const LINE_MAX = 16 * 1024;
+/** Characters handled between yields. */
+const CHARS_PER_STEP = 64 * 1024;
+
+function* wrapped(line: string): Generator<string> {
+  let rest = line;
+  while (rest.length > LINE_MAX) {
+    const space = rest.lastIndexOf(' ', LINE_MAX);
+    const cut = space > LINE_MAX / 2 ? space : LINE_MAX;
+    yield rest.slice(0, cut);
+    rest = rest.slice(space === cut ? cut + 1 : cut);
+  }
+  yield rest;
+}
+
+/**
+ * Collapses runs of spaces and tabs, trailing spaces and runs of blank lines; keeps line structure
+ * (CRLF and CR become LF). Lines longer than LINE_MAX are wrapped.
+ */
 export function* tidySteps(text: string): Steps<string> {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    lines[i] = lines[i]!.replace(/[ \t\f\v]+/g, ' ').trimEnd();
-    if (i % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
+  const out: string[] = [];
+  let blanks = 0;
+  let work = 0;
+  for (const lf of text.split('\n')) {
+    const raw = lf.endsWith('\r') ? lf.slice(0, -1) : lf;
+    for (const piece of raw.includes('\r') ? raw.split('\r') : [raw]) {
+      for (const long of piece.length > LINE_MAX ? wrapped(piece) : [piece]) {
+        const line = long.replace(/[ \t\f\v]+/g, ' ').trimEnd();
+        if (line === '') blanks++;
+        else {
+          if (out.length > 0 && blanks > 0) out.push('');
+          out.push(out.length === 0 ? line.trimStart() : line);
+          blanks = 0;
+        }
+        work += long.length + 1;
+        if (work >= CHARS_PER_STEP) {
+          work = 0;
+          yield;
+        }
+      }
+    }
   }
   yield;
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return out.join('\n');
 }
 
 export function tidy(text: string): string {
@@ -121,11 +158,16 @@ export function* newPartSteps(text: string): Steps<string> {
   const n = lines.length;
   const kinds: Kind[] = new Array(n);
   const heads: string[] = new Array(n);
+  let work = 0;
   for (let i = 0; i < n; i++) {
     const line = lines[i]!;
     kinds[i] = isBlank(line) ? 'blank' : isQuoted(line) ? 'quoted' : 'text';
     heads[i] = kinds[i] === 'text' ? headerText(line) : '';
-    if (i % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
+    work += Math.min(line.length, 2 * HEADER_MAX) + 16;
+    if (work >= CHARS_PER_STEP) {
+      work = 0;
+      yield;
+    }
   }
   // restQuoted[i]: from line i to the end there is nothing but quotes and blank lines.
   // nextText[i]: the first line at or after i that is the writer's text (n if none).
@@ -140,7 +182,7 @@ export function* newPartSteps(text: string): Steps<string> {
     restQuoted[i] = kinds[i] !== 'text' && restQuoted[i + 1]!;
     nextText[i] = kinds[i] === 'text' ? i : nextText[i + 1]!;
     nextQuoted[i] = kinds[i] === 'quoted' ? i : nextQuoted[i + 1]!;
-    if (i % LINES_PER_STEP === 0) yield;
+    if (i % LINES_PER_STEP === 0) yield; // cheap steps: many lines per slice
   }
   const attributionAt = (i: number) => kinds[i] === 'text' && isAttribution(heads[i]!);
   /** Lines an attribution starting at i spans: 1 to 3, or 0 if none starts there. */
@@ -165,8 +207,14 @@ export function* newPartSteps(text: string): Steps<string> {
 
   const keep: boolean[] = new Array(n).fill(false);
   let end = n;
+  work = 0;
   for (let i = 0; i < n; i++) {
-    if (i % LINES_PER_STEP === LINES_PER_STEP - 1) yield;
+    // A line of text meets a few dozen short patterns: count that as work beside its length.
+    work += kinds[i] === 'text' ? heads[i]!.length + 256 : 16;
+    if (work >= CHARS_PER_STEP) {
+      work = 0;
+      yield;
+    }
     const kind = kinds[i]!;
     if (kind === 'blank') {
       keep[i] = true;
