@@ -114,8 +114,8 @@ function* wrapped(line: string): Generator<string> {
 }
 
 /**
- * Collapses runs of spaces and tabs, trailing spaces and runs of blank lines; keeps line structure
- * (CRLF and CR become LF). Lines longer than LINE_MAX are wrapped.
+ * Collapses runs of spaces and tabs inside lines, trailing spaces and runs of blank lines; keeps line
+ * structure and indentation (CRLF and CR become LF). Lines longer than LINE_MAX are wrapped.
  */
 export function* tidySteps(text: string): Steps<string> {
   const out: string[] = [];
@@ -125,7 +125,8 @@ export function* tidySteps(text: string): Steps<string> {
     const raw = lf.endsWith('\r') ? lf.slice(0, -1) : lf;
     for (const piece of raw.includes('\r') ? raw.split('\r') : [raw]) {
       for (const long of piece.length > LINE_MAX ? wrapped(piece) : [piece]) {
-        const line = long.replace(/[ \t\f\v]+/g, ' ').trimEnd();
+        // Runs of spaces inside a line collapse; indentation stays (nested lists, code, aligned tables).
+        const line = long.replace(/(\S)[ \t\f\v]+/g, '$1 ').trimEnd();
         if (line === '') blanks++;
         else {
           if (out.length > 0 && blanks > 0) out.push('');
