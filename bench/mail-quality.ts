@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import EmailReplyParser from 'email-reply-parser';
-import { htmlToText, newPartOf, tidy } from '../src/domain/mail/content.js';
+import { newPartOf, tidy } from '../src/domain/mail/content.js';
+import { bodyText, loadReplyCorpus, type ReplyCase } from '../test/fixtures/email/replies/corpus.js';
 
 /**
  * Reply quality: on the corpus in test/fixtures/email/replies/ (public fixtures and our own samples,
@@ -11,34 +11,11 @@ import { htmlToText, newPartOf, tidy } from '../src/domain/mail/content.js';
  * HTML bodies go through our htmlToText first for both (the package reads plain text only).
  */
 
-const CORPUS = new URL('../test/fixtures/email/replies/', import.meta.url);
-
-export interface ReplyCase {
-  file: string;
-  expected: string;
-  language: string;
-  client: string;
-}
-
-export interface CaseResult extends ReplyCase {
+export interface CaseResult extends Omit<ReplyCase, 'body' | 'html'> {
   ours: string;
   library: string;
-  want: string;
   oursOk: boolean;
   libraryOk: boolean;
-}
-
-export function loadReplyCorpus(): Array<ReplyCase & { body: string; want: string; html: boolean }> {
-  const cases = JSON.parse(readFileSync(new URL('corpus.json', CORPUS), 'utf8')) as ReplyCase[];
-  return cases.map((c) => ({ ...c, body: readFileSync(new URL(c.file, CORPUS), 'utf8'), want: tidy(readFileSync(new URL(c.expected, CORPUS), 'utf8')), html: c.file.endsWith('.html') }));
-}
-
-/** The text a case's body becomes before reply rules run (what intake hands to newPartOf). */
-export const bodyText = (c: { body: string; html: boolean }) => (c.html ? htmlToText(c.body) : tidy(c.body));
-
-export function scoreOurs(c: { body: string; html: boolean; want: string }): { got: string; ok: boolean } {
-  const got = newPartOf(bodyText(c));
-  return { got, ok: got === c.want };
 }
 
 export function benchMailQuality(): { cases: CaseResult[]; oursMs: number; libraryMs: number } {
