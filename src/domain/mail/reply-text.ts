@@ -40,8 +40,9 @@ const CLOCK = /\d{1,2}[:.]\d{2}/;
 
 /** "-----Original Message-----", "---------- Forwarded message ---------", "-------- Message d'origine --------". */
 const DASHED_SEPARATOR = /^-{3,} ?[^-]{2,80}-{3,}$/;
+/** Outlook's rule above "From:", a mailing list's above its footer, or a writer's own divider. */
+const RULE = /^_{10,}$/;
 const OTHER_SEPARATORS = [
-  /^_{10,}$/, // Outlook's rule above "From:"
   /^(Begin forwarded message|Anfang der weitergeleiteten Nachricht|Début du message réexpédié|Inizio messaggio inoltrato|Comienzo del mensaje reenviado)\s*:$/i,
   /^-*\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Messaggio originale|Mensaje original|Mensagem original|Oorspronkelijk bericht|Oprindelig meddelelse|Ursprungligt meddelande|Opprinnelig melding|Alkuperäinen viesti|Wiadomość oryginalna|Eredeti üzenet|Původní zpráva|Исходное сообщение|Пересылаемое сообщение|元のメッセージ|原始邮件)\s*-*$/i,
 ];
@@ -200,6 +201,10 @@ export function* newPartSteps(text: string): Steps<string> {
     if (i + 2 >= n || kinds[i + 2] !== 'text' || attributionAt(i + 2) || isAttribution(`${heads[i + 1]} ${heads[i + 2]}`)) return 0;
     return isAttribution(`${heads[i]} ${heads[i + 1]} ${heads[i + 2]}`) ? 3 : 0;
   };
+  const labelWithin = (from: number, count: number): boolean => {
+    for (let j = from; j < Math.min(n, from + count); j++) if (kinds[j] === 'text' && (FROM_LABEL.test(heads[j]!) || NEXT_LABEL.test(heads[j]!))) return true;
+    return false;
+  };
   const outlookHeaderAt = (i: number): boolean => {
     if (kinds[i] !== 'text' || !FROM_LABEL.test(heads[i]!)) return false;
     for (let j = i + 1; j < Math.min(n, i + 5); j++) if (kinds[j] === 'text' && NEXT_LABEL.test(heads[j]!)) return true;
@@ -229,7 +234,10 @@ export function* newPartSteps(text: string): Steps<string> {
       continue; // a quote the writer answers below: leave it out, keep reading
     }
     const head = heads[i]!;
-    if (isSignature(head) || isSeparator(head) || outlookHeaderAt(i)) {
+    // A rule starts the history when a header follows it (Outlook) or nothing quoted does (a list
+    // footer); with quotes further down it is the writer's own divider, inside the new part.
+    const rule = RULE.test(head) && (labelWithin(i + 1, 3) || nextQuoted[i]! === n);
+    if (rule || isSignature(head) || isSeparator(head) || outlookHeaderAt(i)) {
       end = i;
       break;
     }
