@@ -37,9 +37,10 @@ export function benchMailQuality(): { cases: CaseResult[]; oursMs: number; libra
 
 const pct = (ok: number, all: number) => `${((ok / all) * 100).toFixed(1)}% (${ok}/${all})`;
 
-function table(cases: CaseResult[], key: 'language' | 'client'): string[] {
+function table(cases: CaseResult[], key: 'language' | 'client' | 'source'): string[] {
   const groups = new Map<string, CaseResult[]>();
-  for (const c of cases) groups.set(c[key], [...(groups.get(c[key]) ?? []), c]);
+  const keyOf = (c: CaseResult) => (key === 'source' ? c.file.split('/')[0]! : c[key]);
+  for (const c of cases) groups.set(keyOf(c), [...(groups.get(keyOf(c)) ?? []), c]);
   return [...groups.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, group]) => `  ${name.padEnd(24)} ours ${pct(group.filter((c) => c.oursOk).length, group.length).padEnd(16)} email-reply-parser ${pct(group.filter((c) => c.libraryOk).length, group.length)}`);
@@ -52,6 +53,8 @@ export function reportMailQuality(r: ReturnType<typeof benchMailQuality>): strin
   const failing = r.cases.filter((c) => !c.oursOk);
   return [
     `reply new part, exact match on ${all} emails: ours ${pct(ours, all)} in ${r.oursMs.toFixed(1)} ms; email-reply-parser ${pct(library, all)} in ${r.libraryMs.toFixed(1)} ms`,
+    'per source (crisp, github, discourse: public fixtures; ours: written with the rules, see PROVENANCE.md):',
+    ...table(r.cases, 'source'),
     'per language:',
     ...table(r.cases, 'language'),
     'per client:',

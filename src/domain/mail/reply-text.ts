@@ -13,8 +13,10 @@ import { runNow, type Steps } from './slices.js';
  * Signatures start at the "-- " delimiter (RFC 3676 §4.3) or a mobile client's footer ("Sent from
  * my iPhone", "Von meinem iPhone gesendet", "Get Outlook for iOS" …).
  *
- * Why our own rules and not the email-reply-parser package: on the same corpus
- * (`npm run bench -- mail-quality`) these rules score higher, and the package's regular expressions
+ * Why our own rules and not the email-reply-parser package (2.3.9): on the same corpus
+ * (`npm run bench -- mail-quality`, 120 emails) these rules find the exact new part of 100% against
+ * its 70% (on the 50 public fixtures alone, 100% against 74%; it has no Czech, Hungarian, Polish,
+ * Japanese or Chinese attribution and misses most localised Outlook blocks), and its regular expressions
  * backtrack: a single 24 KB line of "On On On …" takes it 0.23 s and the time grows with the square
  * of the length (it is linear only with the native `re2` addon, which builds from source here in
  * about four minutes). Every rule below is linear: each line is classified once, only its first
