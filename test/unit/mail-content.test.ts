@@ -150,6 +150,11 @@ describe('the new part of a reply, in every common language', () => {
     expect(newPartOf(text)).toBe(text);
   });
 
+  it('cuts an attribution without a date when quoted lines follow it at once', () => {
+    expect(newPartOf('Worked, thanks!\n\nOn Monday, Support wrote:\n> Please reset your password')).toBe('Worked, thanks!');
+    expect(newPartOf('As my colleague wrote:\nit is fixed.')).toBe('As my colleague wrote:\nit is fixed.');
+  });
+
   it('keeps the writer text above an attribution even when that text has a time in it', () => {
     expect(newPartOf('It failed again at 10:30 and\nOn Mon, Aug 26, 2019 at 4:37 PM Support <s@contoso.example> wrote:\n> old')).toBe('It failed again at 10:30 and');
   });

@@ -193,6 +193,8 @@ export function* newPartSteps(text: string): Steps<string> {
   const attributionSpan = (i: number): number => {
     if (kinds[i] !== 'text') return 0;
     if (attributionAt(i)) return 1;
+    // Without a date ("On Monday, Support wrote:"), the verb counts when quoted lines come right after.
+    if (WROTE_AT_END.test(heads[i]!) && nextQuoted[i + 1]! < nextText[i + 1]!) return 1;
     // A wrapped attribution: join with the next one or two lines, unless a later line is one on its own
     // (then line i is the writer's text just above it).
     if (/[.!?]$/.test(heads[i]!) || !/\d/.test(heads[i]!)) return 0;
