@@ -2,6 +2,7 @@ import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchBounceDetection, reportBounceDetection } from './mail-bounces.js';
 import { benchIntakeMemory, reportIntakeMemory } from './mail-intake-memory.js';
+import { benchMailQuality, reportMailQuality } from './mail-quality.js';
 import { benchMemory, reportMemory } from './memory.js';
 import { benchCrm, reportCrm } from './crm.js';
 import { benchReplicas, reportReplicas } from './replicas.js';
@@ -20,9 +21,10 @@ const benches: Record<string, () => Promise<string>> = {
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000, rounds: 5 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),
   mail: async () => reportMail(await benchMail({ messages: 5_000, latencyMessages: 1_000 })),
+  // Reading mail right: the new part of replies, and bounces and automatic replies told from people.
+  'mail-quality': async () => `${reportMailQuality(benchMailQuality())}\n\n${reportBounceDetection(await benchBounceDetection({ rounds: 3 }))}`,
   crm: async () => reportCrm(await benchCrm({ requesters: 1_000, baselineMaxMs: 30_000 })),
   memory: async () => reportMemory(await benchMemory({ tickets: 100_000, minutes: 60, hour: { agents: 20, turnsPerAgentMinute: 3, chatPerMinute: 2, emailPerMinute: 3, slaTickets: 2_000 } })),
-  bounces: async () => reportBounceDetection(await benchBounceDetection({ rounds: 3 })),
   'mail-memory': async () => reportIntakeMemory(await benchIntakeMemory()),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
