@@ -443,7 +443,9 @@ function firstAddress(text: string): string | undefined {
 /** One readable line: no `smtp;` type, no runs of blanks, at most DIAGNOSTIC_MAX_CHARS. */
 function diagnosticOf(text: string | null | undefined): string | null {
   if (!text) return null;
-  const line = clean(text.replace(/^\s*(smtp|x-[a-z0-9-]+)\s*;\s*/i, ''));
+  let line = clean(text.replace(/^\s*(smtp|x-[a-z0-9-]+)\s*;\s*/i, ''));
+  // Exchange wraps the remote server's words: "Remote Server returned '550 5.1.10 …'".
+  line = /^remote server returned '([^']{3,})'$/i.exec(line)?.[1] ?? line;
   if (!line) return null;
   return line.length > DIAGNOSTIC_MAX_CHARS ? `${line.slice(0, DIAGNOSTIC_MAX_CHARS - 1)}…` : line;
 }

@@ -1,4 +1,5 @@
 import { parseReference } from '../ticket-reference.js';
+import { TEXT_LIMIT } from './html-text.js';
 import { header, messageIds, type InboundMail } from './message.js';
 
 /**
@@ -69,7 +70,8 @@ export async function findThread(mail: InboundMail, bodyText: string, lookups: T
     const ticketId = await lookups.ticketByMessageIds(answered);
     if (ticketId !== undefined) return { ticketId, rule: 'message-id', evidence: answered[0]! };
   }
-  for (const token of tokensIn(`${bodyText}\n${mail.body.content}`)) {
+  // The raw body is searched as far as the text was read (TEXT_LIMIT): our token is near the top of a reply.
+  for (const token of tokensIn(`${bodyText}\n${mail.body.content.slice(0, TEXT_LIMIT)}`)) {
     if (await lookups.ticketByToken(token.ticketId, token.secret)) return { ticketId: token.ticketId, rule: 'hidden-token', evidence: `sd:${token.ticketId}` };
   }
   if (mail.conversationId) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { classify, type MailClass } from '../../domain/mail/classify.js';
 import { describeRecipient, readDeliveryReport, REPORT_PART_MAX_CHARS, type DeliveryReport, type ReportPart } from '../../domain/mail/delivery-report.js';
-import { htmlToText, newPartOf, tidy } from '../../domain/mail/content.js';
+import { readBody, TEXT_LIMIT, type ReadBody } from '../../domain/mail/content.js';
 import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from '../../domain/mail/message.js';
 import { authenticate, type SenderAuthentication } from '../../domain/mail/authentication.js';
 import { answeredIds, findThread, forwardedSender, subjectReferences, tokensIn, trustThread, type ThreadMatch, type ThreadTrust } from '../../domain/mail/threading.js';
@@ -84,7 +84,9 @@ export class MailIntake {
   /** `attachments`: the message's attachments when the caller already fetched them. */
   async ingest(mail: InboundMail, attachments?: Promise<MailAttachment[]>): Promise<IngestOutcome> {
     if (await isMailRecorded(this.db, mail.internetMessageId)) return { disposition: 'duplicate' };
-    const text = mail.body.type === 'html' ? htmlToText(mail.body.content) : tidy(mail.body.content);
+    // Read in slices that yield to the event loop: a 5 MB body must not hold up chat turns meanwhile.
+    const body = await readBody(mail.body);
+    const text = body.text;
 
     let verdict = classify(mail, this.own);
     if (verdict.kind === 'person' && (await isOwnMessage(this.db, mail.internetMessageId))) verdict = { kind: 'own' };
@@ -109,7 +111,7 @@ export class MailIntake {
     const trust = thread ? await this.trust(mail, text, thread, sender) : undefined;
     const files = await storeAttachments(this.deps.source, mail, fetched, this.deps.options);
     try {
-      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, text, thread && { ...thread, trust: trust! }, files, sender));
+      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, body, thread && { ...thread, trust: trust! }, files, sender));
       if (outcome.disposition === 'duplicate') await removeStoredAttachments(files);
       else this.deps.onEnqueued?.();
       return outcome;
@@ -137,7 +139,7 @@ export class MailIntake {
   /** Whether the sender of a mail that named a ticket may write on it (see trustThread). */
   private async trust(mail: InboundMail, text: string, thread: ThreadMatch, sender: Sender): Promise<ThreadTrust> {
     const ticketId = thread.ticketId;
-    const tokens = tokensIn(`${text}\n${mail.body.content}`).filter((t) => t.ticketId === ticketId);
+    const tokens = tokensIn(`${text}\n${mail.body.content.slice(0, TEXT_LIMIT)}`).filter((t) => t.ticketId === ticketId);
     let carriesToken = false;
     for (const t of tokens) if (await hasThreadToken(this.db, ticketId, t.secret)) carriesToken = true;
     const ticket = await findTicket(this.db, ticketId);
@@ -162,7 +164,7 @@ export class MailIntake {
     );
   }
 
-  private async apply(tx: Db, mail: InboundMail, text: string, thread: (ThreadMatch & { trust: ThreadTrust }) | undefined, files: StoredFile[], from: Sender): Promise<IngestOutcome> {
+  private async apply(tx: Db, mail: InboundMail, { text, newPart }: ReadBody, thread: (ThreadMatch & { trust: ThreadTrust }) | undefined, files: StoredFile[], from: Sender): Promise<IngestOutcome> {
     const now = this.now();
     const mailId = await recordMail(tx, { ...this.stored(mail, 'ticket', null, null), senderCheck: from.check }, now);
     if (mailId === undefined) return { disposition: 'duplicate' };
@@ -174,7 +176,7 @@ export class MailIntake {
     if (thread) {
       const ticket = await findTicket(tx, thread.ticketId);
       if (ticket && thread.trust.trusted && this.stillOpenFor(ticket, now)) {
-        const result = await this.deps.tickets.receiveEmail(actor, ticket.id, newPartOf(text), { ...origin, rule: thread.rule, evidence: thread.evidence, trusted: thread.trust.because }, tx);
+        const result = await this.deps.tickets.receiveEmail(actor, ticket.id, newPart, { ...origin, rule: thread.rule, evidence: thread.evidence, trusted: thread.trust.because }, tx);
         if (!result.ok) throw new Error(`could not add the email to ${ticket.reference}: ${result.reason}`);
         await this.addThreadPeople(tx, ticket.id, mail, undefined, now);
         await this.finish(tx, mailId, ticket.id, 'reply', thread.rule, files, now);
@@ -188,10 +190,11 @@ export class MailIntake {
     }
 
     // A new ticket: for the sender, or, when an agent forwards a customer's mail, for that customer.
-    const forward = isAgent(actor.role) && isForwardSubject(mail.subject) ? forwardedSender(text) : undefined;
+    // The forwarded header block is near the top: a long body is not searched to its end.
+    const forward = isAgent(actor.role) && isForwardSubject(mail.subject) ? forwardedSender(text.slice(0, FORWARD_HEADER_WITHIN)) : undefined;
     const requester: Person = forward ? await contactByEmail(tx, { email: forward.address, name: forward.name }, now) : sender;
-    const subjectText = subjectOf(forward?.subject ?? baseSubject(mail.subject), text);
-    const description = clip(forward ? text : newPartOf(text), DESCRIPTION_MAX);
+    const subjectText = subjectOf(forward?.subject ?? baseSubject(mail.subject), newPart);
+    const description = clip(forward ? text : newPart, DESCRIPTION_MAX);
     const triage = await channelFor(tx, 'triage');
     const rule = forward ? 'forwarded' : linked !== undefined ? (thread!.trust.trusted ? 'follow-up' : 'untrusted-reference') : 'new';
     const created = await this.deps.tickets.create(
@@ -345,6 +348,9 @@ interface Sender {
 const REPORT_PARTS = /^(message\/(global-)?(delivery-status|disposition-notification|feedback-report|rfc822|global|partial)|(text|message)\/(global-)?(rfc822-)?headers|text\/plain)\b/i;
 const MAX_REPORT_PARTS = 10;
 
+/** How far into a forward's text its forwarded header block is looked for. */
+const FORWARD_HEADER_WITHIN = 64 * 1024;
+
 const upperFirst = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function clip(text: string, max: number): string {
@@ -353,8 +359,8 @@ function clip(text: string, max: number): string {
 }
 
 /** The subject line (without ticket references), or the first words of the body when the mail had none. */
-function subjectOf(subject: string, text: string): string {
-  const line = subject.replace(/\s*\[\s*(?:INC|REQ)\s*-\s*\d+\s*\]\s*/gi, ' ').trim() || newPartOf(text).split('\n').find((l) => l.trim())?.trim() || '(no subject)';
+function subjectOf(subject: string, newPart: string): string {
+  const line = subject.replace(/\s*\[\s*(?:INC|REQ)\s*-\s*\d+\s*\]\s*/gi, ' ').trim() || newPart.split('\n').find((l) => l.trim())?.trim() || '(no subject)';
   return line.length > SUBJECT_MAX ? `${line.slice(0, SUBJECT_MAX - 1)}…` : line;
 }
 
