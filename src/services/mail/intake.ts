@@ -182,7 +182,8 @@ export class MailIntake {
         await this.finish(tx, mailId, ticket.id, 'reply', thread.rule, files, now);
         return { disposition: 'reply', ticketId: ticket.id, reason: thread.rule };
       }
-      if (ticket) {
+      // A stranger's mail that only shares a subject (Graph's conversation hint) named nothing: no link.
+      if (ticket && (thread.trust.trusted || thread.rule !== 'conversation-id')) {
         linked = thread.trust.trusted
           ? { ticketId: ticket.id, why: `an email on it after it was ${ticket.status}` }
           : { ticketId: ticket.id, why: `the email named it, but ${thread.trust.because}, so it opened a ticket of its own; if it belongs there, copy it over and resolve this one` };

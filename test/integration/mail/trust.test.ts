@@ -101,6 +101,8 @@ describe('who may write on a ticket by email', () => {
     expect(await mailRow(bare.internetMessageId)).toMatchObject({ ticket_id: ticket.id, reason: 'conversation-id' });
     // A stranger with the same subject is not taken in by the conversation either.
     const stranger = await deliver({ from: 'eve@elsewhere.example', subject: 'RE: Monitor flickers', text: 'Me three.' });
+    // Nor linked to it: sharing a subject names no ticket.
+    expect(await mailRow(stranger.internetMessageId)).toMatchObject({ disposition: 'ticket', reason: 'new' });
     expect((await mailRow(stranger.internetMessageId)).ticket_id).not.toBe(ticket.id);
   });
 
