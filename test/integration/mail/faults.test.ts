@@ -1,4 +1,6 @@
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GraphMailClient } from '../../../src/integrations/graph/mail-client.js';
 import { composeEml } from '../../fakes/mail-message.js';
 import { megan } from '../../support/activities.js';
 import { startHarness, type Harness } from '../../support/harness.js';
@@ -170,5 +172,31 @@ describe('a send Graph took but whose answer was lost is not sent twice', () => 
     expect(h.graph.requests.filter((r) => isSendMail(r.method, r.path)).map((r) => r.status)).toEqual([503, 202]);
     expect(sentItemsLookups().map((r) => r.status)).toEqual([200]);
     expect(foundEarlier()).toHaveLength(0);
+  });
+});
+
+describe('the Graph client for sends', () => {
+  it('finds a Message-ID in Sent Items exactly, whatever characters it holds', async () => {
+    h = await startHarness({ mail: true });
+    const client = h.service.mail!.client;
+    // Quotes end an OData string literal unless doubled; + & # % change a URL unless percent-encoded.
+    const odd = "<o'brien+1&x=2#y%20z@fabrikam.example>";
+    h.graph.sent.push({ via: 'mime', to: ['a@fabrikam.example'], subject: 'Odd id', internetMessageId: odd, inReplyTo: undefined, references: undefined, headers: [], html: undefined, text: 'x', at: Date.now() });
+    expect(await client.sentMessageExists(odd)).toBe(true);
+    expect(await client.sentMessageExists("<o'brien 1@fabrikam.example>")).toBe(false);
+    expect(await client.sentMessageExists('<never-sent@contoso.example>')).toBe(false);
+    expect(h.graph.requests.filter((r) => /sentitems/i.test(r.path)).map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
+  it('tries a send again at once when the connection was refused, as nothing reached Graph', async () => {
+    h = await startHarness({ mail: true });
+    // A port nobody listens on: connections to it are refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const client = new GraphMailClient({ ...h.service.mail!.client.config, baseUrl: `https://localhost:${port}` }, { attempts: 3, timeoutMs: 2_000, backoff: { baseMs: 10, capMs: 20, jitter: 0 } });
+    await expect(client.sendMime('To: a@fabrikam.example\r\nSubject: x\r\n\r\nx\r\n')).rejects.toMatchObject({ failure: 'transient', details: { code: 'RequestNotSent' } });
+    expect(client.requests).toBe(3);
   });
 });
