@@ -24,11 +24,13 @@ import { napUntil, PollingLoop } from './polling-loop.js';
  * Message-ID it goes out under). An attempt after a begun send, whether the answer was lost or the
  * process died before the mail was marked sent, first looks for that Message-ID in Sent Items.
  *
- * What is left: sendMail answers 202 and Exchange saves the copy to Sent Items when it has processed
- * the message (https://learn.microsoft.com/en-us/graph/api/user-sendmail), usually within seconds. A
- * retry that looks before the copy is there sends a second time. The retry waits its backoff first
- * (2 s, then longer, by default) and a lost answer takes the client's timeout to notice, so the window
- * is small; closing it would mean waiting on every retry, which we don't.
+ * What is left: sendMail answers 202 and Exchange saves the copy to Sent Items only once the message
+ * has been sent, which "can take some time" (https://learn.microsoft.com/en-us/graph/api/user-sendmail,
+ * https://learn.microsoft.com/en-us/graph/outlook-immutable-id#immutable-id-with-sending-mail). An
+ * automatic mail retried and looked up before its copy is there is sent a second time. The retry first
+ * waits its backoff (2 s, then longer, by default) on top of the client's timeout that noticed the lost
+ * answer, so the window is small; closing it would mean waiting on every retry, which we don't. A
+ * reply is safer: its draft is gone from Drafts as soon as it is sent (see sendReply).
  */
 
 export interface MailSenderOptions {
@@ -140,8 +142,10 @@ export class MailSender {
 
   /**
    * createReply → PATCH → send; the draft id is remembered so a retry after a crash does not make a
-   * second one. A send begun before is checked first, by the draft's Message-ID, in Sent Items; a sent
-   * draft is also no longer a draft (Graph answers 404 for it), which covers a Sent Items that lags.
+   * second one. A send begun before is checked first, by the draft's Message-ID, in Sent Items. Until
+   * the Sent Items copy exists, the draft's immutable id answers 404 (the draft is gone, the copy that
+   * takes its id not made yet: https://learn.microsoft.com/en-us/graph/outlook-immutable-id#immutable-id-with-sending-mail),
+   * and a 404 after a begun send is taken as sent too. Either way the customer gets it once.
    */
   private async sendReply(mail: QueuedMail): Promise<string> {
     const { client, database } = this.deps;
