@@ -201,8 +201,8 @@ export async function releaseMailLease(db: Db, key: string, owner: string): Prom
 
 // ---- outgoing mail
 
-export type OutgoingMail = Omit<MailOutboxTable, 'id' | 'attempts' | 'status' | 'lease_until' | 'lease_owner' | 'last_error' | 'draft_id' | 'internet_message_id' | 'sent_at' | 'created_at' | 'next_attempt_at' | 'correlation_id'>;
-export type QueuedMail = MailOutboxTable & { id: number; attempts: number; correlation_id: string | null };
+export type OutgoingMail = Omit<MailOutboxTable, 'id' | 'attempts' | 'status' | 'lease_until' | 'lease_owner' | 'last_error' | 'draft_id' | 'internet_message_id' | 'sent_at' | 'created_at' | 'next_attempt_at' | 'correlation_id' | 'send_started_at'>;
+export type QueuedMail = MailOutboxTable & { id: number; attempts: number; correlation_id: string | null; send_started_at: number | null };
 
 /** Queues mail in the caller's transaction; a key already queued is left as it is. */
 export async function enqueueMail(db: Db, mail: OutgoingMail, now: number): Promise<boolean> {
@@ -246,6 +246,18 @@ export async function claimDueMail(db: Db, dialect: Dialect, options: { now: num
 export async function rememberDraft(db: Db, id: number, draftId: string): Promise<void> {
   await db.updateTable('mail_outbox').set({ draft_id: draftId }).where('id', '=', id).execute();
 }
+
+/**
+ * Writes down, before the request goes, that a send of this mail is beginning and the Message-ID it
+ * goes out under: if the process dies or the answer is lost after Graph took it, the next attempt
+ * knows to look for that Message-ID in Sent Items first.
+ */
+export async function markMailSendStarted(db: Db, id: number, now: number, internetMessageId: string): Promise<void> {
+  await db.updateTable('mail_outbox').set({ send_started_at: now, internet_message_id: internetMessageId }).where('id', '=', id).execute();
+}
+
+/** Whether a send of this mail began before (see markMailSendStarted). */
+export const mailSendWasStarted = (mail: Pick<QueuedMail, 'send_started_at'>): boolean => mail.send_started_at !== null && mail.send_started_at !== undefined;
 
 export async function markMailSent(db: Db, id: number, internetMessageId: string, now: number): Promise<void> {
   await db

@@ -358,6 +358,11 @@ export interface MailOutboxTable {
   sent_at: number | null;
   /** The correlation id of the work that queued it (see log-context.ts). */
   correlation_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * When a send of it last began (epoch ms): set just before sendMail or a draft's send, so an attempt
+   * after a crash or a lost answer looks in Sent Items before sending again. Null: never begun.
+   */
+  send_started_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CrmContactTable {

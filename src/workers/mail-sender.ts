@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { automaticMime, headerSafe, isSafeAddress, safeMailbox, UnsafeMailError } from '../services/mail/mime.js';
 import { replyHtml } from '../services/mail/outgoing.js';
 import type { Database } from '../store/database.js';
-import { claimDueMail, findMailRow, markMailDead, markMailSent, nextMailDueAt, recordMail, rememberDraft, scheduleMailRetry, type QueuedMail } from '../store/mail.js';
+import { claimDueMail, findMailRow, mailSendWasStarted, markMailDead, markMailSendStarted, markMailSent, nextMailDueAt, recordMail, rememberDraft, scheduleMailRetry, type QueuedMail } from '../store/mail.js';
 import { addTimelineEntry } from '../store/timeline.js';
 import { napUntil, PollingLoop } from './polling-loop.js';
 
@@ -18,6 +18,19 @@ import { napUntil, PollingLoop } from './polling-loop.js';
  * Thread-Index and Outlook keeps one thread; automatic mail is sent as MIME, where we can mark it
  * Auto-Submitted. Throttling waits what Graph asks; other failures back off; after `maxAttempts` a
  * message is dead-lettered (visible to operators) rather than retried forever.
+ *
+ * Sent once, not twice: the client does not retry a send where Graph may have taken it (a timeout, a
+ * 5xx), and the moment a send begins is written down first (mail_outbox.send_started_at, with the
+ * Message-ID it goes out under). An attempt after a begun send, whether the answer was lost or the
+ * process died before the mail was marked sent, first looks for that Message-ID in Sent Items.
+ *
+ * What is left: sendMail answers 202 and Exchange saves the copy to Sent Items only once the message
+ * has been sent, which "can take some time" (https://learn.microsoft.com/en-us/graph/api/user-sendmail,
+ * https://learn.microsoft.com/en-us/graph/outlook-immutable-id#immutable-id-with-sending-mail). An
+ * automatic mail retried and looked up before its copy is there is sent a second time. The retry first
+ * waits its backoff (2 s, then longer, by default) on top of the client's timeout that noticed the lost
+ * answer, so the window is small; closing it would mean waiting on every retry, which we don't. A
+ * reply is safer: its draft is gone from Drafts as soon as it is sent (see sendReply).
  */
 
 export interface MailSenderOptions {
@@ -50,14 +63,6 @@ function ccOf(mail: QueuedMail): Array<{ address: string; name: string }> {
   }
 }
 
-/**
- * Finds a message in the mailbox's Sent Items by its Message-ID. To be a method of GraphMailClient
- * (`sentMessageExists`); optional here until it is, and then the retry below just sends again.
- */
-export interface SentItemsLookup {
-  sentMessageExists(internetMessageId: string): Promise<boolean>;
-}
-
 export class MailSender {
   private readonly options: MailSenderOptions;
   private readonly loop: PollingLoop;
@@ -68,7 +73,7 @@ export class MailSender {
   constructor(
     private readonly deps: {
       database: Database;
-      client: GraphMailClient & Partial<SentItemsLookup>;
+      client: GraphMailClient;
       logger: Logger;
       options?: Partial<MailSenderOptions>;
       /** The replica id (ReplicaHeartbeat.id) its leases are held under, so others can tell when it died. */
@@ -135,9 +140,16 @@ export class MailSender {
     }
   }
 
-  /** createReply → PATCH → send; the draft id is remembered so a retry after a crash does not make a second one. */
+  /**
+   * createReply → PATCH → send; the draft id is remembered so a retry after a crash does not make a
+   * second one. A send begun before is checked first, by the draft's Message-ID, in Sent Items. Until
+   * the Sent Items copy exists, the draft's immutable id answers 404 (the draft is gone, the copy that
+   * takes its id not made yet: https://learn.microsoft.com/en-us/graph/outlook-immutable-id#immutable-id-with-sending-mail),
+   * and a 404 after a begun send is taken as sent too. Either way the customer gets it once.
+   */
   private async sendReply(mail: QueuedMail): Promise<string> {
     const { client, database } = this.deps;
+    const startedBefore = mailSendWasStarted(mail);
     // Graph writes the headers from the JSON fields below, and they hold what customers typed: the
     // same guards as the MIME path, so no subject or name carries a line break and no address another
     // one. Checked before a draft exists, so a refused mail leaves none behind.
@@ -159,20 +171,46 @@ export class MailSender {
         throw error;
       }
     }
-    const updated = await client.updateDraft(draftId, {
-      subject: headerSafe(mail.subject),
-      body: { contentType: 'HTML', content: replyHtml(mail.body, mail.ticket_id, mail.token) },
-      toRecipients: [{ emailAddress: { address: to.address, ...(to.name ? { name: to.name } : {}) } }],
-      // Always set: createReply copies the answered message's recipients, and only ours may stay.
-      ccRecipients: ccOf(mail).map((c) => ({ emailAddress: { address: c.address, ...(c.name ? { name: c.name } : {}) } })),
-    });
+    const startedAs = mail.internet_message_id;
+    if (startedBefore && startedAs && (await this.alreadySent(mail, startedAs))) return startedAs;
+    const fallbackId = `<${mail.token}.${mail.id}@${this.domain}>`;
+    let messageId: string;
+    try {
+      const updated = await client.updateDraft(draftId, {
+        subject: headerSafe(mail.subject),
+        body: { contentType: 'HTML', content: replyHtml(mail.body, mail.ticket_id, mail.token) },
+        toRecipients: [{ emailAddress: { address: to.address, ...(to.name ? { name: to.name } : {}) } }],
+        // Always set: createReply copies the answered message's recipients, and only ours may stay.
+        ccRecipients: ccOf(mail).map((c) => ({ emailAddress: { address: c.address, ...(c.name ? { name: c.name } : {}) } })),
+      });
+      messageId = updated.internetMessageId ?? draftMessageId ?? startedAs ?? fallbackId;
+    } catch (error) {
+      // A draft we began to send and that is no longer a draft was sent (Sent Items not showing it yet).
+      if (startedBefore && isGraphError(error, 'not-found')) return this.sentEarlier(mail, startedAs ?? fallbackId);
+      throw error;
+    }
+    await markMailSendStarted(database.db, mail.id, Date.now(), messageId);
     try {
       await client.sendDraft(draftId);
     } catch (error) {
-      // Sent before a crash (a sent draft is no longer a draft): done, not a reason to send twice.
-      if (!(isGraphError(error, 'not-found') && mail.attempts > 0)) throw error;
+      // Sent by an earlier attempt whose answer was lost, or before a crash: done, not a reason to send twice.
+      if (startedBefore && isGraphError(error, 'not-found')) return this.sentEarlier(mail, messageId);
+      throw error;
     }
-    return updated.internetMessageId ?? draftMessageId ?? `<${mail.token}.${mail.id}@${this.domain}>`;
+    return messageId;
+  }
+
+  /** Whether an earlier attempt's send of this mail got through: it is in Sent Items. */
+  private async alreadySent(mail: QueuedMail, messageId: string): Promise<boolean> {
+    // A lookup that fails fails the attempt, to be retried, rather than risk a second copy.
+    if (!(await this.deps.client.sentMessageExists(messageId))) return false;
+    this.sentEarlier(mail, messageId);
+    return true;
+  }
+
+  private sentEarlier(mail: QueuedMail, messageId: string): string {
+    this.deps.logger.info({ ticketId: mail.ticket_id, mailId: mail.id, messageId }, 'email sent by an earlier attempt; not sent again');
+    return messageId;
   }
 
   private async sendAutomatic(mail: QueuedMail): Promise<string> {
@@ -193,14 +231,12 @@ export class MailSender {
       token: threadToken(mail.ticket_id, mail.token),
       date: new Date(),
     });
-    // A send that timed out may still have been accepted: Graph's sendMail answers 202 and delivers
-    // after (https://learn.microsoft.com/en-us/graph/api/user-sendmail), and it saves a copy to Sent
-    // Items. Found there, it was sent; sending again would give the customer the mail twice. A lookup
-    // that fails fails the attempt, to be retried, rather than risk the second copy.
-    if (mail.attempts > 0 && client.sentMessageExists && (await client.sentMessageExists(messageId))) {
-      this.deps.logger.info({ ticketId: mail.ticket_id, mailId: mail.id, messageId }, 'email found in Sent Items from an earlier attempt; not sent again');
-      return messageId;
-    }
+    // A send begun before (its answer lost, or the process gone before it was marked sent) may have
+    // been taken: Graph's sendMail answers 202 and delivers after, saving a copy to Sent Items
+    // (https://learn.microsoft.com/en-us/graph/api/user-sendmail). Found there, it was sent; sending
+    // again would give the customer the mail twice.
+    if (mailSendWasStarted(mail) && (await this.alreadySent(mail, messageId))) return messageId;
+    await markMailSendStarted(database.db, mail.id, Date.now(), messageId);
     await client.sendMime(mime);
     return messageId;
   }

@@ -16,9 +16,10 @@ import { loopbackTls } from './tls.js';
  * when asked for), one message by id, attachments (listed whole, or with `$select` and no contents, as
  * Graph does; a file's raw bytes streamed from `/$value`, contents generated on the fly for large ones),
  * createReply → PATCH → send with Exchange's threading headers, MIME
- * sendMail, subscriptions with the validation handshake, notifications and lifecycle events, and
- * faults: 429 with Retry-After, 503, hanging requests, latency, and Outlook's four-concurrent-requests
- * limit. Tokens are checked against the fake identity provider.
+ * sendMail, Sent Items looked up by `$filter=internetMessageId eq '…'`, subscriptions with the
+ * validation handshake, notifications and lifecycle events, and faults: 429 with Retry-After, 503,
+ * hanging requests, a send taken whose answer is lost (never comes, or comes as a 504), latency, and
+ * Outlook's four-concurrent-requests limit. Tokens are checked against the fake identity provider.
  */
 
 export interface SentMail {
@@ -36,7 +37,11 @@ export interface SentMail {
   at: number;
 }
 
-export type Fault = { status: 429; retryAfter?: number } | { status: 500 | 502 | 503 | 504 } | { status: 404 } | { status: 'hang' };
+/**
+ * `accept-then-hang` and `accept-then-504` do the request (a mail is sent) and then lose the answer:
+ * none comes, or a gateway's 504 does, as when Graph took a send but its answer did not reach us.
+ */
+export type Fault = { status: 429; retryAfter?: number } | { status: 500 | 502 | 503 | 504 } | { status: 404 } | { status: 'hang' } | { status: 'accept-then-hang' | 'accept-then-504' };
 
 /**
  * An attachment the fake serves: as parsed from a raw email (contentBytes), or with its bytes made on
@@ -224,6 +229,15 @@ export class FakeGraph {
       if (fault) {
         fault.times--;
         if (fault.fault.status === 'hang') return; // never answers; the client's timeout must fire
+        if (fault.fault.status === 'accept-then-hang' || fault.fault.status === 'accept-then-504') {
+          const lost = fault.fault.status;
+          // Done as usual; a success is then not answered (or answered 504). A refusal still goes back.
+          const answer = (status: number, ...rest: [unknown?, Record<string, string>?]) => {
+            if (status >= 400) return send(status, ...rest);
+            if (lost === 'accept-then-504') error(504, 'GatewayTimeout', 'The gateway did not receive a response in time.');
+          };
+          return await this.route(method, path, url, req, res, body, answer, (status, code, message, headers) => send(status, { error: { code, message } }, headers));
+        }
         if (fault.fault.status === 429) return error(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'Retry-After': String(fault.fault.retryAfter ?? 1) });
         if (fault.fault.status === 404) return error(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
         return error(fault.fault.status, 'ServiceUnavailable', 'The service is temporarily unavailable.');
@@ -248,6 +262,9 @@ export class FakeGraph {
     if (method === 'GET' && path.toLowerCase() === `${user}/mailfolders/inbox`.toLowerCase()) return send(200, { id: 'inbox', displayName: 'Inbox' });
 
     if (method === 'GET' && path === `${user}/mailFolders/inbox/messages/delta`) return this.delta(url, req, send, error);
+
+    // Well-known folder names are case-insensitive, as in Graph.
+    if (method === 'GET' && path.toLowerCase() === `${user}/mailfolders/sentitems/messages`.toLowerCase()) return this.sentItems(url, send, error);
 
     const attachments = new RegExp(`^${escape(user)}/messages/([^/]+)/attachments$`).exec(path);
     if (method === 'GET' && attachments) {
@@ -420,6 +437,22 @@ export class FakeGraph {
     const epoch = Math.max(this.deltaEpoch, 0);
     if (offset + pageSize < round.length) return send(200, { '@odata.context': 'fake', value, '@odata.nextLink': link(`${low}.${high}.${offset + pageSize}.${since}.${epoch}`, '$skiptoken') });
     return send(200, { '@odata.context': 'fake', value, '@odata.deltaLink': link(`${high}.${epoch}`, '$deltatoken') });
+  }
+
+  /**
+   * Sent Items, filtered by Message-ID only (what the desk asks): the filter is an OData string literal
+   * with its single quotes doubled; anything else is refused as Graph refuses a filter it cannot parse.
+   */
+  private sentItems(url: URL, send: (status: number, body?: unknown) => void, error: (status: number, code: string, message: string) => void): void {
+    const filter = url.searchParams.get('$filter') ?? '';
+    const match = /^internetMessageId eq '((?:[^']|'')*)'$/.exec(filter);
+    if (!match) return error(400, 'BadRequest', `Invalid filter clause: the fake reads only internetMessageId eq '…', got ${JSON.stringify(filter)}`);
+    const wanted = match[1]!.replace(/''/g, "'");
+    const top = Number(url.searchParams.get('$top') ?? 10);
+    const found = this.sent.flatMap((m, index) => (m.internetMessageId === wanted ? [{ id: `AAMkSent${index}`, internetMessageId: m.internetMessageId, subject: m.subject }] : []));
+    const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean);
+    const value = found.slice(0, top).map((m) => (select.length ? Object.fromEntries(Object.entries(m).filter(([k]) => k === 'id' || select.includes(k))) : m));
+    send(200, { '@odata.context': 'fake', value });
   }
 
   private async subscribe(body: Buffer, send: (status: number, body?: unknown) => void, error: (status: number, code: string, message: string) => void): Promise<void> {

@@ -11,7 +11,7 @@ class PeerTestError extends Error {
   constructor(
     readonly failure: 'throttled' | 'transient' | 'invalid',
     message: string,
-    readonly details: { retryAfterMs?: number } = {},
+    readonly details: { retryAfterMs?: number; refused?: boolean } = {},
   ) {
     super(message);
   }
@@ -24,6 +24,7 @@ const vendor = {
   toError: (error: unknown, what: string) => (error instanceof PeerTestError ? error : new PeerTestError('transient', `could not ${what}: ${String(error)}`)),
   timedOut: (what: string) => new PeerTestError('transient', `no answer in time to ${what}`),
   paused: (what: string, retryAfterMs: number) => new PeerTestError('throttled', `paused; could not ${what}`, { retryAfterMs }),
+  notTaken: (failure: PeerTestError) => failure.details.refused === true,
 };
 
 const policy: PeerOptions = { attempts: 4, timeoutMs: 5_000, maxInlineWaitMs: 30_000, backoff: { baseMs: 1_000, capMs: 8_000, jitter: 0.2 } };
@@ -122,6 +123,57 @@ describe('outbound calls to a peer', () => {
     }
     await Promise.all(calls);
     expect(peak).toBe(2);
+  });
+});
+
+describe('a call that must not happen twice (idempotent: false)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const once = { idempotent: false } as const;
+
+  it('is not tried again after a 5xx or a timeout, where the peer may have done it, though an idempotent call is', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const peer = new OutboundPeer('test', vendor, policy);
+    const failing = script([new PeerTestError('transient', '503')]);
+    await expect(peer.call('send', failing.request, undefined, once)).rejects.toMatchObject({ failure: 'transient', message: '503' });
+    expect(failing.calls).toHaveLength(1);
+
+    let sent = 0;
+    const silent = () => {
+      sent++;
+      return new Promise<never>(() => undefined); // accepted, and the answer is lost
+    };
+    const timedOut = expect(peer.call('send', silent, undefined, once)).rejects.toMatchObject({ message: 'no answer in time to send' });
+    await vi.advanceTimersByTimeAsync(60_000);
+    await timedOut;
+    expect(sent).toBe(1);
+
+    const idempotent = script([new PeerTestError('transient', '503')]);
+    const read = peer.call('read', idempotent.request);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await expect(read).resolves.toBe('answer');
+    expect(idempotent.calls).toHaveLength(2);
+  });
+
+  it('is tried again when the peer certainly did not take it: throttled, refused, or the token failed before it went', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const peer = new OutboundPeer('test', vendor, policy);
+    const throttledThenRefused = script([new PeerTestError('throttled', '429', { retryAfterMs: 1_000 }), new PeerTestError('transient', 'ECONNREFUSED', { refused: true })]);
+    const call = peer.call('send', throttledThenRefused.request, undefined, once);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await expect(call).resolves.toBe('answer');
+    expect(throttledThenRefused.calls).toHaveLength(3);
+
+    let tokenFailures = 1;
+    const token = async () => {
+      if (tokenFailures-- > 0) throw new PeerTestError('transient', 'token endpoint 500');
+    };
+    const afterToken = script([]);
+    const sending = peer.call('send', afterToken.request, token, once);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await expect(sending).resolves.toBe('answer');
+    expect(afterToken.calls).toHaveLength(1);
   });
 });
 

@@ -1,11 +1,11 @@
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, ResponseType, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { AuthenticationHandler, Client, GraphError, HTTPMessageHandler, ResponseType, type Context, type GraphRequest, type Middleware } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import { parseRetryAfter } from '../../domain/backoff.js';
 import type { MailAttachment } from '../../domain/mail/message.js';
-import { OutboundPeer, type PeerOptions } from '../outbound/peer.js';
+import { OutboundPeer, type CallOptions, type PeerOptions } from '../outbound/peer.js';
 import { failureOf, GraphRequestError } from './errors.js';
 
 /**
@@ -19,6 +19,11 @@ import { failureOf, GraphRequestError } from './errors.js';
  * times, when Graph throttles (after the time its Retry-After asks for, never sooner, and the whole
  * mailbox pauses meanwhile) or fails transiently (5xx, timeouts, the token endpoint). What is still
  * failing comes out as a GraphRequestError its caller can act on.
+ *
+ * Sending is the exception: Graph may have taken a send whose answer timed out or came back 5xx, so
+ * sendMail and send are tried again inline only when Graph certainly did not take them (throttled, the
+ * connection refused, the token failed first); otherwise the caller looks in Sent Items
+ * (`sentMessageExists`) before it tries again.
  */
 
 export interface GraphMailConfig {
@@ -112,7 +117,9 @@ export class GraphMailClient {
     };
     const auth = new AuthenticationHandler(new TokenCredentialAuthenticationProvider(cred, { scopes: [graphScope] }));
     // No RetryHandler: retries happen in `call`, where they are bounded, logged and visible to callers.
-    auth.setNext(new HTTPMessageHandler());
+    const refusals = new RefusedConnectionHandler();
+    auth.setNext(refusals);
+    refusals.setNext(new HTTPMessageHandler());
     this.client = Client.initWithMiddleware({
       middleware: auth,
       baseUrl: `${base.origin}/`,
@@ -201,7 +208,12 @@ export class GraphMailClient {
     return `${new URL(this.config.baseUrl).origin}/v1.0${this.user}/messages/${encodeURIComponent(messageId)}/attachments/${encodeURIComponent(attachmentId)}/$value`;
   }
 
-  /** A draft reply to a received message, threaded by Exchange. */
+  /**
+   * A draft reply to a received message, threaded by Exchange. Retried inline like a read: a retry
+   * after a lost answer leaves one more draft in the mailbox's Drafts folder, but nothing is sent
+   * twice, since only the draft whose id we got back is ever sent. Not retrying would not help: the
+   * next attempt of the mail would make that second draft anyway, not knowing the first one's id.
+   */
   async createReply(messageId: string): Promise<{ id: string; internetMessageId: string | null }> {
     const draft = await this.call('create a reply draft', (api) => api(`${this.user}/messages/${encodeURIComponent(messageId)}/createReply`).header('Prefer', IMMUTABLE_IDS).post({}));
     if (typeof draft?.id !== 'string') throw new GraphRequestError('invalid', 'createReply answered without a draft id');
@@ -213,14 +225,35 @@ export class GraphMailClient {
     return { internetMessageId: typeof updated?.internetMessageId === 'string' ? updated.internetMessageId : null };
   }
 
+  /** Sends a draft. Not retried where Graph may have sent it (see the class comment). */
   async sendDraft(draftId: string): Promise<void> {
-    await this.call('send the reply', (api) => api(`${this.user}/messages/${encodeURIComponent(draftId)}/send`).header('Prefer', IMMUTABLE_IDS).post(null));
+    await this.call('send the reply', (api) => api(`${this.user}/messages/${encodeURIComponent(draftId)}/send`).header('Prefer', IMMUTABLE_IDS).post(null), SEND_ONCE);
   }
 
-  /** Sends a whole MIME message (base64), for mail whose headers we set ourselves. */
+  /** Sends a whole MIME message (base64), for mail whose headers we set ourselves. Not retried where Graph may have sent it. */
   async sendMime(mime: string): Promise<void> {
     const base64 = Buffer.from(mime, 'utf8').toString('base64');
-    await this.call('send mail', (api) => api(`${this.user}/sendMail`).header('Content-Type', 'text/plain').post(base64));
+    await this.call('send mail', (api) => api(`${this.user}/sendMail`).header('Content-Type', 'text/plain').post(base64), SEND_ONCE);
+  }
+
+  /**
+   * Whether a message with this Message-ID is in the mailbox's Sent Items: sendMail and send save a
+   * copy there (https://learn.microsoft.com/en-us/graph/api/user-sendmail), so a send whose answer was
+   * lost can be checked before it is tried again (https://learn.microsoft.com/en-us/graph/api/user-list-messages).
+   * The filter is an OData string literal, its single quotes doubled (OData 4.01 URL conventions,
+   * https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html, `SQUOTE-in-string`),
+   * and percent-encoded (https://learn.microsoft.com/en-us/graph/query-parameters#encoding-query-parameters):
+   * the SDK puts query values into the URL as they are, and a Message-ID may hold `+`, `&`, `#` or `%`.
+   */
+  async sentMessageExists(internetMessageId: string): Promise<boolean> {
+    const filter = `internetMessageId eq '${internetMessageId.replace(/'/g, "''")}'`;
+    const body = await this.call('look in Sent Items', (api) =>
+      api(`${this.user}/mailFolders/sentitems/messages`)
+        .query({ $filter: encodeURIComponent(filter), $select: 'id', $top: 1 })
+        .header('Prefer', IMMUTABLE_IDS)
+        .get(),
+    );
+    return Array.isArray(body?.value) && body.value.length > 0;
   }
 
   async createSubscription(input: { notificationUrl: string; expiresAt: number; clientState: string }): Promise<Subscription> {
@@ -254,13 +287,59 @@ export class GraphMailClient {
   }
 
   /** One Graph call through the shared peer: its signal reaches the SDK's fetch, so a timeout cancels the request. */
-  private call<T>(what: string, request: (api: (path: string) => GraphRequest) => Promise<T>): Promise<T> {
-    return this.peer.call(what, (signal) => request((path) => this.client.api(path).option('signal', signal)), this.token);
+  private call<T>(what: string, request: (api: (path: string) => GraphRequest) => Promise<T>, options?: CallOptions): Promise<T> {
+    return this.peer.call(what, (signal) => request((path) => this.client.api(path).option('signal', signal)), this.token, options);
   }
+}
+
+/** Sending mail must not happen twice: tried again inline only when Graph certainly did not take it. */
+const SEND_ONCE: CallOptions = { idempotent: false };
+
+/**
+ * The code (GraphError.code, from the thrown error's name) of a request that never reached Graph:
+ * the connection was refused or the host not found, so nothing of it was sent.
+ */
+const NOT_SENT = 'RequestNotSent';
+
+/** Network errors that happen before a byte of the request is written (Node's errno codes, https://nodejs.org/api/errors.html#common-system-errors). */
+const BEFORE_SENDING = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Tells a request that never left from one that may have reached Graph. fetch reports both as
+ * "fetch failed" with the reason in `cause`, and the SDK keeps only the message and the error's
+ * name (as GraphError.code): so a refusal is rethrown under a name of its own.
+ */
+class RefusedConnectionHandler implements Middleware {
+  private next: Middleware | undefined;
+
+  async execute(context: Context): Promise<void> {
+    try {
+      await this.next!.execute(context);
+    } catch (error) {
+      const code = networkCode(error);
+      if (code === undefined || !BEFORE_SENDING.has(code)) throw error;
+      const refused = new Error(`${(error as Error).message} (${code}: nothing was sent)`);
+      refused.name = NOT_SENT;
+      throw refused;
+    }
+  }
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
+/** The errno code of a fetch failure: on its cause, or on every attempt of a multi-address connect (AggregateError). */
+function networkCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown; errors?: Array<{ code?: unknown }> } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  const codes = new Set((cause?.errors ?? []).map((e) => e?.code));
+  return codes.size === 1 && typeof [...codes][0] === 'string' ? ([...codes][0] as string) : undefined;
 }
 
 const GRAPH_ERRORS = {
   toError: toGraphError,
+  notTaken: (failure: GraphRequestError) => failure.details.code === NOT_SENT,
   timedOut: (what: string) => new GraphRequestError('transient', `Graph did not answer in time to ${what}`),
   paused: (what: string, retryAfterMs: number) =>
     new GraphRequestError('throttled', `Graph asked us to wait ${Math.ceil(retryAfterMs / 1000)} s before we ${what}`, { status: 429, retryAfterMs }),

@@ -13,6 +13,11 @@ import { backoffDelay } from '../../domain/backoff.js';
  *   the time Retry-After asks for, never sooner (RFC 9110 §10.2.3,
  *   https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3), otherwise after exponential backoff with
  *   jitter; a wait longer than `maxInlineWaitMs` goes back to the caller to schedule;
+ * - for a request that is not idempotent (`{ idempotent: false }`: sending mail), another attempt only
+ *   when the peer certainly did not act on the last one (RFC 9110 §9.2.2,
+ *   https://www.rfc-editor.org/rfc/rfc9110#section-9.2.2): it was never sent (the token or the pause
+ *   before it failed, the connection was refused) or the peer throttled it. After a timeout or a 5xx
+ *   the peer may have done it, so the error goes back to the caller, who can look before trying again;
  * - a pause of the whole peer after a 429: throttling is per app and mailbox (Graph,
  *   https://learn.microsoft.com/en-us/graph/throttling) or per account (HubSpot,
  *   https://developers.hubspot.com/docs/api/usage-details), so no call to that peer goes before the
@@ -36,6 +41,20 @@ export interface PeerVendor<E extends PeerError> {
   timedOut(what: string): E;
   /** The error for a call refused because the peer asked us to pause longer than we wait inline. */
   paused(what: string, retryAfterMs: number): E;
+  /**
+   * Whether the peer certainly did not act on the request that failed this way (e.g. the connection
+   * was refused before anything was sent). A throttled request counts as not acted on without asking.
+   */
+  notTaken?(failure: E): boolean;
+}
+
+/** Per call. */
+export interface CallOptions {
+  /**
+   * false for a request that must not happen twice (a POST that sends mail): it is tried again only
+   * when the peer certainly did not take it (see `PeerVendor.notTaken`). Default true.
+   */
+  idempotent?: boolean;
 }
 
 export interface RetryPolicy {
@@ -88,9 +107,10 @@ export class OutboundPeer<E extends PeerError> {
   /**
    * One call, retried while retrying makes sense. `request` gets the attempt's AbortSignal and must
    * pass it to the HTTP request. `before` runs ahead of each attempt, outside the concurrency gate (a
-   * peer's own budget); what it throws is mapped like a failed request, but counts as no request.
+   * peer's own budget); what it throws is mapped like a failed request, but counts as no request, so it
+   * is retried like one whether or not the call is idempotent.
    */
-  call<T>(what: string, request: (signal: AbortSignal) => Promise<T>, before?: () => Promise<void>): Promise<T> {
+  call<T>(what: string, request: (signal: AbortSignal) => Promise<T>, before?: () => Promise<void>, options: CallOptions = {}): Promise<T> {
     return pRetry(
       async () => {
         await this.waitOutPause(what);
@@ -103,6 +123,8 @@ export class OutboundPeer<E extends PeerError> {
             this.counters.throttled++;
             this.pause(failure.details.retryAfterMs ?? this.options.defaultThrottleMs ?? 1_000);
           }
+          // It may have been done (a timeout, a 5xx): another attempt could do it twice. The caller decides.
+          if (options.idempotent === false && !this.notTaken(failure)) throw new AbortError(failure);
           return this.giveUp(failure);
         }
       },
@@ -119,6 +141,11 @@ export class OutboundPeer<E extends PeerError> {
         },
       },
     );
+  }
+
+  /** Whether the peer certainly did not act on the request that failed with `failure`. */
+  private notTaken(failure: E): boolean {
+    return failure.failure === 'throttled' || this.vendor.notTaken?.(failure) === true;
   }
 
   /** Throws `failure`: as it is when another attempt may help, past p-retry's loop when none can. */
