@@ -84,10 +84,6 @@ export class MailIntake {
   /** `attachments`: the message's attachments when the caller already fetched them. */
   async ingest(mail: InboundMail, attachments?: Promise<MailAttachment[]>): Promise<IngestOutcome> {
     if (await isMailRecorded(this.db, mail.internetMessageId)) return { disposition: 'duplicate' };
-    // Read in slices that yield to the event loop: a 5 MB body must not hold up chat turns meanwhile.
-    const body = await readBody(mail.body);
-    const text = body.text;
-
     let verdict = classify(mail, this.own);
     if (verdict.kind === 'person' && (await isOwnMessage(this.db, mail.internetMessageId))) verdict = { kind: 'own' };
     if (verdict.kind === 'own' || verdict.kind === 'auto-reply' || verdict.kind === 'mailing-list') {
@@ -96,6 +92,9 @@ export class MailIntake {
       return recorded === undefined ? { disposition: 'duplicate' } : { disposition: 'filtered', reason };
     }
 
+    // Read in slices that yield to the event loop: a 5 MB body must not hold up chat turns meanwhile.
+    const body = await readBody(mail.body);
+    const text = body.text;
     const fetched = mayHaveAttachments(mail) ? await (attachments ?? this.deps.source.attachments(mail)) : [];
     if (verdict.kind === 'bounce') return this.bounce(mail, text, fetched, verdict);
 
@@ -141,7 +140,10 @@ export class MailIntake {
     const ticketId = thread.ticketId;
     const tokens = tokensIn(`${text}\n${mail.body.content.slice(0, TEXT_LIMIT)}`).filter((t) => t.ticketId === ticketId);
     let carriesToken = false;
-    for (const t of tokens) if (await hasThreadToken(this.db, ticketId, t.secret)) carriesToken = true;
+    for (const t of tokens) {
+      carriesToken = await hasThreadToken(this.db, ticketId, t.secret);
+      if (carriesToken) break;
+    }
     const ticket = await findTicket(this.db, ticketId);
     const requester = ticket ? await findPerson(this.db, ticket.requesterId) : undefined;
     return trustThread({
