@@ -13,6 +13,12 @@ const ticketSubjects = async () => (await h.service.database.db.selectFrom('tick
 async function withSubscription(env: Record<string, string> = {}) {
   h = await startHarness({ mail: true, env: { GRAPH_NOTIFICATION_URL: PUBLIC_URL, ...env } });
   await expect.poll(() => h.graph.subscriptions.size).toBe(1);
+  // The round that made the subscription reads the mailbox next: let it finish, so mail delivered
+  // after this comes in only when something (a notification, a poll) asks for it.
+  await expect.poll(() => {
+    const stats = h.service.mail!.sync.stats;
+    return stats.rounds > 0 && stats.rounds === stats.roundsStarted;
+  }).toBe(true);
   return [...h.graph.subscriptions.values()][0]!;
 }
 
