@@ -90,7 +90,7 @@ export async function submitDialog(context: TurnContext, deps: TurnServices, ver
   const text = parsed.data.text.trim();
   const again = async (problem: string): Promise<Answer> => {
     // Shown again only to someone who may do this: a refusal is a message, and says nothing of the ticket.
-    const found = await ticketFor(deps, actor, id, action, kind);
+    const found = await deps.runner.ticketFor(actor, id, action);
     return found.ok ? textDialog(kind, found.value, { byAgent: isAgent(actor.role), text: parsed.data.text, problem }) : capitalize(found.reason) + '.';
   };
   if (!text) return again(kind === 'resolve' ? 'Say how it was resolved: the requester reads it.' : 'Nothing was written, so nothing was sent.');
@@ -132,7 +132,7 @@ async function ticketFor(deps: TurnServices, actor: Actor, id: number, action: T
   const found = await deps.runner.ticketFor(actor, id, action);
   if (!found.ok || kind !== 'resolve') return found;
   const blocked = checkStatusChange(found.value.status, 'resolved');
-  return blocked ? { ok: false, reason: `${found.value.reference} can't be resolved: ${blocked}` } : found;
+  return blocked ? { ok: false, reason: `${found.value.reference} can't be set to resolved: ${blocked}` } : found;
 }
 
 function unusable(context: TurnContext, deps: TurnServices, verb: DialogVerb, error: z.ZodError): string {
