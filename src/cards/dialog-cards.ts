@@ -32,8 +32,9 @@ export interface DialogInfo {
 
 /**
  * A button that opens a dialog: an Action.Submit whose `msteams.type` is `task/fetch` makes Teams send
- * the `task/fetch` invoke instead of a message (Microsoft Learn, "Invoke and dismiss dialogs",
- * https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/task-modules/invoking-task-modules#adaptive-card-actionsubmit-or-adaptive-card-actionsubmit-with-task-fetch).
+ * the `task/fetch` invoke, with the button's data, instead of a message (Microsoft Learn, "Use dialogs
+ * with bots", https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/task-modules/task-modules-bots).
+ * Every Teams client opens dialogs, so unlike Action.Execute it needs no fallback.
  */
 export function dialogAction(title: string, verb: DialogVerb, data: Record<string, unknown>): CardElement {
   return { type: 'Action.Submit', title, data: { msteams: { type: 'task/fetch' }, verb, ...data } };
