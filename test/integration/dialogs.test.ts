@@ -180,6 +180,13 @@ describe('dialogs and the people picker (HTTP, auth on, fake channel)', () => {
       expect(await timeline(id)).toEqual(before);
     });
 
+    it('answers a dialog invoke without a verb (the SDK fixture as it is) with a message, not an error', async () => {
+      for (const name of ['task/fetch', 'task/submit'] as const) {
+        const activity = taskInvoke(name, fixture('invoke-task-fetch.sdk-fixture.json').value.data, megan);
+        expect(await h.post(activity)).toMatchObject({ status: 200, body: { task: { type: 'message', value: expect.stringContaining('no longer supported') } } });
+      }
+    });
+
     it('refuses people from other tenants at the door, and a tampered or unknown dialog with a message', async () => {
       const { id } = await openTicket(h, alex, 'Webcam is upside down');
       const outsider = taskInvoke('task/submit', { verb: DIALOG_VERBS.reply, ticket: id, text: 'hello' }, somebody('Eve Outsider'));
@@ -274,6 +281,7 @@ describe('the people picker on a large desk', () => {
     for (const [i, aad] of agentIds.entries()) {
       await upsertPerson(db, { teamsId: `29:agent-${i}`, aadObjectId: aad, tenantId: TENANT_ID, name: `Agent ${String(i).padStart(3, '0')} ${i % 2 ? 'Nakamura' : 'Okafor'}` }, 'agent', now);
     }
+    await upsertPerson(db, { teamsId: '29:agent-7', aadObjectId: agentIds[7]!, tenantId: TENANT_ID, name: 'Agent 007 Nakamura', email: 'hana.nakamura@contoso.example' }, undefined, now);
     // Someone stored as an agent who is no longer one (not in AGENT_IDS).
     await upsertPerson(db, { teamsId: '29:former-agent', aadObjectId: '00000000-0000-0000-0002-000000000001', tenantId: TENANT_ID, name: 'Agent Former' }, 'agent', now);
   });
@@ -292,13 +300,16 @@ describe('the people picker on a large desk', () => {
     expect(first.results).toHaveLength(15);
     expect(first.results.map((r) => r.title)).not.toContain('Agent Former');
     expect((await timedSearch('okafor')).results.every((r) => r.title.endsWith('Okafor'))).toBe(true);
+    // By email too; the address tells two people of the same name apart.
+    expect((await timedSearch('hana.')).results).toEqual([{ title: 'Agent 007 Nakamura (hana.nakamura@contoso.example)', value: expect.any(String) }]);
     expect((await timedSearch('agent 44')).results.map((r) => r.title)).toEqual(['Agent 440 Okafor', 'Agent 441 Nakamura', 'Agent 442 Okafor', 'Agent 443 Nakamura', 'Agent 444 Okafor', 'Agent 445 Nakamura', 'Agent 446 Okafor', 'Agent 447 Nakamura', 'Agent 448 Okafor', 'Agent 449 Nakamura']);
     const times: number[] = [];
     for (let i = 0; i < 40; i++) times.push((await timedSearch(['a', 'agent 1', 'nak', 'oka', 'agent 2'][i % 5]!)).ms);
     times.sort((a, b) => a - b);
     const p95 = times[Math.floor(times.length * 0.95)]!;
     console.info(`application/search over ${AGENTS} agents, end to end: median ${times[times.length >> 1]!.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms`);
-    // Each keystroke is a search; Teams gives an invoke 5 s, people feel 200 ms.
-    expect(p95).toBeLessThan(200);
+    // Each keystroke is a search; Teams gives an invoke 5 s, people feel 200 ms. Measured here: p95
+    // 25-95 ms on a busy 2-core machine; 300 ms leaves room for a slower one.
+    expect(p95).toBeLessThan(300);
   });
 });

@@ -51,10 +51,12 @@ export function registerDialogs(app: Application<TurnState>, deps: TurnServices)
     app.taskModules.fetch(verb, (context, _state, data) => openDialog(context, deps, verb, data));
     app.taskModules.submit(verb, (context, _state, data) => submitDialog(context, deps, verb, data));
   }
-  // A dialog verb we do not know: a card from a newer or older version, or tampered with.
+  // A dialog verb we do not know (a card from a newer or older version, or tampered with), or none at
+  // all: answered with a message rather than the adapter's 501, which Teams shows as "unable to reach
+  // the app". Verbs of other features' dialogs are left to their own routes.
   const unknownDialog = (name: string) => async (context: TurnContext) => {
     const verb = (context.activity.value as { data?: { verb?: unknown } } | undefined)?.data?.verb;
-    return context.activity.type === 'invoke' && context.activity.name === name && typeof verb === 'string' && verb.startsWith('dialog.');
+    return context.activity.type === 'invoke' && context.activity.name === name && (typeof verb !== 'string' || verb.startsWith('dialog.'));
   };
   const refuseUnknown = async (context: TurnContext): Promise<string> => {
     deps.logger.warn({ verb: (context.activity.value as { data?: { verb?: unknown } } | undefined)?.data?.verb, activityId: context.activity.id }, 'dialog with an unknown verb');
