@@ -1,6 +1,7 @@
 import { ageLabel, PRIORITIES, PRIORITY_LABELS, SETTABLE_STATUSES, STATUS_LABELS, type Ticket } from '../domain/tickets.js';
 import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { executeAction, showCardAction, VERBS } from './actions.js';
+import { DIALOG_VERBS, dialogAction } from './dialog-cards.js';
 import { field, truncate } from './fields.js';
 
 export type Audience = 'agent' | 'requester';
@@ -9,7 +10,7 @@ export interface TicketCardData {
   ticket: Ticket;
   requesterName: string;
   assigneeName: string | null;
-  /** Who the ticket can be assigned to (agents only see this). */
+  /** Agents the Assign picker lists before anything is typed (agents only see this); typing asks the bot. */
   agents: ReadonlyArray<{ id: number; name: string }>;
   /** The newest timeline entry this audience may see. */
   latest: { authorName: string | null; body: string; visibility: 'public' | 'internal' } | undefined;
@@ -23,6 +24,33 @@ export interface TicketCardData {
   /** Agents' view of an email ticket: a sender the receiving server did not confirm, addresses our mail could not reach. */
   mail?: { unverifiedSender?: { address: string; check: string }; bounced?: ReadonlyArray<{ address: string; reason: string }> };
   now: number;
+}
+
+/** The `Data.Query` dataset the Assign picker asks the bot for, as agents type (`application/search`). */
+export const AGENTS_DATASET = 'agents';
+
+/** How many agents the picker lists without typing: clients without typeahead pick from these. */
+export const PICKER_FALLBACK_AGENTS = 10;
+
+/**
+ * Assign to: a people picker. Teams asks the bot for agents matching what is typed (dynamic typeahead,
+ * `choices.data` of type `Data.Query`; "Typeahead search in Adaptive Cards",
+ * https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search); the
+ * static choices are what a client without typeahead shows, and the first suggestions before typing.
+ * Teams reads `choices.data` in cards of any version (the page's own example is a 1.2 card), so the
+ * card stays 1.5, which is what Teams supports for bot cards.
+ */
+function agentPicker(agents: TicketCardData['agents']): CardElement {
+  return {
+    type: 'Input.ChoiceSet',
+    id: 'assignee',
+    label: 'Assign to',
+    placeholder: 'Type a name',
+    isRequired: true,
+    errorMessage: 'Choose who should work on it',
+    choices: agents.slice(0, PICKER_FALLBACK_AGENTS).map((a) => ({ title: a.name, value: String(a.id) })),
+    'choices.data': { type: 'Data.Query', dataset: AGENTS_DATASET },
+  };
 }
 
 const SLA_COLORS = { good: 'Good', warning: 'Warning', attention: 'Attention' } as const;
@@ -85,64 +113,35 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
   }
   const id = { ticket: ticket.id };
   const actions: CardElement[] = [];
+  // Teams shows at most six buttons on a card (its host config's maxActions): Take, the three dialogs,
+  // Assign and More fit; the rarer changes and the history wait under More.
   if (audience === 'agent') {
     if (ticket.assigneeId === null && ticket.status !== 'closed') actions.push(executeAction('Take', VERBS.take, id, { style: 'positive' }));
+    // Writing more than a line happens in a dialog with a real text area, not in inputs under the card.
+    actions.push(dialogAction('Reply…', DIALOG_VERBS.reply, id), dialogAction('Note…', DIALOG_VERBS.note, id));
+    if (open) actions.push(dialogAction('Resolve…', DIALOG_VERBS.resolve, id));
     actions.push(
+      showCardAction('Assign', [agentPicker(data.agents)], executeAction('Assign', VERBS.assign, id)),
       showCardAction(
-        'Assign',
-        [
-          {
-            type: 'Input.ChoiceSet',
-            id: 'assignee',
-            label: 'Assign to',
-            isRequired: true,
-            errorMessage: 'Choose who should work on it',
-            choices: data.agents.map((a) => ({ title: a.name, value: String(a.id) })),
-          },
-        ],
-        executeAction('Assign', VERBS.assign, id),
-      ),
-      // Priority and status share one panel: Teams shows at most six buttons on a card.
-      showCardAction(
-        'Change',
+        'More',
         [
           { type: 'Input.ChoiceSet', id: 'priority', label: 'Priority', value: ticket.priority, choices: PRIORITIES.map((p) => ({ title: PRIORITY_LABELS[p], value: p })) },
+          { type: 'ActionSet', actions: [executeAction('Set priority', VERBS.priority, id)] },
           {
             type: 'Input.ChoiceSet',
             id: 'status',
             label: 'Status',
+            separator: true,
             value: open ? (ticket.status === 'new' ? 'open' : ticket.status) : ticket.status,
             choices: SETTABLE_STATUSES.map((s) => ({ title: STATUS_LABELS[s], value: s })),
           },
-          { type: 'Input.Text', id: 'statusNote', label: 'Note with the status (optional)', isMultiline: true, maxLength: 2000 },
-        ],
-        [executeAction('Set priority', VERBS.priority, id), executeAction('Set status', VERBS.status, id)],
-      ),
-      // Reply (to the requester: by email for tickets that came by email) or an internal note, typed in place.
-      showCardAction(
-        'Reply',
-        [
-          { type: 'Input.Text', id: 'note', label: ticket.source === 'email' ? 'Reply (sent by email in the same thread)' : 'Reply', isMultiline: true, isRequired: true, errorMessage: 'Write something first', maxLength: 8000 },
-          {
-            type: 'Input.ChoiceSet',
-            id: 'visibility',
-            label: 'Who sees it',
-            value: 'public',
-            choices: [
-              { title: ticket.source === 'email' ? 'The requester, by email' : 'The requester too (public reply)', value: 'public' },
-              { title: 'Agents only (internal note)', value: 'internal' },
-            ],
-          },
-        ],
-        executeAction('Send', VERBS.note, id),
-      ),
-      showCardAction(
-        'Remind me',
-        [
+          { type: 'Input.Text', id: 'statusNote', label: 'Note with the status (optional)', maxLength: 2000 },
+          { type: 'ActionSet', actions: [executeAction('Set status', VERBS.status, id)] },
           {
             type: 'Input.ChoiceSet',
             id: 'when',
-            label: 'When',
+            label: 'Remind me',
+            separator: true,
             value: 'in 1h',
             choices: [
               { title: 'In 1 hour', value: 'in 1h' },
@@ -152,24 +151,15 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
             ],
           },
           { type: 'Input.Text', id: 'whenText', label: 'Or type a time', placeholder: 'friday 14:00', maxLength: 100 },
+          { type: 'ActionSet', actions: [executeAction('Set reminder', VERBS.remind, id)] },
         ],
-        executeAction('Set reminder', VERBS.remind, id),
+        executeAction('History', VERBS.history, id),
       ),
     );
   } else {
-    if (open) {
-      actions.push(
-        showCardAction(
-          'Add comment',
-          [{ type: 'Input.Text', id: 'note', label: 'Comment', isMultiline: true, isRequired: true, errorMessage: 'Write something first', maxLength: 8000 }],
-          executeAction('Send', VERBS.comment, id),
-        ),
-      );
-    } else {
-      actions.push(executeAction('Reopen', VERBS.reopen, id));
-    }
+    actions.push(open ? dialogAction('Reply…', DIALOG_VERBS.reply, id) : executeAction('Reopen', VERBS.reopen, id));
+    actions.push(executeAction('History', VERBS.history, id));
   }
-  actions.push(executeAction('History', VERBS.history, id));
   return adaptiveCard(`${ticket.reference}: ${ticket.subject} (${STATUS_LABELS[ticket.status]}, ${ticket.priority})`, body, actions);
 }
 

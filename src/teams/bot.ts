@@ -3,8 +3,10 @@ import type { TurnContext } from 'botbuilder';
 import type { Db } from '../store/database.js';
 import { conversationToRemember } from './conversation.js';
 import { onCardSubmit, registerCardActions } from './handlers/card-actions.js';
+import { registerDialogs } from './handlers/dialogs.js';
 import { registerInstallationHandlers } from './handlers/installation.js';
 import { registerMessageHandlers } from './handlers/messages.js';
+import { registerPeopleSearch } from './handlers/people-search.js';
 import type { TurnServices } from './handlers/turn-services.js';
 import { SqlStorage } from './sql-storage.js';
 
@@ -41,6 +43,8 @@ export function createBot(deps: BotDeps): Application<TurnState> {
 
   registerInstallationHandlers(app, { conversations, logger });
   registerCardActions(app, deps);
+  registerDialogs(app, deps);
+  registerPeopleSearch(app, deps);
   registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => onCardSubmit(context, deps, value) });
 
   app.error(async (context: TurnContext, error: Error) => {

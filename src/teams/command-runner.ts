@@ -3,20 +3,20 @@ import { confirmationCard } from '../cards/confirmation-card.js';
 import { helpCard } from '../cards/help-card.js';
 import { historyCard } from '../cards/history-card.js';
 import { LIST_TITLES, listCard } from '../cards/list-card.js';
-import { newTicketCard } from '../cards/new-ticket-card.js';
+import { newTicketPromptCard } from '../cards/dialog-cards.js';
 import { ticketCard, ticketSummary } from '../cards/ticket-card.js';
 import type { Command, ListKind, SetupKind } from '../domain/commands.js';
 import { formatQuietHours, parseQuietHours } from '../domain/quiet-hours.js';
-import { isAgent } from '../domain/roles.js';
+import { isAgent, ticketRefusal, type TicketAction } from '../domain/roles.js';
 import { crmCard } from '../cards/crm-card.js';
 import { statusCard } from '../cards/status-card.js';
 import { reportCard } from '../cards/report-card.js';
 import type { ReportService } from '../services/reports.js';
 import type { HealthReport } from '../services/health.js';
-import { subjectFrom, type Priority, type StatusChange } from '../domain/tickets.js';
+import { subjectFrom, type Priority, type StatusChange, type Ticket } from '../domain/tickets.js';
 import type { TicketType } from '../domain/ticket-reference.js';
 import type { AccessPolicy, ConversationSeen } from '../services/access.js';
-import type { Actor, ActorDirectory, Person, PersonSeen } from '../services/actors.js';
+import { callerOf, type Actor, type ActorDirectory, type Person, type PersonSeen } from '../services/actors.js';
 import type { CrmFacts } from '../services/crm.js';
 import type { EscalationService } from '../services/escalations.js';
 import type { ReminderService } from '../services/reminders.js';
@@ -83,7 +83,8 @@ export class CommandRunner {
         return { kind: 'card', card, summary: 'What Service Desk can do' };
       }
       case 'new':
-        if (!command.text) return { kind: 'card', card: newTicketCard({ priorities: this.deps.access.prioritiesFor(actor) }), summary: 'New ticket' };
+        // The form opens in a dialog (handlers/dialogs.ts), where the details get a real text area.
+        if (!command.text) return { kind: 'card', card: newTicketPromptCard(), summary: 'New ticket' };
         return this.create(actor, where, helpers, { subject: subjectFrom(command.text), description: command.text.length > subjectFrom(command.text).length ? command.text : '', priority: 'P3', type: 'incident' }, surface);
       case 'list':
         return this.list(actor, command.list, where, undefined, 1);
@@ -239,6 +240,18 @@ export class CommandRunner {
       entries.map((e) => ({ at: e.at, kind: e.kind, visibility: e.visibility, authorName: authorName(e, people), body: e.body })),
     );
     return { kind: 'card', card, summary: `History of ${ticket.reference}` };
+  }
+
+  /**
+   * The ticket, when `actor` may see it and may do `action` on it; otherwise why not. A dialog asks
+   * before it opens, so nobody types a note the desk would refuse; the change itself is checked again
+   * by the ticket service when it is made.
+   */
+  async ticketFor(actor: Actor, id: number, action: TicketAction): Promise<Result<Ticket>> {
+    const found = await this.deps.queries.get(actor, id);
+    if (!found.ok) return found;
+    const refused = ticketRefusal(callerOf(actor), action, id, found.value);
+    return refused ? { ok: false, reason: refused, denied: true } : found;
   }
 
   /** A status change from the card's Status picker (its values are checked by the caller). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERBS, type Verb } from '../../src/cards/actions.js';
 import type { ConnectorCall } from '../fakes/connector.js';
-import { adele, alex, cardAction, channelMessage, megan, personalMessage, somebody, TENANT_ID, type Person } from '../support/activities.js';
+import { adele, alex, cardAction, channelMessage, invoke, megan, personalMessage, somebody, TENANT_ID, type Person } from '../support/activities.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { aroundTheClockPolicy } from '../support/policies.js';
 
@@ -186,10 +186,13 @@ describe('audiences and refusals (HTTP, auth on, fake channel)', () => {
   });
 
   it('lets requesters pick at most P2 in the new-ticket form; agents triage', async () => {
-    const form = JSON.stringify(cardOf(await post(personalMessage(h, 'new', { from: alex }))));
+    // "new" offers the form in a dialog: the button's task/fetch answers with it.
+    const opener = (cardOf(await post(personalMessage(h, 'new', { from: alex }))).actions as Array<{ data: Record<string, unknown> }>)[0]!.data;
+    const formFor = async (person: Person) => JSON.stringify((await h.post(invoke(h, 'task/fetch', { data: opener, context: { theme: 'default' } }, person))).body);
+    const form = await formFor(alex);
     expect(form).toContain('"value":"P2"');
     expect(form).not.toContain('"value":"P1"');
-    expect(JSON.stringify(cardOf(await post(personalMessage(h, 'new', { from: megan }))))).toContain('"value":"P1"');
+    expect(await formFor(megan)).toContain('"value":"P1"');
 
     const response = await h.post(cardAction(h, { verb: 'ticket.create', data: { subject: 'Everything is down', description: '', type: 'incident', priority: 'P1' }, from: alex }));
     expect(JSON.stringify(response.body)).toMatch(/as P2: agents set P1 when they triage it/);

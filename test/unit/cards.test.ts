@@ -8,12 +8,13 @@ import { escalationCard, type EscalationCardData } from '../../src/cards/escalat
 import { helpCard } from '../../src/cards/help-card.js';
 import { historyCard } from '../../src/cards/history-card.js';
 import { listCard } from '../../src/cards/list-card.js';
+import { DIALOG_VERBS, newTicketDialog, newTicketPromptCard, textDialog } from '../../src/cards/dialog-cards.js';
 import { newTicketCard } from '../../src/cards/new-ticket-card.js';
 import { reminderCard } from '../../src/cards/reminder-card.js';
 import { reportCard, type ReportCardData } from '../../src/cards/report-card.js';
 import { slaCard } from '../../src/cards/sla-card.js';
 import { statusCard } from '../../src/cards/status-card.js';
-import { ticketCard, ticketSummary, type TicketCardData } from '../../src/cards/ticket-card.js';
+import { AGENTS_DATASET, PICKER_FALLBACK_AGENTS, ticketCard, ticketSummary, type TicketCardData } from '../../src/cards/ticket-card.js';
 import { personalWelcomeCard, teamWelcomeCard } from '../../src/cards/welcome-card.js';
 import type { Ticket } from '../../src/domain/tickets.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
@@ -85,6 +86,12 @@ const everyCard = {
   'history card': historyCard(ticket(), [{ at: now, kind: 'created', visibility: 'public', authorName: 'Alex Wilber', body: 'VPN drops' }, { at: now, kind: 'note', visibility: 'internal', authorName: null, body: 'x' }]),
   'new ticket form': newTicketCard(),
   'new ticket form with a problem': newTicketCard({ problem: 'a ticket needs a subject', description: 'x' }),
+  'new ticket prompt': newTicketPromptCard(),
+  'new ticket dialog': newTicketDialog({ priorities: ['P2', 'P3', 'P4'] }).card.content,
+  'new ticket dialog with a problem': newTicketDialog({ problem: 'A ticket needs a subject.', description: 'typed before', type: 'request', priority: 'P4' }).card.content,
+  'reply dialog': textDialog('reply', ticket({ source: 'email' }), { byAgent: true }).card.content,
+  'internal note dialog with a problem': textDialog('note', ticket(), { byAgent: true, text: 'x'.repeat(9000), problem: 'Too long.' }).card.content,
+  'resolve dialog': textDialog('resolve', ticket(), { byAgent: true }).card.content,
   confirmation: confirmationCard('INC-1042 is now assigned to Megan Bowen'),
   help: helpCard([{ usage: 'help', description: 'Show this list.' }], 'personal'),
   'personal welcome': personalWelcomeCard('Megan'),
@@ -101,7 +108,8 @@ const everyCard = {
 
 describe('every card the bot sends', () => {
   it.each(Object.entries(everyCard))('%s validates against the Adaptive Cards 1.5 schema', (_name, card) => {
-    expect(schemaErrors(card)).toEqual([]);
+    expect(schemaErrors(withoutTypeahead(card))).toEqual([]);
+    expect(dataQueryErrors(card)).toEqual([]);
     expect(card.version).toBe('1.5');
   });
 
@@ -115,23 +123,62 @@ describe('every card the bot sends', () => {
 });
 
 describe('ticket card', () => {
+  /** Every button, in order: a panel's inline buttons (ActionSet) before its own. */
   const allActions = (card: { actions?: unknown[] }): Array<Record<string, any>> =>
-    (card.actions ?? []).flatMap((a: any) => (a.type === 'Action.ShowCard' ? [a, ...a.card.actions] : [a]));
+    (card.actions ?? []).flatMap((a: any) =>
+      a.type === 'Action.ShowCard' ? [a, ...a.card.body.filter((e: any) => e.type === 'ActionSet').flatMap((e: any) => e.actions), ...a.card.actions] : [a],
+    );
+  /** Every input, in the card and in its panels. */
+  const inputs = (card: unknown): Array<Record<string, any>> => {
+    const found: Array<Record<string, any>> = [];
+    JSON.stringify(card, (_k, v) => {
+      if (v && typeof v.type === 'string' && v.type.startsWith('Input.')) found.push(v);
+      return v;
+    });
+    return found;
+  };
 
-  it('offers agents Take only while nobody has the ticket, and every action carries a Submit fallback with its verb', () => {
-    const unassigned = allActions(ticketCard(data()));
-    expect(unassigned.map((a) => a.title)).toEqual(['Take', 'Assign', 'Assign', 'Change', 'Set priority', 'Set status', 'Reply', 'Send', 'Remind me', 'Set reminder', 'History']);
+  it('offers agents Take only while nobody has the ticket, opens Reply, Note and Resolve in dialogs, and fits in six buttons', () => {
+    const card = ticketCard(data());
+    expect(card.actions?.map((a) => a.title)).toEqual(['Take', 'Reply…', 'Note…', 'Resolve…', 'Assign', 'More']);
+    const unassigned = allActions(card);
+    expect(unassigned.map((a) => a.title)).toEqual(['Take', 'Reply…', 'Note…', 'Resolve…', 'Assign', 'Assign', 'More', 'Set priority', 'Set status', 'Set reminder', 'History']);
     for (const action of unassigned.filter((a) => a.type === 'Action.Execute')) {
       expect(action.data).toEqual({ ticket: 1042 });
       expect(action.fallback).toEqual({ type: 'Action.Submit', title: action.title, data: { ticket: 1042, verb: action.verb } });
     }
+    // A dialog button is an Action.Submit that makes Teams send task/fetch, with the dialog's verb.
+    const dialogs = unassigned.filter((a) => a.type === 'Action.Submit');
+    expect(dialogs.map((a) => a.data)).toEqual([DIALOG_VERBS.reply, DIALOG_VERBS.note, DIALOG_VERBS.resolve].map((verb) => ({ msteams: { type: 'task/fetch' }, verb, ticket: 1042 })));
     const assigned = allActions(ticketCard(data({ ticket: ticket({ assigneeId: 2 }), assigneeName: 'Megan Bowen' })));
     expect(assigned.some((a) => a.verb === VERBS.take)).toBe(false);
+    // Nothing to resolve on a resolved ticket.
+    const resolved = ticketCard(data({ ticket: ticket({ status: 'resolved', assigneeId: 2 }), assigneeName: 'Megan Bowen' }));
+    expect(resolved.actions?.map((a) => a.title)).toEqual(['Reply…', 'Note…', 'Assign', 'More']);
+  });
+
+  it('no longer crams a text area for replies into the card', () => {
+    for (const card of [ticketCard(data()), ticketCard(data({ audience: 'requester' }))]) {
+      expect(inputs(card).filter((i) => i.isMultiline)).toEqual([]);
+      expect(inputs(card).some((i) => i.id === 'note')).toBe(false);
+    }
+  });
+
+  it('assigns with a people picker: typeahead over agents, and a few agents for clients without it', () => {
+    const agents = Array.from({ length: 40 }, (_, i) => ({ id: 100 + i, name: `Agent ${i}` }));
+    const picker = inputs(ticketCard(data({ agents }))).find((i) => i.id === 'assignee')!;
+    expect(picker).toMatchObject({ type: 'Input.ChoiceSet', isRequired: true, 'choices.data': { type: 'Data.Query', dataset: AGENTS_DATASET } });
+    expect(picker.choices).toHaveLength(PICKER_FALLBACK_AGENTS);
+    expect(picker.choices[0]).toEqual({ title: 'Agent 0', value: '100' });
+    // Requesters get no picker at all.
+    expect(inputs(ticketCard(data({ audience: 'requester' }))).some((i) => i.id === 'assignee')).toBe(false);
   });
 
   it('gives requesters no agent actions, and never an internal note', () => {
     const card = ticketCard(data({ audience: 'requester', latest: undefined }));
-    expect(allActions(card).map((a) => a.verb).filter(Boolean)).toEqual([VERBS.comment, VERBS.history]);
+    expect(allActions(card).map((a) => a.verb ?? a.data?.verb)).toEqual([DIALOG_VERBS.reply, VERBS.history]);
+    const closed = ticketCard(data({ audience: 'requester', ticket: ticket({ status: 'closed' }) }));
+    expect(allActions(closed).map((a) => a.verb ?? a.data?.verb)).toEqual([VERBS.reopen, VERBS.history]);
   });
 
   it('shows markdown and HTML in a subject exactly as typed, never as formatting', () => {
@@ -182,6 +229,37 @@ describe('escalation and status cards', () => {
   });
 });
 
+describe('dialog cards', () => {
+  const textInput = (content: unknown): Record<string, any> => (content as { body: Array<Record<string, any>> }).body.find((e) => e.type === 'Input.Text')!;
+
+  it('give each ticket dialog one required multi-line text area, and a Submit carrying the verb and the ticket', () => {
+    for (const [kind, verb] of [['reply', DIALOG_VERBS.reply], ['note', DIALOG_VERBS.note], ['resolve', DIALOG_VERBS.resolve]] as const) {
+      const dialog = textDialog(kind, ticket(), { byAgent: true });
+      expect(dialog).toMatchObject({ title: expect.stringContaining('INC-1042'), height: 'medium', width: 'medium', card: { contentType: ADAPTIVE_CARD_CONTENT_TYPE } });
+      expect(textInput(dialog.card.content)).toMatchObject({ id: 'text', isMultiline: true, isRequired: true, maxLength: 8000 });
+      expect(dialog.card.content.actions).toEqual([expect.objectContaining({ type: 'Action.Submit', data: { verb, ticket: 1042 } })]);
+    }
+  });
+
+  it('say who reads what is typed, and keep the text and the problem when shown again', () => {
+    const say = (card: unknown) => JSON.stringify(card);
+    expect(say(textDialog('note', ticket(), { byAgent: true }))).toContain('Only agents see internal notes.');
+    expect(say(textDialog('reply', ticket({ source: 'email' }), { byAgent: true }))).toContain('by email');
+    const again = textDialog('reply', ticket(), { byAgent: false, text: 'my **own** words', problem: 'It was changed at the same moment.' });
+    expect(textInput(again.card.content).value).toBe('my **own** words');
+    expect(say(again)).toContain('It was changed at the same moment.');
+  });
+
+  it('shows the new-ticket form in a dialog with the details as a text area, only the allowed priorities, and what was typed', () => {
+    const dialog = newTicketDialog({ problem: 'A ticket needs a subject.', description: 'details typed', priority: 'P1', priorities: ['P2', 'P3', 'P4'] });
+    const body = dialog.card.content.body as Array<Record<string, any>>;
+    expect(body.find((e) => e.id === 'description')).toMatchObject({ isMultiline: true, value: 'details typed' });
+    expect(body.find((e) => e.id === 'priority')).toMatchObject({ value: 'P3', choices: [{ value: 'P2' }, { value: 'P3' }, { value: 'P4' }] });
+    expect(dialog.card.content.actions).toEqual([expect.objectContaining({ type: 'Action.Submit', data: { verb: DIALOG_VERBS.newTicket } })]);
+    expect(newTicketPromptCard().actions).toEqual([expect.objectContaining({ data: { msteams: { type: 'task/fetch' }, verb: DIALOG_VERBS.newTicket } })]);
+  });
+});
+
 describe('the card checks themselves', () => {
   it('catch an unknown element, a missing property and a duplicate input id', () => {
     expect(schemaErrors({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Banner', text: 'x' }] })).not.toEqual([]);
@@ -189,4 +267,44 @@ describe('the card checks themselves', () => {
     const duplicate = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Input.Text', id: 'a' }, { type: 'Input.Text', id: 'a' }] };
     expect(objectModelErrors(duplicate)).not.toEqual([]);
   });
+
+  it('catch a typeahead that is not a documented Data.Query', () => {
+    const picker = (query: unknown) => ({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Input.ChoiceSet', id: 'a', choices: [], 'choices.data': query }] });
+    expect(dataQueryErrors(picker({ type: 'Data.Query', dataset: 'agents' }))).toEqual([]);
+    expect(dataQueryErrors(picker({ type: 'Data.Query' }))).not.toEqual([]);
+    expect(dataQueryErrors(picker({ type: 'Data.Search', dataset: 'agents' }))).not.toEqual([]);
+    expect(dataQueryErrors(picker({ type: 'Data.Query', dataset: 'agents', top: 5 }))).not.toEqual([]);
+  });
 });
+
+/**
+ * Teams' dynamic typeahead (`choices.data`, a `Data.Query`) is an Adaptive Cards 1.6 property that Teams
+ * reads in cards of any version (Microsoft Learn's own example is a 1.2 card:
+ * https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search). The
+ * 1.5 schema checks the rest of the card; the Data.Query is checked against the shape that page and
+ * the 1.6 schema's `Data.Query` definition document.
+ */
+function withoutTypeahead(card: unknown): unknown {
+  return JSON.parse(JSON.stringify(card, (key, value) => (key === 'choices.data' ? undefined : value)));
+}
+
+function dataQueryErrors(card: unknown): string[] {
+  const errors: string[] = [];
+  JSON.stringify(card, (_key, value) => {
+    if (value && typeof value === 'object' && 'choices.data' in value) {
+      if (value.type !== 'Input.ChoiceSet') errors.push(`choices.data on ${value.type}: only Input.ChoiceSet has it`);
+      const query = value['choices.data'];
+      const known = new Set(['type', 'dataset', 'count', 'skip', 'associatedInputs']);
+      if (!query || typeof query !== 'object') errors.push('choices.data: must be an object');
+      else {
+        if (query.type !== 'Data.Query') errors.push('choices.data.type: must be Data.Query');
+        if (typeof query.dataset !== 'string' || !query.dataset) errors.push('choices.data.dataset: a non-empty string is required');
+        for (const key of ['count', 'skip']) if (key in query && typeof query[key] !== 'number') errors.push(`choices.data.${key}: must be a number`);
+        if ('associatedInputs' in query && !['auto', 'none'].includes(query.associatedInputs)) errors.push('choices.data.associatedInputs: auto or none');
+        for (const key of Object.keys(query)) if (!known.has(key)) errors.push(`choices.data.${key}: not a Data.Query property`);
+      }
+    }
+    return value;
+  });
+  return errors;
+}
