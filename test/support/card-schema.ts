@@ -17,11 +17,13 @@ const validate = ajv.compile(schema);
 /**
  * Teams' chart elements (`Chart.*`) are outside the 1.5 schema too: the schema checks what a client
  * without charts renders (each chart's fallback), and `chartErrors` checks the charts themselves
- * against the shape Microsoft Learn documents ("charts in adaptive cards").
+ * against the shape Microsoft Learn documents ("charts in adaptive cards"). So is the dynamic
+ * typeahead of `Input.ChoiceSet` (`choices.data`, an Adaptive Cards 1.6 `Data.Query` that Teams reads
+ * in cards of any version): the schema checks the card without it, `dataQueryErrors` checks it.
  */
 function withoutTeamsExtensions(card: unknown): unknown {
   return JSON.parse(JSON.stringify(card, (key, value) => {
-    if (key === 'msteams') return undefined;
+    if (key === 'msteams' || key === 'choices.data') return undefined;
     if (isChart(value)) return value.fallback;
     return value;
   }));
@@ -35,7 +37,7 @@ function isChart(value: unknown): value is { type: string; fallback?: unknown; d
 }
 
 export function schemaErrors(card: unknown): string[] {
-  const errors = chartErrors(card);
+  const errors = [...chartErrors(card), ...dataQueryErrors(card)];
   if (validate(withoutTeamsExtensions(card))) return errors;
   return [...errors, ...(validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`)];
 }
@@ -68,6 +70,33 @@ function chartErrors(card: unknown): string[] {
   }
   return errors;
 }
+
+/**
+ * `choices.data` against the documented Data.Query: the 1.6 schema's definition (type, dataset
+ * required, count, skip, nothing else) plus Teams' `associatedInputs` (Microsoft Learn, "Typeahead
+ * search in Adaptive Cards", https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search).
+ */
+export function dataQueryErrors(card: unknown): string[] {
+  const errors: string[] = [];
+  JSON.stringify(card, (_key, value) => {
+    if (value && typeof value === 'object' && 'choices.data' in value) {
+      if (value.type !== 'Input.ChoiceSet') errors.push(`choices.data on ${value.type}: only Input.ChoiceSet has it`);
+      const query = value['choices.data'];
+      if (!query || typeof query !== 'object') errors.push('choices.data: must be an object');
+      else {
+        if (query.type !== 'Data.Query') errors.push('choices.data.type: must be Data.Query');
+        if (typeof query.dataset !== 'string' || !query.dataset) errors.push('choices.data.dataset: a non-empty string is required');
+        for (const key of ['count', 'skip']) if (key in query && typeof query[key] !== 'number') errors.push(`choices.data.${key}: must be a number`);
+        if ('associatedInputs' in query && !['auto', 'none'].includes(query.associatedInputs)) errors.push('choices.data.associatedInputs: auto or none');
+        for (const key of Object.keys(query)) if (!DATA_QUERY_KEYS.has(key)) errors.push(`choices.data.${key}: not a Data.Query property`);
+      }
+    }
+    return value;
+  });
+  return errors;
+}
+
+const DATA_QUERY_KEYS = new Set(['type', 'dataset', 'count', 'skip', 'associatedInputs']);
 
 /** Teams' own host config: it allows 6 actions where the library's default allows 5. */
 const teamsHostConfig = new AC.HostConfig(JSON.parse(readFileSync(new URL('../fixtures/adaptive-cards/host-config.microsoft-teams-light.json', import.meta.url), 'utf8')));
