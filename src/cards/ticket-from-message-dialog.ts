@@ -38,6 +38,9 @@ export interface TicketFromMessageDialogData {
   problems?: readonly string[];
 }
 
+/** Files named in the dialog; the ticket keeps them all. */
+const FILES_SHOWN = 10;
+
 /** The field ids the dialog sends back. */
 export const DIALOG_FIELDS = { subject: 'subject', description: 'description', type: 'type', priority: 'priority', requester: 'requester' } as const;
 
@@ -71,7 +74,8 @@ export function ticketFromMessageDialog(d: TicketFromMessageDialogData): Adaptiv
   );
   if (d.files.length > 0) {
     body.push({ type: 'TextBlock', text: 'Files from the message (kept on the ticket as links)', weight: 'Bolder', wrap: true, spacing: 'Medium' });
-    for (const file of d.files) body.push(literalText(`${file.kind === 'image' ? '🖼' : '📎'} ${file.name}`));
+    for (const file of d.files.slice(0, FILES_SHOWN)) body.push(literalText(`${file.kind === 'image' ? '🖼' : '📎'} ${file.name}`));
+    if (d.files.length > FILES_SHOWN) body.push({ type: 'TextBlock', text: `and ${d.files.length - FILES_SHOWN} more`, isSubtle: true, wrap: true, spacing: 'None' });
   }
   if (d.link) body.push({ type: 'TextBlock', text: 'The ticket links back to the original message.', isSubtle: true, size: 'Small', wrap: true, spacing: 'Medium' });
   const actions: CardElement[] = [{ type: 'Action.Submit', title: 'Create ticket', style: 'positive' }];

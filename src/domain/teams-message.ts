@@ -1,4 +1,4 @@
-import { Parser } from 'htmlparser2';
+import { Tokenizer } from 'htmlparser2';
 import { z } from 'zod';
 import { htmlToText } from './mail/html-text.js';
 import { DESCRIPTION_MAX, subjectFrom } from './tickets.js';
@@ -15,12 +15,19 @@ import { DESCRIPTION_MAX, subjectFrom } from './tickets.js';
  * beyond its shape (links must be http(s), names are text).
  */
 
-/** Longest body read: Teams caps a message at about 28 KB; anything far beyond is not a Teams message. */
-const BODY_MAX = 200_000;
+/**
+ * Longest body read, twice the about 28 KB Teams allows a message
+ * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages);
+ * beyond that it is not a message Teams sent. It also bounds what the image scan's parser may be
+ * made to hold open (htmlparser2's open-element stack grows by the nesting depth).
+ */
+const BODY_MAX = 64 * 1024;
 /** Longest link kept (SharePoint links are long, but not this long). */
 const URL_MAX = 2_000;
 /** Files listed from one message. */
 const FILES_MAX = 50;
+/** People @mentioned kept from one message (each may be offered as the requester). */
+const MENTIONS_MAX = 10;
 /** What the links written under a ticket's description may take, so the person's words keep the most room. */
 const LINKS_MAX = 1_200;
 
@@ -74,7 +81,7 @@ export interface TeamsMessage {
   subject: string;
   /** The body as plain text: mentions as the names shown, links as "text (url)", no markup. */
   text: string;
-  /** People @mentioned, each once. */
+  /** People @mentioned, each once, the first few. */
   mentions: MessagePerson[];
   files: MessageFile[];
 }
@@ -87,11 +94,12 @@ export function readTeamsMessage(payload: unknown): TeamsMessage | undefined {
   const p = parsed.data;
   const content = (p.body?.content ?? '').slice(0, BODY_MAX);
   const isHtml = (p.body?.contentType ?? 'html').toLowerCase() === 'html';
-  const text = (isHtml ? htmlToText(content) : content).replace(/\r\n?/g, '\n').trim();
+  // Teams writes spaces the person typed twice as &nbsp;: as text they are plain spaces.
+  const text = (isHtml ? htmlToText(content) : content).replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ').trim();
   const mentions = new Map<string, MessagePerson>();
   for (const m of p.mentions ?? []) {
     const user = m.mentioned?.user;
-    if (user?.id && isAadUser(user)) mentions.set(user.id, { aadObjectId: user.id, name: (user.displayName ?? m.mentionText ?? '').trim() || 'Someone' });
+    if (mentions.size < MENTIONS_MAX && user?.id && isAadUser(user)) mentions.set(user.id, { aadObjectId: user.id, name: (user.displayName ?? m.mentionText ?? '').trim() || 'Someone' });
   }
   const author = p.from?.user?.id && isAadUser(p.from.user) ? { aadObjectId: p.from.user.id, name: p.from.user.displayName?.trim() || 'Someone' } : null;
   const files: MessageFile[] = [];
@@ -173,21 +181,57 @@ function fileNameOf(url: string): string {
   }
 }
 
-/** Images pasted into the body (`<img src>`): Teams hosts them and the body links them. */
+/**
+ * Images pasted into the body (`<img src>`): Teams hosts them and the body links them. Read with
+ * htmlparser2's tokenizer alone: it keeps no stack of open elements (the Parser's grows with the
+ * nesting depth, a cost per tag), and an image is all we look for.
+ */
 function inlineImages(html: string): MessageFile[] {
   const images: MessageFile[] = [];
-  const parser = new Parser(
-    {
-      onopentag(name, attributes) {
-        if (name !== 'img' || images.length >= FILES_MAX) return;
-        const url = httpUrl(attributes.src);
-        if (url) images.push({ name: cleanName(attributes.alt) || `image ${images.length + 1}`, url, kind: 'image' });
-      },
-    },
+  let tag = '';
+  let name = '';
+  let value = '';
+  let attributes: Record<string, string> = {};
+  const finishTag = () => {
+    if (tag !== 'img' || images.length >= FILES_MAX) return;
+    const url = httpUrl(attributes.src);
+    if (url) images.push({ name: cleanName(attributes.alt) || `image ${images.length + 1}`, url, kind: 'image' });
+  };
+  const ignore = () => undefined;
+  const tokenizer = new Tokenizer(
     { decodeEntities: true },
+    {
+      onopentagname(start, end) {
+        tag = html.slice(start, end).toLowerCase();
+        attributes = {};
+      },
+      onattribname(start, end) {
+        name = html.slice(start, end).toLowerCase();
+        value = '';
+      },
+      onattribdata(start, end) {
+        if (tag === 'img' && value.length <= URL_MAX) value += html.slice(start, Math.min(end, start + URL_MAX + 1));
+      },
+      onattribentity(codepoint) {
+        if (tag === 'img' && value.length <= URL_MAX) value += String.fromCodePoint(codepoint);
+      },
+      onattribend() {
+        if (tag === 'img' && !(name in attributes)) attributes[name] = value;
+      },
+      onopentagend: finishTag,
+      onselfclosingtag: finishTag,
+      onclosetag: ignore,
+      ontext: ignore,
+      ontextentity: ignore,
+      oncomment: ignore,
+      oncdata: ignore,
+      ondeclaration: ignore,
+      onprocessinginstruction: ignore,
+      onend: ignore,
+    },
   );
-  parser.write(html);
-  parser.end();
+  tokenizer.write(html);
+  tokenizer.end();
   return images;
 }
 
