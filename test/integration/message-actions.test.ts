@@ -286,6 +286,38 @@ describe('Create ticket on a message (action message extension)', () => {
     expect(ticket.description).toContain('- and ');
   });
 
+  it('reads the SDK’s odd payloads (an author-less message, a card body, form fields it does not know) without failing', async () => {
+    // microsoft/teams.net's serialization fixtures: every field Teams may send, filled with placeholders.
+    // They carry no sender or address (added here) and name another app's command (renamed); the
+    // preview action is dropped, as this app never asks Teams for a preview.
+    const address = (activity: any, from: Person) => {
+      const { botMessagePreviewAction: _preview, ...value } = activity.value;
+      return {
+        ...activity,
+        id: `f:${randomUUID()}`,
+        serviceUrl: h.serviceUrl,
+        recipient: { id: `28:${h.botAppId}`, name: 'Service Desk' },
+        from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+        conversation: { conversationType: 'personal', tenantId: TENANT_ID, id: personalConversationId(from) },
+        channelData: { tenant: { id: TENANT_ID } },
+        value: { ...value, commandId: 'createTicket' },
+      };
+    };
+    const fetched = await post(address(fixture('invoke-composeExtension-fetchTask-sdk.json'), alex));
+    const card = fetched.body.task.value.card.content;
+    expect(schemaErrors(card)).toEqual([]);
+    // No person wrote it (`from: {}`): the caller is the requester; its own subject line is the subject.
+    expect(inputs(card).subject.value).toBe('subject');
+    expect(inputs(card).description.value).toBe('content');
+    expect(inputs(card).requester.value).toBe('me');
+
+    const before = await ticketCount();
+    const submitted = await post(address(fixture('invoke-composeExtension-submitAction-sdk.json'), alex));
+    expect(submitted.body.task.type).toBe('continue');
+    expect(textOf(submitted.body.task.value.card.content)).toContain('A ticket needs a subject.');
+    expect(await ticketCount()).toBe(before);
+  });
+
   it('where the bot is not installed, files the ticket and tells the user its card went to their chat with the bot', async () => {
     const chat = `19:${randomUUID()}@thread.v2`;
     const place: Place = { kind: 'groupChat', id: chat };
