@@ -243,13 +243,14 @@ describe('Create ticket on a message (action message extension)', () => {
     expect(await ticketCount()).toBe(before);
   });
 
-  it('lets an agent file for the author, even one the desk has not met (looked up in Teams), and routes a P1 to the critical channel', async () => {
+  it('lets an agent file for the author, even one the desk has not met (looked up in Teams), replies in the thread and routes a P1 to the critical channel', async () => {
     const pradeep = somebody('Pradeep Gupta');
     // Teams' roster answers a lookup by Entra object id.
     h.connector.members.set(pradeep.aadObjectId, { id: pradeep.id, name: pradeep.name, aadObjectId: pradeep.aadObjectId, email: 'pradeep@contoso.example', userPrincipalName: 'pradeep@contoso.example', tenantId: TENANT_ID });
     const root = '1700000000500';
     const place: Place = { kind: 'channel', team: product.team, channel: product.team, root };
-    const payload = messagePayload(pradeep, { id: root, mentions: [], files: false, html: '<p>Checkout returns HTTP 500 for every customer</p>' });
+    // The message is itself a reply in the thread: the card goes under the thread's first message.
+    const payload = { ...messagePayload(pradeep, { id: '1700000000501', mentions: [], files: false, html: '<p>Checkout returns HTTP 500 for every customer</p>' }), replyToId: root };
     const { card } = await fetchDialog(megan, place, payload);
     expect(inputs(card).requester.value).toBe(`aad:${pradeep.aadObjectId}`);
 

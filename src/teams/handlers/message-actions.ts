@@ -1,12 +1,11 @@
 import type { Application, TurnState } from '@microsoft/teams-ai';
 import type { TaskModuleTaskInfo, TurnContext } from 'botbuilder';
-import { z } from 'zod';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from '../../cards/adaptive-card.js';
 import { ticketFromMessageDialog, type DialogChoice, type TicketFromMessageDialogData } from '../../cards/ticket-from-message-dialog.js';
 import { isAgent } from '../../domain/roles.js';
 import { descriptionRoom, draftDescription, messageLinksText, readTeamsMessage, type TeamsMessage } from '../../domain/teams-message.js';
 import { TICKET_TYPES } from '../../domain/ticket-reference.js';
-import { PRIORITIES, SUBJECT_MAX, type Priority } from '../../domain/tickets.js';
+import { DESCRIPTION_MAX, PRIORITIES, SUBJECT_MAX, type Priority } from '../../domain/tickets.js';
 import type { Actor, Person } from '../../services/actors.js';
 import { TicketFromMessage, type CardPlace, type MessagePlace } from '../../services/ticket-from-message.js';
 import type { Db } from '../../store/database.js';
@@ -38,14 +37,6 @@ export interface MessageActionDeps extends TurnServices {
   onEnqueued?: () => void;
 }
 
-const submitted = z.object({
-  subject: z.unknown(),
-  description: z.unknown(),
-  type: z.unknown(),
-  priority: z.unknown(),
-  requester: z.unknown(),
-}).partial();
-
 export function registerMessageActions(app: Application<TurnState>, deps: MessageActionDeps): void {
   const service = new TicketFromMessage({ db: deps.db, tickets: deps.tickets, conversations: deps.conversations, clock: deps.clock, logger: deps.logger, ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}) });
 
@@ -71,8 +62,8 @@ export function registerMessageActions(app: Application<TurnState>, deps: Messag
       const actor = await deps.actors.identify(callerOf(context.activity));
       if (actor.role === 'outsider') return OUTSIDER;
       const message = messageOf(context);
-      const raw = submitted.safeParse(data ?? {});
-      const fields = raw.success ? raw.data : {};
+      // What the dialog's inputs sent back (Action.Submit merges them into `data`); anything else is ignored.
+      const fields: Record<string, unknown> = data !== null && typeof data === 'object' && !Array.isArray(data) ? data : {};
       const text = (v: unknown) => (typeof v === 'string' ? v : '');
       const form = {
         subject: text(fields.subject).replace(/\s+/g, ' ').trim(),
@@ -85,7 +76,7 @@ export function registerMessageActions(app: Application<TurnState>, deps: Messag
       const problems: string[] = [];
       if (!form.subject) problems.push('A ticket needs a subject.');
       else if (form.subject.length > SUBJECT_MAX) problems.push(`The subject is longer than ${SUBJECT_MAX} characters; shorten it and put the rest in the details.`);
-      if (form.description.length > room) problems.push(`The details are ${form.description.length - room} characters too long (at most ${room}${room < 4_000 ? ', as the message’s links take the rest' : ''}).`);
+      if (form.description.length > room) problems.push(`The details are ${form.description.length - room} characters too long (at most ${room}${room < DESCRIPTION_MAX ? ', as the message’s links take the rest' : ''}).`);
       if (!form.type) problems.push('Pick whether something is broken (incident) or someone needs something (request).');
       const allowed = deps.access.prioritiesFor(actor);
       if (!form.priority) problems.push('Pick a priority.');
