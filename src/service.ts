@@ -182,6 +182,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       botAppId: config.bot.appId,
       db,
       clock,
+      onEnqueued: wake,
     });
     const outbox: OutboxWorker = new OutboxWorker({
       database,

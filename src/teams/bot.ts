@@ -5,6 +5,7 @@ import { conversationToRemember } from './conversation.js';
 import { onCardSubmit, registerCardActions } from './handlers/card-actions.js';
 import { registerDialogs } from './handlers/dialogs.js';
 import { registerInstallationHandlers } from './handlers/installation.js';
+import { registerMessageActions } from './handlers/message-actions.js';
 import { registerMessageHandlers } from './handlers/messages.js';
 import { registerPeopleSearch } from './handlers/people-search.js';
 import type { TurnServices } from './handlers/turn-services.js';
@@ -15,6 +16,8 @@ export interface BotDeps extends TurnServices {
   botAppId: string | undefined;
   db: Db;
   clock: () => number;
+  /** After a turn queued outbox rows outside a change (a ticket filed from a message): the worker looks at once. */
+  onEnqueued?: () => void;
 }
 
 /** The teams-ai Application with every route the bot answers. No AI planner: routes are explicit. */
@@ -45,6 +48,7 @@ export function createBot(deps: BotDeps): Application<TurnState> {
   registerCardActions(app, deps);
   registerDialogs(app, deps);
   registerPeopleSearch(app, deps);
+  registerMessageActions(app, deps);
   registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => onCardSubmit(context, deps, value) });
 
   app.error(async (context: TurnContext, error: Error) => {
