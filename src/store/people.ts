@@ -107,13 +107,31 @@ export async function listAgents(db: Db, limit: number): Promise<Person[]> {
   return rows.map(toPerson);
 }
 
-/** Agents whose name or email starts with `text` (case-insensitive): for "assign 42 to megan". */
-export async function findAgentsByName(db: Db, text: string): Promise<Person[]> {
-  const needle = text.toLowerCase();
-  const agents = await listAgents(db, 500);
-  return agents.filter(
-    (p) => p.name.toLowerCase().startsWith(needle) || p.name.toLowerCase().split(/\s+/).some((part) => part.startsWith(needle)) || p.email?.toLowerCase().startsWith(needle),
-  );
+/**
+ * Agents whose name, a word of their name, or email starts with `text` (case-insensitive), by name, at
+ * most `limit`: for "assign 42 to megan" and the Assign picker's typeahead. Filtered in SQL, so a desk
+ * of any size is searched whole.
+ */
+export async function findAgentsByName(db: Db, text: string, limit = 50): Promise<Person[]> {
+  const needle = text.trim().toLowerCase();
+  // LIKE's own wildcards in what was typed match themselves.
+  const prefix = `${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db
+    .selectFrom('people')
+    .selectAll()
+    .where('role', 'in', ['agent', 'admin'])
+    .where((eb) =>
+      eb.or([
+        eb(sql`lower(name)`, 'like', sql`${prefix} escape '\\'`),
+        eb(sql`lower(name)`, 'like', sql`${`% ${prefix}`} escape '\\'`),
+        eb(sql`lower(email)`, 'like', sql`${prefix} escape '\\'`),
+      ]),
+    )
+    .orderBy('name')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(toPerson);
 }
 
 /** The person behind a personal chat, by whichever ids the chat's reference carries. */

@@ -10,6 +10,7 @@ import {
 } from '../../src/store/conversation-references.js';
 import { migrateToLatest, type Database } from '../../src/store/database.js';
 import * as outbox from '../../src/store/outbox.js';
+import { findAgentsByName } from '../../src/store/people.js';
 import { engines } from '../support/databases.js';
 
 const personal = (n: number, overrides: Partial<ConversationToRemember> = {}): ConversationToRemember => ({
@@ -49,6 +50,22 @@ describe.each(engines)('store on $name', (engine) => {
         .values({ id: 1, reference: 'INC-1', type: 'incident', subject: 's', description: '', status: 'new', priority: 'P3', requester_id: 999, source: 'chat', created_at: now, updated_at: now, version: 1, is_open: 1 })
         .execute(),
     ).rejects.toThrow(/foreign key/i);
+  });
+
+  it('finds agents by the start of their name, a word of it, or their email, with typed wildcards taken literally', async () => {
+    const now = Date.now();
+    const person = (name: string, email: string, role: 'agent' | 'admin' | 'requester') => ({ name, email, role, created_at: now, updated_at: now });
+    await db()
+      .insertInto('people')
+      .values([person('Megan Bowen', 'megan@contoso.example', 'agent'), person('Adele Vance', 'adele@contoso.example', 'admin'), person('Meg Ryan', 'm_r@contoso.example', 'requester'), person('100% Agent', 'pct@contoso.example', 'agent')])
+      .execute();
+    const names = async (text: string) => (await findAgentsByName(db(), text)).map((p) => p.name);
+    expect(await names('meg')).toEqual(['Megan Bowen']);
+    expect(await names('VANCE')).toEqual(['Adele Vance']);
+    expect(await names('adele@')).toEqual(['Adele Vance']);
+    expect(await names('100%')).toEqual(['100% Agent']);
+    expect(await names('%')).toEqual([]);
+    expect(await names('_')).toEqual([]);
   });
 
   it('rejects values outside the allowed sets', async () => {
