@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { Parser } from 'htmlparser2';
 import type { TurnContext } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import { originAllowed } from '../domain/origin-pattern.js';
@@ -11,9 +12,10 @@ import type { IncomingFile, KeptFiles, TicketFiles } from '../services/attachmen
  *   `content.downloadUrl` is a short-lived pre-authenticated SharePoint/OneDrive URL (no token sent);
  * - an inline image (a pasted screenshot): `image/*` with a `contentUrl` on the Bot Connector's
  *   attachments API (`…/v3/attachments/{id}/views/original`), read with the bot's own token;
- * - a file shared in a channel or group chat: a `reference` to its SharePoint location, which bots
- *   cannot read (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/bots-filesv4#receive-files-in-channel-or-groupchat-scope),
- *   kept as a link.
+ * - a file shared in a channel or group chat: bots get no file there, only the message's HTML with a
+ *   link to the file in SharePoint (or, from some clients, a `reference` attachment naming it); Teams
+ *   gives bots no way to read those files (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/bots-filesv4),
+ *   so the link is kept, and whoever opens it does so with their own SharePoint permissions.
  * Nothing is fetched from any other address: a downloadUrl must be on TEAMS_FILE_HOSTS and an inline
  * image on the activity's own serviceUrl (already checked against ALLOWED_SERVICE_URLS), so a forged
  * attachment can neither make the service fetch an internal URL nor receive the bot's token.
@@ -74,12 +76,45 @@ export function teamsFilesOf(attachments: readonly TeamsAttachment[] | undefined
         open: async () => download(url, await botToken(), options.timeoutMs),
         linkUrl: null,
       });
-    } else if (type === 'reference' && typeof a.contentUrl === 'string' && /^https:\/\//i.test(a.contentUrl)) {
-      // Shared from SharePoint: whoever opens it does so with their own SharePoint permissions.
-      files.push({ origin: 'teams-link', sourceId: null, name: name || 'shared file', contentType: contentTypeOf(name, undefined), declaredSize: 0, linkUrl: a.contentUrl.slice(0, 2000) });
+    } else if (type === 'reference' && typeof a.contentUrl === 'string' && originAllowed(a.contentUrl, options.downloadOrigins)) {
+      files.push(sharedLink(a.contentUrl, name));
+    } else if (type === 'text/html' && typeof a.content === 'string') {
+      for (const link of sharePointLinksIn(a.content, options.downloadOrigins)) {
+        if (!files.some((f) => f.linkUrl === link.url)) files.push(sharedLink(link.url, link.text));
+      }
     }
   }
   return { files, refused };
+}
+
+function sharedLink(url: string, name: string): IncomingFile {
+  const fallback = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'shared file';
+  const shown = name.trim() || fallback;
+  return { origin: 'teams-link', sourceId: null, name: shown, contentType: contentTypeOf(shown, undefined), declaredSize: 0, linkUrl: url.slice(0, 2000) };
+}
+
+/** Links to SharePoint/OneDrive (TEAMS_FILE_HOSTS) in a message's HTML, with their text. */
+function sharePointLinksIn(html: string, origins: readonly string[]): Array<{ url: string; text: string }> {
+  const links: Array<{ url: string; text: string }> = [];
+  let open: { url: string; text: string } | undefined;
+  const parser = new Parser({
+    onopentag(tag, attributes) {
+      if (tag !== 'a') return;
+      const href = attributes.href ?? '';
+      open = originAllowed(href, origins) ? { url: href, text: '' } : undefined;
+    },
+    ontext(text) {
+      if (open && open.text.length < 200) open.text += text;
+    },
+    onclosetag(tag) {
+      if (tag === 'a' && open) links.push(open);
+      if (tag === 'a') open = undefined;
+    },
+  }, { decodeEntities: true });
+  // Bounded: a message's HTML is at most what the endpoint accepts (MAX_BODY_BYTES).
+  parser.write(html);
+  parser.end();
+  return links.slice(0, 20);
 }
 
 /**
@@ -100,8 +135,14 @@ export async function storeTeamsFiles(
 }
 
 /** True when the message carries anything `teamsFilesOf` would keep or refuse. */
-export function hasFiles(attachments: readonly TeamsAttachment[] | undefined): boolean {
-  return (attachments ?? []).some((a) => a.contentType === FILE_DOWNLOAD_INFO || a.contentType === 'reference' || /^image\//i.test(String(a.contentType ?? '')));
+export function hasFiles(attachments: readonly TeamsAttachment[] | undefined, options: TeamsFilesOptions): boolean {
+  return (attachments ?? []).some(
+    (a) =>
+      a.contentType === FILE_DOWNLOAD_INFO ||
+      a.contentType === 'reference' ||
+      /^image\//i.test(String(a.contentType ?? '')) ||
+      (a.contentType === 'text/html' && typeof a.content === 'string' && sharePointLinksIn(a.content, options.downloadOrigins).length > 0),
+  );
 }
 
 /** The bot's token for the Bot Connector, from the turn's connector client (MSAL caches it). */

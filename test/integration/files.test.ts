@@ -31,7 +31,7 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
   beforeEach(async () => {
     h = await startHarness({
       mail: true,
-      env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId, ATTACHMENT_LINK_SECRET: SECRET, TEAMS_FILE_HOSTS: host.base.replace(/:\d+$/, ':*') },
+      env: { AGENT_IDS: megan.aadObjectId, ADMIN_IDS: adele.aadObjectId, ATTACHMENT_LINK_SECRET: SECRET, TEAMS_FILE_HOSTS: `https://*.sharepoint.com,${host.base.replace(/:\d+$/, ':*')}` },
     });
     for (const person of [alex, megan, adele]) {
       const install = personalInstall(h, 'add', person);
@@ -126,12 +126,21 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     expect((await rows(id)).filter((r) => r.origin === 'teams-image')).toHaveLength(1);
   });
 
-  it('keeps a file shared in a channel as its SharePoint link, and lists every file in the history', async () => {
+  it('keeps files shared in a channel as their SharePoint links (a reference, or a link in the message), never another host, and lists every file in the history', async () => {
     const sharepoint = 'https://contoso.sharepoint.com/sites/Support/Shared%20Documents/General/printer-jam.jpg';
-    const message = channelMessage(h, 'new Printer jams on floor 3', { from: alex, attachments: [{ contentType: 'reference', contentUrl: sharepoint, name: 'printer-jam.jpg' }] });
+    const inText = 'https://contoso.sharepoint.com/sites/Support/Shared%20Documents/General/error%20codes.xlsx';
+    // Teams gives a bot in a channel the message's HTML, where a shared file is a link to SharePoint.
+    const html = `<p><at>Service Desk</at> new Printer jams on floor 3, see <a href="${inText}">error codes.xlsx</a> and <a href="https://evil.example/x.exe">this</a></p>`;
+    const message = channelMessage(h, 'new Printer jams on floor 3', {
+      from: alex,
+      attachments: [{ contentType: 'text/html', content: html }, { contentType: 'reference', contentUrl: sharepoint, name: 'printer-jam.jpg' }],
+    });
     const [reply] = await post(message, 2);
     const id = await ticketIdNamed(reply!);
-    expect(await rows(id)).toMatchObject([{ origin: 'teams-link', storage: 'link', location: sharepoint, name: 'printer-jam.jpg', content: null }]);
+    expect(await rows(id)).toMatchObject([
+      { origin: 'teams-link', storage: 'link', location: inText, name: 'error codes.xlsx', content: null },
+      { origin: 'teams-link', storage: 'link', location: sharepoint, name: 'printer-jam.jpg', content: null },
+    ]);
     const ref = (await db().selectFrom('tickets').select('reference').where('id', '=', id).executeTakeFirstOrThrow()).reference;
     const history = await say(alex, `history ${ref}`);
     expect(textOf(history)).toContain('printer-jam.jpg');

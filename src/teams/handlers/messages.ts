@@ -48,7 +48,7 @@ export function registerMessageHandlers(
         await answerFileCommand(context, { ...deps, fileServices: deps.fileServices }, actor, where, fileCommand);
         return;
       }
-      const files = deps.fileServices && hasFiles(activity.attachments as TeamsAttachment[] | undefined) ? deps.fileServices : undefined;
+      const files = deps.fileServices && hasFiles(activity.attachments as TeamsAttachment[] | undefined, deps.fileServices.options) ? deps.fileServices : undefined;
       const parsed = parseCommand(text);
       if (where.threadTicketId !== undefined && (!addressed || !parsed.ok)) {
         // A screenshot alone under a ticket's card is still a note: it says what it brought.
