@@ -25,7 +25,7 @@ import { authorName, type TicketCards } from '../services/ticket-cards.js';
 import type { Result } from '../services/result.js';
 import type { ListCursor, TicketQueries } from '../services/ticket-queries.js';
 import type { TicketService } from '../services/tickets.js';
-import type { TicketFiles } from '../services/attachments/ticket-files.js';
+import { sharedCardViews, type TicketFiles } from '../services/attachments/ticket-files.js';
 import { commandsFor } from './command-help.js';
 import type { Where } from './turn.js';
 
@@ -242,7 +242,7 @@ export class CommandRunner {
     const card = historyCard(
       ticket,
       entries.map((e) => ({ at: e.at, kind: e.kind, visibility: e.visibility, authorName: authorName(e, people), body: e.body })),
-      files?.ok ? files.value.attachments.map((a, i) => ({ number: i + 1, name: a.name, contentType: a.contentType, size: a.size, internal: a.visibility === 'internal', ...(a.origin === 'teams-link' && a.location ? { url: a.location } : {}) })) : [],
+      files?.ok ? sharedCardViews(files.value.attachments) : [],
     );
     return { kind: 'card', card, summary: `History of ${ticket.reference}` };
   }

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { AttachmentView } from '../../cards/attachments-section.js';
 import { linkQuery, verifyLink } from '../../domain/attachment-links.js';
 import { safeFileName } from '../../domain/mail/content.js';
 import { isAgent, ticketRefusal, type Audience } from '../../domain/roles.js';
@@ -53,7 +54,7 @@ export type DownloadOutcome =
 
 export interface TicketFilesDeps {
   db: Db;
-  actors: Pick<ActorDirectory, 'roleOf'>;
+  actors: Pick<ActorDirectory, 'roleOf' | 'identify'>;
   limits: AttachmentLimits;
   links: LinkSettings;
   logger: Logger;
@@ -151,15 +152,35 @@ export class TicketFiles {
     if (!attachment) return { status: 404, reason: 'no such file' };
     const person = await findPerson(this.deps.db, verdict.claims.audience);
     if (!person) return { status: 403, reason: 'link refused: its audience is unknown' };
-    const role = await this.deps.actors.roleOf(person);
+    // Who they are now, as a turn of theirs would see them (role, and support teams not theirs).
+    const caller = person.teamsId
+      ? callerOf(await this.deps.actors.identify({ teamsId: person.teamsId, aadObjectId: person.aadObjectId, tenantId: person.tenantId, name: person.name }))
+      : { role: await this.deps.actors.roleOf(person), personId: person.id };
     const ticket = await findTicket(this.deps.db, attachment.ticketId);
-    const refused = ticketRefusal({ role, personId: person.id }, 'view', attachment.ticketId, ticket);
+    const refused = ticketRefusal(caller, 'view', attachment.ticketId, ticket);
     if (refused) return { status: 403, reason: `link refused: ${refused}` };
-    if (attachment.visibility === 'internal' && !isAgent(role)) return { status: 403, reason: 'link refused: the file is internal to the desk' };
+    if (attachment.visibility === 'internal' && !isAgent(caller.role)) return { status: 403, reason: 'link refused: the file is internal to the desk' };
     const body = await this.contents(attachment);
     if (!body) return { status: attachment.purged ? 410 : 404, reason: attachment.purged ? 'the contents were deleted by retention' : 'the contents are not kept here; the file is a link' };
     return { status: 200, attachment, body };
   }
+}
+
+/**
+ * A ticket's files for a card many people see (the ticket card): no personal links, only SharePoint
+ * addresses of shared files; `attachmentsSection(views, { getFiles: \`files ${reference}\` })` adds the
+ * button that asks for links in the viewer's own name.
+ */
+export function sharedCardViews(attachments: readonly TicketAttachment[]): AttachmentView[] {
+  return attachments.map((a, i) => ({
+    number: i + 1,
+    name: a.name,
+    contentType: a.contentType,
+    size: a.size,
+    internal: a.visibility === 'internal',
+    ...(a.origin === 'teams-link' && a.location ? { url: a.location } : {}),
+    ...(a.purged ? { note: 'deleted by retention' } : {}),
+  }));
 }
 
 /** A content type as sent, if it looks like one (`type/subtype`, parameters dropped); else octet-stream. */

@@ -1,6 +1,6 @@
 import type { Application, TurnState } from '@microsoft/teams-ai';
 import type { Activity, TurnContext } from 'botbuilder';
-import { attachmentsSection, filesCard, type AttachmentView } from '../../cards/attachments-section.js';
+import { filesCard, type AttachmentView } from '../../cards/attachments-section.js';
 import { confirmationCard } from '../../cards/confirmation-card.js';
 import { cardMessage } from '../../cards/adaptive-card.js';
 import { originAllowed } from '../../domain/origin-pattern.js';
@@ -144,14 +144,6 @@ function viewOf(a: TicketAttachment, number: number, files: TicketFiles, actor: 
   if (a.storage !== 'link') return { ...base, url: files.linkFor(actor, a).url };
   if (a.origin === 'teams-link' && a.location) return { ...base, url: a.location, note: 'shared from SharePoint' };
   return { ...base, note: 'too large to keep; in the mailbox' };
-}
-
-/** The ticket card's files, as `attachmentsSection` elements with a "Get files" button (no personal links on a shared card). */
-export function ticketCardFilesSection(reference: string, attachments: readonly TicketAttachment[]): ReturnType<typeof attachmentsSection> {
-  return attachmentsSection(
-    attachments.map((a, i) => ({ number: i + 1, name: a.name, contentType: a.contentType, size: a.size, internal: a.visibility === 'internal', ...(a.origin === 'teams-link' && a.location ? { url: a.location } : {}) })),
-    { getFiles: `files ${reference}` },
-  );
 }
 
 const isPersonal = (context: TurnContext) => context.activity.conversation?.conversationType === 'personal';
