@@ -87,11 +87,21 @@ export class TicketFiles {
           rows.push(asLink(file.declaredSize ?? 0));
           continue;
         }
-        const stream = await file.open();
+        // Counted on the way: Teams does not say how large a file is, and one too large is still listed with its size.
+        let seen = 0;
+        const source = await file.open();
+        const stream = Readable.from(
+          (async function* () {
+            for await (const chunk of source as AsyncIterable<Buffer>) {
+              seen += chunk.length;
+              yield chunk;
+            }
+          })(),
+        );
         const kept: KeptContent | typeof TOO_LARGE = await keepStream(stream, name, this.deps.limits);
         if (kept === TOO_LARGE) {
           if (!file.linkUrl) throw new Error(`it is larger than ${this.deps.limits.attachmentMaxBytes} bytes`);
-          rows.push(asLink(file.declaredSize ?? 0));
+          rows.push(asLink(Math.max(seen, file.declaredSize ?? 0)));
           continue;
         }
         paths.push(kept.path);

@@ -143,7 +143,8 @@ function viewOf(a: TicketAttachment, number: number, files: TicketFiles, actor: 
   if (a.purged) return { ...base, note: 'deleted by retention' };
   if (a.storage !== 'link') return { ...base, url: files.linkFor(actor, a).url };
   if (a.origin === 'teams-link' && a.location) return { ...base, url: a.location, note: 'shared from SharePoint' };
-  return { ...base, note: 'too large to keep; in the mailbox' };
+  if (a.origin === 'teams-file' && a.location) return { ...base, url: a.location, note: 'too large to keep; in the sender’s OneDrive' };
+  return { ...base, note: a.origin === 'email' ? 'too large to keep; in the mailbox' : 'too large to keep' };
 }
 
 const isPersonal = (context: TurnContext) => context.activity.conversation?.conversationType === 'personal';
