@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,11 @@ import { startHarness, type Harness } from '../support/harness.js';
  */
 
 const SECRET = 'test-link-secret-0123456789-abcdefghijklmnop';
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/teams-activities/${name}`, import.meta.url), 'utf8'));
+/** Microsoft Learn's example of a file sent to a bot in a personal chat (see test/fixtures/PROVENANCE.md). */
+const DOWNLOAD_INFO = fixture('message-personal-file-download-info.json').attachments[0];
+const CONSENT_ACCEPT = fixture('invoke-fileConsent-accept.json');
+const CONSENT_DECLINE = fixture('invoke-fileConsent-decline.json');
 const FILE_INFO = 'application/vnd.microsoft.teams.file.download.info';
 
 let host: FakeFileHost;
@@ -80,11 +85,12 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
   const fetchLink = (url: URL) => fetch(`${h.service.url}${url.pathname}${url.search}`);
   const personId = async (p: Person) => (await db().selectFrom('people').select('id').where('aad_object_id', '=', p.aadObjectId).executeTakeFirstOrThrow()).id;
 
-  async function openWithFile(bytes: Buffer, name = 'vpn-log.txt') {
+  /** Alex opens a ticket with a file attached: Learn's example, its addresses pointed at the fake file host. */
+  async function openWithFile(bytes: Buffer, name = 'file_example.txt') {
     const downloadUrl = host.addDownload(bytes);
     const message = personalMessage(h, 'new VPN drops every hour', {
       from: alex,
-      attachments: [{ contentType: FILE_INFO, contentUrl: `${host.base}/personal/alex/Documents/Microsoft Teams Chat Files/${name}`, name, content: { downloadUrl, uniqueId: 'B1D3E6F0-1111-4C4C-9A9A-0123456789AB', fileType: 'txt' } }],
+      attachments: [{ ...DOWNLOAD_INFO, name, contentUrl: `${host.base}/personal/alex/Documents/Applications/${name}`, content: { ...DOWNLOAD_INFO.content, downloadUrl } }],
     });
     const [reply, filesNote] = await post(message, 2);
     const id = await ticketIdNamed(reply!);
@@ -95,9 +101,9 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
   it('keeps a file sent with `new` in a personal chat on the new ticket, byte for byte, fetched from its pre-authenticated URL without our token', async () => {
     const bytes = Buffer.concat([Buffer.from('2026-12-02 VPN dropped\r\n'), randomBytes(5000)]);
     const { id, filesNote } = await openWithFile(bytes);
-    expect(textOf(filesNote)).toContain('Kept on the ticket: vpn-log.txt');
+    expect(textOf(filesNote)).toContain('Kept on the ticket: file_example.txt');
     const [row] = await rows(id);
-    expect(row).toMatchObject({ origin: 'teams-file', name: 'vpn-log.txt', content_type: 'text/plain', size: bytes.length, visibility: 'public', storage: 'database', source_id: 'B1D3E6F0-1111-4C4C-9A9A-0123456789AB' });
+    expect(row).toMatchObject({ origin: 'teams-file', name: 'file_example.txt', content_type: 'text/plain', size: bytes.length, visibility: 'public', storage: 'database', source_id: '1150D938-8870-4044-9F2C-5BBDEBA70C9D' });
     expect(Buffer.from(row!.content!).equals(bytes)).toBe(true);
     expect(host.downloadRequests.at(-1)?.authorization).toBeUndefined();
   });
@@ -189,7 +195,7 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     const { id, ref } = await openWithFile(Buffer.from('public'));
     const note = personalMessage(h, `note ${ref} internal trace`, { from: megan, attachments: [{ contentType: FILE_INFO, name: 'trace.txt', content: { downloadUrl: host.addDownload(Buffer.from('secret trace')), uniqueId: 'u2', fileType: 'txt' } }] });
     await post(note, 2);
-    expect((await rows(id)).map((r) => [r.name, r.visibility])).toEqual([['vpn-log.txt', 'public'], ['trace.txt', 'internal']]);
+    expect((await rows(id)).map((r) => [r.name, r.visibility])).toEqual([['file_example.txt', 'public'], ['trace.txt', 'internal']]);
     const alexList = await say(alex, `files ${ref}`);
     expect(textOf(alexList)).not.toContain('trace.txt');
     const internal = (await rows(id)).find((r) => r.name === 'trace.txt')!;
@@ -207,7 +213,7 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     expect(consent).toMatchObject({ name: 'capture.bin', content: { sizeInBytes: bytes.length } });
 
     const session = host.newUploadSession('capture.bin');
-    const accept = invoke(h, 'fileConsent/invoke', { type: 'fileUpload', action: 'accept', context: consent.content.acceptContext, uploadInfo: { ...session, name: 'capture.bin', fileType: 'bin' } }, megan);
+    const accept = invoke(h, CONSENT_ACCEPT.name, { ...CONSENT_ACCEPT.value, context: consent.content.acceptContext, uploadInfo: { ...CONSENT_ACCEPT.value.uploadInfo, ...session, name: 'capture.bin', fileType: 'bin' } }, megan);
     expect((await h.post(accept)).status).toBe(200);
     const [info] = await h.connector.waitFor((c) => c.activityId === accept.id);
     expect(info!.activity.attachments[0]).toMatchObject({ contentType: 'application/vnd.microsoft.teams.card.file.info', contentUrl: session.contentUrl, name: 'capture.bin', content: { uniqueId: session.uniqueId } });
@@ -216,7 +222,7 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     expect(uploaded.bytes.equals(bytes)).toBe(true);
 
     const declined = host.newUploadSession('capture.bin');
-    const decline = invoke(h, 'fileConsent/invoke', { type: 'fileUpload', action: 'decline', context: consent.content.declineContext, uploadInfo: { ...declined, name: 'capture.bin' } }, megan);
+    const decline = invoke(h, CONSENT_DECLINE.name, { ...CONSENT_DECLINE.value, context: consent.content.declineContext }, megan);
     expect((await h.post(decline)).status).toBe(200);
     const [answer] = await h.connector.waitFor((c) => c.activityId === decline.id);
     expect(textOf(answer)).toContain('did not send');
