@@ -301,4 +301,28 @@ describe('files on tickets with ATTACHMENT_DIR and a small ATTACHMENT_MAX_BYTES'
     // 800 KB from disk through the link: measured 33-61 ms on this 2-core machine; the bound only catches a download that stalls.
     expect(performance.now() - started).toBeLessThan(2_000);
   });
+
+  it('retention deletes the contents of Teams files on long-closed tickets like email attachments; the link then answers 410 and the row still names the file', async () => {
+    await h.stop();
+    h = await startHarness({ env: { RETENTION_DAYS: '30', ATTACHMENT_DIR: dir, ATTACHMENT_LINK_SECRET: SECRET, TEAMS_FILE_HOSTS: host.base.replace(/:\d+$/, ':*') } });
+    const message = personalMessage(h, 'new Old printer', { from: alex, attachments: [{ ...DOWNLOAD_INFO, content: { ...DOWNLOAD_INFO.content, downloadUrl: host.addDownload(Buffer.from('old contents')) } }] });
+    await h.post(message);
+    await h.connector.waitFor((c) => c.activityId === message.id, { count: 2 });
+    const db = h.service.database.db;
+    const ticket = await db.selectFrom('tickets').select(['id', 'reference']).executeTakeFirstOrThrow();
+    const files = personalMessage(h, `files ${ticket.reference}`, { from: alex });
+    await h.post(files);
+    const [list] = await h.connector.waitFor((c) => c.activityId === files.id);
+    const link = new URL(/"url":"([^"]+\/api\/attachments\/[^"]+)"/.exec(JSON.stringify(list!.activity.attachments))![1]!.replace(/\\u0026/g, '&'));
+    expect((await fetch(`${h.service.url}${link.pathname}${link.search}`)).status).toBe(200);
+
+    await db.updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).where('id', '=', ticket.id).execute();
+    expect(await h.service.retention!.purge()).toBe(1);
+    const row = await db.selectFrom('ticket_attachments').selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ name: 'file_example.txt', size: 12 });
+    expect(row.purged_at).not.toBeNull();
+    expect(readdirSync(dir)).toHaveLength(0);
+    expect((await fetch(`${h.service.url}${link.pathname}${link.search}`)).status).toBe(410);
+    expect(await h.service.retention!.purge()).toBe(0);
+  });
 });
