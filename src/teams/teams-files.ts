@@ -34,7 +34,7 @@ export interface TeamsAttachment {
 export interface TeamsFilesOptions {
   /** Origins a download.info `downloadUrl` may be on (TEAMS_FILE_HOSTS). */
   downloadOrigins: readonly string[];
-  /** Longest one file's download may take. */
+  /** Longest one file's download may take (default 15 s: the turn waits for it). */
   timeoutMs?: number;
 }
 
@@ -172,7 +172,7 @@ function isHttps(url: string, origins: readonly string[]): boolean {
   return url.startsWith('https://') || origins.some((o) => o.startsWith('http://'));
 }
 
-async function download(url: string, token: string | undefined, timeoutMs = 60_000): Promise<Readable> {
+async function download(url: string, token: string | undefined, timeoutMs = 15_000): Promise<Readable> {
   const response = await fetch(url, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     redirect: 'error',
