@@ -140,7 +140,22 @@ export interface Config {
   retentionDays: number | undefined;
   /** Path of the SLA policy file; undefined → the built-in policy. */
   slaConfigPath: string | undefined;
+  /** Files on tickets: download links and where files from Teams may be fetched. */
+  files: FilesConfig;
 }
+
+export interface FilesConfig {
+  /** Signs download links; undefined → a random secret per process (links die on restart, one replica only). */
+  linkSecret: string | undefined;
+  linkTtlMs: number;
+  /** The public base URL download links start with; undefined → the address the service listens on. */
+  publicUrl: string | undefined;
+  /** Origins a file's `downloadUrl` (personal-chat files, SharePoint/OneDrive) may be fetched from. */
+  downloadOrigins: readonly string[];
+}
+
+/** SharePoint Online (commercial, GCC High, DoD, China): where Teams keeps chat files. */
+export const SHAREPOINT_ORIGINS: readonly string[] = ['https://*.sharepoint.com', 'https://*.sharepoint.us', 'https://*.sharepoint-mil.us', 'https://*.sharepoint.cn'];
 
 /** One row per variable: the README's table is written from the same words. */
 export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: string }> = [
@@ -182,6 +197,10 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'MAIL_ACK_MAX_PER_HOUR_TOTAL', default: '200', meaning: 'Most acknowledgements the desk sends per hour to everyone together, so a flood of forged senders cannot use it for backscatter. Acknowledgements only ever go to senders the receiving server authenticated (SPF/DKIM/DMARC).' },
   { name: 'ATTACHMENT_MAX_BYTES', default: '10485760', meaning: 'Attachments up to this size are stored; larger ones are recorded with a link to the message in the mailbox.' },
   { name: 'ATTACHMENT_DIR', default: '(in the database)', meaning: 'Folder for attachment contents. Unset → stored in the database.' },
+  { name: 'PUBLIC_URL', default: '(the address it listens on)', meaning: 'Public HTTPS base URL of this service (the bot endpoint without `/api/messages`); signed download links for ticket files start with it.' },
+  { name: 'ATTACHMENT_LINK_SECRET', default: '(random per start)', meaning: 'At least 32 characters that sign file download links (`openssl rand -base64 48`). Unset → a random secret each start: links stop working on restart and on other replicas, so set it when running more than one.' },
+  { name: 'ATTACHMENT_LINK_TTL', default: '15m', meaning: 'How long a download link for a ticket file works (`5m`, `1h`; at most 24h). Links are made for one person when they ask, after checking they may see the ticket.' },
+  { name: 'TEAMS_FILE_HOSTS', default: 'SharePoint Online hosts', meaning: 'Comma-separated origins a file sent to the bot in Teams may be downloaded from (its pre-authenticated `downloadUrl`). Default: `https://*.sharepoint.com`, `.sharepoint.us`, `.sharepoint-mil.us`, `.sharepoint.cn`. Inline images are fetched only from the activity\'s own `serviceUrl` host.' },
   { name: 'HUBSPOT_ACCESS_TOKEN', default: '', meaning: 'Private-app token; turns HubSpot enrichment on.' },
   { name: 'HUBSPOT_BASE_URL', default: 'https://api.hubapi.com', meaning: 'HubSpot API endpoint.' },
   { name: 'HUBSPOT_CLIENT_SECRET', default: '', meaning: 'App client secret used to verify webhook signatures (v3); without it `/api/webhooks/hubspot` refuses everything.' },
@@ -261,6 +280,10 @@ const schema = z.object({
   MAIL_ACK_MAX_PER_HOUR_TOTAL: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(100_000).default(200)),
   ATTACHMENT_MAX_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(150 * 1024 * 1024).default(10 * 1024 * 1024)),
   ATTACHMENT_DIR: optionalString,
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.string().trim().url('PUBLIC_URL must be a URL such as https://desk.contoso.com').optional()),
+  ATTACHMENT_LINK_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'ATTACHMENT_LINK_SECRET must be at least 32 characters (openssl rand -base64 48)').optional()),
+  ATTACHMENT_LINK_TTL: z.preprocess(emptyToUndefined, duration('ATTACHMENT_LINK_TTL', 10_000, 86_400_000).default('15m')),
+  TEAMS_FILE_HOSTS: idList,
   HUBSPOT_ACCESS_TOKEN: optionalString,
   HUBSPOT_BASE_URL: z.preprocess(
     emptyToUndefined,
@@ -333,6 +356,9 @@ export function parseConfig(env: Env): ConfigResult {
   }
   if (e.ALLOWED_TENANT_IDS.includes('*') && e.ALLOWED_TENANT_IDS.length > 1) {
     problems.push('ALLOWED_TENANT_IDS: * allows every tenant; list tenant ids or *, not both.');
+  }
+  for (const pattern of e.TEAMS_FILE_HOSTS.filter((p) => !isOriginPattern(p))) {
+    problems.push(`TEAMS_FILE_HOSTS: ${pattern} is not an origin such as https://*.sharepoint.com (* in the host or as the port)`);
   }
   for (const pattern of e.ALLOWED_SERVICE_URLS.filter((p) => !isOriginPattern(p))) {
     problems.push(`ALLOWED_SERVICE_URLS: ${pattern} is not an origin such as https://smba.trafficmanager.net or http://127.0.0.1:* (* in the host or as the port)`);
@@ -419,6 +445,12 @@ export function parseConfig(env: Env): ConfigResult {
     metricsToken: e.METRICS_TOKEN,
     retentionDays: e.RETENTION_DAYS,
     slaConfigPath: e.SLA_CONFIG,
+    files: {
+      linkSecret: e.ATTACHMENT_LINK_SECRET,
+      linkTtlMs: e.ATTACHMENT_LINK_TTL,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+      downloadOrigins: e.TEAMS_FILE_HOSTS.length > 0 ? e.TEAMS_FILE_HOSTS.map((u) => u.replace(/\/+$/, '').toLowerCase()) : SHAREPOINT_ORIGINS,
+    },
   };
   return { ok: true, config: deepFreeze(config) };
 }

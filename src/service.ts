@@ -44,6 +44,8 @@ import { botTokenProbe } from './teams/bot-token-probe.js';
 import { outboxDepth } from './store/outbox.js';
 import { mailOutboxDepth } from './store/mail.js';
 import { escalationCounts, openTicketCounts, slaEventCounts } from './store/reports.js';
+import { randomBytes } from 'node:crypto';
+import { TicketFiles } from './services/attachments/ticket-files.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -172,9 +174,21 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake(), onScheduled: () => sweeperRef?.recheck() });
     const reports = new ReportService({ db, policy: sla, clock });
+    // Files on tickets (Teams files, email attachments) and their signed download links. Without
+    // ATTACHMENT_LINK_SECRET a random secret is used: links die with this process (documented).
+    let publicUrl = config.files.publicUrl;
+    const files = new TicketFiles({
+      db,
+      actors,
+      limits: { attachmentMaxBytes: config.mail.attachmentMaxBytes, attachmentDir: config.mail.attachmentDir },
+      links: { secret: config.files.linkSecret ? Buffer.from(config.files.linkSecret, 'utf8') : randomBytes(32), ttlMs: config.files.linkTtlMs, baseUrl: () => publicUrl ?? '' },
+      logger: logger.child({ part: 'files' }),
+      clock,
+    });
+    const fileServices = { files, options: { downloadOrigins: config.files.downloadOrigins }, linkTtlMs: config.files.linkTtlMs };
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
-    const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports });
-    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner };
+    const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files });
+    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
@@ -278,6 +292,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       metrics,
       metricsToken: config.metricsToken,
       maxBodyBytes: config.http.maxBodyBytes,
+      attachments: files,
       ...(mail
         ? {
             graphNotifications: {
@@ -306,6 +321,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock }) : undefined;
     await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
+    publicUrl ??= `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     outbox.start();
     sweeper.start();
     mail?.sender.start();

@@ -1,5 +1,6 @@
 import type { Ticket } from '../domain/tickets.js';
 import { adaptiveCard, type AdaptiveCard, type CardElement } from './adaptive-card.js';
+import { attachmentsSection, type AttachmentView } from './attachments-section.js';
 import { localTime } from './fields.js';
 
 export interface HistoryEntry {
@@ -20,8 +21,11 @@ const KIND_LABELS: Record<string, string> = {
   reply: 'reply',
 };
 
-/** A ticket's timeline, oldest first; internal entries are marked (and never passed in for requesters). */
-export function historyCard(ticket: Ticket, entries: readonly HistoryEntry[]): AdaptiveCard {
+/**
+ * A ticket's timeline, oldest first; internal entries are marked (and never passed in for requesters).
+ * Its files (from email and Teams) follow, with a "Get files" button for personal links.
+ */
+export function historyCard(ticket: Ticket, entries: readonly HistoryEntry[], files: readonly AttachmentView[] = []): AdaptiveCard {
   const body: CardElement[] = [
     {
       type: 'RichTextBlock',
@@ -50,5 +54,6 @@ export function historyCard(ticket: Ticket, entries: readonly HistoryEntry[]): A
       ],
     });
   }
-  return adaptiveCard(`History of ${ticket.reference}: ${entries.length} entries`, body);
+  body.push(...attachmentsSection(files, { getFiles: `files ${ticket.reference}` }));
+  return adaptiveCard(`History of ${ticket.reference}: ${entries.length} entries${files.length > 0 ? `, ${files.length} files` : ''}`, body);
 }

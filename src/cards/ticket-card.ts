@@ -1,6 +1,7 @@
 import { ageLabel, PRIORITIES, PRIORITY_LABELS, SETTABLE_STATUSES, STATUS_LABELS, type Ticket } from '../domain/tickets.js';
 import { adaptiveCard, literalText, type AdaptiveCard, type CardElement } from './adaptive-card.js';
 import { executeAction, showCardAction, VERBS } from './actions.js';
+import { attachmentsSection, type AttachmentView } from './attachments-section.js';
 import { DIALOG_VERBS, dialogAction } from './dialog-cards.js';
 import { field, truncate } from './fields.js';
 
@@ -23,6 +24,8 @@ export interface TicketCardData {
   customer?: { company?: string; owner?: string; openDeals?: number; status?: string };
   /** Agents' view of an email ticket: a sender the receiving server did not confirm, addresses our mail could not reach. */
   mail?: { unverifiedSender?: { address: string; check: string }; bounced?: ReadonlyArray<{ address: string; reason: string }> };
+  /** The ticket's files this audience may see (shared views: no personal links on a card many see). */
+  files?: readonly AttachmentView[];
   now: number;
 }
 
@@ -111,6 +114,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
       ],
     });
   }
+  body.push(...attachmentsSection(data.files ?? [], { getFiles: `files ${ticket.reference}` }));
   const id = { ticket: ticket.id };
   const actions: CardElement[] = [];
   // Teams shows at most six buttons on a card (its host config's maxActions): Take, the three dialogs,

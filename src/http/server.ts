@@ -9,6 +9,7 @@ import { jsonBody } from './json-body.js';
 import { parseGraphNotifications } from './graph-notifications.js';
 import { parseHubSpotEvents } from './hubspot-webhooks.js';
 import { verifyV3 } from '../domain/hubspot-signature.js';
+import { registerAttachmentRoutes, type AttachmentDownloads } from './attachments.js';
 
 /** What the HTTP layer needs from the bot: the adapter's `process`, wrapped by the teams folder. */
 export interface MessageEndpoint {
@@ -28,6 +29,8 @@ export interface HttpServerDeps {
   graphNotifications?: GraphNotificationSink;
   /** HubSpot webhooks, when HubSpot is on. */
   hubspotWebhooks?: HubSpotWebhookSink;
+  /** Ticket files behind signed links (`GET /api/attachments/:key`). */
+  attachments?: AttachmentDownloads;
 }
 
 export interface HubSpotWebhookSink {
@@ -193,6 +196,8 @@ export class HttpServer {
       await sink.changed(parsed.changed);
       res.send(204);
     });
+
+    registerAttachmentRoutes(this.server, deps.attachments, logger, (res) => this.explained.add(res));
 
     // The Agents Playground (and some load balancers) probe the endpoint with HEAD before using it.
     this.server.head('/api/messages', async (_req: Request, res: Response) => {

@@ -16,6 +16,8 @@ import { findTicket } from '../store/tickets.js';
 import { listTimeline, type TimelineEntry } from '../store/timeline.js';
 import { unverifiedSender } from '../store/mail.js';
 import { participantsOf } from '../store/mail-participants.js';
+import { listTicketAttachments } from '../store/ticket-attachments.js';
+import { sharedCardViews } from './attachments/ticket-files.js';
 import type { CardRenderer } from '../workers/delivery.js';
 import type { AccessPolicy, ConversationSeen } from './access.js';
 
@@ -99,6 +101,7 @@ export class TicketCards implements CardRenderer {
       sla: slaSummary(this.sla, ticket, ticket.slaClocks, this.clock()),
       ...(audience === 'agent' ? { customer: customerFacts(ticket, facts) } : {}),
       ...(audience === 'agent' && ticket.source === 'email' ? { mail: await this.mailFlags(ticket.id) } : {}),
+      files: sharedCardViews(await listTicketAttachments(this.db, ticketId, { includeInternal: audience === 'agent' })),
       now: this.clock(),
     };
   }

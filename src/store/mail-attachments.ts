@@ -70,13 +70,17 @@ export async function attachmentContent(db: Db, id: number): Promise<Uint8Array 
 }
 
 export interface StoredContent {
-  id: number;
+  /** A mail attachment's id, or a Teams file's key (`t7`, see ticket-attachments.ts). */
+  id: number | string;
   storage: 'database' | 'file';
   /** The file's path, for contents kept in ATTACHMENT_DIR. */
   location: string | null;
 }
 
-/** Attachments of tickets closed before `closedBefore` whose contents (in the database or a file) are still kept. */
+/**
+ * Attachments of tickets closed before `closedBefore` whose contents (in the database or a file) are
+ * still kept: email attachments and files from Teams alike.
+ */
 export async function attachmentsOfLongClosedTickets(db: Db, closedBefore: number, limit: number): Promise<StoredContent[]> {
   const rows = await db
     .selectFrom('mail_attachments')
@@ -88,9 +92,26 @@ export async function attachmentsOfLongClosedTickets(db: Db, closedBefore: numbe
     .where('mail_attachments.storage', 'in', ['database', 'file'])
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ id: r.id, storage: r.storage as StoredContent['storage'], location: r.location }));
+  const mail: StoredContent[] = rows.map((r) => ({ id: r.id, storage: r.storage as StoredContent['storage'], location: r.location }));
+  if (mail.length >= limit) return mail;
+  const teams = await db
+    .selectFrom('ticket_attachments')
+    .innerJoin('tickets', 'tickets.id', 'ticket_attachments.ticket_id')
+    .select(['ticket_attachments.id as id', 'ticket_attachments.storage as storage', 'ticket_attachments.location as location'])
+    .where('tickets.status', '=', 'closed')
+    .where('tickets.closed_at', '<', closedBefore)
+    .where('ticket_attachments.purged_at', 'is', null)
+    .where('ticket_attachments.storage', 'in', ['database', 'file'])
+    .limit(limit - mail.length)
+    .execute();
+  return [...mail, ...teams.map((r) => ({ id: `t${r.id}`, storage: r.storage as StoredContent['storage'], location: r.location }))];
 }
 
-export async function markContentPurged(db: Db, attachmentId: number, now: number): Promise<void> {
+export async function markContentPurged(db: Db, attachmentId: number | string, now: number): Promise<void> {
+  if (typeof attachmentId === 'string') {
+    const id = Number(attachmentId.replace(/^t/, ''));
+    await db.updateTable('ticket_attachments').set({ content: null, purged_at: now }).where('id', '=', id).execute();
+    return;
+  }
   await db.updateTable('mail_attachments').set({ content: null, purged_at: now }).where('id', '=', attachmentId).execute();
 }

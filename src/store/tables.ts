@@ -319,6 +319,25 @@ export interface MailAttachmentTable {
   created_at: number;
 }
 
+/** Files handed to the bot in Teams, on their ticket (email attachments are in mail_attachments). */
+export interface TicketAttachmentTable {
+  id: Generated<number>;
+  ticket_id: number;
+  origin: 'teams-file' | 'teams-image' | 'teams-link';
+  source_id: string | null;
+  name: string;
+  content_type: string;
+  size: number;
+  visibility: 'public' | 'internal';
+  author_id: number | null;
+  storage: 'database' | 'file' | 'link';
+  content: Uint8Array | null;
+  /** File path (storage 'file') or the SharePoint/OneDrive address (storage 'link'). */
+  location: string | null;
+  purged_at: number | null;
+  created_at: number;
+}
+
 export interface MailStateTable {
   key: string;
   value: string;
@@ -440,6 +459,7 @@ export interface Tables {
   webhook_receipts: WebhookReceiptTable;
   crm_state: CrmStateTable;
   replicas: ReplicaTable;
+  ticket_attachments: TicketAttachmentTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

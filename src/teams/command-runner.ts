@@ -25,6 +25,7 @@ import { authorName, type TicketCards } from '../services/ticket-cards.js';
 import type { Result } from '../services/result.js';
 import type { ListCursor, TicketQueries } from '../services/ticket-queries.js';
 import type { TicketService } from '../services/tickets.js';
+import { sharedCardViews, type TicketFiles } from '../services/attachments/ticket-files.js';
 import { commandsFor } from './command-help.js';
 import type { Where } from './turn.js';
 
@@ -35,7 +36,7 @@ import type { Where } from './turn.js';
  */
 
 export type Reply =
-  | { kind: 'card'; card: AdaptiveCard; summary: string; ticketCard?: { ticketId: number; version: number }; tone?: 'good' | 'warning' }
+  | { kind: 'card'; card: AdaptiveCard; summary: string; ticketCard?: { ticketId: number; version: number }; tone?: 'good' | 'warning'; ticketId?: number }
   | { kind: 'none' };
 
 export interface TurnHelpers {
@@ -65,6 +66,8 @@ export interface RunnerDeps {
   /** SLA attainment and the open-ticket trend, for `report` (agents). */
   reports: ReportService;
   defaultTier?: string;
+  /** A ticket's files, for its history. */
+  files?: Pick<TicketFiles, 'list'>;
 }
 
 export class CommandRunner {
@@ -208,7 +211,7 @@ export class CommandRunner {
     );
     if (!result.ok) return warn(`Nothing was created: ${result.reason}.`);
     const where_ = where.kind === 'personal' ? 'Its card follows; I will keep it up to date.' : 'Its card starts a new thread in this channel.';
-    return { kind: 'card', card: confirmationCard(`${result.notice}. ${where_}`), summary: `Created ${result.value.reference}` };
+    return { kind: 'card', card: confirmationCard(`${result.notice}. ${where_}`), summary: `Created ${result.value.reference}`, ticketId: result.value.id };
   }
 
   async list(actor: Actor, kind: ListKind, where: Where, after: ListCursor | undefined, page: number): Promise<Reply> {
@@ -235,9 +238,12 @@ export class CommandRunner {
     const result = await this.deps.queries.history(actor, id, await this.deps.access.viewFor(actor, conversationOf(actor, where)));
     if (!result.ok) return warn(capitalize(result.reason));
     const { ticket, entries, people } = result.value;
+    // The ticket's files (email attachments and files from Teams), as this conversation may see them.
+    const files = this.deps.files ? await this.deps.files.list(actor, id, await this.deps.access.viewFor(actor, conversationOf(actor, where))) : undefined;
     const card = historyCard(
       ticket,
       entries.map((e) => ({ at: e.at, kind: e.kind, visibility: e.visibility, authorName: authorName(e, people), body: e.body })),
+      files?.ok ? sharedCardViews(files.value.attachments) : [],
     );
     return { kind: 'card', card, summary: `History of ${ticket.reference}` };
   }
@@ -276,8 +282,9 @@ export class CommandRunner {
     return good(result.notice);
   }
 
-  private outcome(result: Result<{ reference: string }>): Reply {
-    return result.ok ? good(result.notice) : warn(capitalize(result.reason));
+  private outcome(result: Result<{ reference: string; id?: number }>): Reply {
+    // The ticket's id rides along, so files sent with the command can be kept on it.
+    return result.ok ? { ...good(result.notice), ...(result.value.id !== undefined ? { ticketId: result.value.id } : {}) } : warn(capitalize(result.reason));
   }
 }
 

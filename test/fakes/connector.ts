@@ -142,10 +142,39 @@ export class FakeConnector {
     });
   }
 
+  /**
+   * Inline images (pasted screenshots) behind the Bot Connector's attachments API,
+   * `GET /v3/attachments/{id}/views/original`, served only with the bot's token.
+   */
+  readonly images = new Map<string, Buffer>();
+  /** Authorization headers the attachments API saw (to check the bot's token went there and nowhere else). */
+  readonly imageRequests: Array<{ id: string; authorized: boolean }> = [];
+
+  /** Serves `bytes` as an inline image; returns its contentUrl. */
+  addImage(id: string, bytes: Buffer): string {
+    this.images.set(id, bytes);
+    return `${this.base}v3/attachments/${encodeURIComponent(id)}/views/original`;
+  }
+
   /** Team and chat rosters, as Teams' member APIs return them. */
   readonly members = new Map<string, { id: string; name: string; aadObjectId: string; email: string; userPrincipalName: string; tenantId: string }>();
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const image = /^\/v3\/attachments\/([^/]+)\/views\/original$/.exec((req.url ?? '').split('?')[0]!);
+    if (req.method === 'GET' && image) {
+      const id = decodeURIComponent(image[1]!);
+      const authorized = !this.identity || Boolean(this.identity.verifyBotToken(req.headers.authorization));
+      this.imageRequests.push({ id, authorized });
+      const bytes = this.images.get(id);
+      if (!authorized || !bytes) {
+        res.writeHead(authorized ? 404 : 401);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(bytes.length) });
+      res.end(bytes);
+      return;
+    }
     const body = await readBody(req);
     const roster = this.roster(req.method ?? 'GET', req.url ?? '/', req.headers.authorization);
     if (roster) {

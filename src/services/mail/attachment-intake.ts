@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { safeFileName } from '../../domain/mail/content.js';
 import type { InboundMail, MailAttachment } from '../../domain/mail/message.js';
 import type { NewAttachment } from '../../store/mail-attachments.js';
+import { collect, keepBuffer, keepStream, removeKeptFiles, TOO_LARGE, type AttachmentLimits, type KeptContent } from '../attachments/store.js';
+
+export type { AttachmentLimits };
 
 /**
  * The files of a received email, kept before the transaction that files the email (and removed again
@@ -14,9 +13,9 @@ import type { NewAttachment } from '../../store/mail-attachments.js';
  * is larger than the desk keeps.
  *
  * Memory stays bounded whatever people attach: the mailbox lists attachments without their contents,
- * and each file is then downloaded on its own, one after the other, streamed to ATTACHMENT_DIR (or, for
- * the database, gathered up to ATTACHMENT_MAX_BYTES and no further). A file is never held whole as
- * base64, and a page of mail never holds its files.
+ * and each file is then downloaded on its own, one after the other, and kept by the desk's attachment
+ * store (src/services/attachments/store.ts, shared with files from Teams). A file is never held whole
+ * as base64, and a page of mail never holds its files.
  */
 
 export interface MailSource {
@@ -38,11 +37,6 @@ export interface StoredFile {
   path: string | undefined;
 }
 
-export interface AttachmentLimits {
-  attachmentMaxBytes: number;
-  attachmentDir: string | undefined;
-}
-
 /** Stores each attachment in turn; if one fails, the files already written are removed before the error goes on. */
 export async function storeAttachments(source: MailSource, mail: InboundMail, attachments: MailAttachment[], limits: AttachmentLimits): Promise<StoredFile[]> {
   const stored: StoredFile[] = [];
@@ -56,7 +50,7 @@ export async function storeAttachments(source: MailSource, mail: InboundMail, at
 }
 
 export async function removeStoredAttachments(files: readonly StoredFile[]): Promise<void> {
-  await Promise.all(files.flatMap((f) => (f.path ? [unlink(f.path).catch(() => undefined)] : [])));
+  await removeKeptFiles(files.map((f) => f.path));
 }
 
 /**
@@ -125,89 +119,22 @@ export async function attachmentsWithReportParts(source: MailSource, mail: Inbou
 }
 
 async function storeOne(source: MailSource, mail: InboundMail, a: MailAttachment, limits: AttachmentLimits): Promise<StoredFile> {
-  const { attachmentMaxBytes, attachmentDir } = limits;
   const name = safeFileName(a.name, a.isInline ? 'inline-image' : 'attachment');
   const base = { sourceId: a.id, name, contentType: a.contentType.slice(0, 200), inline: a.isInline, contentId: a.contentId };
   const link = (size: number): StoredFile => ({ row: { ...base, size, storage: 'link', content: null, location: source.attachmentUrl(mail, a.id) }, path: undefined });
+  const stored = (kept: KeptContent): StoredFile => ({ row: { ...base, size: kept.size, storage: kept.storage, content: kept.content, location: kept.location }, path: kept.path });
   if (a.kind !== 'file') return link(a.size);
 
   if (a.contentBytes !== null) {
     // Listed whole (a source that sends contents with the list): kept as before.
     const content = Buffer.from(a.contentBytes, 'base64');
-    if (content.length > attachmentMaxBytes) return link(content.length);
-    if (!attachmentDir) return { row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined };
-    const path = await newPath(attachmentDir, name);
-    await writeFile(path, content, { flag: 'wx', mode: PRIVATE_FILE });
-    return { row: { ...base, size: content.length, storage: 'file', content: null, location: path }, path };
+    const kept = await keepBuffer(content, name, limits);
+    return kept === TOO_LARGE ? link(content.length) : stored(kept);
   }
 
   // Graph's size is at least the file's length, so one listed as too large is not downloaded at all;
   // the byte count is still checked while streaming, in case a listing understated it.
-  if (a.size > attachmentMaxBytes || !source.download) return link(a.size);
-  if (!attachmentDir) {
-    const content = await source.download(mail, a, (stream) => collect(stream, attachmentMaxBytes));
-    return content === TOO_LARGE ? link(a.size) : { row: { ...base, size: content.length, storage: 'database', content, location: null }, path: undefined };
-  }
-  const written = await source.download(mail, a, async (stream) => {
-    const path = await newPath(attachmentDir, name);
-    const size = await streamToFile(stream, path, attachmentMaxBytes);
-    return size === TOO_LARGE ? TOO_LARGE : { path, size };
-  });
-  if (written === TOO_LARGE) return link(a.size);
-  return { row: { ...base, size: written.size, storage: 'file', content: null, location: written.path }, path: written.path };
-}
-
-const PRIVATE_FILE = 0o600;
-const TOO_LARGE = Symbol('too large');
-
-async function newPath(dir: string, name: string): Promise<string> {
-  // Customers' files: readable by the service's user only, whatever the process umask.
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  return join(dir, `${randomUUID()}-${name}`);
-}
-
-/** Writes a stream to a new file; past `max` bytes the file is removed and TOO_LARGE returned. */
-async function streamToFile(content: Readable, path: string, max: number): Promise<number | typeof TOO_LARGE> {
-  let size = 0;
-  let over = false;
-  const file = createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE });
-  try {
-    await pipeline(content, async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > max) over = true;
-        // Past the limit the rest is read and dropped (see collect).
-        if (!over) yield chunk;
-      }
-    }, file);
-  } catch (error) {
-    await unlink(path).catch(() => undefined);
-    throw error;
-  }
-  if (over) {
-    await unlink(path).catch(() => undefined);
-    return TOO_LARGE;
-  }
-  return size;
-}
-
-/** Gathers a stream into one buffer of at most `max` bytes. */
-async function collect(content: Readable, max: number): Promise<Buffer | typeof TOO_LARGE> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  await pipeline(
-    content,
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        if (size > max) over = true;
-        else chunks.push(chunk);
-        done();
-      },
-    }),
-  );
-  // Past the limit the rest is read and thrown away rather than the connection cut: a stream aborted
-  // mid-way would be retried by the peer as a failed transfer.
-  return over ? TOO_LARGE : Buffer.concat(chunks, size);
+  if (a.size > limits.attachmentMaxBytes || !source.download) return link(a.size);
+  const kept = await source.download(mail, a, (stream) => keepStream(stream, name, limits));
+  return kept === TOO_LARGE ? link(a.size) : stored(kept);
 }

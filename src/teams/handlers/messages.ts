@@ -8,6 +8,9 @@ import { conversationOf, replyActivity, type Reply, type TurnHelpers } from '../
 import { conversationToRemember } from '../conversation.js';
 import { callerOf, commandTextOf, conversationKind, mentionsBot, teamIdOf, teamNameOf, threadRootOf, type Where } from '../turn.js';
 import type { TurnServices } from './turn-services.js';
+import { parseFileCommand } from '../../domain/file-command.js';
+import { hasFiles, storeTeamsFiles, type TeamsAttachment } from '../teams-files.js';
+import { answerFileCommand, registerFileConsent, type FileServices } from './files.js';
 
 /**
  * Typed messages: commands in personal chats and, when the bot is @mentioned, in channels and group
@@ -18,6 +21,7 @@ export function registerMessageHandlers(
   app: Application<TurnState>,
   deps: TurnServices & { onCardSubmit: (context: TurnContext, value: Record<string, unknown>) => Promise<void> },
 ): void {
+  if (deps.fileServices) registerFileConsent(app, { ...deps, fileServices: deps.fileServices });
   app.message(
     // A function selector is used as is, for every activity type: say "messages" explicitly.
     async (context) => context.activity.type === 'message',
@@ -38,9 +42,19 @@ export function registerMessageHandlers(
         return;
       }
       const text = commandTextOf(activity);
+      const fileCommand = deps.fileServices && addressed ? parseFileCommand(text) : undefined;
+      if (fileCommand && deps.fileServices) {
+        await answerFileCommand(context, { ...deps, fileServices: deps.fileServices }, actor, where, fileCommand);
+        return;
+      }
+      const files = deps.fileServices && hasFiles(activity.attachments as TeamsAttachment[] | undefined, deps.fileServices.options) ? deps.fileServices : undefined;
       const parsed = parseCommand(text);
       if (where.threadTicketId !== undefined && (!addressed || !parsed.ok)) {
-        await send(context, deps, await threadNote(deps, actor, where, text, deps.helpersFor(context, actor)), where);
+        // A screenshot alone under a ticket's card is still a note: it says what it brought.
+        const noteText = text.trim() || (files ? `Sent ${fileNames(activity.attachments as TeamsAttachment[])}` : text);
+        const { reply, visibility } = await threadNote(deps, actor, where, noteText, deps.helpersFor(context, actor));
+        await send(context, deps, reply, where);
+        if (files) await keepFiles(context, deps, files, reply, where.threadTicketId, actor, visibility, where);
         return;
       }
       if (!parsed.ok) {
@@ -50,8 +64,31 @@ export function registerMessageHandlers(
       }
       const reply = await deps.runner.run(actor, parsed.command, where, deps.helpersFor(context, actor));
       await send(context, deps, reply, where);
+      const kind = parsed.command.kind;
+      if (files && (kind === 'new' || kind === 'reply' || kind === 'note') && reply.kind === 'card') {
+        await keepFiles(context, deps, files, reply, reply.ticketId, actor, kind === 'note' ? 'internal' : 'public', where);
+      }
     },
   );
+}
+
+/**
+ * Keeps the message's files on the ticket the command just changed (only when it succeeded: the
+ * person may write on that ticket), and says what was kept and what was not.
+ */
+async function keepFiles(context: TurnContext, deps: Pick<TurnServices, 'cardCopies'>, files: FileServices, reply: Reply, ticketId: number | undefined, actor: Actor, visibility: 'public' | 'internal', where: Where): Promise<void> {
+  if (reply.kind !== 'card' || reply.tone === 'warning' || ticketId === undefined) return;
+  const result = await storeTeamsFiles(context, files, ticketId, context.activity.attachments as TeamsAttachment[] | undefined, { authorId: actor.person.id, visibility });
+  const kept = result.kept.map((f) => f.name);
+  const failed = result.failed.map((f) => `${f.name} (${f.reason})`);
+  if (kept.length === 0 && failed.length === 0) return;
+  const text = [kept.length > 0 ? `Kept on the ticket${visibility === 'internal' ? ' (internal)' : ''}: ${kept.join(', ')}.` : '', failed.length > 0 ? `Not kept: ${failed.join('; ')}.` : ''].filter(Boolean).join(' ');
+  await send(context, deps, { kind: 'card', card: confirmationCard(text, failed.length > 0 ? 'warning' : 'good'), summary: text }, where);
+}
+
+function fileNames(attachments: readonly TeamsAttachment[]): string {
+  const names = attachments.filter((a) => a.contentType !== 'text/html').map((a) => a.name || (String(a.contentType).startsWith('image/') ? 'an image' : 'a file'));
+  return names.join(', ') || 'a file';
 }
 
 /**
@@ -59,16 +96,17 @@ export function registerMessageHandlers(
  * always public). Where not everyone present is an agent (a group chat, a channel outside the desk),
  * whatever an agent writes there is read by everyone, so it is a public reply, and the bot says so.
  */
-async function threadNote(deps: Pick<TurnServices, 'runner' | 'access'>, actor: Actor, where: Where, text: string, helpers: TurnHelpers): Promise<Reply> {
+async function threadNote(deps: Pick<TurnServices, 'runner' | 'access'>, actor: Actor, where: Where, text: string, helpers: TurnHelpers): Promise<{ reply: Reply; visibility: 'public' | 'internal' }> {
   const match = /^reply\b[\s:,-]*(.*)$/is.exec(text);
   const body = match ? match[1]!.trim() : text;
   const agent = isAgent(actor.role);
   const everyoneReads = agent && !match && (await deps.access.viewFor(actor, conversationOf(actor, where))) !== 'agent';
   const isPublic = Boolean(match) || !agent || everyoneReads;
   const reply = await deps.runner.run(actor, { kind: isPublic ? 'reply' : 'note', ref: where.threadTicketId, text: body }, where, helpers);
-  if (!everyoneReads || reply.kind !== 'card' || reply.tone !== 'good') return reply;
+  const visibility = isPublic ? 'public' : 'internal';
+  if (!everyoneReads || reply.kind !== 'card' || reply.tone !== 'good') return { reply, visibility };
   const text_ = `${reply.summary}. Not everyone in this conversation is an agent, so this is a public reply the requester can read; write internal notes in a support channel or in your chat with me.`;
-  return { kind: 'card', card: confirmationCard(text_, 'good'), summary: reply.summary };
+  return { reply: { kind: 'card', card: confirmationCard(text_, 'good'), summary: reply.summary, ...(reply.ticketId !== undefined ? { ticketId: reply.ticketId } : {}) }, visibility };
 }
 
 export async function whereOf(context: TurnContext, deps: Pick<TurnServices, 'conversations'>): Promise<Where> {

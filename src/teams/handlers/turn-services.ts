@@ -13,6 +13,7 @@ import type { TicketService } from '../../services/tickets.js';
 import type { CommandRunner, TurnHelpers } from '../command-runner.js';
 import { lookupMember, teamMembers } from '../members.js';
 import { mentionedPeople } from '../turn.js';
+import type { FileServices } from './files.js';
 
 /** What the turn handlers share: the services, and the per-turn helpers that need the turn context. */
 export interface TurnServices {
@@ -28,6 +29,8 @@ export interface TurnServices {
   /** Records the ticket cards turns post, so later changes update them in place. */
   cardCopies: CardCopyRecorder;
   runner: CommandRunner;
+  /** Files on tickets (kept from messages, listed, sent back); without it files are ignored. */
+  fileServices?: FileServices;
   helpersFor(context: TurnContext, actor: Actor): TurnHelpers;
 }
 

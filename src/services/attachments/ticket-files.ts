@@ -1,0 +1,200 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { AttachmentView } from '../../cards/attachments-section.js';
+import { linkQuery, verifyLink } from '../../domain/attachment-links.js';
+import { safeFileName } from '../../domain/mail/content.js';
+import { isAgent, ticketRefusal, type Audience } from '../../domain/roles.js';
+import type { Ticket } from '../../domain/tickets.js';
+import type { Logger } from '../../logger.js';
+import type { Db } from '../../store/database.js';
+import { findPerson } from '../../store/people.js';
+import { addTicketAttachments, attachmentBytes, findTicketAttachment, listTicketAttachments, type NewTicketAttachment, type TicketAttachment } from '../../store/ticket-attachments.js';
+import { findTicket } from '../../store/tickets.js';
+import { callerOf, type Actor, type ActorDirectory } from '../actors.js';
+import type { Result } from '../result.js';
+import { noSuchTicket } from '../ticket-change.js';
+import { keepStream, removeKeptFiles, TOO_LARGE, type AttachmentLimits, type KeptContent } from './store.js';
+
+/**
+ * Files on tickets, whoever brought them: keeps files handed over in Teams (with the same limits and
+ * storage as email attachments), lists a ticket's files as the viewer may see them, and makes and
+ * honours signed download links (src/domain/attachment-links.ts). Email attachments are kept by mail
+ * intake and appear here through the same list (src/store/ticket-attachments.ts).
+ */
+
+/** A file someone handed over, before it is kept: `open` streams its bytes; without it only the link is kept. */
+export interface IncomingFile {
+  origin: NewTicketAttachment['origin'];
+  sourceId: string | null;
+  name: string;
+  contentType: string;
+  /** The size the sender declared, when it did. */
+  declaredSize: number | null;
+  open?: () => Promise<Readable>;
+  /** Where the file lives (SharePoint, OneDrive), kept when its contents are not. */
+  linkUrl: string | null;
+}
+
+export interface KeptFiles {
+  kept: Array<{ name: string; size: number; storage: 'database' | 'file' | 'link' }>;
+  /** Files that could not be kept, and why (said to the person who sent them). */
+  failed: Array<{ name: string; reason: string }>;
+}
+
+export interface LinkSettings {
+  secret: Buffer;
+  ttlMs: number;
+  /** The service's public base URL (no trailing slash). */
+  baseUrl: () => string;
+}
+
+export type DownloadOutcome =
+  | { status: 200; attachment: TicketAttachment; body: Readable }
+  | { status: 403 | 404 | 410; reason: string };
+
+export interface TicketFilesDeps {
+  db: Db;
+  actors: Pick<ActorDirectory, 'roleOf' | 'identify'>;
+  limits: AttachmentLimits;
+  links: LinkSettings;
+  logger: Logger;
+  clock?: () => number;
+}
+
+export class TicketFiles {
+  constructor(private readonly deps: TicketFilesDeps) {}
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  /**
+   * Keeps files on a ticket the caller already changed (so the person may write on it). One file that
+   * cannot be fetched does not stop the others; contents already written are removed if the rows cannot
+   * be stored.
+   */
+  async keep(ticketId: number, files: readonly IncomingFile[], who: { authorId: number | null; visibility: 'public' | 'internal' }): Promise<KeptFiles> {
+    const rows: NewTicketAttachment[] = [];
+    const paths: Array<string | undefined> = [];
+    const result: KeptFiles = { kept: [], failed: [] };
+    for (const file of files) {
+      const name = safeFileName(file.name, file.origin === 'teams-image' ? 'image' : 'file');
+      const base = { ticketId, origin: file.origin, sourceId: file.sourceId, name, contentType: cleanContentType(file.contentType), visibility: who.visibility, authorId: who.authorId };
+      const asLink = (size: number): NewTicketAttachment => ({ ...base, size, storage: 'link', content: null, location: file.linkUrl });
+      try {
+        if (!file.open || (file.declaredSize !== null && file.declaredSize > this.deps.limits.attachmentMaxBytes)) {
+          if (!file.linkUrl) throw new Error(`it is larger than ${this.deps.limits.attachmentMaxBytes} bytes`);
+          rows.push(asLink(file.declaredSize ?? 0));
+          continue;
+        }
+        // Counted on the way: Teams does not say how large a file is, and one too large is still listed with its size.
+        let seen = 0;
+        const source = await file.open();
+        const stream = Readable.from(
+          (async function* () {
+            for await (const chunk of source as AsyncIterable<Buffer>) {
+              seen += chunk.length;
+              yield chunk;
+            }
+          })(),
+        );
+        const kept: KeptContent | typeof TOO_LARGE = await keepStream(stream, name, this.deps.limits);
+        if (kept === TOO_LARGE) {
+          if (!file.linkUrl) throw new Error(`it is larger than ${this.deps.limits.attachmentMaxBytes} bytes`);
+          rows.push(asLink(Math.max(seen, file.declaredSize ?? 0)));
+          continue;
+        }
+        paths.push(kept.path);
+        rows.push({ ...base, size: kept.size, storage: kept.storage, content: kept.content, location: kept.location });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.deps.logger.warn({ ticketId, file: name, origin: file.origin, reason }, 'a file from Teams was not kept');
+        result.failed.push({ name, reason });
+      }
+    }
+    try {
+      await addTicketAttachments(this.deps.db, rows, this.now());
+    } catch (error) {
+      await removeKeptFiles(paths);
+      throw error;
+    }
+    result.kept = rows.map((r) => ({ name: r.name, size: r.size, storage: r.storage }));
+    return result;
+  }
+
+  /** A ticket's files as `view` may see them (internal files in the agent view only), if the actor may see the ticket. */
+  async list(actor: Actor, ticketId: number, view: Audience): Promise<Result<{ ticket: Ticket; attachments: TicketAttachment[] }>> {
+    const ticket = await findTicket(this.deps.db, ticketId);
+    const refused = ticketRefusal(callerOf(actor), 'view', ticketId, ticket);
+    if (refused || !ticket) return { ok: false, reason: refused ?? noSuchTicket(ticketId), denied: true };
+    const attachments = await listTicketAttachments(this.deps.db, ticketId, { includeInternal: view === 'agent' && isAgent(actor.role) });
+    return { ok: true, value: { ticket, attachments }, notice: '' };
+  }
+
+  /** A download link for `actor`, who the caller checked may see the attachment; it expires after the TTL. */
+  linkFor(actor: Actor, attachment: TicketAttachment): { url: string; expiresAt: number } {
+    const expiresAt = Math.floor((this.now() + this.deps.links.ttlMs) / 1000);
+    const query = linkQuery({ key: attachment.key, audience: actor.person.id, expiresAt }, this.deps.links.secret);
+    return { url: `${this.deps.links.baseUrl()}/api/attachments/${attachment.key}?${query}`, expiresAt: expiresAt * 1000 };
+  }
+
+  /** The bytes of a kept file, or null (kept as a link, or purged by retention). */
+  async contents(attachment: TicketAttachment): Promise<Readable | null> {
+    if (attachment.purged) return null;
+    if (attachment.storage === 'file' && attachment.location) return createReadStream(attachment.location);
+    if (attachment.storage === 'database') {
+      const bytes = await attachmentBytes(this.deps.db, attachment.key);
+      return bytes ? Readable.from([bytes]) : null;
+    }
+    return null;
+  }
+
+  /**
+   * What `GET /api/attachments/:key` answers: the signature first (403, saying nothing of whether the
+   * file exists), then the file (404), then whether the link's audience may still see it now (403: a
+   * requester's ticket is theirs only, internal files are for agents, an agent who left the desk is no
+   * longer one).
+   */
+  async open(key: string, query: { aud?: string | null; exp?: string | null; sig?: string | null }): Promise<DownloadOutcome> {
+    const verdict = verifyLink(key, query, Date.now(), this.deps.links.secret);
+    if (!verdict.ok) return { status: 403, reason: `link refused: ${verdict.reason}` };
+    const attachment = await findTicketAttachment(this.deps.db, key);
+    if (!attachment) return { status: 404, reason: 'no such file' };
+    const person = await findPerson(this.deps.db, verdict.claims.audience);
+    if (!person) return { status: 403, reason: 'link refused: its audience is unknown' };
+    // Who they are now, as a turn of theirs would see them (role, and support teams not theirs).
+    const caller = person.teamsId
+      ? callerOf(await this.deps.actors.identify({ teamsId: person.teamsId, aadObjectId: person.aadObjectId, tenantId: person.tenantId, name: person.name }))
+      : { role: await this.deps.actors.roleOf(person), personId: person.id };
+    const ticket = await findTicket(this.deps.db, attachment.ticketId);
+    const refused = ticketRefusal(caller, 'view', attachment.ticketId, ticket);
+    if (refused) return { status: 403, reason: `link refused: ${refused}` };
+    if (attachment.visibility === 'internal' && !isAgent(caller.role)) return { status: 403, reason: 'link refused: the file is internal to the desk' };
+    const body = await this.contents(attachment);
+    if (!body) return { status: attachment.purged ? 410 : 404, reason: attachment.purged ? 'the contents were deleted by retention' : 'the contents are not kept here; the file is a link' };
+    return { status: 200, attachment, body };
+  }
+}
+
+/**
+ * A ticket's files for a card many people see (the ticket card): no personal links, only SharePoint
+ * addresses of shared files; `attachmentsSection(views, { getFiles: \`files ${reference}\` })` adds the
+ * button that asks for links in the viewer's own name.
+ */
+export function sharedCardViews(attachments: readonly TicketAttachment[]): AttachmentView[] {
+  return attachments.map((a, i) => ({
+    number: i + 1,
+    name: a.name,
+    contentType: a.contentType,
+    size: a.size,
+    internal: a.visibility === 'internal',
+    ...(a.origin === 'teams-link' && a.location ? { url: a.location } : {}),
+    ...(a.purged ? { note: 'deleted by retention' } : {}),
+  }));
+}
+
+/** A content type as sent, if it looks like one (`type/subtype`, parameters dropped); else octet-stream. */
+export function cleanContentType(value: string | null | undefined): string {
+  const essence = (value ?? '').split(';')[0]!.trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(essence) ? essence : 'application/octet-stream';
+}
