@@ -72,9 +72,10 @@ function scopeSql(scope: SearchScope): RawBuilder<unknown> {
 /**
  * Tickets in `scope` whose reference, subject or requester (name, email) hold every word as the start
  * of a word: best match first (the reference counts most, then the subject, then the requester), equal
- * matches most recently updated first. Empty `words`: nothing (see `recentTickets`).
+ * matches most recently updated first; `except` leaves one ticket out (one shown already). Empty
+ * `words`: nothing (see `recentTickets`).
  */
-export async function searchTickets(db: Db, words: readonly string[], scope: SearchScope, page: SearchPage): Promise<Ticket[]> {
+export async function searchTickets(db: Db, words: readonly string[], scope: SearchScope, page: SearchPage, except?: number): Promise<Ticket[]> {
   if (words.length === 0 || page.count <= 0) return [];
   let candidates: RawBuilder<{ id: number; score: number }>;
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
@@ -96,6 +97,7 @@ export async function searchTickets(db: Db, words: readonly string[], scope: Sea
       order by s.rowid desc limit ${RANKED_WINDOW}`;
   }
   const { rows } = await sql<TicketRow>`select t.* from (${candidates}) c join tickets t on t.id = c.id
+    ${except === undefined ? sql`` : sql`where t.id <> ${except}`}
     order by c.score, t.updated_at desc, t.id desc
     limit ${page.count} offset ${page.skip}`.execute(db);
   return rows.map(toTicket);

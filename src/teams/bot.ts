@@ -5,6 +5,7 @@ import { conversationToRemember } from './conversation.js';
 import { onCardSubmit, registerCardActions } from './handlers/card-actions.js';
 import { registerInstallationHandlers } from './handlers/installation.js';
 import { registerMessageHandlers } from './handlers/messages.js';
+import { registerMessageSearch } from './handlers/message-search.js';
 import type { TurnServices } from './handlers/turn-services.js';
 import { SqlStorage } from './sql-storage.js';
 
@@ -41,6 +42,7 @@ export function createBot(deps: BotDeps): Application<TurnState> {
 
   registerInstallationHandlers(app, { conversations, logger });
   registerCardActions(app, deps);
+  registerMessageSearch(app, deps);
   registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => onCardSubmit(context, deps, value) });
 
   app.error(async (context: TurnContext, error: Error) => {
