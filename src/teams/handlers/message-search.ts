@@ -1,5 +1,5 @@
 import type { Application, TurnState } from '@microsoft/teams-ai';
-import type { MessagingExtensionAttachment, MessagingExtensionResult, TurnContext } from 'botbuilder';
+import { ActivityTypes, type MessagingExtensionAttachment, type MessagingExtensionResult, type TurnContext } from 'botbuilder';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from '../../cards/adaptive-card.js';
 import { ticketCard } from '../../cards/ticket-card.js';
 import { ticketPreview } from '../../cards/ticket-preview.js';
@@ -27,6 +27,19 @@ const QUERY_PARAMETER = 'searchQuery';
 
 export function registerMessageSearch(app: Application<TurnState>, deps: Pick<TurnServices, 'actors' | 'cards' | 'logger'> & { db: Db }): void {
   const search = new TicketSearch({ db: deps.db });
+  // teams-ai flattens `parameters` with forEach and would throw on anything but a list of objects: such an invoke
+  // (never sent by Teams; a hand-made one) gets a 400 that says why, before teams-ai reads it.
+  app.addRoute(
+    async (context) => isOurQuery(context) && !isListOfObjects((context.activity.value as { parameters?: unknown }).parameters ?? []),
+    async (context) => {
+      deps.logger.warn({ activityId: context.activity.id }, 'ticket search invoke with malformed parameters');
+      await context.sendActivity({
+        type: ActivityTypes.InvokeResponse,
+        value: { status: 400, body: { composeExtension: { type: 'message', text: 'This search could not be read: its parameters must be a list of {name, value}.' } } },
+      });
+    },
+    true,
+  );
   app.messageExtensions.query(SEARCH_COMMAND_ID, async (context, _state, query) => {
     try {
       return await answer(context, deps, search, query);
@@ -58,6 +71,15 @@ async function answer(
     attachments.push({ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: ticketCard(data), preview: ticketPreview(ticket, data.requesterName) });
   }
   return { type: 'result', attachmentLayout: 'list', attachments };
+}
+
+function isOurQuery(context: TurnContext): boolean {
+  const { activity } = context;
+  return activity.type === ActivityTypes.Invoke && activity.name === 'composeExtension/query' && (activity.value as { commandId?: unknown } | undefined)?.commandId === SEARCH_COMMAND_ID;
+}
+
+function isListOfObjects(value: unknown): boolean {
+  return Array.isArray(value) && value.every((item) => item !== null && typeof item === 'object');
 }
 
 function numberOr(value: unknown, fallback: number): number {
