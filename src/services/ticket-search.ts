@@ -1,6 +1,6 @@
 import { isAgent, refusal, ticketRefusal } from '../domain/roles.js';
 import { parseReference } from '../domain/ticket-reference.js';
-import { OPEN_STATUSES, type Ticket, type TicketStatus } from '../domain/tickets.js';
+import { isOpenStatus, STATUSES, type Ticket, type TicketStatus } from '../domain/tickets.js';
 import type { Db } from '../store/database.js';
 import { recentTickets, searchTickets, searchWords, type SearchScope } from '../store/ticket-search.js';
 import { findTicket } from '../store/tickets.js';
@@ -22,18 +22,22 @@ const MAX_SKIP = 5_000;
 /** What someone types in the compose box; a pasted essay is cut, not refused. */
 const MAX_QUERY_LENGTH = 200;
 
-/** Words that name a status, as people say them: "open" means not yet resolved or closed. */
-const STATUS_WORDS: Record<string, readonly TicketStatus[]> = {
-  open: OPEN_STATUSES,
-  new: ['new'],
-  pending: ['pending'],
-  waiting: ['pending'],
-  hold: ['on_hold'],
-  held: ['on_hold'],
-  resolved: ['resolved'],
-  solved: ['resolved'],
-  closed: ['closed'],
-  done: ['resolved', 'closed'],
+/**
+ * Words that name a status, as people say them: "open" means not yet resolved or closed, "done" either
+ * of those (each read through the `is_open` indexes, already in updated order).
+ */
+type StatusFilter = { open: boolean } | { statuses: readonly TicketStatus[] };
+const STATUS_WORDS: Record<string, StatusFilter> = {
+  open: { open: true },
+  new: { statuses: ['new'] },
+  pending: { statuses: ['pending'] },
+  waiting: { statuses: ['pending'] },
+  hold: { statuses: ['on_hold'] },
+  held: { statuses: ['on_hold'] },
+  resolved: { statuses: ['resolved'] },
+  solved: { statuses: ['resolved'] },
+  closed: { statuses: ['closed'] },
+  done: { open: false },
 };
 
 export interface SearchRequest {
@@ -63,13 +67,13 @@ export class TicketSearch {
     const page = { skip, count };
 
     if (text === '') {
-      const mine = agent ? { ...scope, assigneeId: actor.person.id, statuses: OPEN_STATUSES } : scope;
+      const mine = agent ? { ...scope, assigneeId: actor.person.id, open: true } : scope;
       return { ok: true, value: await recentTickets(this.deps.db, mine, page), notice: '' };
     }
 
     const words = searchWords(text);
-    const statuses = statusesNamed(words);
-    if (statuses) return { ok: true, value: await recentTickets(this.deps.db, { ...scope, statuses }, page), notice: '' };
+    const status = statusNamed(words);
+    if (status) return { ok: true, value: await recentTickets(this.deps.db, { ...scope, ...status }, page), notice: '' };
 
     // "INC-42", "#42", "42": that ticket first (if the caller may see it), then the tickets whose
     // reference starts with the number or whose text holds it. The type prefix is dropped from the
@@ -89,9 +93,15 @@ export class TicketSearch {
   }
 }
 
-/** The statuses the words name, when every word names one ("on hold" is "on" + "hold"); else undefined. */
-function statusesNamed(words: readonly string[]): TicketStatus[] | undefined {
+/**
+ * The tickets the words name by status, when every word names one ("on hold" is "on" + "hold"); else
+ * undefined. Several words: any of their statuses ("pending on hold").
+ */
+function statusNamed(words: readonly string[]): StatusFilter | undefined {
   const meaningful = words.filter((w) => w !== 'on');
-  if (meaningful.length === 0 || !meaningful.every((w) => STATUS_WORDS[w])) return undefined;
-  return [...new Set(meaningful.flatMap((w) => STATUS_WORDS[w]!))];
+  const filters = meaningful.map((w) => STATUS_WORDS[w]);
+  if (filters.length === 0 || filters.some((f) => f === undefined)) return undefined;
+  if (filters.length === 1) return filters[0];
+  const statuses = STATUSES.filter((status) => filters.some((f) => ('open' in f! ? isOpenStatus(status) === f.open : f!.statuses.includes(status))));
+  return { statuses };
 }
