@@ -21,9 +21,14 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) await upPostgres(db);
   else await upSqlite(db);
+  // A search for a status ("pending") lists that status most recently updated first: without this
+  // index it sorts every ticket of the status (tens of milliseconds at 100,000 tickets); the
+  // is_open indexes serve "open" and "done".
+  await db.schema.createIndex('tickets_status_recent').on('tickets').columns(['status', 'updated_at', 'id']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('tickets_status_recent').execute();
   if (db.getExecutor().adapter instanceof PostgresAdapter) {
     await sql`drop trigger if exists ticket_search_requester on people`.execute(db);
     await sql`drop trigger if exists ticket_search_update on tickets`.execute(db);
