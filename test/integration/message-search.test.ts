@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERBS } from '../../src/cards/actions.js';
+import { SEARCH_COMMAND_ID } from '../../src/teams/handlers/message-search.js';
 import { adele, alex, channelMessage, megan, personalConversationId, somebody, TENANT_ID, type Person } from '../support/activities.js';
 import { schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -44,7 +45,7 @@ describe('ticket search in the compose box (composeExtension/query)', () => {
       conversation: where.kind === 'personal' ? { id: personalConversationId(from), conversationType: 'personal', tenantId: TENANT_ID } : { id: where.id, conversationType: 'groupChat', isGroup: true, tenantId: TENANT_ID },
       channelData: { tenant: { id: TENANT_ID }, source: { name: 'compose' } },
       value: {
-        commandId: 'searchTickets',
+        commandId: SEARCH_COMMAND_ID,
         parameters: options.parameters ?? [options.initialRun ? { name: 'initialRun', value: 'true' } : { name: 'searchQuery', value: text }],
         queryOptions: { skip: options.skip ?? 0, count: options.count ?? 25 },
       },
@@ -75,6 +76,13 @@ describe('ticket search in the compose box (composeExtension/query)', () => {
     for (let n = 0; n < 30; n++) await open(paging, `Quarterly report export ${n}`);
   });
   afterAll(() => h.stop());
+
+  it('is the search command the app package declares, opening with a first run', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../appPackage/manifest.json', import.meta.url), 'utf8'));
+    const command = manifest.composeExtensions[0].commands.find((c: { id: string }) => c.id === SEARCH_COMMAND_ID);
+    expect(manifest.composeExtensions[0].botId).toBe('${{BOT_ID}}');
+    expect(command).toMatchObject({ type: 'query', initialRun: true, parameters: [{ name: 'searchQuery' }] });
+  });
 
   it('finds a ticket by reference (INC-n, #n, n), that ticket first', async () => {
     for (const text of [`INC-${ids.zoeBadge}`, `#${ids.zoeBadge}`, `${ids.zoeBadge}`, `inc ${ids.zoeBadge}`]) {
