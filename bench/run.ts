@@ -6,6 +6,7 @@ import { benchMailQuality, reportMailQuality } from './mail-quality.js';
 import { benchMemory, reportMemory } from './memory.js';
 import { benchCrm, reportCrm } from './crm.js';
 import { benchReplicas, reportReplicas } from './replicas.js';
+import { benchSearch, reportSearch } from './search.js';
 import { benchSweep, reportSweep } from './sla.js';
 import { benchTickets, reportTickets } from './tickets.js';
 import { benchTurns, reportTurns } from './turns.js';
@@ -26,6 +27,7 @@ const benches: Record<string, () => Promise<string>> = {
   crm: async () => reportCrm(await benchCrm({ requesters: 1_000, baselineMaxMs: 30_000 })),
   memory: async () => reportMemory(await benchMemory({ tickets: 100_000, minutes: 60, hour: { agents: 20, turnsPerAgentMinute: 3, chatPerMinute: 2, emailPerMinute: 3, slaTickets: 2_000 } })),
   'mail-memory': async () => reportIntakeMemory(await benchIntakeMemory()),
+  search: async () => reportSearch(await benchSearch({ tickets: 100_000, durationMs: 3_000, concurrency: 4, rounds: 3 })),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 

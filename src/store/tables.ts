@@ -430,6 +430,21 @@ export interface ReplicaTable {
   heartbeat_at: number;
 }
 
+/**
+ * `ticket_search` (migration 2026-11-22T17-00-00): the compose box's full-text index, written only by
+ * triggers on `tickets` and `people`; read by store/ticket-search.ts. SQLite: an FTS5 table whose rowid
+ * is the ticket id; Postgres: a table with a generated tsvector column `document` (GIN-indexed).
+ */
+export interface TicketSearchTable {
+  ticket_id: number;
+  reference: string;
+  subject: string;
+  /** The requester's name and email, as one text. */
+  requester: string;
+  /** SQLite only: `r<requester id>`, so a requester's search stays inside the index. */
+  requester_key?: string;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -460,6 +475,7 @@ export interface Tables {
   crm_state: CrmStateTable;
   replicas: ReplicaTable;
   ticket_attachments: TicketAttachmentTable;
+  ticket_search: TicketSearchTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

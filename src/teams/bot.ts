@@ -8,6 +8,7 @@ import { registerInstallationHandlers } from './handlers/installation.js';
 import { registerMessageActions } from './handlers/message-actions.js';
 import { registerMessageHandlers } from './handlers/messages.js';
 import { registerPeopleSearch } from './handlers/people-search.js';
+import { registerMessageSearch } from './handlers/message-search.js';
 import type { TurnServices } from './handlers/turn-services.js';
 import { SqlStorage } from './sql-storage.js';
 
@@ -49,6 +50,7 @@ export function createBot(deps: BotDeps): Application<TurnState> {
   registerDialogs(app, deps);
   registerPeopleSearch(app, deps);
   registerMessageActions(app, deps);
+  registerMessageSearch(app, deps);
   registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => onCardSubmit(context, deps, value) });
 
   app.error(async (context: TurnContext, error: Error) => {

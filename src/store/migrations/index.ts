@@ -16,6 +16,7 @@ import * as slaCheckOwner from './2026-11-22T13-00-00-sla-check-owner.js';
 import * as mailIntakeAttempts from './2026-11-22T14-00-00-mail-intake-attempts.js';
 import * as mailParticipants from './2026-11-22T15-00-00-mail-participants.js';
 import * as mailSendStarted from './2026-11-22T16-00-00-mail-send-started.js';
+import * as ticketSearch from './2026-11-22T17-00-00-ticket-search.js';
 import * as ticketAttachments from './2026-11-22T18-00-00-ticket-attachments.js';
 
 /**
@@ -40,5 +41,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T14-00-00-mail-intake-attempts': mailIntakeAttempts,
   '2026-11-22T15-00-00-mail-participants': mailParticipants,
   '2026-11-22T16-00-00-mail-send-started': mailSendStarted,
+  '2026-11-22T17-00-00-ticket-search': ticketSearch,
   '2026-11-22T18-00-00-ticket-attachments': ticketAttachments,
 };
