@@ -13,6 +13,7 @@ const COMMANDS_FOR_EVERYONE: CommandHelp[] = [
   { usage: 'history <ref>', description: 'What has happened on a ticket.' },
   { usage: 'reply <ref> <text>', description: 'Add a comment to your ticket.' },
   { usage: 'reopen <ref> [why]', description: 'Reopen your resolved ticket.' },
+  { usage: 'files <ref> · file <ref> <n>', description: 'The files on your ticket, as links for you alone (in this personal chat); attach a file to new or reply to keep it on the ticket.' },
   { usage: 'help', description: 'Show this list.' },
 ];
 
@@ -33,6 +34,7 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'quiet 19:00-08:00 · quiet off', description: 'Hold SLA warnings (not P1) during your quiet hours.' },
   { usage: 'reply <ref> <text>', description: 'Public reply to the requester (by email for email tickets; counts as first response).' },
   { usage: 'tier <ref> <tier> [why]', description: 'Set the customer tier (and so the SLA) by hand, e.g. tier INC-1042 vip.' },
+  { usage: 'files <ref> · file <ref> <n>', description: 'A ticket’s files as links for you alone, or one sent to you (personal chat); files sent with new, reply or note are kept.' },
   { usage: 'whois <email>', description: 'Who someone is in HubSpot: company, tier, owner, open deals.' },
   { usage: 'report · report mine', description: 'SLA met by priority and tier (7 and 30 days) and the open-ticket trend, for the team or you.' },
   { usage: 'help', description: 'Show this list.' },
