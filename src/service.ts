@@ -184,6 +184,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       links: { secret: config.files.linkSecret ? Buffer.from(config.files.linkSecret, 'utf8') : randomBytes(32), ttlMs: config.files.linkTtlMs, baseUrl: () => publicUrl ?? '' },
       logger: logger.child({ part: 'files' }),
       clock,
+      onKept: (ticketId, kept) => tickets.filesAdded(ticketId, kept),
     });
     const fileServices = { files, options: { downloadOrigins: config.files.downloadOrigins }, linkTtlMs: config.files.linkTtlMs };
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });

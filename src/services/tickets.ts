@@ -220,6 +220,26 @@ export class TicketService {
     );
   }
 
+  /**
+   * Files were kept on a ticket after the change that brought them (they are fetched once the message's
+   * change is committed): the timeline says so, and every posted copy of the card is updated to list them.
+   */
+  filesAdded(id: number, files: { names: readonly string[]; visibility: Visibility }): Promise<Result<Ticket>> {
+    return this.change(
+      { actor: SYSTEM_ACTOR, surface: 'chat' },
+      id,
+      'comment',
+      async (_tx, ticket) => ({
+        ok: true,
+        changes: {},
+        timeline: { kind: 'files', visibility: files.visibility, body: `${files.names.length === 1 ? 'File' : 'Files'} kept: ${files.names.join(', ')}`.slice(0, NOTE_MAX), data: { files: files.names } },
+        notice: `Files kept on ${ticket.reference}`,
+      }),
+      undefined,
+      { trusted: true },
+    );
+  }
+
   /** An agent sets the tier (and so the SLA targets) by hand; the CRM no longer changes it. */
   setTier(ctx: ChangeContext, id: number, tier: string, reason: string | undefined): Promise<Result<Ticket>> {
     return this.change(ctx, id, 'priority', async (_tx, ticket) => {

@@ -127,6 +127,8 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     expect(image).toMatchObject({ content_type: 'image/png', size: png.length, visibility: 'internal' });
     expect(Buffer.from(image.content!).equals(png)).toBe(true);
     expect(h.connector.imageRequests).toEqual([{ id: '0-wus-d1-screenshot', authorized: true }]);
+    // The triage card is updated in place to list it (agents see internal files), without waiting for another change.
+    await h.connector.waitFor((c) => c.operation === 'update' && c.conversationId === CHANNEL_ID && textOf(c).includes(ref) && textOf(c).includes(image.name));
 
     // The same shape naming another host: not fetched (no token leaves), and the person is told.
     const before = host.downloadRequests.length;

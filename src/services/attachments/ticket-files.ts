@@ -59,6 +59,8 @@ export interface TicketFilesDeps {
   links: LinkSettings;
   logger: Logger;
   clock?: () => number;
+  /** After files were kept on a ticket: its timeline and cards say so (TicketService.filesAdded). */
+  onKept?: (ticketId: number, files: { names: readonly string[]; visibility: 'public' | 'internal' }) => Promise<unknown>;
 }
 
 export class TicketFiles {
@@ -119,6 +121,12 @@ export class TicketFiles {
       throw error;
     }
     result.kept = rows.map((r) => ({ name: r.name, size: r.size, storage: r.storage }));
+    if (rows.length > 0) {
+      await this.deps.onKept?.(ticketId, { names: rows.map((r) => r.name), visibility: who.visibility }).catch((error: unknown) => {
+        // The files are kept; only the card refresh failed, and the next change of the ticket shows them.
+        this.deps.logger.warn({ err: error, ticketId }, 'files kept, but the ticket cards could not be refreshed');
+      });
+    }
     return result;
   }
 
