@@ -33,13 +33,19 @@ export async function participantsOf(db: Db, ticketId: number): Promise<Particip
   return rows.map((r) => ({ address: r.address, name: r.name, bouncedAt: r.bounced_at === null ? null : Number(r.bounced_at), bounceReason: r.bounce_reason }));
 }
 
-/** Flags an address our mail could not reach; a later email from it clears the flag (see `clearBounce`). */
-export async function markBounced(db: Db, ticketId: number, address: string, reason: string, now: number): Promise<void> {
-  await db
-    .insertInto('mail_participants')
-    .values({ ticket_id: ticketId, address: address.trim().toLowerCase(), name: null, added_at: now, bounced_at: now, bounce_reason: reason.slice(0, 500) })
-    .onConflict((oc) => oc.columns(['ticket_id', 'address']).doUpdateSet({ bounced_at: now, bounce_reason: reason.slice(0, 500) }))
-    .execute();
+/**
+ * Flags an address on the ticket's thread that our mail could not reach; a later email from it clears
+ * the flag (see `clearBounce`). Only people already on the thread are flagged: a report can name any
+ * address, and naming one must not put it on the thread (it would be copied on replies).
+ */
+export async function markBounced(db: Db, ticketId: number, address: string, reason: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('mail_participants')
+    .set({ bounced_at: now, bounce_reason: reason.slice(0, 500) })
+    .where('ticket_id', '=', ticketId)
+    .where('address', '=', address.trim().toLowerCase())
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Mail from an address proves it works again. */

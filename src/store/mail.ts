@@ -89,6 +89,13 @@ export async function ticketOfConversation(db: Db, conversationId: string): Prom
   return row?.ticket_id ?? undefined;
 }
 
+/** The ticket of mail we sent under one of these Message-IDs (a bounce returns one of them). */
+export async function ticketOfSentMessageIds(db: Db, ids: readonly string[]): Promise<number | undefined> {
+  if (ids.length === 0) return undefined;
+  const row = await db.selectFrom('mail_outbox').select('ticket_id').where('internet_message_id', 'in', ids.slice(0, 200)).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row?.ticket_id ?? undefined;
+}
+
 /** Whether one of these Message-IDs is mail we sent on this ticket (only its recipients can know it). */
 export async function sentOnTicket(db: Db, ticketId: number, ids: readonly string[]): Promise<boolean> {
   if (ids.length === 0) return false;

@@ -9,7 +9,7 @@ import { isAgent, type Role } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
 import type { Logger } from '../../logger.js';
 import type { Database, Db } from '../../store/database.js';
-import { fileMailUnderTicket, hasThreadToken, isMailRecorded, isOwnMessage, recordMail, sentOnTicket, ticketOfConversation, ticketOfMessageIds } from '../../store/mail.js';
+import { fileMailUnderTicket, hasThreadToken, isMailRecorded, isOwnMessage, recordMail, sentOnTicket, ticketOfConversation, ticketOfMessageIds, ticketOfSentMessageIds } from '../../store/mail.js';
 import { addParticipants, clearBounce, isParticipant } from '../../store/mail-participants.js';
 import { addAttachments } from '../../store/mail-attachments.js';
 import { contactByEmail, findPerson, findPersonByEmail, type Person } from '../../store/people.js';
@@ -306,16 +306,17 @@ export class MailIntake {
     return outcome === undefined ? { disposition: 'duplicate' } : { disposition: 'bounce', ticketId, reason: verdict.because };
   }
 
-  /** The ticket whose mail a report returns: the returned Message-ID first (only we know ours), then our token, then a reference. */
+  /**
+   * The ticket whose mail a report returns, only on proof that it is about mail we sent: the returned
+   * Message-ID (in the report's parts, its headers or its quoted text) is one of ours, or it carries our
+   * token. Anyone can write "[INC-42]" in a fake bounce, so a reference alone matches nothing.
+   */
   private async bouncedTicket(mail: InboundMail, report: DeliveryReport, evidence: string): Promise<number | undefined> {
-    const ids = [...report.originalMessageIds, ...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references'))];
-    const byId = await ticketOfMessageIds(this.db, ids);
-    if (byId !== undefined) return byId;
+    const quoted = messageIds(evidence.match(/^(?:Message-ID|In-Reply-To|References)[ \t]*:.{0,2000}$/gim)?.slice(0, 20).join(' '));
+    const ids = [...report.originalMessageIds, ...messageIds(header(mail, 'in-reply-to')), ...messageIds(header(mail, 'references')), ...quoted];
+    const bySentId = await ticketOfSentMessageIds(this.db, ids);
+    if (bySentId !== undefined) return bySentId;
     for (const token of tokensIn(evidence)) if (await hasThreadToken(this.db, token.ticketId, token.secret)) return token.ticketId;
-    const byHeaders = messageIds(evidence.match(/^(?:Message-ID|In-Reply-To|References)[ \t]*:.{0,2000}$/gim)?.slice(0, 20).join(' '));
-    const fromText = await ticketOfMessageIds(this.db, byHeaders);
-    if (fromText !== undefined) return fromText;
-    for (const id of subjectReferences([report.originalSubject ?? '', ...(evidence.match(/^Subject[ \t]*:.{0,2000}$/gim)?.slice(0, 20) ?? [])].join(' '))) if (await findTicket(this.db, id)) return id;
     return undefined;
   }
 

@@ -97,6 +97,43 @@ describe('bounces tell the agent', () => {
     expect(cleared.bounced_at).toBeNull();
   });
 
+  it('ignores a forged bounce that only names the ticket: nobody is flagged, added to the thread or copied on replies', async () => {
+    const { ticket } = await ticketFrom('nora@fabrikam.example', 'Laptop fan noise');
+    const forged = [
+      'From: Mail Delivery System <MAILER-DAEMON@evil.example>',
+      `To: <${SUPPORT_MAILBOX}>`,
+      'Subject: Undelivered Mail Returned to Sender',
+      'Message-ID: <forged-1@evil.example>',
+      'X-Failed-Recipients: attacker@evil.example',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="r"',
+      '',
+      '--r',
+      'Content-Type: message/delivery-status',
+      '',
+      'Final-Recipient: rfc822; attacker@evil.example',
+      'Action: failed',
+      'Status: 5.1.1',
+      '',
+      '--r',
+      'Content-Type: text/rfc822-headers',
+      '',
+      `Subject: RE: Laptop fan noise [${ticket.reference}]`,
+      'Message-ID: <made-up@evil.example>',
+      '',
+      '--r--',
+      '',
+    ].join('\r\n');
+    const delivered = await h.graph.deliver(forged);
+    await h.syncMail();
+    expect(await db().selectFrom('mail_messages').select(['disposition', 'ticket_id']).where('internet_message_id', '=', delivered.internetMessageId).executeTakeFirstOrThrow()).toEqual({ disposition: 'bounce', ticket_id: null });
+    const participants = await db().selectFrom('mail_participants').select(['address', 'bounced_at']).where('ticket_id', '=', ticket.id).orderBy('address').execute();
+    expect(participants).toEqual([{ address: 'lynne@fabrikam.example', bounced_at: null }, { address: 'nora@fabrikam.example', bounced_at: null }]);
+    expect((await timeline(ticket.id)).filter((e) => e.kind === 'email-bounced')).toEqual([]);
+    await h.say(megan, `reply ${ticket.reference} Try the fan profile in the BIOS.`);
+    await expect.poll(() => h.graph.sent.some((s) => s.via === 'reply' && s.subject.includes(ticket.reference))).toBe(true);
+    expect(h.graph.sent.find((s) => s.via === 'reply' && s.subject.includes(ticket.reference))!.cc).toEqual(['lynne@fabrikam.example']);
+  });
+
   it('notes a delay without flagging anyone, and finds the ticket of a server’s plain notice by our token', async () => {
     const { mail, ticket } = await ticketFrom('mia@fabrikam.example', 'VPN certificate expired');
     await expect.poll(() => h.graph.sent.some((s) => s.inReplyTo === mail.internetMessageId)).toBe(true);
