@@ -88,9 +88,23 @@ export function teamsFilesOf(attachments: readonly TeamsAttachment[] | undefined
 }
 
 function sharedLink(url: string, name: string): IncomingFile {
-  const fallback = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'shared file';
-  const shown = name.trim() || fallback;
+  const shown = name.trim() || lastPathPart(url) || 'shared file';
   return { origin: 'teams-link', sourceId: null, name: shown, contentType: contentTypeOf(shown, undefined), declaredSize: 0, linkUrl: url.slice(0, 2000) };
+}
+
+/** The file name at the end of a link's path; a badly escaped one is shown as it is, never a reason to fail. */
+function lastPathPart(url: string): string {
+  let part: string;
+  try {
+    part = new URL(url).pathname.split('/').pop() ?? '';
+  } catch {
+    return '';
+  }
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** Links to SharePoint/OneDrive (TEAMS_FILE_HOSTS) in a message's HTML, with their text. */

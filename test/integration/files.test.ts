@@ -145,7 +145,9 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     const sharepoint = 'https://contoso.sharepoint.com/sites/Support/Shared%20Documents/General/printer-jam.jpg';
     const inText = 'https://contoso.sharepoint.com/sites/Support/Shared%20Documents/General/error%20codes.xlsx';
     // Teams gives a bot in a channel the message's HTML, where a shared file is a link to SharePoint.
-    const html = `<p><at>Service Desk</at> new Printer jams on floor 3, see <a href="${inText}">error codes.xlsx</a> and <a href="https://evil.example/x.exe">this</a></p>`;
+    // A link with no text and a badly escaped name is kept under its name as written, not a failed turn.
+    const badlyEscaped = 'https://contoso.sharepoint.com/sites/Support/Shared%20Documents/report%E0%A4%A.pdf';
+    const html = `<p><at>Service Desk</at> new Printer jams on floor 3, see <a href="${inText}">error codes.xlsx</a>, <a href="${badlyEscaped}"></a> and <a href="https://evil.example/x.exe">this</a></p>`;
     const message = channelMessage(h, 'new Printer jams on floor 3', {
       from: alex,
       attachments: [{ contentType: 'text/html', content: html }, { contentType: 'reference', contentUrl: sharepoint, name: 'printer-jam.jpg' }],
@@ -154,6 +156,7 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     const id = await ticketIdNamed(reply!);
     expect(await rows(id)).toMatchObject([
       { origin: 'teams-link', storage: 'link', location: inText, name: 'error codes.xlsx', content: null },
+      { origin: 'teams-link', storage: 'link', location: badlyEscaped, name: 'report%E0%A4%A.pdf', content: null },
       { origin: 'teams-link', storage: 'link', location: sharepoint, name: 'printer-jam.jpg', content: null },
     ]);
     const ref = (await db().selectFrom('tickets').select('reference').where('id', '=', id).executeTakeFirstOrThrow()).reference;

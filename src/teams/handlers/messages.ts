@@ -76,9 +76,16 @@ export function registerMessageHandlers(
  * Keeps the message's files on the ticket the command just changed (only when it succeeded: the
  * person may write on that ticket), and says what was kept and what was not.
  */
-async function keepFiles(context: TurnContext, deps: Pick<TurnServices, 'cardCopies'>, files: FileServices, reply: Reply, ticketId: number | undefined, actor: Actor, visibility: 'public' | 'internal', where: Where): Promise<void> {
+async function keepFiles(context: TurnContext, deps: Pick<TurnServices, 'cardCopies' | 'logger'>, files: FileServices, reply: Reply, ticketId: number | undefined, actor: Actor, visibility: 'public' | 'internal', where: Where): Promise<void> {
   if (reply.kind !== 'card' || reply.tone === 'warning' || ticketId === undefined) return;
-  const result = await storeTeamsFiles(context, files, ticketId, context.activity.attachments as TeamsAttachment[] | undefined, { authorId: actor.person.id, visibility });
+  let result: Awaited<ReturnType<typeof storeTeamsFiles>>;
+  try {
+    result = await storeTeamsFiles(context, files, ticketId, context.activity.attachments as TeamsAttachment[] | undefined, { authorId: actor.person.id, visibility });
+  } catch (error) {
+    // The ticket change is done and answered; only the files are missing, and the person hears so.
+    deps.logger.warn({ err: error, ticketId }, 'files of a message could not be kept');
+    result = { kept: [], failed: [{ name: fileNames((context.activity.attachments ?? []) as TeamsAttachment[]), reason: 'they could not be read; send them again' }] };
+  }
   const kept = result.kept.map((f) => f.name);
   const failed = result.failed.map((f) => `${f.name} (${f.reason})`);
   if (kept.length === 0 && failed.length === 0) return;
