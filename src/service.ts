@@ -322,7 +322,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock }) : undefined;
     await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
-    publicUrl ??= `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    if (!publicUrl) {
+      // Without PUBLIC_URL, links name this machine as it listens; a wildcard address is no place a
+      // browser can open, so it becomes localhost (right for the Agents Playground, wrong for anyone else).
+      const host = ['0.0.0.0', '::', '::ffff:0.0.0.0'].includes(address.address) ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      publicUrl = `http://${host}:${address.port}`;
+      if (config.bot.appId) logger.warn({ publicUrl }, 'PUBLIC_URL is not set: file download links point at this machine and will not open for Teams users; set PUBLIC_URL to the service’s public https address');
+    }
+    if (!config.files.linkSecret && config.bot.appId) {
+      logger.warn('ATTACHMENT_LINK_SECRET is not set: file download links are signed with a secret of this process alone, so they stop working on restart and on other replicas');
+    }
     outbox.start();
     sweeper.start();
     mail?.sender.start();

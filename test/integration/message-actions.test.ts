@@ -6,6 +6,9 @@ import { adele, alex, channelMessage, CHANNEL_ID, megan, personalConversationId,
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
+/** How long Teams waits for an invoke's answer before it shows the user an error. */
+const TEAMS_INVOKE_LIMIT_MS = 5_000;
+
 /**
  * "Create ticket" on a message, through the real /api/messages endpoint with real tokens: the
  * `composeExtension/fetchTask` and `composeExtension/submitAction` invokes Teams sends when someone
@@ -202,10 +205,10 @@ describe('Create ticket on a message (action message extension)', () => {
     expect(actionsOf(cardOf(triage!))).toContain('Assign');
     expect(schemaErrors(cardOf(reply!))).toEqual([]);
 
-    // Teams gives the dialog 5 s; both answers are database work only (measured: 27–41 ms and 37–142 ms
-    // on a loaded 2-core machine, JWT validation and HTTP included).
-    expect(fetched.ms).toBeLessThan(1_500);
-    expect(ms).toBeLessThan(1_500);
+    // Teams gives the dialog 5 s (measured: 27–41 ms and 37–142 ms on a loaded 2-core machine, JWT
+    // validation and HTTP included).
+    expect(fetched.ms).toBeLessThan(TEAMS_INVOKE_LIMIT_MS);
+    expect(ms).toBeLessThan(TEAMS_INVOKE_LIMIT_MS);
     expect(h.logs.lines.slice(logsBefore).some((l) => l.msg === 'ticket created from a message' && l.ticket === reference && l.cardIn === 'reply')).toBe(true);
   });
 
@@ -278,10 +281,10 @@ describe('Create ticket on a message (action message extension)', () => {
     // The first people mentioned and the first files: a dialog, not a phone book.
     expect(inputs(card).requester.choices.length).toBeLessThanOrEqual(12);
     expect(textOf(card)).toContain('and 40 more');
-    // Measured at 12 ms for the payload alone; the bound catches a parse that grows with the nesting.
-    expect(ms).toBeLessThan(1_500);
+    // Measured at 12 ms for the payload alone; within Teams' limit whatever the nesting.
+    expect(ms).toBeLessThan(TEAMS_INVOKE_LIMIT_MS);
     const submitted = await submit(megan, place, { subject: 'Everything is slow', description: '', requester: 'me', type: 'incident', priority: 'P3' }, payload);
-    expect(submitted.ms).toBeLessThan(1_500);
+    expect(submitted.ms).toBeLessThan(TEAMS_INVOKE_LIMIT_MS);
     const ticket = await newest();
     expect(ticket.description.length).toBeLessThanOrEqual(4_000);
     expect(ticket.description).toContain('- and ');
