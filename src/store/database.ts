@@ -198,3 +198,16 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/**
+ * Whether an error says the database could not be used just now (busy, locked, the connection lost, a
+ * serialization conflict), not that the statement was wrong: work that hit one is tried again later
+ * rather than blamed on its input. SQLite result codes: https://www.sqlite.org/rescode.html; Postgres
+ * SQLSTATE classes 08 (connection), 40 (transaction rollback), 53 (resources), 57P (operator
+ * intervention): https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return /^SQLITE_(BUSY|LOCKED|IOERR|FULL|PROTOCOL)/.test(code) || /^(08|40|53)[0-9A-Z]{3}$|^57P0[1-3]$/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code);
+}

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { attachmentsWithReportParts } from '../services/mail/attachment-intake.js';
 import type { IngestOutcome, MailIntake, MailSource } from '../services/mail/intake.js';
 import type { Database, Db } from '../store/database.js';
+import { isStoreUnavailable } from '../store/database.js';
 import { deleteMailState, leaseMailState, readMailState, releaseMailLease, writeMailState } from '../store/mail.js';
 import { beginAttempt, failAttempt, finishAttempt, knownAttempts, quarantine, releaseAttempt, retriesRequested, type MailAttempt } from '../store/mail-quarantine.js';
 import { enqueue } from '../store/outbox.js';
@@ -271,6 +272,11 @@ export class MailSync {
     const db = database.db;
     const summary = { mailboxId: mail.mailboxId, internetMessageId: mail.internetMessageId, subject: mail.subject, fromAddress: mail.from?.address ?? null, receivedAt: mail.receivedAt };
     for (let first = true; ; first = false) {
+      // Each attempt may take up to the time limit: the mailbox stays ours that long (a replica that
+      // dies meanwhile frees it at once through its heartbeat), so no other replica reads this message too.
+      if (!(await leaseMailState(db, this.cursorKey, this.owner, Date.now(), this.options.leaseMs + this.options.messageTimeoutMs))) {
+        throw new Error('lost the mailbox lease to another replica');
+      }
       const begun = await beginAttempt(db, client.mailbox, summary, { owner: this.owner, now: Date.now(), onQuarantined: (tx, attempt) => this.tellAdmins(tx, attempt) });
       if (!begun.go) {
         if (begun.state === 'done') return 'duplicate';
@@ -289,9 +295,9 @@ export class MailSync {
         }
         return outcome.disposition;
       } catch (error) {
-        // Graph being unavailable is not the message's fault: the attempt does not count; stop the
-        // round and keep the cursor.
-        if (isGraphError(error) && error.retryable) {
+        // Graph or the database being unavailable is not the message's fault: the attempt does not
+        // count; stop the round and keep the cursor.
+        if ((isGraphError(error) && error.retryable) || isStoreUnavailable(error)) {
           await releaseAttempt(db, begun.id, begun.retry ? 'retry' : 'failed', Date.now());
           throw error;
         }
