@@ -194,6 +194,9 @@ describe('Create ticket on a message (action message extension)', () => {
     expect(ticket.description).toContain(`Original message: ${payload.linkToMessage}`);
     const created = await db().selectFrom('timeline_entries').select(['data']).where('ticket_id', '=', ticket.id).where('kind', '=', 'created').executeTakeFirstOrThrow();
     expect(JSON.parse(String(created.data)).teamsMessage).toMatchObject({ id: root, link: payload.linkToMessage, files: [{ name: 'vpn-client.log', url: FILE_URL, kind: 'file' }, { name: 'screenshot', url: IMAGE_URL, kind: 'image' }] });
+    // The shared file is on the ticket's file list too, as its SharePoint link (the image's host is not one we fetch from).
+    const files = await db().selectFrom('ticket_attachments').select(['name', 'storage', 'location']).where('ticket_id', '=', ticket.id).execute();
+    expect(files).toEqual([{ name: 'vpn-client.log', storage: 'link', location: FILE_URL }]);
 
     // The card, as a reply in the message's thread: this channel is not the desk's, so it is the requester's view.
     const [reply] = await h.connector.waitFor((c) => c.operation === 'reply' && c.activityId === root);

@@ -4,6 +4,7 @@ import { ADAPTIVE_CARD_CONTENT_TYPE } from '../../cards/adaptive-card.js';
 import { ticketFromMessageDialog, type DialogChoice, type TicketFromMessageDialogData } from '../../cards/ticket-from-message-dialog.js';
 import { isAgent } from '../../domain/roles.js';
 import { descriptionRoom, draftDescription, messageLinksText, readTeamsMessage, type TeamsMessage } from '../../domain/teams-message.js';
+import { storeTeamsFiles, type TeamsAttachment } from '../teams-files.js';
 import { TICKET_TYPES } from '../../domain/ticket-reference.js';
 import { DESCRIPTION_MAX, PRIORITIES, SUBJECT_MAX, type Priority } from '../../domain/tickets.js';
 import type { Actor, Person } from '../../services/actors.js';
@@ -103,12 +104,32 @@ export function registerMessageActions(app: Application<TurnState>, deps: Messag
         place: placeOf(context),
       });
       if (!result.ok) return dialog(deps, actor, message, again, [capitalize(result.reason.endsWith('.') ? result.reason : `${result.reason}.`)]);
+      await keepMessageFiles(context, deps, result.value.ticket.id, actor);
       return answer(result.notice, result.value.ticket.reference, result.value.cardIn, result.value.triage);
     }),
   );
 }
 
 const OUTSIDER = 'This service desk is only for people in its organisation.';
+
+/**
+ * The message's files go on the ticket as any message's do (storeTeamsFiles): shared files as their
+ * SharePoint links (only TEAMS_FILE_HOSTS), from its attachments and the links in its HTML. Never a
+ * reason to fail the answer: the ticket exists, and its description lists the files anyway.
+ */
+async function keepMessageFiles(context: TurnContext, deps: MessageActionDeps, ticketId: number, actor: Actor): Promise<void> {
+  if (!deps.fileServices) return;
+  const payload = (context.activity.value as { messagePayload?: { attachments?: unknown; body?: { contentType?: unknown; content?: unknown } } } | undefined)?.messagePayload;
+  const attachments = [
+    ...(Array.isArray(payload?.attachments) ? (payload.attachments as TeamsAttachment[]) : []),
+    ...(payload?.body?.contentType === 'html' && typeof payload.body.content === 'string' ? [{ contentType: 'text/html', content: payload.body.content }] : []),
+  ];
+  try {
+    await storeTeamsFiles(context, deps.fileServices, ticketId, attachments, { authorId: actor.person.id, visibility: 'public' });
+  } catch (error) {
+    deps.logger.warn({ err: error, ticketId }, 'the files of a message turned into a ticket could not be kept');
+  }
+}
 
 /** The message the action was started on (undefined from the compose box or command box). */
 function messageOf(context: TurnContext): TeamsMessage | undefined {
