@@ -36,10 +36,22 @@ export interface TeamsFilesOptions {
   downloadOrigins: readonly string[];
   /** Longest one file's download may take (default 15 s: the turn waits for it). */
   timeoutMs?: number;
+  /**
+   * Longest all of one message's files may take together (default 10 s): the turn waits for them, and
+   * the Bot Service gives a turn 10 to 15 s before it answers the client 504
+   * (https://learn.microsoft.com/azure/bot-service/bot-builder-howto-long-operations-guidance).
+   */
+  turnBudgetMs?: number;
 }
 
 /** The files among a message's attachments (cards, the HTML body and mentions are not files). */
-export function teamsFilesOf(attachments: readonly TeamsAttachment[] | undefined, serviceUrl: string | undefined, options: TeamsFilesOptions, botToken: () => Promise<string | undefined>): { files: IncomingFile[]; refused: Array<{ name: string; reason: string }> } {
+export function teamsFilesOf(
+  attachments: readonly TeamsAttachment[] | undefined,
+  serviceUrl: string | undefined,
+  options: TeamsFilesOptions,
+  botToken: () => Promise<string | undefined>,
+  budget?: AbortSignal,
+): { files: IncomingFile[]; refused: Array<{ name: string; reason: string }> } {
   const files: IncomingFile[] = [];
   const refused: Array<{ name: string; reason: string }> = [];
   for (const a of attachments ?? []) {
@@ -58,7 +70,7 @@ export function teamsFilesOf(attachments: readonly TeamsAttachment[] | undefined
         name: name || `file.${typeof content.fileType === 'string' ? content.fileType : 'bin'}`,
         contentType: contentTypeOf(name, typeof content.fileType === 'string' ? content.fileType : undefined),
         declaredSize: null,
-        open: () => download(url, undefined, options.timeoutMs),
+        open: () => download(url, undefined, options.timeoutMs, budget),
         linkUrl: typeof a.contentUrl === 'string' && originAllowed(a.contentUrl, options.downloadOrigins) ? a.contentUrl : null,
       });
     } else if (/^image\//i.test(type) && typeof a.contentUrl === 'string') {
@@ -73,7 +85,7 @@ export function teamsFilesOf(attachments: readonly TeamsAttachment[] | undefined
         name: name || `image.${type.slice(6).split(/[;+]/)[0] || 'png'}`,
         contentType: type,
         declaredSize: null,
-        open: async () => download(url, await botToken(), options.timeoutMs),
+        open: async () => download(url, await botToken(), options.timeoutMs, budget),
         linkUrl: null,
       });
     } else if (type === 'reference' && typeof a.contentUrl === 'string' && originAllowed(a.contentUrl, options.downloadOrigins)) {
@@ -143,7 +155,9 @@ export async function storeTeamsFiles(
   attachments: readonly TeamsAttachment[] | undefined,
   who: { authorId: number; visibility: 'public' | 'internal' },
 ): Promise<KeptFiles> {
-  const { files, refused } = teamsFilesOf(attachments, context.activity.serviceUrl, deps.options, () => botTokenOf(context));
+  // One budget for all of the message's files: a slow host can't hold the turn past Teams' patience.
+  const budget = AbortSignal.timeout(deps.options.turnBudgetMs ?? 10_000);
+  const { files, refused } = teamsFilesOf(attachments, context.activity.serviceUrl, deps.options, () => botTokenOf(context), budget);
   const kept = files.length > 0 ? await deps.files.keep(ticketId, files, who) : { kept: [], failed: [] };
   return { kept: kept.kept, failed: [...refused, ...kept.failed] };
 }
@@ -186,11 +200,11 @@ function isHttps(url: string, origins: readonly string[]): boolean {
   return url.startsWith('https://') || origins.some((o) => o.startsWith('http://'));
 }
 
-async function download(url: string, token: string | undefined, timeoutMs = 15_000): Promise<Readable> {
+async function download(url: string, token: string | undefined, timeoutMs = 15_000, budget?: AbortSignal): Promise<Readable> {
   const response = await fetch(url, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     redirect: 'error',
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: budget ? AbortSignal.any([AbortSignal.timeout(timeoutMs), budget]) : AbortSignal.timeout(timeoutMs),
   });
   if (!response.ok || !response.body) {
     await response.body?.cancel().catch(() => undefined);
