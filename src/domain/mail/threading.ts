@@ -60,25 +60,39 @@ export function tokensIn(text: string): Array<{ ticketId: number; secret: string
   return [...found.values()];
 }
 
+/** The first ticket a mail finds, by the rules in order (see threadCandidates). */
 export async function findThread(mail: InboundMail, bodyText: string, lookups: ThreadLookups): Promise<ThreadMatch | undefined> {
+  return (await threadCandidates(mail, bodyText, lookups))[0];
+}
+
+/**
+ * Every ticket a mail finds, in the order of the rules, each once (by the first rule that found it):
+ * the caller takes the first one the sender may join, so a reference to another ticket in the subject
+ * does not hide the ticket whose mail it answers.
+ */
+export async function threadCandidates(mail: InboundMail, bodyText: string, lookups: ThreadLookups): Promise<ThreadMatch[]> {
+  const found: ThreadMatch[] = [];
+  const add = (match: ThreadMatch) => {
+    if (!found.some((f) => f.ticketId === match.ticketId)) found.push(match);
+  };
   for (const id of subjectReferences(mail.subject)) {
-    if (await lookups.ticketExists(id)) return { ticketId: id, rule: 'subject-reference', evidence: mail.subject };
+    if (await lookups.ticketExists(id)) add({ ticketId: id, rule: 'subject-reference', evidence: mail.subject });
   }
   // In-Reply-To first (the message answered), then References newest to oldest.
   const answered = answeredIds(mail);
   if (answered.length > 0) {
     const ticketId = await lookups.ticketByMessageIds(answered);
-    if (ticketId !== undefined) return { ticketId, rule: 'message-id', evidence: answered[0]! };
+    if (ticketId !== undefined) add({ ticketId, rule: 'message-id', evidence: answered[0]! });
   }
   // The raw body is searched as far as the text was read (TEXT_LIMIT): our token is near the top of a reply.
   for (const token of tokensIn(`${bodyText}\n${mail.body.content.slice(0, TEXT_LIMIT)}`)) {
-    if (await lookups.ticketByToken(token.ticketId, token.secret)) return { ticketId: token.ticketId, rule: 'hidden-token', evidence: `sd:${token.ticketId}` };
+    if (await lookups.ticketByToken(token.ticketId, token.secret)) add({ ticketId: token.ticketId, rule: 'hidden-token', evidence: `sd:${token.ticketId}` });
   }
   if (mail.conversationId) {
     const ticketId = await lookups.ticketByConversation(mail.conversationId);
-    if (ticketId !== undefined) return { ticketId, rule: 'conversation-id', evidence: mail.conversationId };
+    if (ticketId !== undefined) add({ ticketId, rule: 'conversation-id', evidence: mail.conversationId });
   }
-  return undefined;
+  return found;
 }
 
 /** The Message-IDs a mail answers: In-Reply-To first (the message answered), then References newest to oldest. */

@@ -4,7 +4,7 @@ import { describeRecipient, readDeliveryReport, REPORT_PART_MAX_CHARS, type Deli
 import { readBody, TEXT_LIMIT, type ReadBody } from '../../domain/mail/content.js';
 import { baseSubject, header, isForwardSubject, mayHaveAttachments, messageIds, normalizeAddress, type InboundMail, type MailAttachment } from '../../domain/mail/message.js';
 import { authenticate, type SenderAuthentication } from '../../domain/mail/authentication.js';
-import { answeredIds, findThread, forwardedSender, subjectReferences, tokensIn, trustThread, type ThreadMatch, type ThreadTrust } from '../../domain/mail/threading.js';
+import { answeredIds, threadCandidates, forwardedSender, subjectReferences, tokensIn, trustThread, type ThreadMatch, type ThreadTrust } from '../../domain/mail/threading.js';
 import { isAgent, type Role } from '../../domain/roles.js';
 import { DESCRIPTION_MAX, SUBJECT_MAX, type Priority, type Ticket } from '../../domain/tickets.js';
 import type { Logger } from '../../logger.js';
@@ -98,7 +98,7 @@ export class MailIntake {
     const fetched = mayHaveAttachments(mail) ? await (attachments ?? this.deps.source.attachments(mail)) : [];
     if (verdict.kind === 'bounce') return this.bounce(mail, text, fetched, verdict);
 
-    const thread = await findThread(mail, text, {
+    const candidates = await threadCandidates(mail, text, {
       ticketExists: async (id) => (await findTicket(this.db, id)) !== undefined,
       ticketByMessageIds: (ids) => ticketOfMessageIds(this.db, ids),
       ticketByToken: (id, token) => hasThreadToken(this.db, id, token),
@@ -107,10 +107,19 @@ export class MailIntake {
     // Who the sender is, decided before the transaction (role lookups read outside it). An agent's or a
     // colleague's address counts as theirs only when the receiving server confirmed it.
     const sender = await this.sender(mail);
-    const trust = thread ? await this.trust(mail, text, thread, sender) : undefined;
+    // The first ticket found that the sender may join; failing that, the first found (to link it).
+    let thread: (ThreadMatch & { trust: ThreadTrust }) | undefined;
+    for (const candidate of candidates) {
+      const trust = await this.trust(mail, text, candidate, sender);
+      thread ??= { ...candidate, trust };
+      if (trust.trusted) {
+        thread = { ...candidate, trust };
+        break;
+      }
+    }
     const files = await storeAttachments(this.deps.source, mail, fetched, this.deps.options);
     try {
-      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, body, thread && { ...thread, trust: trust! }, files, sender));
+      const outcome = await this.db.transaction().execute((tx) => this.apply(tx, mail, body, thread, files, sender));
       if (outcome.disposition === 'duplicate') await removeStoredAttachments(files);
       else this.deps.onEnqueued?.();
       return outcome;

@@ -106,6 +106,14 @@ describe('who may write on a ticket by email', () => {
     expect((await mailRow(stranger.internetMessageId)).ticket_id).not.toBe(ticket.id);
   });
 
+  it('takes the ticket whose mail a reply answers when its subject names another one the sender is not on', async () => {
+    const other = await customerTicket('Badge reader broken', 'omar@fabrikam.example');
+    const mine = await customerTicket('Parking permit', 'pia@fabrikam.example');
+    const reply = await deliver({ from: 'pia@fabrikam.example', subject: `RE: Parking permit (like ${other.ticket.reference})`, text: 'Any news?', inReplyTo: mine.ack.internetMessageId });
+    expect(await mailRow(reply.internetMessageId)).toMatchObject({ ticket_id: mine.ticket.id, disposition: 'reply', reason: 'message-id' });
+    expect((await timeline(other.ticket.id)).filter((e) => e.kind === 'linked')).toEqual([]);
+  });
+
   it('does not let a forged From line join a ticket, even the requester’s own address', async () => {
     const { ticket } = await customerTicket('Invoice address change', 'gina@fabrikam.example');
     const forged = await deliver({ from: 'gina@fabrikam.example', subject: `RE: Invoice address change [${ticket.reference}]`, text: 'Our new bank account is …', authentication: forgedFrom('fabrikam.example') });
