@@ -60,6 +60,8 @@ export interface ServiceOptions {
   crm?: Partial<CrmOptions>;
   /** How long one send to Teams may take before it is given up and retried (default 15 s). */
   deliveryTimeoutMs?: number;
+  /** How long all of one message's files may take to download (default 10 s: the turn waits). */
+  filesTurnBudgetMs?: number;
 }
 
 export interface RunningService {
@@ -186,7 +188,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
       clock,
       onKept: (ticketId, kept) => tickets.filesAdded(ticketId, kept),
     });
-    const fileServices = { files, options: { downloadOrigins: config.files.downloadOrigins }, linkTtlMs: config.files.linkTtlMs };
+    const fileServices = {
+      files,
+      options: { downloadOrigins: config.files.downloadOrigins, ...(options.filesTurnBudgetMs !== undefined ? { turnBudgetMs: options.filesTurnBudgetMs } : {}) },
+      linkTtlMs: config.files.linkTtlMs,
+    };
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
     const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files });
     const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };

@@ -49,6 +49,11 @@ export class FakeFileHost {
     return `${this.base}/download.aspx?tempauth=${token}`;
   }
 
+  /** A download URL whose host takes the request and never answers (a SharePoint that hangs). */
+  addHangingDownload(): string {
+    return `${this.base}/hang.aspx?tempauth=${randomUUID()}`;
+  }
+
   /** A OneDrive upload session, as Teams hands one over in `uploadInfo`. */
   newUploadSession(name: string): { uploadUrl: string; contentUrl: string; uniqueId: string } {
     const id = randomUUID();
@@ -63,6 +68,10 @@ export class FakeFileHost {
 
   private async handle(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string>; body?: Buffer | string }> {
     const url = new URL(req.url ?? '/', this.base);
+    if (req.method === 'GET' && url.pathname === '/hang.aspx') {
+      this.downloadRequests.push({ path: url.pathname, authorization: req.headers.authorization });
+      return new Promise(() => undefined);
+    }
     if (req.method === 'GET' && url.pathname === '/download.aspx') {
       this.downloadRequests.push({ path: url.pathname, authorization: req.headers.authorization });
       const bytes = this.downloads.get(url.searchParams.get('tempauth') ?? '');

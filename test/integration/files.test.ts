@@ -335,3 +335,32 @@ describe('files on tickets with ATTACHMENT_DIR and a small ATTACHMENT_MAX_BYTES'
     expect(await h.service.retention!.purge()).toBe(0);
   });
 });
+
+describe('a file host that hangs', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    // A short budget for the test; the service's default is 10 s, inside the Bot Service's 15 s.
+    h = await startHarness({ env: { ATTACHMENT_LINK_SECRET: SECRET, TEAMS_FILE_HOSTS: host.base.replace(/:\d+$/, ':*') }, service: { filesTurnBudgetMs: 500 } });
+  });
+  afterEach(() => h.stop());
+
+  it('cannot hold the turn past the budget for all of a message’s files: what arrived in time is kept, the rest is named', async () => {
+    const bytes = randomBytes(4096);
+    const message = personalMessage(h, 'new Screen flickers', {
+      from: alex,
+      attachments: [
+        { contentType: FILE_INFO, name: 'first.log', content: { downloadUrl: host.addDownload(bytes), uniqueId: 'b1', fileType: 'log' } },
+        { contentType: FILE_INFO, name: 'stuck.log', content: { downloadUrl: host.addHangingDownload(), uniqueId: 'b2', fileType: 'log' } },
+      ],
+    });
+    const started = Date.now();
+    expect((await h.post(message)).status).toBe(200);
+    const [reply, note] = await h.connector.waitFor((c) => c.activityId === message.id, { count: 2 });
+    // Well inside the Bot Service's patience even on a busy machine, where the hanging file alone would take its 15 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(JSON.stringify(reply!.activity.attachments)).toContain('Created');
+    expect(JSON.stringify(note!.activity.attachments)).toContain('Not kept: stuck.log');
+    const stored = await h.service.database.db.selectFrom('ticket_attachments').select(['name', 'size']).execute();
+    expect(stored).toEqual([{ name: 'first.log', size: bytes.length }]);
+  });
+});
