@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HTML_LIMIT, TEXT_LIMIT, htmlToText, newPartOf, readBody, tidy, type MailBody } from '../../src/domain/mail/content.js';
 import { MAX_LOOKUPS, tokensIn } from '../../src/domain/mail/threading.js';
+import { longestStall } from '../support/event-loop.js';
 
 // Issue 15: nothing in mail parsing is worse than linear, and reading a body never holds the event
 // loop (and with it every chat turn) for long. Each pathological input is read through readBody while
@@ -17,25 +18,8 @@ const STALL_MAX_MS = 120;
 const MB = 1024 * 1024;
 
 async function timed(body: MailBody) {
-  let longest = 0;
-  let last = performance.now();
-  let lastCpu = process.cpuUsage();
-  const tick = () => {
-    const now = performance.now();
-    const cpu = process.cpuUsage(lastCpu);
-    longest = Math.max(longest, Math.min(now - last, (cpu.user + cpu.system) / 1000));
-    last = now;
-    lastCpu = process.cpuUsage();
-  };
-  const ticker = setInterval(tick, 1);
-  const start = performance.now();
-  try {
-    const result = await readBody(body);
-    tick();
-    return { result, ms: performance.now() - start, stallMs: longest };
-  } finally {
-    clearInterval(ticker);
-  }
+  const { result, stallMs, totalMs } = await longestStall(() => readBody(body), 1);
+  return { result, ms: totalMs, stallMs };
 }
 
 const quotedHistory = (bytes: number) => `Thanks, that fixed it.\n\nOn Mon, Aug 26, 2019 at 4:37 PM Support <s@contoso.example> wrote:\n${'> a quoted line of the earlier message, as clients write it\n'.repeat(bytes / 60)}`;

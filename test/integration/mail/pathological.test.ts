@@ -1,43 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeEml } from '../../fakes/mail-message.js';
 import { alex } from '../../support/activities.js';
+import { longestStall } from '../../support/event-loop.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 
 /**
  * Mail nobody would write by hand, through the whole service: each is filed as a ticket (or a reply)
- * with its original kept, and while it is read chat turns go on (see longestStall; the fake Graph
- * serving the message runs in this process too).
+ * with its original kept, and while it is read chat turns go on (see longestStall in
+ * test/support/event-loop.ts; the fake Graph serving the message runs in this process too).
  */
 
 const MB = 1024 * 1024;
-
-/**
- * The longest the event loop was held while `work` ran: between two ticks of a 5 ms timer, the wall
- * time, but no more than the CPU time the process used meanwhile. On a busy machine a tick can come
- * late because the process was not scheduled at all; that is not our code holding the loop, and only
- * the CPU time spent between the ticks is.
- */
-async function longestStall(work: () => Promise<void>): Promise<{ stallMs: number; totalMs: number }> {
-  let lastWall = performance.now();
-  let lastCpu = process.cpuUsage();
-  let stall = 0;
-  const tick = () => {
-    const wall = performance.now();
-    const cpu = process.cpuUsage(lastCpu);
-    stall = Math.max(stall, Math.min(wall - lastWall, (cpu.user + cpu.system) / 1000));
-    lastWall = wall;
-    lastCpu = process.cpuUsage();
-  };
-  const timer = setInterval(tick, 5);
-  const started = performance.now();
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
-    tick();
-  }
-  return { stallMs: stall, totalMs: performance.now() - started };
-}
 
 const CASES: Array<{ name: string; mail: () => Parameters<typeof composeEml>[0] }> = [
   { name: '1 MB of quoted lines', mail: () => ({ from: 'a@fabrikam.example', subject: 'Quoted megabyte', text: `My answer is on top.\n\nOn Monday, Support wrote:\n${'> an old line of the thread, quoted once more\n'.repeat(MB / 46)}` }) },
