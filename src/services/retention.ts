@@ -32,7 +32,7 @@ export class Retention {
     const due = await attachmentsOfLongClosedTickets(db, cutoff, limit);
     for (const attachment of due) {
       if (attachment.storage === 'file' && attachment.location) await unlink(attachment.location).catch(() => undefined);
-      await markContentPurged(db, attachment.id, now);
+      await markContentPurged(db, attachment, now);
     }
     if (due.length > 0) this.deps.logger.info({ purged: due.length, olderThanDays: this.deps.days }, 'attachment contents of long-closed tickets deleted');
     return due.length;

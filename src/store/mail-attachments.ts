@@ -69,9 +69,13 @@ export async function attachmentContent(db: Db, id: number): Promise<Uint8Array 
   return row?.content ? new Uint8Array(row.content) : null;
 }
 
+/** The two tables a ticket's files are in: email attachments, and files from Teams (ticket-attachments.ts). */
+const ATTACHMENT_TABLES = ['mail_attachments', 'ticket_attachments'] as const;
+export type AttachmentTable = (typeof ATTACHMENT_TABLES)[number];
+
 export interface StoredContent {
-  /** A mail attachment's id, or a Teams file's key (`t7`, see ticket-attachments.ts). */
-  id: number | string;
+  table: AttachmentTable;
+  id: number;
   storage: 'database' | 'file';
   /** The file's path, for contents kept in ATTACHMENT_DIR. */
   location: string | null;
@@ -82,36 +86,30 @@ export interface StoredContent {
  * still kept: email attachments and files from Teams alike.
  */
 export async function attachmentsOfLongClosedTickets(db: Db, closedBefore: number, limit: number): Promise<StoredContent[]> {
-  const rows = await db
-    .selectFrom('mail_attachments')
-    .innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id')
-    .select(['mail_attachments.id as id', 'mail_attachments.storage as storage', 'mail_attachments.location as location'])
-    .where('tickets.status', '=', 'closed')
-    .where('tickets.closed_at', '<', closedBefore)
-    .where('mail_attachments.purged_at', 'is', null)
-    .where('mail_attachments.storage', 'in', ['database', 'file'])
-    .limit(limit)
-    .execute();
-  const mail: StoredContent[] = rows.map((r) => ({ id: r.id, storage: r.storage as StoredContent['storage'], location: r.location }));
-  if (mail.length >= limit) return mail;
-  const teams = await db
-    .selectFrom('ticket_attachments')
-    .innerJoin('tickets', 'tickets.id', 'ticket_attachments.ticket_id')
-    .select(['ticket_attachments.id as id', 'ticket_attachments.storage as storage', 'ticket_attachments.location as location'])
-    .where('tickets.status', '=', 'closed')
-    .where('tickets.closed_at', '<', closedBefore)
-    .where('ticket_attachments.purged_at', 'is', null)
-    .where('ticket_attachments.storage', 'in', ['database', 'file'])
-    .limit(limit - mail.length)
-    .execute();
-  return [...mail, ...teams.map((r) => ({ id: `t${r.id}`, storage: r.storage as StoredContent['storage'], location: r.location }))];
+  const due: StoredContent[] = [];
+  for (const table of ATTACHMENT_TABLES) {
+    if (due.length >= limit) break;
+    // Both tables have the columns read here; the query is typed against one of them.
+    const t = table as 'mail_attachments';
+    const rows = await db
+      .selectFrom(t)
+      .innerJoin('tickets', 'tickets.id', `${t}.ticket_id`)
+      .select([`${t}.id as id`, `${t}.storage as storage`, `${t}.location as location`])
+      .where('tickets.status', '=', 'closed')
+      .where('tickets.closed_at', '<', closedBefore)
+      .where(`${t}.purged_at`, 'is', null)
+      .where(`${t}.storage`, 'in', ['database', 'file'])
+      .limit(limit - due.length)
+      .execute();
+    due.push(...rows.map((r) => ({ table, id: Number(r.id), storage: r.storage as StoredContent['storage'], location: r.location })));
+  }
+  return due;
 }
 
-export async function markContentPurged(db: Db, attachmentId: number | string, now: number): Promise<void> {
-  if (typeof attachmentId === 'string') {
-    const id = Number(attachmentId.replace(/^t/, ''));
-    await db.updateTable('ticket_attachments').set({ content: null, purged_at: now }).where('id', '=', id).execute();
-    return;
-  }
-  await db.updateTable('mail_attachments').set({ content: null, purged_at: now }).where('id', '=', attachmentId).execute();
+export async function markContentPurged(db: Db, attachment: Pick<StoredContent, 'table' | 'id'>, now: number): Promise<void> {
+  await db
+    .updateTable(attachment.table as 'mail_attachments')
+    .set({ content: null, purged_at: now })
+    .where('id', '=', attachment.id)
+    .execute();
 }
