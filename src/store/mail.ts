@@ -117,16 +117,6 @@ export async function unverifiedSender(db: Db, ticketId: number): Promise<{ addr
   return row ? { address: row.from_address ?? 'unknown', check: row.sender_check! } : undefined;
 }
 
-/** Acknowledgements queued since `since`, to anyone: the desk's own cap against backscatter. */
-export async function allAcknowledgementsSince(db: Db, since: number): Promise<number> {
-  const row = await db
-    .selectFrom('mail_outbox')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('kind', '=', 'acknowledgement')
-    .where('created_at', '>=', since)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
 
 export async function hasThreadToken(db: Db, ticketId: number, token: string): Promise<boolean> {
   const row = await db.selectFrom('mail_outbox').select('id').where('ticket_id', '=', ticketId).where('token', '=', token).executeTakeFirst();
@@ -222,11 +212,12 @@ export async function enqueueMail(db: Db, mail: OutgoingMail, now: number): Prom
   return row !== undefined;
 }
 
-export async function acknowledgementsSince(db: Db, address: string, since: number): Promise<number> {
+/** Acknowledgements queued since `since`: to one address (robots answering robots), or to anyone (the desk's cap against backscatter). */
+export async function acknowledgementsSince(db: Db, since: number, address?: string): Promise<number> {
   const row = await db
     .selectFrom('mail_outbox')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('to_address', '=', address)
+    .$if(address !== undefined, (qb) => qb.where('to_address', '=', address!))
     .where('kind', '=', 'acknowledgement')
     .where('created_at', '>=', since)
     .executeTakeFirstOrThrow();

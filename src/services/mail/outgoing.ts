@@ -4,7 +4,7 @@ import { baseSubject } from '../../domain/mail/message.js';
 import { threadToken } from '../../domain/mail/threading.js';
 import type { Ticket } from '../../domain/tickets.js';
 import type { Db } from '../../store/database.js';
-import { acknowledgementsSince, allAcknowledgementsSince, enqueueMail, latestReceivedMail } from '../../store/mail.js';
+import { acknowledgementsSince, enqueueMail, latestReceivedMail } from '../../store/mail.js';
 import { participantsOf } from '../../store/mail-participants.js';
 import { addTimelineEntry } from '../../store/timeline.js';
 import { findPerson } from '../../store/people.js';
@@ -110,8 +110,8 @@ export class OutgoingMail implements ReplyChannel {
    */
   async queueAcknowledgement(tx: Db, ticket: Ticket, received: { mailId: number; address: string; name: string; subject: string }, now: number): Promise<'queued' | 'off' | 'rate-limited'> {
     if (!this.options.acknowledge) return 'off';
-    if ((await acknowledgementsSince(tx, received.address, now - 3_600_000)) >= this.options.ackMaxPerHour) return 'rate-limited';
-    if ((await allAcknowledgementsSince(tx, now - 3_600_000)) >= this.options.ackMaxPerHourTotal) return 'rate-limited';
+    if ((await acknowledgementsSince(tx, now - 3_600_000, received.address)) >= this.options.ackMaxPerHour) return 'rate-limited';
+    if ((await acknowledgementsSince(tx, now - 3_600_000)) >= this.options.ackMaxPerHourTotal) return 'rate-limited';
     await enqueueMail(
       tx,
       {
