@@ -142,6 +142,16 @@ export interface Config {
   slaConfigPath: string | undefined;
   /** Files on tickets: download links and where files from Teams may be fetched. */
   files: FilesConfig;
+  /** Ticket events leaving the desk: the rules file, Slack's app credentials, PagerDuty's endpoint. */
+  notify: NotifySettings;
+}
+
+export interface NotifySettings {
+  /** Path of the notification rules file; undefined → only the built-in Teams routing. */
+  configPath: string | undefined;
+  /** Null until SLACK_BOT_TOKEN is set. */
+  slack: { botToken: string; signingSecret: string | undefined; apiUrl: string } | null;
+  pagerDutyEventsUrl: string;
 }
 
 export interface FilesConfig {
@@ -209,6 +219,11 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'HUBSPOT_DAILY_LIMIT', default: '240000', meaning: 'Most HubSpot requests per day (250,000 Free/Starter, 650,000 Professional, 1,000,000 Enterprise).' },
   { name: 'HUBSPOT_CACHE_TTL', default: '24h', meaning: 'How long a requester\'s CRM facts are reused without asking HubSpot (`30m`, `24h`).' },
   { name: 'HUBSPOT_TICKET_SYNC', default: 'false', meaning: '`true` mirrors each ticket as a HubSpot ticket (associated with the contact and company) and keeps its status in step.' },
+  { name: 'NOTIFY_CONFIG', default: '(built-in Teams routing only)', meaning: 'Path of the notification rules file (YAML or JSON): integrations (signed webhooks, PagerDuty, Slack channels) and the rules that send ticket events to them and to Teams channels. Checked at start; errors name the line. See "Ticket events outside Teams".' },
+  { name: 'SLACK_BOT_TOKEN', default: '(Slack off)', meaning: 'The Slack app\'s bot token (`xoxb-…`; scopes `chat:write`, `users:read`, `users:read.email`, `commands`). Needed by `type: slack` integrations and the `/ticket` command.' },
+  { name: 'SLACK_SIGNING_SECRET', default: '(Slack requests refused)', meaning: 'The Slack app\'s signing secret: every request to `/api/slack/interactivity` and `/api/slack/commands` is verified with it (v0 signature, 5-minute window).' },
+  { name: 'SLACK_API_URL', default: 'https://slack.com/api/', meaning: 'Base URL of Slack\'s Web API (tests point it at a fake).' },
+  { name: 'PAGERDUTY_EVENTS_URL', default: 'https://events.pagerduty.com/v2/enqueue', meaning: 'PagerDuty Events API v2 endpoint (EU accounts: `https://events.eu.pagerduty.com/v2/enqueue`). Routing keys come from the variables the rules file names (`routingKeyEnv`, default `PAGERDUTY_ROUTING_KEY`).' },
   { name: 'HUBSPOT_WEBHOOK_URL', default: '(from the request)', meaning: 'Public URL of `/api/webhooks/hubspot` as configured in HubSpot, when a proxy changes the host or scheme (signatures cover the URL).' },
 ];
 
@@ -250,6 +265,11 @@ const schema = z.object({
   MAX_BODY_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024)),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(120_000).default(10_000)),
   SLA_CONFIG: optionalString,
+  NOTIFY_CONFIG: optionalString,
+  SLACK_BOT_TOKEN: z.preprocess(emptyToUndefined, z.string().trim().regex(/^xox[bp]-/, 'SLACK_BOT_TOKEN must be a Slack bot token (xoxb-…)').optional()),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_API_URL: z.preprocess(emptyToUndefined, z.string().trim().url('SLACK_API_URL must be a URL such as https://slack.com/api/').default('https://slack.com/api/')),
+  PAGERDUTY_EVENTS_URL: z.preprocess(emptyToUndefined, z.string().trim().url('PAGERDUTY_EVENTS_URL must be a URL such as https://events.pagerduty.com/v2/enqueue').default('https://events.pagerduty.com/v2/enqueue')),
   METRICS_TOKEN: optionalString,
   RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int('RETENTION_DAYS must be a whole number of days').min(1).max(36_500).optional()),
   BOT_ID: optionalString,
@@ -445,6 +465,11 @@ export function parseConfig(env: Env): ConfigResult {
     metricsToken: e.METRICS_TOKEN,
     retentionDays: e.RETENTION_DAYS,
     slaConfigPath: e.SLA_CONFIG,
+    notify: {
+      configPath: e.NOTIFY_CONFIG,
+      slack: e.SLACK_BOT_TOKEN ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/` } : null,
+      pagerDutyEventsUrl: e.PAGERDUTY_EVENTS_URL,
+    },
     files: {
       linkSecret: e.ATTACHMENT_LINK_SECRET,
       linkTtlMs: e.ATTACHMENT_LINK_TTL,

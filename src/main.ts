@@ -1,5 +1,6 @@
 import { parseConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { loadNotifyConfig } from './notify-config.js';
 import { loadSlaPolicy } from './sla-config.js';
 
 /** The process: read the environment, start the service, stop it cleanly on SIGTERM/SIGINT. */
@@ -22,6 +23,11 @@ async function main(): Promise<void> {
     process.stderr.write(`teams-service-desk cannot start; fix the SLA policy:\n${sla.problems.map((p) => `  - ${p}`).join('\n')}\n`);
     process.exit(1);
   }
+  const notify = loadNotifyConfig(config.notify.configPath);
+  if (!notify.ok) {
+    process.stderr.write(`teams-service-desk cannot start; fix the notification rules (NOTIFY_CONFIG):\n${notify.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.exit(1);
+  }
   const logger = createLogger(config.logLevel);
   if (!config.bot.appId) {
     logger.warn('BOT_ID is not set: running in local mode without authentication (Agents Playground / Emulator only)');
@@ -32,7 +38,7 @@ async function main(): Promise<void> {
   // Loaded only once the config is known to be good, so a bad setting is reported in milliseconds
   // rather than after the Bot Framework libraries have loaded.
   const { startService } = await import('./service.js');
-  const service = await startService(config, logger, { sla: sla.policy });
+  const service = await startService(config, logger, { sla: sla.policy, notify: notify.config });
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
     signals += 1;

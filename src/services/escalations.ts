@@ -8,6 +8,7 @@ import { findEscalation, insertEscalation, openEscalationOf, saveEscalation, tim
 import { enqueue, enqueueCardUpdate } from '../store/outbox.js';
 import { findPeople, findPersonByIdentity } from '../store/people.js';
 import { channelFor } from '../store/support-teams.js';
+import type { EventSink } from './desk-events.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import { callerOf, type Actor } from './actors.js';
@@ -30,6 +31,8 @@ export class EscalationService {
       tickets: TicketService;
       clock?: () => number;
       onEnqueued?: () => void;
+      /** Where escalation events go (notification rules: PagerDuty, Slack, webhooks). */
+      events?: EventSink;
     },
   ) {}
 
@@ -90,6 +93,7 @@ export class EscalationService {
       await addTimelineEntry(tx, { ticketId: escalation.ticketId, at: now, kind: 'escalation', visibility: 'internal', authorId: actor.person.id, body: `Escalation accepted by ${actor.person.name} at level ${escalation.level + 1}`, data: { escalationId } });
       await addAudit(tx, { at: now, actorId: actor.person.id, action: 'escalation.accept', ticketId: escalation.ticketId, surface: 'card', details: { escalationId, level: escalation.level } });
       await this.refreshCards(tx, accepted, now);
+      await this.announce(tx, accepted, 'escalation.accepted', actor.person.id, now);
       return { ok: true, value: accepted, notice: `You accepted the escalation; the ticket is yours` };
     });
     if (result.ok) this.deps.onEnqueued?.();
@@ -159,6 +163,7 @@ export class EscalationService {
 
   /** Sends the escalation card to a level's target (a mapped channel, or a person's personal chat). */
   private async ask(tx: Db, escalation: Escalation, target: EscalationTarget, now: number): Promise<void> {
+    await this.announce(tx, escalation, escalation.state === 'exhausted' ? 'escalation.unanswered' : 'escalation.raised', null, now);
     let conversationRefId: number | undefined;
     if (target.kind === 'channel') {
       conversationRefId = (await channelFor(tx, target.role))?.conversationRefId;
@@ -174,6 +179,28 @@ export class EscalationService {
     await enqueue(
       tx,
       [{ idempotencyKey: `escalation:${escalation.id}:level:${escalation.level}:${escalation.state}:conv:${conversationRefId}`, operation: 'send', conversationRefId, ticketId: escalation.ticketId, cardKind: escalationCardKind(escalation.id), activity: null }],
+      now,
+    );
+  }
+
+  /**
+   * The escalation's desk event: raised (each level asked), unanswered (no level accepted), accepted.
+   * Keyed like the level's card, so a rule sending escalations to a channel the policy asks posts once.
+   */
+  private async announce(tx: Db, escalation: Escalation, type: 'escalation.raised' | 'escalation.unanswered' | 'escalation.accepted', actorId: number | null, now: number): Promise<void> {
+    const ticket = this.deps.events && (await findTicket(tx, escalation.ticketId));
+    if (!ticket) return;
+    const key = `escalation:${escalation.id}:level:${escalation.level}:${escalation.state}`;
+    await this.deps.events!.record(
+      tx,
+      {
+        id: `evt_t${ticket.id}.esc${escalation.id}.l${escalation.level}.${type}`,
+        type,
+        ticket,
+        actorId,
+        data: { escalationId: escalation.id, level: escalation.level + 1, levels: escalation.levels, trigger: escalation.trigger },
+        teamsCard: { cardKind: escalationCardKind(escalation.id), key },
+      },
       now,
     );
   }

@@ -11,6 +11,7 @@ import { dueReminders, findReminder, insertReminder, saveReminder, type Reminder
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import { callerOf, type Actor } from './actors.js';
+import type { EventSink } from './desk-events.js';
 import type { Result } from './result.js';
 
 export const reminderCardKind = (id: number) => `reminder:${id}`;
@@ -35,6 +36,8 @@ export class ReminderService {
       onEnqueued?: () => void;
       /** A reminder was set or moved: the sweeper may need to wake sooner than it planned. */
       onScheduled?: () => void;
+      /** Where reminder.due events go (notification rules). */
+      events?: EventSink;
     },
   ) {}
 
@@ -87,7 +90,11 @@ export class ReminderService {
           );
         }
         await addTimelineEntry(tx, { ticketId: reminder.ticketId, at: now, kind: 'reminder', visibility: 'internal', authorId: null, body: chat ? `Reminder sent to ${person!.name}` : `Reminder for ${person?.name ?? 'someone'} could not be delivered: no chat with the bot`, data: { reminderId: id } });
-        return Boolean(chat);
+        const ticket = this.deps.events && (await findTicket(tx, reminder.ticketId));
+        const announced = ticket
+          ? await this.deps.events!.record(tx, { id: `evt_t${ticket.id}.rem${id}.r${next.round}.reminder.due`, type: 'reminder.due', ticket, actorId: null, data: { reminderId: id, for: person ? { name: person.name, email: person.email } : null } }, now)
+          : false;
+        return Boolean(chat) || announced;
       }));
       if (sent) fired += 1;
     }

@@ -14,6 +14,7 @@ import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import { callerOf, type Actor } from './actors.js';
 import type { EscalationService } from './escalations.js';
+import type { EventSink } from './desk-events.js';
 import type { Result } from './result.js';
 
 const CLOCK_NAMES: Record<Clock, string> = { first_response: 'first response', resolution: 'resolution' };
@@ -32,6 +33,8 @@ export class SlaService {
       escalations?: EscalationService;
       clock?: () => number;
       onEnqueued?: () => void;
+      /** Where SLA events go (notification rules: PagerDuty, Slack, webhooks, channels). */
+      events?: EventSink;
     },
   ) {}
 
@@ -138,6 +141,19 @@ export class SlaService {
       if (channel !== undefined) targets.add(channel);
     }
     const key = `sla:${ticket.id}:${event.clock}:${event.kind}:${event.threshold}:${event.cycle}`;
+    // Keyed like the cards below: a rule sending breaches to the channel they already go to posts once.
+    await this.deps.events?.record(
+      tx,
+      {
+        id: `evt_t${ticket.id}.sla.${event.clock}.${event.kind}.${event.threshold}.${event.cycle}`,
+        type: event.kind === 'warning' ? 'sla.warning' : 'sla.breach',
+        ticket,
+        actorId: null,
+        data: { clock: event.clock, threshold: event.threshold, remainingMinutes: Math.round(event.remainingMs / 60_000) },
+        teamsCard: { cardKind: `sla-${event.kind}:${event.clock}`, key },
+      },
+      now,
+    );
     for (const conversationRefId of targets) {
       // A warning still waiting for the same person about the same ticket is replaced, not piled up.
       if (event.kind === 'warning') await supersedePending(tx, { conversationRefId, ticketId: ticket.id, cardKindPrefix: 'sla-warning' });

@@ -7,6 +7,7 @@ import { findTicket, updateTicket, type TicketChanges } from '../store/tickets.j
 import { addAudit, addTimelineEntry, type Surface, type Visibility } from '../store/timeline.js';
 import { callerOf, type Actor } from './actors.js';
 import type { Result } from './result.js';
+import { eventOfChange, type EventSink } from './desk-events.js';
 import { queueChangeNotifications, type ChangeNotice } from './ticket-change-notifications.js';
 import { slaAfterChange } from './ticket-sla-after-change.js';
 
@@ -49,6 +50,8 @@ export interface TicketChangeDeps {
   onEnqueued?: () => void;
   /** One line per committed change: the ticket, what happened, from where (never its text). */
   logger?: Logger;
+  /** Where the change's desk event goes (notification rules: webhooks, PagerDuty, Slack, channels). */
+  events?: EventSink;
 }
 
 /**
@@ -86,7 +89,9 @@ export async function commitTicketChange(
 
     const queuedAfter = (await applied.after?.(tx, updated, now)) ?? false;
     const notified = await queueChangeNotifications(tx, { ticketId: id, version: updated.version, madeBy: actor.person.id, notify: applied.notify ?? [] }, now);
-    return { ok: true, value: updated, notice: applied.notice, queued: queuedAfter || notified, event: applied.timeline.kind };
+    const event = eventOfChange(applied.timeline);
+    const announced = (await deps.events?.record(tx, { id: `evt_t${id}.v${updated.version}.${event.type}`, type: event.type, ticket: updated, actorId: authorId, data: event.data }, now)) ?? false;
+    return { ok: true, value: updated, notice: applied.notice, queued: queuedAfter || notified || announced, event: applied.timeline.kind };
   });
   if (outcome.ok && outcome.queued && !within) deps.onEnqueued?.();
   if (outcome.ok && !within) deps.logger?.info({ ticket: outcome.value.reference, event: outcome.event, surface: ctx.surface }, 'ticket changed');

@@ -9,6 +9,7 @@ import { enqueue, type OutboxMessage } from '../store/outbox.js';
 import { insertTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import type { Result } from './result.js';
+import type { EventSink } from './desk-events.js';
 import type { ChangeContext } from './ticket-change.js';
 
 /**
@@ -48,6 +49,8 @@ export interface TicketOpeningDeps {
   logger?: Logger;
   /** The most urgent priority a requester may give a new ticket; P2 by default. */
   requesterMaxPriority?: Priority;
+  /** Where the ticket.created event goes (notification rules). */
+  events?: EventSink;
 }
 
 /** Opens a ticket; inside `within` (the caller's transaction, e.g. email intake) when given. */
@@ -94,6 +97,8 @@ export async function openTicket(deps: TicketOpeningDeps, ctx: ChangeContext, in
       activity: null,
     }));
     await enqueue(tx, posts, now);
+    // Keyed like the posts above: a rule sending new tickets to a channel they already go to posts once.
+    await deps.events?.record(tx, { id: `evt_t${created.id}.v${created.version}.ticket.created`, type: 'ticket.created', ticket: created, actorId: ctx.actor.person.id, data: { source: input.source }, teamsCard: { cardKind: 'ticket', key: `ticket:${created.id}:created` } }, now);
     return created;
   });
   // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.

@@ -9,6 +9,7 @@ import type { TicketChanges } from '../store/tickets.js';
 import type { Visibility } from '../store/timeline.js';
 import type { Actor } from './actors.js';
 import { commitTicketChange, SYSTEM_ACTOR, type Applied, type ChangeContext, type Refused } from './ticket-change.js';
+import type { EventSink } from './desk-events.js';
 import type { Result } from './result.js';
 import { openTicket, type CrmAtCreation, type NewTicketInput } from './ticket-opening.js';
 
@@ -44,6 +45,8 @@ export class TicketService {
       logger?: Logger;
       /** The most urgent priority a requester may give a new ticket (REQUESTER_MAX_PRIORITY); P2 by default. */
       requesterMaxPriority?: Priority;
+      /** Where each change's desk event goes (notification rules). */
+      events?: EventSink;
     },
   ) {}
 

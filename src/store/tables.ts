@@ -445,6 +445,42 @@ export interface TicketSearchTable {
   requester_key?: string;
 }
 
+/** A desk event on its way to one target outside Teams (webhook, PagerDuty, Slack). */
+export interface EventDeliveryTable {
+  id: Generated<number>;
+  /** `event:<event id>:to:<target>`: an event reaches a target once, however many rules send it there. */
+  idempotency_key: string;
+  target: string;
+  event_id: string;
+  event_type: string;
+  ticket_id: number | null;
+  /** 1: a rule sent it; 0: it follows up what the target posted about the ticket. */
+  matched: number;
+  /** The DeskEvent as JSON (the webhook body). */
+  payload: string;
+  status: 'pending' | 'sent' | 'dead';
+  attempts: number;
+  next_attempt_at: number;
+  /** When it was first tried: retries stop a target's retry period after this. */
+  first_attempt_at: number | null;
+  lease_until: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  /** What the peer answered, in words. */
+  result: string | null;
+  created_at: number;
+  sent_at: number | null;
+  correlation_id: string | null;
+}
+
+/** What a target posted about a ticket (a Slack message, a PagerDuty alert), followed up by later events. */
+export interface IntegrationPostTable {
+  target: string;
+  ticket_id: number;
+  external_id: string;
+  created_at: number;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -476,6 +512,8 @@ export interface Tables {
   replicas: ReplicaTable;
   ticket_attachments: TicketAttachmentTable;
   ticket_search: TicketSearchTable;
+  event_deliveries: EventDeliveryTable;
+  integration_posts: IntegrationPostTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;
@@ -483,4 +521,5 @@ export type NewTicketRow = Insertable<TicketTable>;
 export type TicketUpdate = Updateable<TicketTable>;
 export type ConversationReferenceRow = Selectable<ConversationReferenceTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type EventDeliveryRow = Selectable<EventDeliveryTable>;
 export type PersonRow = Selectable<PersonTable>;

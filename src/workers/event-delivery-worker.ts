@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { backoffDelay } from '../domain/backoff.js';
+import type { DeskEvent } from '../domain/desk-events.js';
+import { SlidingWindowLimiter } from '../domain/rate-limit.js';
+import { TargetError, type NotifyTarget } from '../integrations/notify/target.js';
+import { withCorrelation } from '../log-context.js';
+import type { Logger } from '../logger.js';
+import type { Database } from '../store/database.js';
+import * as deliveries from '../store/event-deliveries.js';
+import { napUntil, PollingLoop } from './polling-loop.js';
+
+export interface EventDeliveryOptions {
+  pollIntervalMs: number;
+  batchSize: number;
+  /** Deliveries in flight at once (across targets). */
+  concurrency: number;
+  leaseMs: number;
+  /** Per attempt: a target that has not answered by then is aborted and the attempt counts as failed. */
+  attemptTimeoutMs: number;
+  backoff: { baseMs: number; capMs: number; jitter: number };
+  /** Added to every rate-limit window (the request arrives a little after we decide to send it). */
+  limitMarginMs: number;
+}
+
+export const DEFAULT_EVENT_DELIVERY_OPTIONS: EventDeliveryOptions = {
+  pollIntervalMs: 1_000,
+  batchSize: 100,
+  concurrency: 8,
+  leaseMs: 60_000,
+  attemptTimeoutMs: 15_000,
+  // From 5 s doubling to half an hour: about 50 attempts in a day, the first few within minutes.
+  backoff: { baseMs: 5_000, capMs: 30 * 60_000, jitter: 0.25 },
+  limitMarginMs: 50,
+};
+
+/** One configured target and how long a delivery to it is retried before it is dead-lettered. */
+export interface ConfiguredTarget {
+  target: NotifyTarget;
+  retryForMs: number;
+}
+
+export interface TargetStats {
+  lastOkAt?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  delivered: number;
+  failed: number;
+}
+
+/**
+ * Sends desk events to their targets outside Teams (webhooks, PagerDuty, Slack), at least once, in order
+ * per target and ticket, within each target's rate limits, and records what each attempt meant: sent,
+ * retried with backoff and jitter (or after the peer's Retry-After) for the target's retry period, or
+ * dead-lettered. A replica that dies leaves leases that others take over, as the Teams outbox does.
+ */
+export class EventDeliveryWorker {
+  private readonly options: EventDeliveryOptions;
+  private readonly owner: string;
+  private readonly limiters = new Map<string, SlidingWindowLimiter>();
+  /** A lane (target and its key) a peer asked us to leave alone until then (its Retry-After). */
+  private readonly pausedUntil = new Map<string, number>();
+  private readonly loop: PollingLoop;
+  private stopping = false;
+  readonly stats = new Map<string, TargetStats>();
+
+  constructor(
+    private readonly deps: {
+      database: Database;
+      targets: ReadonlyMap<string, ConfiguredTarget>;
+      logger: Logger;
+      clock?: () => number;
+      random?: () => number;
+      options?: Partial<EventDeliveryOptions>;
+      owner?: string;
+      /** Told what each attempt came to (metrics). */
+      onResult?: (target: string, outcome: 'sent' | 'retry' | 'dead' | 'throttled') => void;
+    },
+  ) {
+    this.options = { ...DEFAULT_EVENT_DELIVERY_OPTIONS, ...deps.options };
+    this.owner = deps.owner ?? `events-${randomUUID()}`;
+    for (const [name, { target }] of deps.targets) {
+      if (target.limits.length > 0) this.limiters.set(name, new SlidingWindowLimiter(target.limits, this.options.limitMarginMs));
+      this.stats.set(name, { delivered: 0, failed: 0 });
+    }
+    this.loop = new PollingLoop({
+      round: () => this.drainOnce(),
+      idleDelay: () => this.idleDelay(),
+      onError: (error) => this.deps.logger.error({ err: error }, 'event delivery round failed; retrying at the next poll'),
+    });
+  }
+
+  private now(): number {
+    return (this.deps.clock ?? Date.now)();
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    this.stopping = true;
+    return this.loop.stop();
+  }
+
+  /** Sends everything due now, one round; returns how many rows it handled. */
+  async drainOnce(): Promise<number> {
+    const { database } = this.deps;
+    const claimed = await deliveries.claimDueDeliveries(database.db, database.dialect, { now: this.now(), limit: this.options.batchSize, leaseMs: this.options.leaseMs, owner: this.owner });
+    if (claimed.length === 0) return 0;
+    const queue = [...claimed];
+    const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        if (this.stopping) {
+          // Stopping: hand the rest back instead of sitting on their leases.
+          await deliveries.releaseDeliveryLeases(database.db, this.owner, [row.id, ...queue.splice(0).map((r) => r.id)]);
+          return;
+        }
+        await withCorrelation(row.correlationId, () => this.handle(row));
+      }
+    });
+    await Promise.all(workers);
+    return claimed.length;
+  }
+
+  private async idleDelay(): Promise<number> {
+    const now = this.now();
+    return napUntil(await deliveries.nextDeliveryDueAt(this.deps.database.db), now, this.options.pollIntervalMs);
+  }
+
+  private async handle(row: deliveries.ClaimedDelivery): Promise<void> {
+    const db = this.deps.database.db;
+    const log = this.deps.logger.child({ deliveryId: row.id, target: row.target, event: row.eventType, eventId: row.eventId });
+    const configured = this.deps.targets.get(row.target);
+    const now = this.now();
+    if (!configured) {
+      await deliveries.markDeliveryDead(db, row.id, `the integration "${row.target}" is no longer in NOTIFY_CONFIG`, now);
+      log.warn('event not delivered: its integration is no longer configured');
+      return;
+    }
+    const { target } = configured;
+    let event: DeskEvent;
+    try {
+      event = JSON.parse(row.payload) as DeskEvent;
+    } catch {
+      await deliveries.markDeliveryDead(db, row.id, 'the stored event is not JSON', now);
+      return;
+    }
+    const lane = `${row.target}\u0000${target.laneOf(event)}`;
+    const wait = this.admit(row.target, lane, now);
+    if (wait !== undefined) {
+      await deliveries.deferDelivery(db, row.id, wait);
+      return;
+    }
+
+    const previousId = row.ticketId === null ? undefined : await deliveries.findIntegrationPost(db, row.target, row.ticketId);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TargetError('transient', `no answer within ${this.options.attemptTimeoutMs / 1000} s`)), this.options.attemptTimeoutMs);
+    try {
+      const result = await Promise.race([
+        target.deliver(event, { previous: previousId === undefined ? undefined : { externalId: previousId }, matched: row.matched, signal: controller.signal }),
+        new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })),
+      ]);
+      await deliveries.markDelivered(db, row, { summary: result.summary, ...(result.post ? { externalId: result.post.externalId } : {}) }, this.now());
+      this.note(row.target, undefined);
+      this.deps.onResult?.(row.target, 'sent');
+      log.info({ attempts: row.attempts + 1, result: result.summary }, result.skipped ? 'event needed nothing from this target' : 'event delivered');
+    } catch (error) {
+      await this.recordFailure(row, configured, lane, error, log);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Takes a slot in the target's limit for this lane, or says when to come back. */
+  private admit(target: string, lane: string, now: number): number | undefined {
+    const paused = this.pausedUntil.get(lane);
+    if (paused !== undefined) {
+      if (paused > now) return paused;
+      this.pausedUntil.delete(lane);
+    }
+    const limiter = this.limiters.get(target);
+    if (!limiter) return undefined;
+    const slot = limiter.check(lane, now);
+    if (!slot.ok) return slot.retryAt;
+    limiter.record(lane, now);
+    return undefined;
+  }
+
+  private async recordFailure(row: deliveries.ClaimedDelivery, configured: ConfiguredTarget, lane: string, error: unknown, log: Logger): Promise<void> {
+    const db = this.deps.database.db;
+    const now = this.now();
+    const failure = error instanceof TargetError ? error : new TargetError('transient', error instanceof Error ? error.message : String(error));
+    const summary = `${failure.details.status ? `${failure.details.status}: ` : ''}${failure.message}`;
+    this.note(row.target, summary);
+    const firstAttemptAt = row.firstAttemptAt ?? now;
+    if (failure.kind === 'permanent') {
+      await deliveries.markDeliveryDead(db, row.id, summary, now);
+      this.deps.onResult?.(row.target, 'dead');
+      log.error({ attempts: row.attempts + 1, error: summary }, 'event dead-lettered: the target refused it');
+      return;
+    }
+    if (failure.kind === 'throttled') {
+      // The peer's own pace: the whole lane waits, and the attempt does not count against the row.
+      const retryAt = now + (failure.details.retryAfterMs ?? this.options.backoff.baseMs);
+      this.pausedUntil.set(lane, Math.max(this.pausedUntil.get(lane) ?? 0, retryAt));
+      if (retryAt - firstAttemptAt > configured.retryForMs) {
+        await deliveries.markDeliveryDead(db, row.id, `${summary} (still refused after ${Math.round(configured.retryForMs / 3_600_000)} h)`, now);
+        this.deps.onResult?.(row.target, 'dead');
+        return;
+      }
+      await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: false });
+      this.deps.onResult?.(row.target, 'throttled');
+      log.warn({ retryInMs: retryAt - now }, 'target asked us to slow down; will retry after its Retry-After');
+      return;
+    }
+    const attempt = row.attempts + 1;
+    const retryAt = now + backoffDelay(attempt, this.options.backoff, this.deps.random);
+    if (retryAt - firstAttemptAt > configured.retryForMs) {
+      await deliveries.markDeliveryDead(db, row.id, `${summary} (gave up after ${attempt} attempts over ${Math.round((now - firstAttemptAt) / 60_000)} min)`, now);
+      this.deps.onResult?.(row.target, 'dead');
+      log.error({ attempts: attempt, error: summary }, 'event dead-lettered: retried for the whole retry period');
+      return;
+    }
+    await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: true });
+    this.deps.onResult?.(row.target, 'retry');
+    log.warn({ attempts: attempt, retryInMs: retryAt - now, error: summary }, 'event delivery failed; will retry');
+  }
+
+  private note(target: string, error: string | undefined): void {
+    const stats = this.stats.get(target) ?? { delivered: 0, failed: 0 };
+    const now = this.now();
+    if (error === undefined) {
+      stats.delivered += 1;
+      stats.lastOkAt = now;
+    } else {
+      stats.failed += 1;
+      stats.lastError = error;
+      stats.lastErrorAt = now;
+    }
+    this.stats.set(target, stats);
+  }
+
+  /** The last failure of a target when it is more recent than its last success (for health). */
+  lastErrorOf(target: string): string | undefined {
+    const s = this.stats.get(target);
+    if (!s?.lastError) return undefined;
+    return s.lastOkAt !== undefined && s.lastOkAt > (s.lastErrorAt ?? 0) ? undefined : s.lastError;
+  }
+}
