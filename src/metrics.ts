@@ -23,6 +23,7 @@ export class Metrics {
   readonly turnSeconds = new Histogram({ name: 'servicedesk_turn_duration_seconds', help: 'Time to handle an activity.', labelNames: ['kind'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly invokeSeconds = new Histogram({ name: 'servicedesk_invoke_duration_seconds', help: 'Time to answer a card action (Teams gives up after 5 s).', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 10], registers: [this.registry] });
   readonly sends = new Counter({ name: 'servicedesk_outbox_sends_total', help: 'Sends to Teams, by result.', labelNames: ['result'], registers: [this.registry] });
+  readonly eventDeliveries = new Counter({ name: 'servicedesk_event_deliveries_total', help: 'Ticket events sent to integrations (webhooks, PagerDuty, Slack), by integration and outcome (sent, retry, throttled, dead).', labelNames: ['target', 'outcome'], registers: [this.registry] });
   readonly mailIngested = new Counter({ name: 'servicedesk_mail_ingested_total', help: 'Emails read from the mailbox, by what became of them (and why, when filtered).', labelNames: ['disposition', 'reason'], registers: [this.registry] });
 
   /** State read at scrape time (by `collectors`), named here so every scrape shows the same series. */

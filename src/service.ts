@@ -46,6 +46,11 @@ import { mailOutboxDepth } from './store/mail.js';
 import { escalationCounts, openTicketCounts, slaEventCounts } from './store/reports.js';
 import { randomBytes } from 'node:crypto';
 import { TicketFiles } from './services/attachments/ticket-files.js';
+import { buildTargets } from './integrations/notify/build-targets.js';
+import type { NotifyConfig } from './notify-config.js';
+import { DeskEventRecorder } from './services/desk-events.js';
+import { IntegrationDirectory } from './services/integrations.js';
+import { EventDeliveryWorker, type EventDeliveryOptions } from './workers/event-delivery-worker.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -62,6 +67,10 @@ export interface ServiceOptions {
   deliveryTimeoutMs?: number;
   /** How long all of one message's files may take to download (default 10 s: the turn waits). */
   filesTurnBudgetMs?: number;
+  /** The notification rules and integrations (src/notify-config.ts); none when absent. */
+  notify?: NotifyConfig;
+  /** The event delivery worker's timing (tests shorten its backoff). */
+  events?: Partial<EventDeliveryOptions>;
 }
 
 export interface RunningService {
@@ -79,6 +88,8 @@ export interface RunningService {
   readonly metrics: Metrics;
   /** CRM enrichment, when HubSpot is configured. */
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
+  /** Ticket events to webhooks, PagerDuty and Slack: the delivery worker and the admins' view. */
+  readonly events: { worker: EventDeliveryWorker; integrations: IntegrationDirectory };
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -140,6 +151,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Services queue notifications (cards, mail) in their transactions; the workers are told to look right after.
     const wake = () => {
       outbox.wake();
+      eventWorker.wake();
       mail?.sender.wake();
       crm?.worker.wake();
       // A change may bring an SLA check, reminder or escalation timeout closer than the sweeper's nap.
@@ -148,7 +160,22 @@ export async function startService(config: Config, logger: Logger, options: Serv
     let sweeperRef: SlaSweeper | undefined;
     let crm: RunningService['crm'];
     let metricsOf: Metrics | undefined;
+    // Ticket events leaving the desk: the rules route each event, in its change's transaction, to
+    // integrations (queued for the event worker) and Teams channels (queued for the outbox).
+    const notify = options.notify ?? { integrations: [], rules: [], source: '(none)' };
+    const targets = buildTargets(notify.integrations, config.notify);
+    const events = new DeskEventRecorder({ rules: notify.rules, integrations: new Map([...targets].map(([name, t]) => [name, { followsTickets: t.target.followsTickets }])), policy: sla });
+    const eventWorker = new EventDeliveryWorker({
+      database,
+      targets,
+      logger: logger.child({ worker: 'events' }),
+      options: options.events,
+      owner: heartbeat.id,
+      onResult: (target, outcome) => metricsOf?.eventDeliveries.inc({ target, outcome }),
+    });
+    const integrations = new IntegrationDirectory({ db, targets, rules: notify.rules, source: notify.source, worker: eventWorker, clock });
     const tickets = new TicketService({
+      events,
       database,
       sla,
       clock,
@@ -172,9 +199,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
       });
       crm = { enrichment, client, worker: new EnrichmentWorker({ crm: enrichment, logger: logger.child({ worker: 'crm' }) }) };
     }
-    const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: wake });
-    const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake });
-    const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => outbox.wake(), onScheduled: () => sweeperRef?.recheck() });
+    const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: wake, events });
+    const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake, events });
+    const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => { outbox.wake(); eventWorker.wake(); }, onScheduled: () => sweeperRef?.recheck(), events });
     const reports = new ReportService({ db, policy: sla, clock });
     // Files on tickets (Teams files, email attachments) and their signed download links. Without
     // ATTACHMENT_LINK_SECRET a random secret is used: links die with this process (documented).
@@ -194,7 +221,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       linkTtlMs: config.files.linkTtlMs,
     };
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
-    const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files });
+    const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations });
     const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };
     const bot = createBot({
       ...turnServices,
@@ -291,6 +318,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ...(botProbe ? [{ name: 'bot', probe: botProbe }] : []),
       ...(mail ? [{ name: 'mailbox', probe: () => mail!.client.probe(), workerError: () => mail!.sync.stats.lastError }] : []),
       ...(crm ? [{ name: 'hubspot', probe: () => crm!.client.probe() }] : []),
+      // An integration is as healthy as its last delivery: failing (and not since delivered) is degraded, then down.
+      ...[...targets.keys()].map((name) => ({ name: `integration:${name}`, probe: async () => undefined, workerError: () => eventWorker.lastErrorOf(name) })),
     ]);
     const http = new HttpServer({
       logger,
@@ -339,6 +368,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       logger.warn('ATTACHMENT_LINK_SECRET is not set: file download links are signed with a secret of this process alone, so they stop working on restart and on other replicas');
     }
     outbox.start();
+    eventWorker.start();
     sweeper.start();
     mail?.sender.start();
     crm?.worker.start();
@@ -366,6 +396,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       sweeper,
       mail,
       crm,
+      events: { worker: eventWorker, integrations },
       tickets,
       health,
       metrics,
@@ -380,6 +411,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await mail?.sender.stop();
           await crm?.worker.stop();
           await outbox.stop();
+          await eventWorker.stop();
           retention?.stop();
           await heartbeat.stop();
           await database.close();

@@ -25,6 +25,7 @@ export type Command =
   | { kind: 'tier'; ref: number | undefined; tier: string; reason: string | undefined }
   | { kind: 'whois'; email: string }
   | { kind: 'status' }
+  | { kind: 'integrations'; test: string | undefined }
   | { kind: 'report'; mine: boolean }
   | { kind: 'setup'; what: SetupKind };
 
@@ -59,6 +60,7 @@ export const COMMAND_WORDS = [
   'tier',
   'whois',
   'status',
+  'integrations',
   'report',
   'setup triage',
   'setup sla-breaches',
@@ -107,6 +109,9 @@ export function parseCommand(input: string): ParseResult {
   if (lower === 'help' || lower === '?') return { ok: true, command: { kind: 'help' } };
   if (LISTS[lower]) return { ok: true, command: { kind: 'list', list: LISTS[lower]! } };
   if (lower === 'status' || lower === 'health') return { ok: true, command: { kind: 'status' } };
+  if (lower === 'integrations' || lower === 'integration' || lower === 'rules') return { ok: true, command: { kind: 'integrations', test: undefined } };
+  const testing = /^integrations? test(?: (\S+))?$/.exec(lower);
+  if (testing) return testing[1] ? { ok: true, command: { kind: 'integrations', test: testing[1] } } : { ok: false, error: 'Name the integration to test, e.g. “integrations test on-call” (“integrations” lists them).' };
   if (lower === 'report' || lower === 'sla report' || lower === 'report team') return { ok: true, command: { kind: 'report', mine: false } };
   if (lower === 'report mine' || lower === 'my report' || lower === 'report me') return { ok: true, command: { kind: 'report', mine: true } };
 

@@ -78,3 +78,12 @@ export interface DeskEvent {
   /** Set on events made by `integrations test`: receivers should not act on them. */
   test?: true;
 }
+
+/**
+ * An event id from the facts that make the event unique (ticket, version, type, …): the same change
+ * gets the same id however often it is recorded. Only `[A-Za-z0-9_:-]`, as Standard Webhooks asks of a
+ * `webhook-id` (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+ */
+export function deskEventId(...parts: ReadonlyArray<string | number>): string {
+  return `evt_${parts.map((p) => String(p).replace(/[^A-Za-z0-9_:-]/g, '_')).join('-')}`.slice(0, 256);
+}

@@ -87,7 +87,7 @@ export function priorityAllowed<P extends string>(role: Role, asked: P, requeste
 }
 
 /** Things done to the desk as a whole rather than to one ticket. */
-export type DeskAction = 'quiet-hours' | 'status' | 'report' | 'whois' | 'setup';
+export type DeskAction = 'quiet-hours' | 'status' | 'report' | 'whois' | 'setup' | 'integrations';
 
 const DESK_REFUSALS: Record<DeskAction, { allowed: (role: Role) => boolean; reason: string }> = {
   'quiet-hours': { allowed: isAgent, reason: 'quiet hours are for agents: they hold SLA warnings until the morning' },
@@ -95,6 +95,7 @@ const DESK_REFUSALS: Record<DeskAction, { allowed: (role: Role) => boolean; reas
   report: { allowed: isAgent, reason: 'reports are for support agents' },
   whois: { allowed: isAgent, reason: 'only support agents can look people up' },
   setup: { allowed: (role) => role === 'admin', reason: 'only admins can set up channels and teams' },
+  integrations: { allowed: (role) => role === 'admin', reason: 'only admins can see and test the integrations' },
 };
 
 /** Why `role` may not do a desk-wide `action`, or undefined when allowed. */

@@ -1,3 +1,4 @@
+import { deskEventId } from '../domain/desk-events.js';
 import { isAgent, refusal, ticketRefusal } from '../domain/roles.js';
 import { escalationLevels, type EscalationTarget, type SlaPolicy } from '../domain/sla.js';
 import { correlationId, withCorrelation } from '../log-context.js';
@@ -194,7 +195,7 @@ export class EscalationService {
     await this.deps.events!.record(
       tx,
       {
-        id: `evt_t${ticket.id}.esc${escalation.id}.l${escalation.level}.${type}`,
+        id: deskEventId(`t${ticket.id}`, `esc${escalation.id}`, `l${escalation.level}`, type),
         type,
         ticket,
         actorId,

@@ -1,3 +1,4 @@
+import { deskEventId } from '../domain/desk-events.js';
 import { ticketRefusal } from '../domain/roles.js';
 import { calendarFor, type SlaPolicy } from '../domain/sla.js';
 import { parseWhen } from '../domain/when.js';
@@ -92,7 +93,7 @@ export class ReminderService {
         await addTimelineEntry(tx, { ticketId: reminder.ticketId, at: now, kind: 'reminder', visibility: 'internal', authorId: null, body: chat ? `Reminder sent to ${person!.name}` : `Reminder for ${person?.name ?? 'someone'} could not be delivered: no chat with the bot`, data: { reminderId: id } });
         const ticket = this.deps.events && (await findTicket(tx, reminder.ticketId));
         const announced = ticket
-          ? await this.deps.events!.record(tx, { id: `evt_t${ticket.id}.rem${id}.r${next.round}.reminder.due`, type: 'reminder.due', ticket, actorId: null, data: { reminderId: id, for: person ? { name: person.name, email: person.email } : null } }, now)
+          ? await this.deps.events!.record(tx, { id: deskEventId(`t${ticket.id}`, `rem${id}`, `r${next.round}`, 'reminder.due'), type: 'reminder.due', ticket, actorId: null, data: { reminderId: id, for: person ? { name: person.name, email: person.email } : null } }, now)
           : false;
         return Boolean(chat) || announced;
       }));

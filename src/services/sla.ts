@@ -1,3 +1,4 @@
+import { deskEventId } from '../domain/desk-events.js';
 import { isAgent, refusal, ticketRefusal } from '../domain/roles.js';
 import { calendarFor, dueAt, formatBusinessTime, type Clock, type SlaPolicy } from '../domain/sla.js';
 import { sweepTicket, type SlaEvent } from '../domain/sla-sweep.js';
@@ -145,7 +146,7 @@ export class SlaService {
     await this.deps.events?.record(
       tx,
       {
-        id: `evt_t${ticket.id}.sla.${event.clock}.${event.kind}.${event.threshold}.${event.cycle}`,
+        id: deskEventId(`t${ticket.id}`, 'sla', event.clock, event.kind, event.threshold, event.cycle),
         type: event.kind === 'warning' ? 'sla.warning' : 'sla.breach',
         ticket,
         actorId: null,

@@ -1,3 +1,4 @@
+import { deskEventId } from '../domain/desk-events.js';
 import { ticketRefusal, type TicketAction } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import type { Ticket } from '../domain/tickets.js';
@@ -90,7 +91,7 @@ export async function commitTicketChange(
     const queuedAfter = (await applied.after?.(tx, updated, now)) ?? false;
     const notified = await queueChangeNotifications(tx, { ticketId: id, version: updated.version, madeBy: actor.person.id, notify: applied.notify ?? [] }, now);
     const event = eventOfChange(applied.timeline);
-    const announced = (await deps.events?.record(tx, { id: `evt_t${id}.v${updated.version}.${event.type}`, type: event.type, ticket: updated, actorId: authorId, data: event.data }, now)) ?? false;
+    const announced = (await deps.events?.record(tx, { id: deskEventId(`t${id}`, `v${updated.version}`, event.type), type: event.type, ticket: updated, actorId: authorId, data: event.data }, now)) ?? false;
     return { ok: true, value: updated, notice: applied.notice, queued: queuedAfter || notified || announced, event: applied.timeline.kind };
   });
   if (outcome.ok && outcome.queued && !within) deps.onEnqueued?.();

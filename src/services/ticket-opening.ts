@@ -1,3 +1,4 @@
+import { deskEventId } from '../domain/desk-events.js';
 import { priorityAllowed, refusal } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { slaColumns, startClocks } from '../domain/ticket-sla.js';
@@ -98,7 +99,7 @@ export async function openTicket(deps: TicketOpeningDeps, ctx: ChangeContext, in
     }));
     await enqueue(tx, posts, now);
     // Keyed like the posts above: a rule sending new tickets to a channel they already go to posts once.
-    await deps.events?.record(tx, { id: `evt_t${created.id}.v${created.version}.ticket.created`, type: 'ticket.created', ticket: created, actorId: ctx.actor.person.id, data: { source: input.source }, teamsCard: { cardKind: 'ticket', key: `ticket:${created.id}:created` } }, now);
+    await deps.events?.record(tx, { id: deskEventId(`t${created.id}`, `v${created.version}`, 'ticket.created'), type: 'ticket.created', ticket: created, actorId: ctx.actor.person.id, data: { source: input.source }, teamsCard: { cardKind: 'ticket', key: `ticket:${created.id}:created` } }, now);
     return created;
   });
   // Inside someone else's transaction nothing is committed yet: waking the worker is theirs to do.

@@ -44,7 +44,8 @@ const COMMANDS_FOR_ADMINS: CommandHelp[] = [
   { usage: 'setup triage', description: 'In a channel: post tickets opened in personal chats here.' },
   { usage: 'setup sla-breaches · critical · escalations', description: 'In a channel: post SLA breaches, new P1 tickets, or unaccepted escalations here.' },
   { usage: 'setup support team', description: 'In a team: make its members agents.' },
-  { usage: 'status', description: 'Health of the database, bot credentials, mailbox and HubSpot.' },
+  { usage: 'status', description: 'Health of the database, bot credentials, mailbox, HubSpot and each integration.' },
+  { usage: 'integrations', description: 'The notification rules and integrations (webhooks, PagerDuty, Slack); “integrations test <name>” sends a test event.' },
 ];
 
 export function commandsFor(actor: Actor, where: Pick<Where, 'kind' | 'threadTicketId'>): CommandHelp[] {

@@ -28,6 +28,8 @@ import type { TicketService } from '../services/tickets.js';
 import { sharedCardViews, type TicketFiles } from '../services/attachments/ticket-files.js';
 import { commandsFor } from './command-help.js';
 import type { Where } from './turn.js';
+import { integrationsCard } from '../cards/integrations-card.js';
+import type { IntegrationDirectory } from '../services/integrations.js';
 
 /**
  * Carries out a command for an actor: the one place where typed commands and card buttons meet the
@@ -63,6 +65,8 @@ export interface RunnerDeps {
   crm?: { whois(email: string): Promise<{ facts: CrmFacts; fromCache: boolean }> };
   /** Integration health, for `status` (admins). */
   health?: { report(options?: { fresh?: boolean }): Promise<HealthReport> };
+  /** The integrations and notification rules, for `integrations` (admins). */
+  integrations?: Pick<IntegrationDirectory, 'overview' | 'test'>;
   /** SLA attainment and the open-ticket trend, for `report` (agents). */
   reports: ReportService;
   defaultTier?: string;
@@ -155,6 +159,18 @@ export class CommandRunner {
         if (!this.deps.health) return warn('Health checks are not available here.');
         const report = await this.deps.health.report({ fresh: true });
         return { kind: 'card', card: statusCard(report), summary: report.ready ? 'Service Desk is ready' : 'Service Desk is not ready' };
+      }
+      case 'integrations': {
+        const refused = this.deps.access.deskRefusal(actor, 'integrations') ?? (await this.agentContentRefusal(actor, where));
+        if (refused) return warn(capitalize(refused) + '.');
+        if (!this.deps.integrations) return warn('Integrations are not available here.');
+        if (command.test) {
+          const tested = await this.deps.integrations.test(actor, command.test);
+          return tested.ok ? good(tested.value) : warn(capitalize(tested.reason));
+        }
+        const overview = await this.deps.integrations.overview(actor);
+        if (!overview.ok) return warn(capitalize(overview.reason) + '.');
+        return { kind: 'card', card: integrationsCard(overview.value), summary: `${overview.value.integrations.length} integration(s), ${overview.value.rules.length} rule(s)` };
       }
       case 'report': {
         const refused = this.deps.access.deskRefusal(actor, 'report') ?? (await this.agentContentRefusal(actor, where));

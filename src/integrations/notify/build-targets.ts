@@ -1,0 +1,35 @@
+import type { NotifySettings } from '../../config.js';
+import type { TicketSnapshot } from '../../domain/desk-events.js';
+import type { IntegrationSpec } from '../../notify-config.js';
+import type { ConfiguredTarget } from '../../workers/event-delivery-worker.js';
+import { PagerDutyTarget } from '../pagerduty/target.js';
+
+/**
+ * The targets of the integrations NOTIFY_CONFIG names, built once at start. A target that cannot be
+ * built (a malformed routing key, a webhook URL that is not allowed) stops the start with its reason,
+ * as a bad setting does.
+ */
+export function buildTargets(
+  specs: readonly IntegrationSpec[],
+  settings: NotifySettings,
+  options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined } = {},
+): Map<string, ConfiguredTarget> {
+  const targets = new Map<string, ConfiguredTarget>();
+  for (const spec of specs) {
+    try {
+      targets.set(spec.name, { target: buildTarget(spec, settings, options), retryForMs: spec.retryForMs });
+    } catch (error) {
+      throw new Error(`integration "${spec.name}" (${spec.type}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+  return targets;
+}
+
+function buildTarget(spec: IntegrationSpec, settings: NotifySettings, options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined }) {
+  switch (spec.type) {
+    case 'pagerduty':
+      return new PagerDutyTarget({ name: spec.name, routingKey: spec.routingKey, eventsUrl: spec.eventsUrl ?? settings.pagerDutyEventsUrl, ...(options.ticketUrl ? { ticketUrl: options.ticketUrl } : {}) });
+    default:
+      throw new Error(`${spec.type} integrations are not available in this build`);
+  }
+}
