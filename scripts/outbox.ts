@@ -3,7 +3,8 @@ import { migrateToLatest, openDatabase } from '../src/store/database.js';
 import { countDeadLetters, listDeadLetters, redrive, type OutboxName } from '../src/store/dead-letters.js';
 
 /**
- * `npm run outbox`: what is dead-lettered (Teams and email), and `npm run outbox -- retry [teams:<id>|mail:<id> …]`
+ * `npm run outbox`: what is dead-lettered (Teams, email, ticket events to integrations), and
+ * `npm run outbox -- retry [teams:<id>|mail:<id>|events:<id> …]`
  * to send it again (all of it when no ids are given). Safe while the service runs.
  */
 const database = parseDatabaseUrl(process.env.DATABASE_URL);
@@ -17,8 +18,8 @@ try {
   await migrateToLatest(store.db);
   if (command === 'retry') {
     const ids = args.map((arg) => {
-      const match = /^(teams|mail):(\d+)$/.exec(arg);
-      if (!match) throw new Error(`"${arg}" is not teams:<id> or mail:<id> (see npm run outbox for the ids)`);
+      const match = /^(teams|mail|events):(\d+)$/.exec(arg);
+      if (!match) throw new Error(`"${arg}" is not teams:<id>, mail:<id> or events:<id> (see npm run outbox for the ids)`);
       return { outbox: match[1] as OutboxName, id: Number(match[2]) };
     });
     const moved = await redrive(store.db, ids.length > 0 ? { ids } : { all: true }, Date.now());
@@ -26,11 +27,11 @@ try {
   } else if (command === 'list') {
     const counts = await countDeadLetters(store.db);
     const rows = await listDeadLetters(store.db, 50);
-    process.stdout.write(`Dead-lettered: ${counts.teams} Teams message(s), ${counts.mail} email(s).\n`);
+    process.stdout.write(`Dead-lettered: ${counts.teams} Teams message(s), ${counts.mail} email(s), ${counts.events} event(s) to integrations.\n`);
     for (const r of rows) {
-      process.stdout.write(`  ${r.outbox}:${r.id}  ticket ${r.ticketId ?? '-'}  ${r.attempts} attempts  ${new Date(r.createdAt).toISOString()}  ${r.key}\n      ${(r.lastError ?? '').split('\n')[0]}\n`);
+      process.stdout.write(`  ${r.outbox}:${r.id}  ${r.target ? `to ${r.target}  ` : ''}ticket ${r.ticketId ?? '-'}  ${r.attempts} attempts  ${new Date(r.createdAt).toISOString()}  ${r.key}\n      ${(r.lastError ?? '').split('\n')[0]}\n`);
     }
-    if (rows.length > 0) process.stdout.write('Send them again with: npm run outbox -- retry   (or name some: npm run outbox -- retry teams:12 mail:3)\n');
+    if (rows.length > 0) process.stdout.write('Send them again with: npm run outbox -- retry   (or name some: npm run outbox -- retry teams:12 mail:3 events:7)\n');
   } else {
     throw new Error(`unknown command "${command}": use npm run outbox, or npm run outbox -- retry [teams:<id>|mail:<id> …]`);
   }

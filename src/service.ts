@@ -412,6 +412,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await crm?.worker.stop();
           await outbox.stop();
           await eventWorker.stop();
+          for (const { target } of targets.values()) target.close?.();
           retention?.stop();
           await heartbeat.stop();
           await database.close();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { backoffDelay } from '../domain/backoff.js';
 import type { DeskEvent } from '../domain/desk-events.js';
 import { SlidingWindowLimiter } from '../domain/rate-limit.js';
@@ -39,6 +40,16 @@ export interface ConfiguredTarget {
   retryForMs: number;
 }
 
+/** What became of one attempt: emitted as 'outcome' on `EventDeliveryWorker.outcomes`. */
+export interface DeliveryOutcome {
+  target: string;
+  eventType: string;
+  eventId: string;
+  ticketId: number | null;
+  outcome: 'sent' | 'retry' | 'dead' | 'throttled' | 'deferred';
+  detail: string | undefined;
+}
+
 export interface TargetStats {
   lastOkAt?: number;
   lastError?: string;
@@ -62,6 +73,8 @@ export class EventDeliveryWorker {
   private readonly loop: PollingLoop;
   private stopping = false;
   readonly stats = new Map<string, TargetStats>();
+  /** 'outcome' (DeliveryOutcome) after each row is handled: metrics, and tests that wait for a delivery. */
+  readonly outcomes = new EventEmitter();
 
   constructor(
     private readonly deps: {
@@ -73,7 +86,7 @@ export class EventDeliveryWorker {
       options?: Partial<EventDeliveryOptions>;
       owner?: string;
       /** Told what each attempt came to (metrics). */
-      onResult?: (target: string, outcome: 'sent' | 'retry' | 'dead' | 'throttled') => void;
+      onResult?: (target: string, outcome: DeliveryOutcome['outcome']) => void;
     },
   ) {
     this.options = { ...DEFAULT_EVENT_DELIVERY_OPTIONS, ...deps.options };
@@ -138,6 +151,7 @@ export class EventDeliveryWorker {
     const now = this.now();
     if (!configured) {
       await deliveries.markDeliveryDead(db, row.id, `the integration "${row.target}" is no longer in NOTIFY_CONFIG`, now);
+      this.tell(row, 'dead', 'not configured');
       log.warn('event not delivered: its integration is no longer configured');
       return;
     }
@@ -153,6 +167,7 @@ export class EventDeliveryWorker {
     const wait = this.admit(row.target, lane, now);
     if (wait !== undefined) {
       await deliveries.deferDelivery(db, row.id, wait);
+      this.tell(row, 'deferred', undefined);
       return;
     }
 
@@ -166,7 +181,7 @@ export class EventDeliveryWorker {
       ]);
       await deliveries.markDelivered(db, row, { summary: result.summary, ...(result.post ? { externalId: result.post.externalId } : {}) }, this.now());
       this.note(row.target, undefined);
-      this.deps.onResult?.(row.target, 'sent');
+      this.tell(row, 'sent', result.summary);
       log.info({ attempts: row.attempts + 1, result: result.summary }, result.skipped ? 'event needed nothing from this target' : 'event delivered');
     } catch (error) {
       await this.recordFailure(row, configured, lane, error, log);
@@ -199,7 +214,7 @@ export class EventDeliveryWorker {
     const firstAttemptAt = row.firstAttemptAt ?? now;
     if (failure.kind === 'permanent') {
       await deliveries.markDeliveryDead(db, row.id, summary, now);
-      this.deps.onResult?.(row.target, 'dead');
+      this.tell(row, 'dead', summary);
       log.error({ attempts: row.attempts + 1, error: summary }, 'event dead-lettered: the target refused it');
       return;
     }
@@ -209,11 +224,11 @@ export class EventDeliveryWorker {
       this.pausedUntil.set(lane, Math.max(this.pausedUntil.get(lane) ?? 0, retryAt));
       if (retryAt - firstAttemptAt > configured.retryForMs) {
         await deliveries.markDeliveryDead(db, row.id, `${summary} (still refused after ${Math.round(configured.retryForMs / 3_600_000)} h)`, now);
-        this.deps.onResult?.(row.target, 'dead');
+        this.tell(row, 'dead', summary);
         return;
       }
       await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: false });
-      this.deps.onResult?.(row.target, 'throttled');
+      this.tell(row, 'throttled', summary);
       log.warn({ retryInMs: retryAt - now }, 'target asked us to slow down; will retry after its Retry-After');
       return;
     }
@@ -221,13 +236,19 @@ export class EventDeliveryWorker {
     const retryAt = now + backoffDelay(attempt, this.options.backoff, this.deps.random);
     if (retryAt - firstAttemptAt > configured.retryForMs) {
       await deliveries.markDeliveryDead(db, row.id, `${summary} (gave up after ${attempt} attempts over ${Math.round((now - firstAttemptAt) / 60_000)} min)`, now);
-      this.deps.onResult?.(row.target, 'dead');
+      this.tell(row, 'dead', summary);
       log.error({ attempts: attempt, error: summary }, 'event dead-lettered: retried for the whole retry period');
       return;
     }
     await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: true });
-    this.deps.onResult?.(row.target, 'retry');
+    this.tell(row, 'retry', summary);
     log.warn({ attempts: attempt, retryInMs: retryAt - now, error: summary }, 'event delivery failed; will retry');
+  }
+
+  private tell(row: deliveries.ClaimedDelivery, outcome: DeliveryOutcome['outcome'], detail: string | undefined): void {
+    if (outcome !== 'deferred') this.deps.onResult?.(row.target, outcome);
+    const told: DeliveryOutcome = { target: row.target, eventType: row.eventType, eventId: row.eventId, ticketId: row.ticketId, outcome, detail };
+    this.outcomes.emit('outcome', told);
   }
 
   private note(target: string, error: string | undefined): void {

@@ -3,6 +3,7 @@ import type { TicketSnapshot } from '../../domain/desk-events.js';
 import type { IntegrationSpec } from '../../notify-config.js';
 import type { ConfiguredTarget } from '../../workers/event-delivery-worker.js';
 import { PagerDutyTarget } from '../pagerduty/target.js';
+import { WebhookTarget } from '../webhook/target.js';
 
 /**
  * The targets of the integrations NOTIFY_CONFIG names, built once at start. A target that cannot be
@@ -27,6 +28,8 @@ export function buildTargets(
 
 function buildTarget(spec: IntegrationSpec, settings: NotifySettings, options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined }) {
   switch (spec.type) {
+    case 'webhook':
+      return new WebhookTarget({ name: spec.name, url: spec.url, secrets: spec.secrets, allowLoopback: spec.allowLoopback, allowPrivate: spec.allowPrivateAddresses });
     case 'pagerduty':
       return new PagerDutyTarget({ name: spec.name, routingKey: spec.routingKey, eventsUrl: spec.eventsUrl ?? settings.pagerDutyEventsUrl, ...(options.ticketUrl ? { ticketUrl: options.ticketUrl } : {}) });
     default:

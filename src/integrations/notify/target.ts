@@ -78,6 +78,8 @@ export interface NotifyTarget {
    * rules send them).
    */
   readonly followsTickets: boolean;
+  /** Frees what the target holds (its connection pool) at shutdown. */
+  close?(): void;
 }
 
 /** Renders the current state of a ticket, for targets that refresh what they posted. */
