@@ -40,6 +40,8 @@ export class FakeSlack {
   readonly messages: FakeSlackMessage[] = [];
   readonly channels = new Set<string>();
   readonly users = new Map<string, FakeSlackUser>();
+  /** Messages the desk sent to interaction response_urls (https://api.slack.com/interactivity/handling#message_responses). */
+  readonly responses: Array<{ path: string; body: any }> = [];
   /** Answers for the next matching calls instead of the real one (a 5xx, a 429 with Retry-After). */
   readonly faults: Array<{ method: string; status: number; retryAfter?: number; times: number }> = [];
   /** Slack's clock: the rate limit and the message ts read it. Tests may pin it. */
@@ -63,6 +65,11 @@ export class FakeSlack {
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Where this fake's response_urls live (what the endpoint's responseUrlBase is set to in tests). */
+  get hooksBase(): string {
+    return this.base.replace(/api\/$/, 'hooks/');
   }
 
   /** What SLACK_API_URL would be set to. */
@@ -94,6 +101,12 @@ export class FakeSlack {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
+    if ((req.url ?? '').startsWith('/hooks/')) {
+      this.responses.push({ path: req.url!, body: JSON.parse(raw || 'null') });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
     const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       this.calls.push({ method, status, contentType, ...(body.ok === false ? { error: String(body.error) } : {}) });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -210,7 +223,7 @@ export function slackRequest(signingSecret: string, fields: Record<string, strin
 }
 
 /** A block_actions payload for a button press (https://api.slack.com/reference/interaction-payloads/block-actions). */
-export function buttonPress(user: { id: string }, message: FakeSlackMessage, button: { action_id: string; value: string }): Record<string, string> {
+export function buttonPress(user: { id: string }, message: FakeSlackMessage, button: { action_id: string; value: string }, responseUrl = 'https://hooks.slack.com/actions/T0CONTOSO/1/abc'): Record<string, string> {
   return {
     payload: JSON.stringify({
       type: 'block_actions',
@@ -221,7 +234,7 @@ export function buttonPress(user: { id: string }, message: FakeSlackMessage, but
       container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
       channel: { id: message.channel, name: 'desk' },
       message: { ts: message.ts, text: message.text, blocks: message.blocks },
-      response_url: 'https://hooks.slack.com/actions/T0CONTOSO/1/abc',
+      response_url: responseUrl,
       actions: [{ type: 'button', block_id: 'desk', action_id: button.action_id, value: button.value, text: { type: 'plain_text', text: 'x' }, action_ts: '1700000000.000001' }],
     }),
   };
