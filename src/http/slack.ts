@@ -113,8 +113,9 @@ export class SlackEndpoint {
     if (!parsed.success) return problem(issues(parsed.error));
     const fields = parsed.data;
     const command = parseSlashCommand(fields.text);
-    // Junk is answered before anyone is looked up: the usage line costs no users.info call.
+    // Junk and help are answered before anyone is looked up: the usage line costs no users.info call.
     if (!command.ok) return ephemeral(command.error.includes('Usage:') ? command.error : `${command.error}\n${SLASH_USAGE}`);
+    if (command.command.kind === 'help') return ephemeral(SLASH_USAGE);
     const who = await this.options.identify(fields.user_id);
     if (!who.ok) return ephemeral(who.reason);
     return ephemeral(await this.options.interactions.command(who.actor, command.command));
