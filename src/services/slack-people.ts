@@ -18,8 +18,13 @@ export type SlackIdentity = { ok: true; actor: Actor; email: string } | { ok: fa
 export interface SlackPeopleOptions {
   db: Db;
   policy: RolePolicy;
-  /** users.info, with a short timeout: the answer to Slack must go within 3 seconds. */
-  userInfo: (userId: string) => Promise<SlackUser>;
+  /** users.info; the signal ends it when the lookup's budget is spent. */
+  userInfo: (userId: string, signal: AbortSignal) => Promise<SlackUser>;
+  /**
+   * The most a lookup may take: Slack shows an error unless the request is answered within 3 seconds
+   * (https://api.slack.com/interactivity/handling#acknowledgment_response), and the action still has to run.
+   */
+  lookupTimeoutMs?: number;
   clock?: () => number;
   /** How long a found person is remembered (people rarely change address). */
   cacheMs?: number;
@@ -50,7 +55,7 @@ export class SlackPeople {
     if (hit && hit.until > now) return hit.identity;
     let user: SlackUser;
     try {
-      user = await this.options.userInfo(slackUserId);
+      user = await this.options.userInfo(slackUserId, AbortSignal.timeout(this.options.lookupTimeoutMs ?? 1_500));
     } catch {
       // Not remembered: Slack being slow or throttling us says nothing about the person.
       return { ok: false, reason: 'Slack did not tell the desk who you are just now. Please try again in a minute.' };

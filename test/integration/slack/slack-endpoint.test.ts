@@ -80,7 +80,7 @@ describe.each(engines)('Slack interactivity and /ticket on $name (signed request
     tickets = new TicketService({ database, sla: policy });
     escalations = new EscalationService({ database, policy, tickets });
     const sla = new SlaService({ database, policy, escalations });
-    const directory = new SlackPeople({ db, policy: roles, userInfo: (id) => api.userInfo(id) });
+    const directory = new SlackPeople({ db, policy: roles, userInfo: (id, signal) => api.userInfo(id, signal) });
     const interactions = new SlackInteractions({
       db,
       tickets,
