@@ -109,6 +109,9 @@ export class SlackEndpoint {
   }
 
   private async command(form: URLSearchParams): Promise<SlackAnswer> {
+    // Slack checks a command's certificate now and then with `ssl_check=1` and no command: it only wants a 200
+    // (https://api.slack.com/interactivity/slash-commands#responding_to_commands).
+    if (form.get('ssl_check') === '1' && !form.has('command')) return { status: 200, body: '' };
     const parsed = commandFields.safeParse(Object.fromEntries(form));
     if (!parsed.success) return problem(issues(parsed.error));
     const fields = parsed.data;

@@ -239,6 +239,13 @@ describe.each(engines)('Slack interactivity and /ticket on $name (signed request
       expect(told).toEqual([]);
     }
     expect((await ticketRow(ticket.id)).assigneeId).toBeNull();
+
+    // A response_url that is not Slack's hooks is never called, even in a signed payload.
+    const elsewhere = slackRequest(SECRET, buttonPress(slackUsers.megan, message, button(message, 'Take'), `${slack.apiUrl}chat.delete`), Date.now());
+    expect(await endpoint.handle('interactivity', elsewhere.body, elsewhere.headers)).toEqual({ status: 200, body: '' });
+    await endpoint.idle();
+    expect(slack.count('chat.delete')).toBe(0);
+    expect((await ticketRow(ticket.id)).assigneeId).toBe(people.megan.person.id);
   });
 
   it('refuses forged and stale requests before reading them, with the reason', async () => {
@@ -295,6 +302,9 @@ describe.each(engines)('Slack interactivity and /ticket on $name (signed request
     expect(await command(slackUsers.megan, `assign ${reference} lee@contoso.example`)).toBe(`${reference} is now assigned to Lee Gu.`);
     expect(await command(slackUsers.megan, `assign ${reference} to megan`)).toBe(`${reference} is now assigned to Megan Bowen.`);
     expect(await command(slackUsers.megan, `assign ${reference} <@U0LEE|lee>`)).toBe(`${reference} is now assigned to Lee Gu.`);
+    // Slack links addresses in command text when the command escapes them.
+    expect(await command(slackUsers.megan, `assign ${reference} <mailto:megan@contoso.example|megan@contoso.example>`)).toBe(`${reference} is now assigned to Megan Bowen.`);
+    expect(await command(slackUsers.megan, `assign ${reference} <@U0LEE>`)).toBe(`${reference} is now assigned to Lee Gu.`);
     expect(await command(slackUsers.megan, `assign ${reference} alex@contoso.example`)).toBe("Alex Wilber is not a support agent, so tickets can't be assigned to them.");
     expect((await ticketRow(row.id)).assigneeId).toBe(people.lee.person.id);
 
@@ -318,6 +328,8 @@ describe.each(engines)('Slack interactivity and /ticket on $name (signed request
     expect(await endpoint.handle('interactivity', notJson.body, notJson.headers)).toEqual({ status: 400, body: { error: '"payload" is not JSON' } });
     const modal = slackRequest(SECRET, { payload: JSON.stringify({ type: 'view_submission', user: { id: 'U0MEGAN' } }) }, Date.now());
     expect(await endpoint.handle('interactivity', modal.body, modal.headers)).toMatchObject({ status: 400, body: { error: expect.stringContaining('only buttons') } });
+    const sslCheck = slackRequest(SECRET, { ssl_check: '1', token: 'deprecated-verification-token' }, Date.now());
+    expect(await endpoint.handle('commands', sslCheck.body, sslCheck.headers)).toEqual({ status: 200, body: '' });
     const { user_id: _dropped, ...noUser } = slashCommand(slackUsers.megan, 'help');
     const missing = slackRequest(SECRET, noUser, Date.now());
     expect(await endpoint.handle('commands', missing.body, missing.headers)).toMatchObject({ status: 400, body: { error: expect.stringContaining('user_id') } });
