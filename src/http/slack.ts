@@ -74,7 +74,13 @@ export class SlackEndpoint {
       return { status: 401, body: { error: verified.reason } };
     }
     const form = new URLSearchParams(rawBody);
-    return kind === 'interactivity' ? this.interactivity(form) : this.command(form);
+    try {
+      return await (kind === 'interactivity' ? this.interactivity(form) : this.command(form));
+    } catch (error) {
+      // A fault of ours (the database went away): Slack shows the person a line, not a generic failure.
+      this.options.logger?.error({ kind, error: error instanceof Error ? error.message : String(error) }, 'slack request failed');
+      return ephemeral('The desk could not do that just now. Please try again in a minute.');
+    }
   }
 
   /** Resolves when every response_url message started so far has been sent or given up (shutdown, tests). */

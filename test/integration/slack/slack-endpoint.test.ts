@@ -80,7 +80,8 @@ describe.each(engines)('Slack interactivity and /ticket on $name (signed request
     tickets = new TicketService({ database, sla: policy });
     escalations = new EscalationService({ database, policy, tickets });
     const sla = new SlaService({ database, policy, escalations });
-    const directory = new SlackPeople({ db, policy: roles, userInfo: (id, signal) => api.userInfo(id, signal) });
+    // A generous lookup budget: a loaded test machine must not look like a slow Slack.
+    const directory = new SlackPeople({ db, policy: roles, userInfo: (id, signal) => api.userInfo(id, signal), lookupTimeoutMs: 10_000 });
     const interactions = new SlackInteractions({
       db,
       tickets,
