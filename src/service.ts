@@ -47,6 +47,10 @@ import { escalationCounts, openTicketCounts, slaEventCounts } from './store/repo
 import { randomBytes } from 'node:crypto';
 import { TicketFiles } from './services/attachments/ticket-files.js';
 import { buildTargets } from './integrations/notify/build-targets.js';
+import { SlackApi } from './integrations/slack/client.js';
+import { SlackEndpoint } from './http/slack.js';
+import { SlackInteractions } from './services/slack-interactions.js';
+import { SlackPeople } from './services/slack-people.js';
 import type { NotifyConfig } from './notify-config.js';
 import { DeskEventRecorder } from './services/desk-events.js';
 import { IntegrationDirectory } from './services/integrations.js';
@@ -71,6 +75,8 @@ export interface ServiceOptions {
   notify?: NotifyConfig;
   /** The event delivery worker's timing (tests shorten its backoff). */
   events?: Partial<EventDeliveryOptions>;
+  /** Where Slack's response_urls may point (default https://hooks.slack.com/; tests use their fake's). */
+  slackResponseUrlBase?: string;
 }
 
 export interface RunningService {
@@ -163,7 +169,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Ticket events leaving the desk: the rules route each event, in its change's transaction, to
     // integrations (queued for the event worker) and Teams channels (queued for the outbox).
     const notify = options.notify ?? { integrations: [], rules: [], source: '(none)' };
-    const targets = buildTargets(notify.integrations, config.notify);
+    const slackApi = config.notify.slack ? new SlackApi({ token: config.notify.slack.botToken, apiUrl: config.notify.slack.apiUrl }) : undefined;
+    const targets = buildTargets(notify.integrations, config.notify, { ...(slackApi ? { slack: slackApi } : {}) });
     const events = new DeskEventRecorder({ rules: notify.rules, integrations: new Map([...targets].map(([name, t]) => [name, { followsTickets: t.target.followsTickets }])), policy: sla });
     const eventWorker = new EventDeliveryWorker({
       database,
@@ -220,8 +227,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
       options: { downloadOrigins: config.files.downloadOrigins, ...(options.filesTurnBudgetMs !== undefined ? { turnBudgetMs: options.filesTurnBudgetMs } : {}) },
       linkTtlMs: config.files.linkTtlMs,
     };
+    const queries = new TicketQueries({ db, clock });
+    // Slack's buttons and /ticket command act as the desk person with the same verified email.
+    const slackPeople = slackApi ? new SlackPeople({ db, policy: config.roles, userInfo: (id, signal) => slackApi.userInfo(id, signal), clock }) : undefined;
+    const slackEndpoint = slackApi && slackPeople ? slackEndpointFor(config.notify.slack!.signingSecret, slackPeople, new SlackInteractions({ db, tickets, sla: slaService, escalations, queries, actorOf: (person) => slackPeople.actorOf(person), personOfSlackUser: async (id) => { const who = await slackPeople.identify(id); return who.ok ? who.actor.person : undefined; } }), logger, options.slackResponseUrlBase) : undefined;
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
-    const runner = new CommandRunner({ access, tickets, queries: new TicketQueries({ db, clock }), cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations });
+    const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations });
     const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };
     const bot = createBot({
       ...turnServices,
@@ -318,6 +329,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ...(botProbe ? [{ name: 'bot', probe: botProbe }] : []),
       ...(mail ? [{ name: 'mailbox', probe: () => mail!.client.probe(), workerError: () => mail!.sync.stats.lastError }] : []),
       ...(crm ? [{ name: 'hubspot', probe: () => crm!.client.probe() }] : []),
+      ...(slackApi ? [{ name: 'slack', probe: async () => void (await slackApi.authTest(AbortSignal.timeout(4_000))) }] : []),
       // An integration is as healthy as its last delivery: failing (and not since delivered) is degraded, then down.
       ...[...targets.keys()].map((name) => ({ name: `integration:${name}`, probe: async () => undefined, workerError: () => eventWorker.lastErrorOf(name) })),
     ]);
@@ -329,6 +341,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       metricsToken: config.metricsToken,
       maxBodyBytes: config.http.maxBodyBytes,
       attachments: files,
+      ...(slackEndpoint ? { slack: slackEndpoint } : {}),
       ...(mail
         ? {
             graphNotifications: {
@@ -425,6 +438,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
     unlock();
     throw error;
   }
+}
+
+/** Slack's endpoint; without the signing secret every Slack request is refused with what to set. */
+function slackEndpointFor(signingSecret: string | undefined, people: SlackPeople, interactions: SlackInteractions, logger: Logger, responseUrlBase: string | undefined) {
+  if (!signingSecret) {
+    logger.warn('SLACK_SIGNING_SECRET is not set: Slack buttons and the /ticket command are refused until it is');
+    return { handle: async () => ({ status: 401, body: { error: 'SLACK_SIGNING_SECRET is not set on the service desk' } }) };
+  }
+  return new SlackEndpoint({ signingSecret, identify: (id) => people.identify(id), interactions, logger: logger.child({ part: 'slack' }), ...(responseUrlBase ? { responseUrlBase } : {}) });
 }
 
 function defaultSlaPolicy(): SlaPolicy {

@@ -9,7 +9,15 @@ import type { Next, Request, RequestHandler, Response } from 'restify';
  * for text that is not JSON. The parsed value goes to `req.body`, the text as sent to `req.rawBody`
  * (signatures cover it).
  */
-export function jsonBody(maxBytes: number, options: { skip?: (req: Request) => boolean; onRefused?: (res: Response, reason: string) => void } = {}): RequestHandler {
+export function jsonBody(
+  maxBytes: number,
+  options: {
+    skip?: (req: Request) => boolean;
+    onRefused?: (res: Response, reason: string) => void;
+    /** Paths whose peer posts `application/x-www-form-urlencoded` (Slack): kept as text in `rawBody`, not parsed. */
+    formPaths?: readonly string[];
+  } = {},
+): RequestHandler {
   return (req: Request, res: Response, next: Next) => {
     if (req.method !== 'POST' || options.skip?.(req)) return next();
     const refuse = (status: number, error: string) => {
@@ -20,7 +28,8 @@ export function jsonBody(maxBytes: number, options: { skip?: (req: Request) => b
       next(false);
     };
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (mediaType !== 'application/json') return refuse(415, 'send the body as Content-Type: application/json');
+    const form = mediaType === 'application/x-www-form-urlencoded' && (options.formPaths ?? []).includes(req.path());
+    if (mediaType !== 'application/json' && !form) return refuse(415, 'send the body as Content-Type: application/json');
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') return refuse(415, 'compressed request bodies are not accepted');
     const declared = Number(req.headers['content-length'] ?? NaN);
@@ -51,6 +60,8 @@ export function jsonBody(maxBytes: number, options: { skip?: (req: Request) => b
       finish(() => {
         const text = Buffer.concat(chunks).toString('utf8');
         (req as Request & { rawBody?: string }).rawBody = text;
+        // A form is read by its route, after the signature over these exact bytes is checked.
+        if (form) return next();
         try {
           req.body = text === '' ? undefined : JSON.parse(text);
         } catch (error) {

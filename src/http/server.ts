@@ -31,6 +31,8 @@ export interface HttpServerDeps {
   hubspotWebhooks?: HubSpotWebhookSink;
   /** Ticket files behind signed links (`GET /api/attachments/:key`). */
   attachments?: AttachmentDownloads;
+  /** Slack's interactivity (buttons) and `/ticket` command requests, when Slack is on. */
+  slack?: { handle(kind: 'interactivity' | 'commands', rawBody: string, headers: Record<string, string | string[] | undefined>): Promise<{ status: number; body: unknown }> };
 }
 
 export interface HubSpotWebhookSink {
@@ -63,6 +65,9 @@ function header(req: Request, name: string): string | undefined {
 /** The Graph subscription handshake: a POST with `?validationToken=` and a text/plain body we ignore. */
 const isGraphValidation = (req: Request) => req.path() === '/api/notifications/graph' && new URL(req.url ?? '/', 'http://localhost').searchParams.has('validationToken');
 
+/** Slack's request URLs, as set in the Slack app's Interactivity and Slash Commands pages. */
+const SLACK_PATHS = ['/api/slack/interactivity', '/api/slack/commands'] as const;
+
 export class HttpServer {
   private readonly server: Server;
   private draining = false;
@@ -90,7 +95,7 @@ export class HttpServer {
       }
       return next();
     });
-    this.server.use(jsonBody(deps.maxBodyBytes, { skip: isGraphValidation, onRefused: (res, reason) => this.bodyRefusals.set(res, reason) }));
+    this.server.use(jsonBody(deps.maxBodyBytes, { skip: isGraphValidation, onRefused: (res, reason) => this.bodyRefusals.set(res, reason), formPaths: SLACK_PATHS }));
 
     this.server.post('/api/messages', async (req: Request, res: Response) => {
       const check = checkInboundActivity(req.body);
@@ -196,6 +201,20 @@ export class HttpServer {
       await sink.changed(parsed.changed);
       res.send(204);
     });
+
+    // Slack posts forms, signed over the bytes as sent (https://api.slack.com/authentication/verifying-requests-from-slack).
+    for (const [path, kind] of [[SLACK_PATHS[0], 'interactivity'], [SLACK_PATHS[1], 'commands']] as const) {
+      this.server.post(path, async (req: Request, res: Response) => {
+        if (!deps.slack) {
+          res.send(404, { error: 'Slack is not configured on this service (SLACK_BOT_TOKEN)' });
+          return;
+        }
+        const raw = String((req as { rawBody?: string | Buffer }).rawBody ?? '');
+        const answer = await deps.slack.handle(kind, raw, req.headers);
+        if (answer.status >= 400) this.explained.add(res);
+        res.send(answer.status, answer.body ?? '');
+      });
+    }
 
     registerAttachmentRoutes(this.server, deps.attachments, logger, (res) => this.explained.add(res));
 

@@ -33,12 +33,9 @@ export interface SlackInteractionsDeps {
   personOfSlackUser?: (slackUserId: string) => Promise<Person | undefined>;
 }
 
-/**
- * The audit surface of what Slack users do. The Surface type has no 'slack' yet (the lead adds it);
- * a press reads as a card button and a command as a chat command meanwhile.
- */
-const BUTTON_SURFACE: Surface = 'card';
-const COMMAND_SURFACE: Surface = 'chat';
+/** What Slack users do is audited as done from Slack, buttons and commands alike. */
+const BUTTON_SURFACE: Surface = 'slack';
+const COMMAND_SURFACE: Surface = 'slack';
 
 export class SlackInteractions {
   constructor(private readonly deps: SlackInteractionsDeps) {}

@@ -112,7 +112,7 @@ export interface AuditLogTable {
   actor_id: number | null;
   action: string;
   ticket_id: number | null;
-  surface: 'chat' | 'card' | 'email' | 'system' | 'webhook';
+  surface: 'chat' | 'card' | 'email' | 'system' | 'webhook' | 'slack';
   details: string | null;
 }
 

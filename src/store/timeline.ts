@@ -3,7 +3,7 @@ import type { Db } from './database.js';
 /** The ticket's history as people read it, and the audit log as operators read it. */
 
 export type Visibility = 'public' | 'internal';
-export type Surface = 'chat' | 'card' | 'email' | 'system' | 'webhook';
+export type Surface = 'chat' | 'card' | 'email' | 'system' | 'webhook' | 'slack';
 
 export interface TimelineEntry {
   id: number;

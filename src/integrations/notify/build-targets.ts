@@ -3,6 +3,8 @@ import type { TicketSnapshot } from '../../domain/desk-events.js';
 import type { IntegrationSpec } from '../../notify-config.js';
 import type { ConfiguredTarget } from '../../workers/event-delivery-worker.js';
 import { PagerDutyTarget } from '../pagerduty/target.js';
+import { SlackApi } from '../slack/client.js';
+import { SlackTarget } from '../slack/target.js';
 import { WebhookTarget } from '../webhook/target.js';
 
 /**
@@ -13,7 +15,7 @@ import { WebhookTarget } from '../webhook/target.js';
 export function buildTargets(
   specs: readonly IntegrationSpec[],
   settings: NotifySettings,
-  options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined } = {},
+  options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined; slack?: SlackApi } = {},
 ): Map<string, ConfiguredTarget> {
   const targets = new Map<string, ConfiguredTarget>();
   for (const spec of specs) {
@@ -26,13 +28,14 @@ export function buildTargets(
   return targets;
 }
 
-function buildTarget(spec: IntegrationSpec, settings: NotifySettings, options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined }) {
+function buildTarget(spec: IntegrationSpec, settings: NotifySettings, options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined; slack?: SlackApi }) {
   switch (spec.type) {
     case 'webhook':
       return new WebhookTarget({ name: spec.name, url: spec.url, secrets: spec.secrets, allowLoopback: spec.allowLoopback, allowPrivate: spec.allowPrivateAddresses });
     case 'pagerduty':
       return new PagerDutyTarget({ name: spec.name, routingKey: spec.routingKey, eventsUrl: spec.eventsUrl ?? settings.pagerDutyEventsUrl, ...(options.ticketUrl ? { ticketUrl: options.ticketUrl } : {}) });
-    default:
-      throw new Error(`${spec.type} integrations are not available in this build`);
+    case 'slack':
+      if (!options.slack) throw new Error('SLACK_BOT_TOKEN is not set');
+      return new SlackTarget({ name: spec.name, channel: spec.channel, client: options.slack });
   }
 }

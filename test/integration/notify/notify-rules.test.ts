@@ -66,7 +66,7 @@ async function start(yaml: string): Promise<void> {
 function outcome(match: (o: DeliveryOutcome) => boolean): Promise<DeliveryOutcome> {
   return new Promise((resolve) => {
     const listener = (o: DeliveryOutcome) => {
-      if (!match(o)) return;
+      if (o.outcome === 'deferred' || !match(o)) return;
       h.service.events.worker.outcomes.off('outcome', listener);
       resolve(o);
     };
@@ -206,6 +206,6 @@ describe('notification rules (service, webhook and PagerDuty fakes)', () => {
 
     receiver.answer({ status: 503 });
     expect(textOf(await say(adele, 'integrations test automation'))).toMatch(/automation .* failed: 503.*retried with backoff/i);
-    expect(textOf(await say(adele, 'integrations test nowhere'))).toContain('there is no integration named');
+    expect(textOf(await say(adele, 'integrations test nowhere'))).toContain('There is no integration named');
   });
 });
