@@ -50,6 +50,7 @@ export type IntegrationSpec =
       secrets: string[];
       allowLoopback: boolean;
       allowPrivateAddresses: boolean;
+      maxPerSecond: number | undefined;
       retryForMs: number;
     }
   | { type: 'pagerduty'; name: string; routingKey: string; eventsUrl: string | undefined; retryForMs: number }
@@ -75,6 +76,7 @@ const webhookSpec = z
     secretEnv: envName,
     allowLoopback: z.boolean().optional(),
     allowPrivateAddresses: z.boolean().optional(),
+    maxPerSecond: z.number().int().min(1).max(1000).optional(),
     retryFor: duration,
   })
   .strict();
@@ -163,7 +165,7 @@ export function parseNotifyConfig(text: string, source: string, env: NodeJS.Proc
       const secrets = (env[spec.secretEnv] ?? '').split(/[\s,]+/).filter(Boolean);
       if (secrets.length === 0) problem('secretEnv', `${spec.secretEnv} is not set; put the endpoint's whsec_… secret in it`);
       else if (secrets.length > 2) problem('secretEnv', `${spec.secretEnv} holds ${secrets.length} secrets; keep at most two (the new one and the old one while rotating)`);
-      integrations.push({ type: 'webhook', name: key, url: spec.url, secrets, allowLoopback: spec.allowLoopback ?? false, allowPrivateAddresses: spec.allowPrivateAddresses ?? false, retryForMs });
+      integrations.push({ type: 'webhook', name: key, url: spec.url, secrets, allowLoopback: spec.allowLoopback ?? false, allowPrivateAddresses: spec.allowPrivateAddresses ?? false, maxPerSecond: spec.maxPerSecond, retryForMs });
     } else if (spec.type === 'pagerduty') {
       const variable = spec.routingKeyEnv ?? 'PAGERDUTY_ROUTING_KEY';
       const routingKey = (env[variable] ?? '').trim();

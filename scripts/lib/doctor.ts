@@ -4,6 +4,10 @@ import { Migrator } from 'kysely';
 import { parseConfig, type Config } from '../../src/config.js';
 import { GraphMailClient } from '../../src/integrations/graph/mail-client.js';
 import { HubSpotClient } from '../../src/integrations/hubspot/client.js';
+import { buildTargets } from '../../src/integrations/notify/build-targets.js';
+import { AddressGuard } from '../../src/integrations/outbound/address-guard.js';
+import { SlackApi } from '../../src/integrations/slack/client.js';
+import { loadNotifyConfig } from '../../src/notify-config.js';
 import { loadSlaPolicy } from '../../src/sla-config.js';
 import { openDatabase } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';
@@ -76,6 +80,8 @@ export async function runDoctor(env: Record<string, string | undefined>, options
     if (!config.hubspot.clientSecret) rows.push({ check: 'HubSpot webhooks', ok: true, skipped: true, detail: 'HUBSPOT_CLIENT_SECRET unset: webhooks are refused' });
   } else rows.push({ check: 'HubSpot', ok: true, skipped: true, detail: 'CRM enrichment is off (no HUBSPOT_ACCESS_TOKEN)' });
 
+  rows.push(...(await integrationRows(config, env, options.timeoutMs)));
+
   if (existsSync(join(options.root, 'appPackage', 'manifest.json'))) {
     rows.push(await check('app package', async () => {
       try {
@@ -87,6 +93,48 @@ export async function runDoctor(env: Record<string, string | undefined>, options
       }
     }, `Fill the values named in env/.env.${options.appEnv} (or the environment), then npm run package.`));
   }
+  return rows;
+}
+
+/**
+ * The rules file and each integration in it. Webhooks are resolved and checked against the address
+ * guard (nothing is sent: a receiver would take a test for an event); Slack's token is checked with
+ * auth.test; PagerDuty has no call that does not page someone, so its key is checked for shape only
+ * (`integrations test <name>` in chat sends a test alert that resolves itself).
+ */
+async function integrationRows(config: Config, env: Record<string, string | undefined>, timeoutMs = 10_000): Promise<DoctorRow[]> {
+  const loaded = loadNotifyConfig(config.notify.configPath, env as NodeJS.ProcessEnv);
+  if (!loaded.ok) return [{ check: 'notification rules', ok: false, detail: loaded.problems.join('; '), fix: 'Fix the lines named in NOTIFY_CONFIG (or unset it for the built-in Teams routing only).' }];
+  const { integrations, rules, source } = loaded.config;
+  const rows: DoctorRow[] = [{ check: 'notification rules', ok: true, skipped: !config.notify.configPath, detail: config.notify.configPath ? `${source}: ${rules.length} rule(s), ${integrations.length} integration(s)` : 'built-in Teams routing only (no NOTIFY_CONFIG)' }];
+  const slack = config.notify.slack ? new SlackApi({ token: config.notify.slack.botToken, apiUrl: config.notify.slack.apiUrl }) : undefined;
+  let targets;
+  try {
+    targets = buildTargets(integrations, config.notify, slack ? { slack } : {});
+  } catch (error) {
+    rows.push({ check: 'integrations', ok: false, detail: error instanceof Error ? error.message : String(error), fix: 'Fix the integration named in NOTIFY_CONFIG or the variable it reads.' });
+    return rows;
+  }
+  for (const spec of integrations) {
+    const where = targets.get(spec.name)!.target.describe();
+    targets.get(spec.name)!.target.close?.();
+    if (spec.type === 'webhook') {
+      rows.push(await check(`integration ${spec.name}`, async () => {
+        const url = new URL(spec.url);
+        const guard = new AddressGuard({ allowLoopback: spec.allowLoopback, allowPrivate: spec.allowPrivateAddresses });
+        const addresses = await guard.resolve(url.hostname);
+        return `webhook ${where}: resolves to ${addresses.map((a) => a.address).join(', ')}, an address webhooks may reach; ${spec.secrets.length} signing secret(s)`;
+      }, `Check the URL of integrations.${spec.name}; a receiver inside your network needs allowPrivateAddresses: true.`, timeoutMs));
+    } else if (spec.type === 'pagerduty') {
+      rows.push({ check: `integration ${spec.name}`, ok: true, detail: `PagerDuty ${where}: key set; send a test alert with "integrations test ${spec.name}" in Teams` });
+    } else {
+      rows.push(await check(`integration ${spec.name}`, async () => {
+        const who = await slack!.authTest(AbortSignal.timeout(timeoutMs));
+        return `Slack ${where}: token accepted${who.team ? ` (workspace ${who.team})` : ''}`;
+      }, 'Check SLACK_BOT_TOKEN (the app\'s bot token, xoxb-…) and that the app is installed in the workspace and invited to the channel.', timeoutMs));
+    }
+  }
+  if (config.notify.slack && !config.notify.slack.signingSecret) rows.push({ check: 'Slack requests', ok: false, detail: 'SLACK_SIGNING_SECRET is not set: Slack buttons and /ticket are refused', fix: 'Copy the signing secret from the Slack app\'s Basic Information page into SLACK_SIGNING_SECRET.' });
   return rows;
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { formatDoctor, runDoctor } from '../../scripts/lib/doctor.js';
 import { contactByEmail } from '../../src/store/people.js';
 import { composeEml } from '../fakes/mail-message.js';
+import { FakeSlack } from '../fakes/slack.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { BOT_APP_ID, BOT_PASSWORD } from '../support/identity.js';
 
@@ -33,6 +34,7 @@ describe('npm run doctor', () => {
       ['bot credentials', true],
       ['mailbox (Graph)', true],
       ['HubSpot', true],
+      ['notification rules', true],
       ['app package', true],
     ]);
     expect(formatDoctor(rows)).toMatch(/✓ mailbox \(Graph\) +support@contoso\.example reachable[\s\S]*All good\./);
@@ -50,6 +52,47 @@ describe('npm run doctor', () => {
     expect(text).toContain('2 problem(s) to fix.');
     const broken = await runDoctor({ PORT: 'not a port' }, { root, appEnv: 'dev' });
     expect(broken).toEqual([expect.objectContaining({ check: 'configuration', ok: false })]);
+  });
+
+  it('checks the notification rules and each integration: a webhook’s address, Slack’s token, PagerDuty’s key', async () => {
+    h = await startHarness({ mail: true, hubspot: true });
+    const slack = await new FakeSlack().start();
+    try {
+      const file = join(dir, 'notify.yaml');
+      writeFileSync(
+        file,
+        `integrations:
+  inside: { type: webhook, url: "http://127.0.0.1:9/hooks", secretEnv: HOOK_SECRET }
+  on-call: { type: pagerduty }
+  chat: { type: slack, channel: C0DESK0001 }
+rules:
+  - { name: all, events: ['*'], notify: [inside, on-call, chat] }
+`,
+      );
+      const env = {
+        ...configEnv(h),
+        ...appEnv,
+        DATABASE_URL: `sqlite:${join(dir, 'doctor3.db')}`,
+        NOTIFY_CONFIG: file,
+        HOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+        PAGERDUTY_ROUTING_KEY: 'R0ABCDEF1234567890abcdef12345678',
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_API_URL: slack.apiUrl,
+      };
+      const rows = await runDoctor(env, { root, appEnv: 'dev', timeoutMs: 5_000 });
+      const of = (name: string) => rows.find((r) => r.check === name)!;
+      expect(of('notification rules')).toMatchObject({ ok: true, detail: expect.stringContaining('1 rule(s), 3 integration(s)') });
+      expect(of('integration inside')).toMatchObject({ ok: false, detail: expect.stringMatching(/127\.0\.0\.1 is a loopback address/), fix: expect.stringContaining('allowPrivateAddresses') });
+      expect(of('integration on-call')).toMatchObject({ ok: true, detail: expect.not.stringContaining('R0ABCDEF') });
+      expect(of('integration chat')).toMatchObject({ ok: true, detail: expect.stringContaining('token accepted') });
+      expect(of('Slack requests')).toMatchObject({ ok: false, fix: expect.stringContaining('SLACK_SIGNING_SECRET') });
+
+      writeFileSync(file, 'rules:\n  - { name: x, events: [ticket.melted], notify: [nowhere] }\n');
+      const broken = await runDoctor(env, { root, appEnv: 'dev', timeoutMs: 5_000 });
+      expect(broken.find((r) => r.check === 'notification rules')).toMatchObject({ ok: false, detail: expect.stringMatching(/notify\.yaml:2:\d+: rules\.0\.events\.0: "ticket\.melted" is not an event/) });
+    } finally {
+      await slack.stop();
+    }
   });
 
   it('exits non-zero from the command line when something is wrong', async () => {

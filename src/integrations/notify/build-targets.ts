@@ -31,7 +31,7 @@ export function buildTargets(
 function buildTarget(spec: IntegrationSpec, settings: NotifySettings, options: { ticketUrl?: (ticket: TicketSnapshot) => string | undefined; slack?: SlackApi }) {
   switch (spec.type) {
     case 'webhook':
-      return new WebhookTarget({ name: spec.name, url: spec.url, secrets: spec.secrets, allowLoopback: spec.allowLoopback, allowPrivate: spec.allowPrivateAddresses });
+      return new WebhookTarget({ name: spec.name, url: spec.url, secrets: spec.secrets, allowLoopback: spec.allowLoopback, allowPrivate: spec.allowPrivateAddresses, ...(spec.maxPerSecond ? { maxPerSecond: spec.maxPerSecond } : {}) });
     case 'pagerduty':
       return new PagerDutyTarget({ name: spec.name, routingKey: spec.routingKey, eventsUrl: spec.eventsUrl ?? settings.pagerDutyEventsUrl, ...(options.ticketUrl ? { ticketUrl: options.ticketUrl } : {}) });
     case 'slack':

@@ -34,6 +34,8 @@ export interface WebhookTargetOptions {
   /** How names are resolved (tests map names to addresses). Default: the system resolver. */
   resolver?: Resolver;
   userAgent?: string;
+  /** The most deliveries a second this receiver takes (`maxPerSecond` in the rules file); unset: no limit of ours. */
+  maxPerSecond?: number;
 }
 
 /** A configuration mistake found at construction: names the webhook and what is wrong, never a secret. */
@@ -65,10 +67,11 @@ export class WebhookTarget implements NotifyTarget {
   readonly kind = 'webhook' as const;
   readonly followsTickets = false;
   /**
-   * No limit of ours: receivers differ too much for one default to fit, each event is one request,
-   * and a receiver that wants fewer says so with 429 and Retry-After, which the worker obeys.
+   * None by default: receivers differ too much for one default to fit, each event is one request, and
+   * a receiver that wants fewer says so with 429 and Retry-After, which the worker obeys. An admin who
+   * knows the receiver's pace sets `maxPerSecond`.
    */
-  readonly limits: readonly WindowRule[] = [];
+  readonly limits: readonly WindowRule[];
   readonly name: string;
   private readonly url: URL;
   private readonly signer: WebhookSigner;
@@ -84,6 +87,7 @@ export class WebhookTarget implements NotifyTarget {
   constructor(options: WebhookTargetOptions) {
     if (typeof options.name !== 'string' || options.name.trim() === '') throw new WebhookConfigError('a webhook needs a name');
     this.name = options.name;
+    this.limits = options.maxPerSecond ? [{ limit: options.maxPerSecond, windowMs: 1_000 }] : [];
     const owner = `webhook '${options.name}'`;
     this.url = parseWebhookUrl(options.url, owner);
     this.signer = new WebhookSigner(options.secrets, owner);
