@@ -66,7 +66,7 @@ describe('dead letters', () => {
 
     const env = { ...process.env, DATABASE_URL: `sqlite:${file}` };
     const listed = await run(process.execPath, ['--import', 'tsx', 'scripts/outbox.ts'], { env });
-    expect(listed.stdout).toContain('Dead-lettered: 1 Teams message(s), 0 email(s).');
+    expect(listed.stdout).toContain('Dead-lettered: 1 Teams message(s), 0 email(s), 0 event(s) to integrations.');
     expect(listed.stdout).toMatch(/teams:\d+ +ticket - +1 attempts .* ops-test/);
     const retried = await run(process.execPath, ['--import', 'tsx', 'scripts/outbox.ts', 'retry'], { env });
     expect(retried.stdout).toContain('1 dead-lettered message(s) queued again');
