@@ -145,7 +145,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const heartbeat = new ReplicaHeartbeat({
       database,
       logger,
-      onCount: (replicas) => outbox.shareTenantBudget(replicas),
+      onCount: (replicas) => {
+        outbox.shareTenantBudget(replicas);
+        eventWorker.shareLimits(replicas);
+      },
       onDeath: () => {
         outbox.wake();
         sweeperRef?.wake();

@@ -10,6 +10,7 @@ import { enqueue, enqueueCardUpdate } from '../store/outbox.js';
 import { findPeople, findPersonByIdentity } from '../store/people.js';
 import { channelFor } from '../store/support-teams.js';
 import type { EventSink } from './desk-events.js';
+import type { Surface } from '../store/timeline.js';
 import { findTicket } from '../store/tickets.js';
 import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import { callerOf, type Actor } from './actors.js';
@@ -76,7 +77,7 @@ export class EscalationService {
     return result;
   }
 
-  async accept(actor: Actor, escalationId: number): Promise<Result<Escalation>> {
+  async accept(actor: Actor, escalationId: number, surface: Surface = 'card'): Promise<Result<Escalation>> {
     if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'assign') ?? 'only support agents can accept escalations', denied: true };
     const now = this.now();
     const result = await this.db.transaction().execute(async (tx): Promise<Result<Escalation>> => {
@@ -87,12 +88,12 @@ export class EscalationService {
         const by = (await findPeople(tx, [escalation.acceptedBy!])).get(escalation.acceptedBy!);
         return { ok: false, reason: `already accepted by ${by?.name ?? 'someone else'}` };
       }
-      const assigned = await this.deps.tickets.assign({ actor, surface: 'card' }, escalation.ticketId, actor.person, tx);
+      const assigned = await this.deps.tickets.assign({ actor, surface }, escalation.ticketId, actor.person, tx);
       if (!assigned.ok && !/already assigned to/.test(assigned.reason)) return { ok: false, reason: assigned.reason, ...(assigned.denied ? { denied: true as const } : {}) };
       const accepted: Escalation = { ...escalation, state: 'accepted', acceptedBy: actor.person.id, acceptedAt: now, timeoutAt: null };
       await saveEscalation(tx, accepted);
       await addTimelineEntry(tx, { ticketId: escalation.ticketId, at: now, kind: 'escalation', visibility: 'internal', authorId: actor.person.id, body: `Escalation accepted by ${actor.person.name} at level ${escalation.level + 1}`, data: { escalationId } });
-      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'escalation.accept', ticketId: escalation.ticketId, surface: 'card', details: { escalationId, level: escalation.level } });
+      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'escalation.accept', ticketId: escalation.ticketId, surface, details: { escalationId, level: escalation.level } });
       await this.refreshCards(tx, accepted, now);
       await this.announce(tx, accepted, 'escalation.accepted', actor.person.id, now);
       return { ok: true, value: accepted, notice: `You accepted the escalation; the ticket is yours` };
@@ -101,7 +102,7 @@ export class EscalationService {
     return result;
   }
 
-  async decline(actor: Actor, escalationId: number, reason: string | null): Promise<Result<Escalation>> {
+  async decline(actor: Actor, escalationId: number, reason: string | null, surface: Surface = 'card'): Promise<Result<Escalation>> {
     if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'assign') ?? 'only support agents can decline escalations', denied: true };
     const now = this.now();
     const result = await this.db.transaction().execute(async (tx): Promise<Result<Escalation>> => {
@@ -111,7 +112,7 @@ export class EscalationService {
       if (escalation.state !== 'open') return { ok: false, reason: escalation.state === 'accepted' ? 'it was accepted already' : 'every level has been asked already' };
       const declined = { ...escalation, history: [...escalation.history, { level: escalation.level, outcome: 'declined' as const, by: actor.person.id, reason, at: now }] };
       await addTimelineEntry(tx, { ticketId: escalation.ticketId, at: now, kind: 'escalation', visibility: 'internal', authorId: actor.person.id, body: `Escalation declined by ${actor.person.name} at level ${escalation.level + 1}${reason ? `: ${reason}` : ''}`, data: { escalationId } });
-      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'escalation.decline', ticketId: escalation.ticketId, surface: 'card', details: { escalationId, level: escalation.level, reason } });
+      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'escalation.decline', ticketId: escalation.ticketId, surface, details: { escalationId, level: escalation.level, reason } });
       const next = await this.advance(tx, declined, now);
       return { ok: true, value: next, notice: next.state === 'open' ? `Declined; level ${next.level + 1} has been asked` : 'Declined; every level has now been asked, and the escalations channel alerted' };
     });

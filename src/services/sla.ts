@@ -16,6 +16,7 @@ import { addAudit, addTimelineEntry } from '../store/timeline.js';
 import { callerOf, type Actor } from './actors.js';
 import type { EscalationService } from './escalations.js';
 import type { EventSink } from './desk-events.js';
+import type { Surface } from '../store/timeline.js';
 import type { Result } from './result.js';
 
 const CLOCK_NAMES: Record<Clock, string> = { first_response: 'first response', resolution: 'resolution' };
@@ -86,7 +87,7 @@ export class SlaService {
   }
 
   /** Silences a clock's warnings for `minutes`, never past its breach; recorded on the timeline. */
-  async snooze(actor: Actor, ticketId: number, clock: Clock, minutes: number): Promise<Result<{ until: number }>> {
+  async snooze(actor: Actor, ticketId: number, clock: Clock, minutes: number, surface: Surface = 'card'): Promise<Result<{ until: number }>> {
     if (!isAgent(actor.role)) return { ok: false, reason: refusal(actor.role, 'status') ?? 'only support agents can snooze warnings', denied: true };
     const now = this.now();
     const outcome = await this.db.transaction().execute(async (tx): Promise<Result<{ until: number }>> => {
@@ -101,7 +102,7 @@ export class SlaService {
       await saveSnooze(tx, { ticketId, clock, until, byPersonId: actor.person.id }, now);
       const untilText = new Date(until).toISOString().slice(11, 16);
       await addTimelineEntry(tx, { ticketId, at: now, kind: 'sla', visibility: 'internal', authorId: actor.person.id, body: `${CLOCK_NAMES[clock]} warnings snoozed until ${untilText} UTC`, data: { clock, until } });
-      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'sla.snooze', ticketId, surface: 'card', details: { clock, until } });
+      await addAudit(tx, { at: now, actorId: actor.person.id, action: 'sla.snooze', ticketId, surface, details: { clock, until } });
       for (const post of await cardPostsOfTicket(tx, ticketId)) {
         if (!post.kind.startsWith('sla-warning')) continue;
         await enqueueCardUpdate(tx, { postId: post.id, conversationRefId: post.conversationRefId, activityId: post.activityId, ticketId, cardKind: post.kind, version: ticket.version }, now);
@@ -142,19 +143,6 @@ export class SlaService {
       if (channel !== undefined) targets.add(channel);
     }
     const key = `sla:${ticket.id}:${event.clock}:${event.kind}:${event.threshold}:${event.cycle}`;
-    // Keyed like the cards below: a rule sending breaches to the channel they already go to posts once.
-    await this.deps.events?.record(
-      tx,
-      {
-        id: deskEventId(`t${ticket.id}`, 'sla', event.clock, event.kind, event.threshold, event.cycle),
-        type: event.kind === 'warning' ? 'sla.warning' : 'sla.breach',
-        ticket,
-        actorId: null,
-        data: { clock: event.clock, threshold: event.threshold, remainingMinutes: Math.round(event.remainingMs / 60_000) },
-        teamsCard: { cardKind: `sla-${event.kind}:${event.clock}`, key },
-      },
-      now,
-    );
     for (const conversationRefId of targets) {
       // A warning still waiting for the same person about the same ticket is replaced, not piled up.
       if (event.kind === 'warning') await supersedePending(tx, { conversationRefId, ticketId: ticket.id, cardKindPrefix: 'sla-warning' });
@@ -170,6 +158,20 @@ export class SlaService {
         activity: null,
         ...(hold?.conversationRefId === conversationRefId ? { notBefore: hold.until } : {}),
       })),
+      now,
+    );
+    // After the desk's own cards, keyed like them: a rule sending the event to a channel it already goes
+    // to posts nothing twice (and is not taken for an older warning to supersede).
+    await this.deps.events?.record(
+      tx,
+      {
+        id: deskEventId(`t${ticket.id}`, 'sla', event.clock, event.kind, event.threshold, event.cycle),
+        type: event.kind === 'warning' ? 'sla.warning' : 'sla.breach',
+        ticket,
+        actorId: null,
+        data: { clock: event.clock, threshold: event.threshold, remainingMinutes: Math.round(event.remainingMs / 60_000) },
+        teamsCard: { cardKind: `sla-${event.kind}:${event.clock}`, key },
+      },
       now,
     );
   }

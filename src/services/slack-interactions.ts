@@ -47,7 +47,7 @@ export class SlackInteractions {
       case SLACK_ACTIONS.take:
         return answer(await this.deps.tickets.take(ctx, button.ticketId));
       case SLACK_ACTIONS.snooze:
-        return answer(await this.deps.sla.snooze(actor, button.ticketId, button.clock, button.minutes));
+        return answer(await this.deps.sla.snooze(actor, button.ticketId, button.clock, button.minutes, BUTTON_SURFACE));
       case SLACK_ACTIONS.accept:
       case SLACK_ACTIONS.decline: {
         // A value naming one ticket and another ticket's escalation was not made by the desk.
@@ -55,8 +55,8 @@ export class SlackInteractions {
         if (escalation && escalation.ticketId !== button.ticketId) return 'That button does not belong to this ticket; nothing was changed.';
         return answer(
           button.action === SLACK_ACTIONS.accept
-            ? await this.deps.escalations.accept(actor, button.escalationId)
-            : await this.deps.escalations.decline(actor, button.escalationId, 'declined in Slack'),
+            ? await this.deps.escalations.accept(actor, button.escalationId, BUTTON_SURFACE)
+            : await this.deps.escalations.decline(actor, button.escalationId, 'declined in Slack', BUTTON_SURFACE),
         );
       }
       case SLACK_ACTIONS.open:

@@ -35,7 +35,7 @@ export interface SlackPeopleOptions {
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,30}$/;
 
 export class SlackPeople {
-  private readonly cache = new Map<string, { identity: SlackIdentity; until: number }>();
+  private readonly cache = new Map<string, { info: SlackUser; until: number }>();
 
   constructor(private readonly options: SlackPeopleOptions) {}
 
@@ -51,19 +51,22 @@ export class SlackPeople {
   async identify(slackUserId: string): Promise<SlackIdentity> {
     if (!SLACK_USER_ID.test(slackUserId)) return { ok: false, reason: 'That request did not come from a Slack user the desk can look up.' };
     const now = this.now();
-    const hit = this.cache.get(slackUserId);
-    if (hit && hit.until > now) return hit.identity;
-    let user: SlackUser;
-    try {
-      user = await this.options.userInfo(slackUserId, AbortSignal.timeout(this.options.lookupTimeoutMs ?? 1_500));
-    } catch {
-      // Not remembered: Slack being slow or throttling us says nothing about the person.
-      return { ok: false, reason: 'Slack did not tell the desk who you are just now. Please try again in a minute.' };
+    // What Slack says of the user is remembered; who that is at the desk, and their role, is read
+    // each time, so an agent removed in Teams loses their rights in Slack at once too.
+    let user = this.cache.get(slackUserId);
+    if (!user || user.until <= now) {
+      try {
+        const info = await this.options.userInfo(slackUserId, AbortSignal.timeout(this.options.lookupTimeoutMs ?? 1_500));
+        const usable = !info.deleted && !info.isBot && Boolean(info.email) && info.emailConfirmed;
+        user = { info, until: now + (usable ? (this.options.cacheMs ?? 5 * 60_000) : (this.options.refusalCacheMs ?? 60_000)) };
+      } catch {
+        // Not remembered: Slack being slow or throttling us says nothing about the person.
+        return { ok: false, reason: 'Slack did not tell the desk who you are just now. Please try again in a minute.' };
+      }
+      if (this.cache.size > 10_000) this.cache.clear();
+      this.cache.set(slackUserId, user);
     }
-    const identity = await this.match(user);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(slackUserId, { identity, until: now + (identity.ok ? (this.options.cacheMs ?? 5 * 60_000) : (this.options.refusalCacheMs ?? 60_000)) });
-    return identity;
+    return this.match(user.info);
   }
 
   private async match(user: SlackUser): Promise<SlackIdentity> {

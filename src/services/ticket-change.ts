@@ -91,7 +91,13 @@ export async function commitTicketChange(
     const queuedAfter = (await applied.after?.(tx, updated, now)) ?? false;
     const notified = await queueChangeNotifications(tx, { ticketId: id, version: updated.version, madeBy: actor.person.id, notify: applied.notify ?? [] }, now);
     const event = eventOfChange(applied.timeline);
-    const announced = (await deps.events?.record(tx, { id: deskEventId(`t${id}`, `v${updated.version}`, event.type), type: event.type, ticket: updated, actorId: authorId, data: event.data }, now)) ?? false;
+    let announced = (await deps.events?.record(tx, { id: deskEventId(`t${id}`, `v${updated.version}`, event.type), type: event.type, ticket: updated, actorId: authorId, data: event.data }, now)) ?? false;
+    // A change that moves the status on the way (a take opens a new ticket, a customer's email reopens
+    // a resolved one) is a status change too, for rules and targets that follow status.
+    if (event.type !== 'ticket.status_changed' && updated.status !== ticket.status) {
+      const moved = { id: deskEventId(`t${id}`, `v${updated.version}`, 'ticket.status_changed'), type: 'ticket.status_changed' as const, ticket: updated, actorId: authorId, data: { from: ticket.status, to: updated.status } };
+      announced = (await deps.events?.record(tx, moved, now)) || announced;
+    }
     return { ok: true, value: updated, notice: applied.notice, queued: queuedAfter || notified || announced, event: applied.timeline.kind };
   });
   if (outcome.ok && outcome.queued && !within) deps.onEnqueued?.();

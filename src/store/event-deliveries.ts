@@ -63,18 +63,11 @@ export async function enqueueDeliveries(db: Db, messages: readonly EventDelivery
     .execute();
 }
 
-/**
- * Leases up to `limit` due rows: only the oldest pending row of each (target, ticket) lane, so each
- * target hears a ticket's events in the order they happened.
- */
-export async function claimDueDeliveries(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedDelivery[]> {
-  const { now, limit, leaseMs, owner } = options;
-  const due = db
+/** Rows with no pending row before them in their (target, ticket) lane: the only ones that may go. */
+const laneHead = (db: Db) =>
+  db
     .selectFrom('event_deliveries as d')
-    .select('d.id')
     .where('d.status', '=', 'pending')
-    .where('d.next_attempt_at', '<=', now)
-    .where(leaseIsFree({ until: 'd.lease_until', owner: 'd.lease_owner' }, now))
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -86,7 +79,18 @@ export async function claimDueDeliveries(db: Db, dialect: Dialect, options: { no
             .whereRef('earlier.id', '<', 'd.id'),
         ),
       ),
-    )
+    );
+
+/**
+ * Leases up to `limit` due rows: only the oldest pending row of each (target, ticket) lane, so each
+ * target hears a ticket's events in the order they happened.
+ */
+export async function claimDueDeliveries(db: Db, dialect: Dialect, options: { now: number; limit: number; leaseMs: number; owner: string }): Promise<ClaimedDelivery[]> {
+  const { now, limit, leaseMs, owner } = options;
+  const due = laneHead(db)
+    .select('d.id')
+    .where('d.next_attempt_at', '<=', now)
+    .where(leaseIsFree({ until: 'd.lease_until', owner: 'd.lease_owner' }, now))
     .orderBy('d.next_attempt_at')
     .orderBy('d.id')
     .limit(limit)
@@ -110,7 +114,29 @@ export async function claimDueDeliveries(db: Db, dialect: Dialect, options: { no
 }
 
 /** Sent; and what the target now has of the ticket, when it says (a Slack message, a PagerDuty alert). */
-export async function markDelivered(db: Db, row: Pick<ClaimedDelivery, 'id' | 'target' | 'ticketId'>, result: { summary: string; externalId?: string }, now: number): Promise<void> {
+/**
+ * Renews the lease on a row about to be sent; false when it is no longer ours (it ran out and another
+ * replica took it over), in which case this worker must leave the row alone.
+ */
+export async function renewLease(db: Db, id: number, owner: string, until: number): Promise<boolean> {
+  const result = await db.updateTable('event_deliveries').set({ lease_until: until }).where('id', '=', id).where('lease_owner', '=', owner).where('status', '=', 'pending').executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Whether a later event of the same lane already went out (then this one would put the target out of date). */
+export async function laterDelivered(db: Db, row: Pick<ClaimedDelivery, 'id' | 'target' | 'ticketId'>): Promise<boolean> {
+  if (row.ticketId === null) return false;
+  const later = await db.selectFrom('event_deliveries').select('id').where('target', '=', row.target).where('ticket_id', '=', row.ticketId).where('status', '=', 'sent').where('id', '>', row.id).limit(1).executeTakeFirst();
+  return later !== undefined;
+}
+
+/** Removes delivered rows older than `before` (they hold event payloads: names, emails, public replies). */
+export async function pruneDelivered(db: Db, before: number): Promise<number> {
+  const result = await db.deleteFrom('event_deliveries').where('status', '=', 'sent').where('sent_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function markDelivered(db: Db, row: Pick<ClaimedDelivery, 'id' | 'target' | 'ticketId'>, result: { summary: string; externalId?: string }, now: number, owner?: string): Promise<void> {
   await db.transaction().execute(async (tx) => {
     if (result.externalId !== undefined && row.ticketId !== null) {
       await tx
@@ -123,12 +149,13 @@ export async function markDelivered(db: Db, row: Pick<ClaimedDelivery, 'id' | 't
       .updateTable('event_deliveries')
       .set((eb) => ({ status: 'sent', sent_at: now, attempts: eb('attempts', '+', 1), first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(now)), result: result.summary.slice(0, 500), last_error: null, lease_until: null, lease_owner: null }))
       .where('id', '=', row.id)
+      .$if(owner !== undefined, (qb) => qb.where('lease_owner', '=', owner!))
       .execute();
   });
 }
 
 /** A failed attempt, tried again at `nextAttemptAt`. */
-export async function retryDeliveryLater(db: Db, id: number, nextAttemptAt: number, error: string, attemptedAt: number, options: { countAttempt: boolean }): Promise<void> {
+export async function retryDeliveryLater(db: Db, id: number, nextAttemptAt: number, error: string, attemptedAt: number, options: { countAttempt: boolean; owner?: string }): Promise<void> {
   await db
     .updateTable('event_deliveries')
     .set((eb) => ({
@@ -140,6 +167,7 @@ export async function retryDeliveryLater(db: Db, id: number, nextAttemptAt: numb
       lease_owner: null,
     }))
     .where('id', '=', id)
+    .$if(options.owner !== undefined, (qb) => qb.where('lease_owner', '=', options.owner!))
     .execute();
 }
 
@@ -148,11 +176,12 @@ export async function deferDelivery(db: Db, id: number, nextAttemptAt: number): 
   await db.updateTable('event_deliveries').set({ next_attempt_at: nextAttemptAt, lease_until: null, lease_owner: null }).where('id', '=', id).execute();
 }
 
-export async function markDeliveryDead(db: Db, id: number, error: string, attemptedAt: number): Promise<void> {
+export async function markDeliveryDead(db: Db, id: number, error: string, attemptedAt: number, owner?: string): Promise<void> {
   await db
     .updateTable('event_deliveries')
     .set((eb) => ({ status: 'dead', attempts: eb('attempts', '+', 1), first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(attemptedAt)), last_error: error.slice(0, 1000), lease_until: null, lease_owner: null }))
     .where('id', '=', id)
+    .$if(owner !== undefined, (qb) => qb.where('lease_owner', '=', owner!))
     .execute();
 }
 
@@ -161,12 +190,13 @@ export async function releaseDeliveryLeases(db: Db, owner: string, ids: readonly
   await db.updateTable('event_deliveries').set({ lease_until: null, lease_owner: null }).where('lease_owner', '=', owner).where('status', '=', 'pending').where('id', 'in', [...ids]).execute();
 }
 
-/** The earliest time a pending row falls due (a leased one: when its lease ends). */
+/**
+ * The earliest time a lane's head falls due (a leased one: when its lease ends). Rows queued behind a
+ * head that waits are not due, however old their own time.
+ */
 export async function nextDeliveryDueAt(db: Db): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('event_deliveries')
-    .select(sql<number | null>`min(case when lease_until > next_attempt_at then lease_until else next_attempt_at end)`.as('next'))
-    .where('status', '=', 'pending')
+  const row = await laneHead(db)
+    .select(sql<number | null>`min(case when d.lease_until > d.next_attempt_at then d.lease_until else d.next_attempt_at end)`.as('next'))
     .executeTakeFirst();
   return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
 }
@@ -193,7 +223,12 @@ export async function findIntegrationPost(db: Db, target: string, ticketId: numb
   return row?.external_id;
 }
 
-/** The targets that posted about a ticket: they hear its later events. */
+/**
+ * The targets that posted about a ticket, or have a rule's event of it still on the way: they hear its
+ * later events (queued behind the first, so a change made while the first waits is not missed).
+ */
 export async function targetsFollowing(db: Db, ticketId: number): Promise<string[]> {
-  return (await db.selectFrom('integration_posts').select('target').where('ticket_id', '=', ticketId).execute()).map((r) => r.target);
+  const posted = db.selectFrom('integration_posts').select('target').where('ticket_id', '=', ticketId);
+  const queued = db.selectFrom('event_deliveries').select('target').where('ticket_id', '=', ticketId).where('matched', '=', 1).where('status', 'in', ['pending', 'sent']);
+  return (await posted.union(queued).execute()).map((r) => r.target);
 }

@@ -21,18 +21,27 @@ export interface EventDeliveryOptions {
   backoff: { baseMs: number; capMs: number; jitter: number };
   /** Added to every rate-limit window (the request arrives a little after we decide to send it). */
   limitMarginMs: number;
+  /** Delivered rows are deleted after this long (they hold the event: names, emails, public replies); dead ones stay for operators. */
+  keepDeliveredMs: number;
 }
 
 export const DEFAULT_EVENT_DELIVERY_OPTIONS: EventDeliveryOptions = {
   pollIntervalMs: 1_000,
-  batchSize: 100,
+  // A round leases no more than it sends at once: a lease never runs out on a row still waiting its turn.
+  batchSize: 8,
   concurrency: 8,
   leaseMs: 60_000,
   attemptTimeoutMs: 15_000,
   // From 5 s doubling to half an hour: about 50 attempts in a day, the first few within minutes.
   backoff: { baseMs: 5_000, capMs: 30 * 60_000, jitter: 0.25 },
   limitMarginMs: 50,
+  keepDeliveredMs: 7 * 86_400_000,
 };
+
+/** The shortest and longest wait a peer's Retry-After may impose (one that says 0 would spin us; a year would stall the lane). */
+const RETRY_AFTER_MIN_MS = 1_000;
+const RETRY_AFTER_MAX_MS = 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** One configured target and how long a delivery to it is retried before it is dead-lettered. */
 export interface ConfiguredTarget {
@@ -72,6 +81,8 @@ export class EventDeliveryWorker {
   private readonly pausedUntil = new Map<string, number>();
   private readonly loop: PollingLoop;
   private stopping = false;
+  private prunedAt = 0;
+  private replicas = 1;
   readonly stats = new Map<string, TargetStats>();
   /** 'outcome' (DeliveryOutcome) after each row is handled: metrics, and tests that wait for a delivery. */
   readonly outcomes = new EventEmitter();
@@ -110,6 +121,18 @@ export class EventDeliveryWorker {
     this.loop.start();
   }
 
+  /**
+   * Several replicas send to the same peers: each keeps to its share of every target's limit (at least
+   * one send per window), so together they stay within it.
+   */
+  shareLimits(replicas: number): void {
+    this.replicas = Math.max(1, replicas);
+    for (const [name, { target }] of this.deps.targets) {
+      if (target.limits.length === 0) continue;
+      this.limiters.get(name)!.setRules(target.limits.map((r) => ({ limit: Math.max(1, Math.floor(r.limit / this.replicas)), windowMs: r.windowMs })), this.options.limitMarginMs);
+    }
+  }
+
   wake(): void {
     this.loop.wake();
   }
@@ -141,6 +164,11 @@ export class EventDeliveryWorker {
 
   private async idleDelay(): Promise<number> {
     const now = this.now();
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      const pruned = await deliveries.pruneDelivered(this.deps.database.db, now - this.options.keepDeliveredMs);
+      if (pruned > 0) this.deps.logger.info({ pruned }, 'deleted delivered events past their keeping time');
+    }
     return napUntil(await deliveries.nextDeliveryDueAt(this.deps.database.db), now, this.options.pollIntervalMs);
   }
 
@@ -150,7 +178,7 @@ export class EventDeliveryWorker {
     const configured = this.deps.targets.get(row.target);
     const now = this.now();
     if (!configured) {
-      await deliveries.markDeliveryDead(db, row.id, `the integration "${row.target}" is no longer in NOTIFY_CONFIG`, now);
+      await deliveries.markDeliveryDead(db, row.id, `the integration "${row.target}" is no longer in NOTIFY_CONFIG`, now, this.owner);
       this.tell(row, 'dead', 'not configured');
       log.warn('event not delivered: its integration is no longer configured');
       return;
@@ -160,7 +188,7 @@ export class EventDeliveryWorker {
     try {
       event = JSON.parse(row.payload) as DeskEvent;
     } catch {
-      await deliveries.markDeliveryDead(db, row.id, 'the stored event is not JSON', now);
+      await deliveries.markDeliveryDead(db, row.id, 'the stored event is not JSON', now, this.owner);
       return;
     }
     const lane = `${row.target}\u0000${target.laneOf(event)}`;
@@ -171,6 +199,14 @@ export class EventDeliveryWorker {
       return;
     }
 
+    // Our lease may have run out while the row waited (a slow batch) and another replica taken it over.
+    if (!(await deliveries.renewLease(db, row.id, this.owner, now + this.options.leaseMs))) return;
+    // A re-driven event older than what the target already has would turn its message or alert back.
+    if (target.followsTickets && (await deliveries.laterDelivered(db, row))) {
+      await deliveries.markDelivered(db, row, { summary: 'skipped: a later event of this ticket was already delivered' }, now, this.owner);
+      this.tell(row, 'sent', 'skipped (out of date)');
+      return;
+    }
     const previousId = row.ticketId === null ? undefined : await deliveries.findIntegrationPost(db, row.target, row.ticketId);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TargetError('transient', `no answer within ${this.options.attemptTimeoutMs / 1000} s`)), this.options.attemptTimeoutMs);
@@ -179,7 +215,7 @@ export class EventDeliveryWorker {
         target.deliver(event, { previous: previousId === undefined ? undefined : { externalId: previousId }, matched: row.matched, signal: controller.signal }),
         new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })),
       ]);
-      await deliveries.markDelivered(db, row, { summary: result.summary, ...(result.post ? { externalId: result.post.externalId } : {}) }, this.now());
+      await deliveries.markDelivered(db, row, { summary: result.summary, ...(result.post ? { externalId: result.post.externalId } : {}) }, this.now(), this.owner);
       this.note(row.target, undefined);
       this.tell(row, 'sent', result.summary);
       log.info({ attempts: row.attempts + 1, result: result.summary }, result.skipped ? 'event needed nothing from this target' : 'event delivered');
@@ -207,41 +243,39 @@ export class EventDeliveryWorker {
 
   private async recordFailure(row: deliveries.ClaimedDelivery, configured: ConfiguredTarget, lane: string, error: unknown, log: Logger): Promise<void> {
     const db = this.deps.database.db;
+    const owner = this.owner;
     const now = this.now();
     const failure = error instanceof TargetError ? error : new TargetError('transient', error instanceof Error ? error.message : String(error));
     const summary = `${failure.details.status ? `${failure.details.status}: ` : ''}${failure.message}`;
     this.note(row.target, summary);
     const firstAttemptAt = row.firstAttemptAt ?? now;
-    if (failure.kind === 'permanent') {
-      await deliveries.markDeliveryDead(db, row.id, summary, now);
-      this.tell(row, 'dead', summary);
-      log.error({ attempts: row.attempts + 1, error: summary }, 'event dead-lettered: the target refused it');
-      return;
-    }
-    if (failure.kind === 'throttled') {
-      // The peer's own pace: the whole lane waits, and the attempt does not count against the row.
-      const retryAt = now + (failure.details.retryAfterMs ?? this.options.backoff.baseMs);
-      this.pausedUntil.set(lane, Math.max(this.pausedUntil.get(lane) ?? 0, retryAt));
-      if (retryAt - firstAttemptAt > configured.retryForMs) {
-        await deliveries.markDeliveryDead(db, row.id, `${summary} (still refused after ${Math.round(configured.retryForMs / 3_600_000)} h)`, now);
-        this.tell(row, 'dead', summary);
-        return;
-      }
-      await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: false });
-      this.tell(row, 'throttled', summary);
-      log.warn({ retryInMs: retryAt - now }, 'target asked us to slow down; will retry after its Retry-After');
-      return;
-    }
+    const periodEnds = firstAttemptAt + configured.retryForMs;
+    const giveUp = async (why: string) => {
+      await deliveries.markDeliveryDead(db, row.id, why, now, owner);
+      this.tell(row, 'dead', why);
+      log.error({ attempts: row.attempts + 1, error: why }, 'event dead-lettered');
+    };
+    if (failure.kind === 'permanent') return giveUp(summary);
+
+    // The peer's Retry-After, kept within reason; without one, our backoff, growing with each attempt.
+    const asked = failure.details.retryAfterMs;
+    const paced = asked === undefined ? undefined : Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, asked));
     const attempt = row.attempts + 1;
-    const retryAt = now + backoffDelay(attempt, this.options.backoff, this.deps.random);
-    if (retryAt - firstAttemptAt > configured.retryForMs) {
-      await deliveries.markDeliveryDead(db, row.id, `${summary} (gave up after ${attempt} attempts over ${Math.round((now - firstAttemptAt) / 60_000)} min)`, now);
-      this.tell(row, 'dead', summary);
-      log.error({ attempts: attempt, error: summary }, 'event dead-lettered: retried for the whole retry period');
+    const backoff = backoffDelay(attempt, this.options.backoff, this.deps.random);
+    if (failure.kind === 'throttled' && paced !== undefined) {
+      const retryAt = now + paced;
+      if (retryAt > periodEnds) return giveUp(`${summary} (still throttled at the end of its retry period)`);
+      // The whole lane waits: the peer limits us, not this one event. The attempt is not counted.
+      this.pausedUntil.set(lane, Math.max(this.pausedUntil.get(lane) ?? 0, retryAt));
+      await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: false, owner });
+      this.tell(row, 'throttled', summary);
+      log.warn({ retryInMs: paced }, 'target asked us to slow down; will retry after its Retry-After');
       return;
     }
-    await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: true });
-    this.tell(row, 'retry', summary);
+    const retryAt = now + Math.max(backoff, paced ?? 0);
+    if (retryAt > periodEnds) return giveUp(`${summary} (gave up after ${attempt} attempts over ${Math.round((now - firstAttemptAt) / 60_000)} min)`);
+    await deliveries.retryDeliveryLater(db, row.id, retryAt, summary, now, { countAttempt: true, owner });
+    this.tell(row, failure.kind === 'throttled' ? 'throttled' : 'retry', summary);
     log.warn({ attempts: attempt, retryInMs: retryAt - now, error: summary }, 'event delivery failed; will retry');
   }
 

@@ -76,6 +76,9 @@ const METADATA_ADDRESSES = new Map<string, string>([
   ['169.254.170.2', 'a link-local address (AWS container metadata)'],
   ['fd00:ec2::254', 'the AWS instance metadata address'],
   ['100.100.100.200', 'the Alibaba Cloud metadata address'],
+  // Azure's host platform endpoint (WireServer), public-looking but reachable only from inside Azure:
+  // https://learn.microsoft.com/en-us/azure/virtual-network/what-is-ip-address-168-63-129-16
+  ['168.63.129.16', 'the Azure platform address (WireServer)'],
 ]);
 
 /** Plain words for the ranges ipaddr.js names (its `range()`), for those we refuse. */

@@ -288,6 +288,11 @@ function eventsUrlOf(name: string, value: string): URL {
   if (url.username || url.password || url.search) {
     throw new Error(`PagerDuty target "${name}": eventsUrl must not carry credentials or a query string`);
   }
+  // The routing key goes only to PagerDuty (events.pagerduty.com, events.eu.pagerduty.com), never to a
+  // host a rules file names by mistake or on purpose.
+  if (!loopback && !/(^|\.)pagerduty\.com$/i.test(url.hostname)) {
+    throw new Error(`PagerDuty target "${name}": eventsUrl must be a pagerduty.com address, such as https://events.pagerduty.com/v2/enqueue`);
+  }
   return url;
 }
 

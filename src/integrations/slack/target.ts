@@ -51,7 +51,11 @@ export class SlackTarget implements NotifyTarget {
     const url = this.options.ticketUrl?.(event.ticket.id, event.ticket.reference);
     const message = ticketMessage(event, { ticketUrl: url });
     const client = this.options.client;
-    if (!context.previous) return this.post(event, context, message);
+    if (!context.previous) {
+      // A follow-up whose first message never went out (dead-lettered): nothing to keep current.
+      if (!context.matched) return { summary: 'nothing posted for this ticket yet', skipped: true };
+      return this.post(event, context, message);
+    }
 
     const where = parseExternalId(context.previous.externalId);
     if (!where) throw new TargetError('permanent', `"${context.previous.externalId}" is not a Slack message we posted (channel:ts)`);

@@ -37,6 +37,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('event_deliveries_due').on('event_deliveries').columns(['status', 'next_attempt_at']).execute();
   await db.schema.createIndex('event_deliveries_lane').on('event_deliveries').columns(['target', 'ticket_id', 'status']).execute();
+  await db.schema.createIndex('event_deliveries_ticket').on('event_deliveries').columns(['ticket_id', 'matched']).execute();
+  await db.schema.createIndex('event_deliveries_sent').on('event_deliveries').columns(['status', 'sent_at']).execute();
 
   await db.schema
     .createTable('integration_posts')

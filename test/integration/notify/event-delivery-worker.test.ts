@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PagerDutyTarget } from '../../../src/integrations/pagerduty/target.js';
 import { WebhookTarget } from '../../../src/integrations/webhook/target.js';
+import { redrive } from '../../../src/store/dead-letters.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Database } from '../../../src/store/database.js';
 import { enqueueDeliveries } from '../../../src/store/event-deliveries.js';
 import { EventDeliveryWorker, type ConfiguredTarget } from '../../../src/workers/event-delivery-worker.js';
+import { FakePagerDuty } from '../../fakes/pagerduty.js';
 import { FakeWebhookReceiver } from '../../fakes/webhook-receiver.js';
 import { engines } from '../../support/databases.js';
 import { deskEvent } from '../../support/desk-events.js';
@@ -14,6 +17,7 @@ import { deskEvent } from '../../support/desk-events.js';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 const HOUR = 3_600_000;
+const ROUTING_KEY = 'R0ABCDEF1234567890abcdef12345678';
 
 describe.each(engines)('event delivery worker on $name', (engine) => {
   let database: Database;
@@ -82,6 +86,36 @@ describe.each(engines)('event delivery worker on $name', (engine) => {
     await events.drainOnce();
     await events.drainOnce();
     expect(receiver.verified.map((r) => (r.payload as { type: string }).type)).toEqual(['ticket.created', 'ticket.created', 'ticket.assigned']);
+  });
+
+  it('takes a Retry-After of 0 as a second, not as “again at once”', async () => {
+    receiver.answer({ status: 429, headers: { 'retry-after': '0' } });
+    const events = worker(new Map([['automation', { target, retryForMs: HOUR }]]));
+    const event = await queue(9);
+    await events.drainOnce();
+    expect(await row(event.id)).toMatchObject({ status: 'pending', attempts: 0, next_attempt_at: now + 1_000 });
+  });
+
+  it('skips a re-driven event older than what a ticket-following target already has', async () => {
+    const pd = await new FakePagerDuty(ROUTING_KEY).start();
+    try {
+      const pager = new PagerDutyTarget({ name: 'on-call', routingKey: ROUTING_KEY, eventsUrl: pd.eventsUrl });
+      const events = worker(new Map([['on-call', { target: pager, retryForMs: HOUR }]]));
+      const trigger = deskEvent({ type: 'sla.breach', ticket: { id: 5 } });
+      const resolve = deskEvent({ type: 'ticket.status_changed', ticket: { id: 5, status: 'resolved' }, data: { from: 'open', to: 'resolved' } });
+      await enqueueDeliveries(database.db, [{ target: 'on-call', eventId: trigger.id, eventType: trigger.type, ticketId: 5, matched: true, payload: JSON.stringify(trigger) }], now);
+      await enqueueDeliveries(database.db, [{ target: 'on-call', eventId: resolve.id, eventType: resolve.type, ticketId: 5, matched: false, payload: JSON.stringify(resolve) }], now);
+      // The trigger was dead-lettered (PagerDuty down all day); the resolve went out after it.
+      await database.db.updateTable('event_deliveries').set({ status: 'dead', last_error: '503' }).where('event_id', '=', trigger.id).execute();
+      await events.drainOnce();
+      expect(await row(resolve.id)).toMatchObject({ status: 'sent' });
+      expect(await redrive(database.db, { all: true }, now)).toBe(1);
+      await events.drainOnce();
+      expect(await row(trigger.id)).toMatchObject({ status: 'sent', result: expect.stringContaining('skipped') });
+      expect(pd.openAlerts()).toHaveLength(0);
+    } finally {
+      await pd.stop();
+    }
   });
 
   it('keeps to a target’s own pace per lane, and dead-letters events of an integration no longer configured', async () => {

@@ -130,10 +130,29 @@ describe('notification rules (service, webhook and PagerDuty fakes)', () => {
     await assignedHook;
     expect(pagerDuty.openAlerts()[0]).toMatchObject({ status: 'acknowledged' });
     expect(received('ticket.assigned')[0]!.payload).toMatchObject({ ticket: { reference, assignee: { name: megan.name } }, data: { assignee: { name: megan.name } }, actor: { name: megan.name } });
+    // Taking a new ticket opens it: that is a status change too, for rules that follow status.
+    await outcome((o) => o.target === 'automation' && o.eventType === 'ticket.status_changed' && o.outcome === 'sent');
+    expect(received('ticket.status_changed')[0]!.payload).toMatchObject({ data: { from: 'new', to: 'open' } });
 
     const resolved = outcome((o) => o.target === 'on-call' && o.eventType === 'ticket.status_changed');
     await say(megan, `resolve ${reference} restarted the payroll service`);
     expect(await resolved).toMatchObject({ outcome: 'sent', detail: expect.stringMatching(/resolve/) });
+    expect(pagerDuty.openAlerts()).toHaveLength(0);
+  });
+
+  it('follows up a paged ticket taken and resolved while PagerDuty was still failing: it ends resolved there', async () => {
+    await start(rulesFile());
+    pagerDuty.answerNext({ kind: 503 }, { kind: 503 }, { kind: 503 });
+    const retried = outcome((o) => o.target === 'on-call' && o.outcome === 'retry');
+    const created = await h.post(cardAction(h, { verb: 'ticket.create', data: { subject: 'Checkout is down', description: '', type: 'incident', priority: 'P1' }, from: megan }));
+    const reference = /Created (INC-\d+)/.exec(JSON.stringify(created.body))![1]!;
+    await retried;
+    const resolved = outcome((o) => o.target === 'on-call' && o.eventType === 'ticket.status_changed' && o.detail !== undefined && /resolve/.test(o.detail));
+    await say(megan, `take ${reference}`);
+    await say(megan, `resolve ${reference} rolled back the deploy`);
+    await resolved;
+    // The take and the resolve were decided while the trigger still waited: they followed it, in order.
+    expect(pagerDuty.requests.filter((r) => r.status === 202).map((r) => r.body?.event_action)).toEqual(['trigger', 'acknowledge', 'resolve']);
     expect(pagerDuty.openAlerts()).toHaveLength(0);
   });
 

@@ -311,6 +311,7 @@ describe('PagerDuty target: the routing key stays secret', () => {
   it('refuses to send the key over plain http to anything but this machine', () => {
     expect(() => target({ eventsUrl: 'http://events.pagerduty.com/v2/enqueue' })).toThrow('eventsUrl must be https');
     expect(() => target({ eventsUrl: 'https://events.eu.pagerduty.com/v2/enqueue' })).not.toThrow();
+    expect(() => target({ eventsUrl: 'https://hooks.internal.example/v2/enqueue' })).toThrow('must be a pagerduty.com address');
   });
 });
 
