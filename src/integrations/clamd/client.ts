@@ -46,18 +46,7 @@ export interface ClamdOptions {
   chunkBytes?: number;
 }
 
-/** clamd's own default port (clamd.conf's TCPSocket example). */
-export const CLAMD_DEFAULT_PORT = 3310;
-
-/** `host:port`, `host` (port 3310) or `[v6]:port` → where clamd listens; a message saying what is wrong otherwise. */
-export function parseClamdHost(value: string): { host: string; port: number } | { error: string } {
-  const text = value.trim();
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(text);
-  if (!match) return { error: `CLAMD_HOST must be host:port, such as clamav:3310 (got "${text.slice(0, 80)}")` };
-  const port = match[3] === undefined ? CLAMD_DEFAULT_PORT : Number(match[3]);
-  if (port < 1 || port > 65535) return { error: `CLAMD_HOST's port must be between 1 and 65535 (got ${port})` };
-  return { host: match[1] ?? match[2]!, port };
-}
+export { CLAMD_DEFAULT_PORT, parseClamdHost } from '../../domain/clamd-host.js';
 
 const MAX_REPLY_BYTES = 4 * 1024;
 const TERMINATOR = Buffer.alloc(4);
