@@ -45,6 +45,23 @@ export class FakeClamd {
   /** Answer every scan with this instead of a verdict (e.g. `stream: Can't allocate memory ERROR`). */
   errorAnswer: string | undefined;
   private waiters: Array<() => void> = [];
+  /** While held, verdicts wait for release() (a scan in progress, for as long as a test needs). */
+  private held: Array<() => void> | undefined;
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const go of waiting) go();
+  }
+
+  /** How many scans are being held, waiting for release(). */
+  get waiting(): number {
+    return this.held?.length ?? 0;
+  }
 
   async start(): Promise<this> {
     this.server = createServer((socket) => this.serve(socket));
@@ -64,6 +81,11 @@ export class FakeClamd {
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /** Resolves once `count` scans are held (hold()), waiting for release(). */
+  async heldScans(count: number): Promise<void> {
+    while (this.waiting < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves once `count` scans have been answered in all. */
@@ -135,6 +157,11 @@ export class FakeClamd {
 
   private verdict(contents: Buffer, answer: (text: string) => void): void {
     if (this.hang) return;
+    if (this.held) {
+      this.held.push(() => this.verdict(contents, answer));
+      this.notify();
+      return;
+    }
     const text = this.errorAnswer ?? (contents.includes(eicar()) ? `stream: ${EICAR_SIGNATURE} FOUND` : 'stream: OK');
     if (this.delayMs > 0) setTimeout(() => answer(text), this.delayMs);
     else answer(text);
