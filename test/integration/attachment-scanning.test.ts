@@ -48,11 +48,13 @@ for (const engine of engines) {
     const keep = (files: Array<{ name: string; bytes: Buffer }>) =>
       addTicketAttachments(db(), files.map((f) => ({ ticketId: 1, origin: 'teams-file' as const, sourceId: null, name: f.name, contentType: 'application/octet-stream', size: f.bytes.length, visibility: 'public' as const, authorId: null, storage: 'database' as const, content: f.bytes, location: null, scanState: 'pending' as const })), now);
     const files = () => listTicketAttachments(db(), 1, { includeInternal: true });
+    let storeDown = false;
     const scanner = (owner: string, timeoutMs = 5_000) =>
       new AttachmentScanning({
         db: db(),
         scanner: new ClamdClient({ host: '127.0.0.1', port: clamd.port, timeoutMs }),
         contents: async (a) => {
+          if (storeDown) throw new Error('the attachment store did not answer');
           const bytes = await attachmentBytes(db(), a.key);
           return bytes ? Readable.from([bytes]) : null;
         },
@@ -105,6 +107,18 @@ for (const engine of engines) {
       expect(file!.scan.state).toBe('failed');
       expect(file!.scan.verdict).toContain("Can't allocate memory");
       expect(clamd.scans.filter((s) => s.answer?.includes('allocate')).length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('never lets a file whose bytes could not be read pass as unscanned', async () => {
+      storeDown = true;
+      await keep([{ name: 'a.txt', bytes: Buffer.from('a') }]);
+      await scanner('a').runBatch();
+      storeDown = false;
+      const [file] = await files();
+      expect(file!.scan).toMatchObject({ state: 'pending', verdict: 'the attachment store did not answer' });
+      now += 1_000;
+      await scanner('a').runBatch();
+      expect((await files())[0]!.scan.state).toBe('clean');
     });
 
     it('keeps files pending while clamd is down, without using up their attempts', async () => {

@@ -113,7 +113,14 @@ export class AttachmentScanning {
   private async scanOne(scan: ClaimedScan): Promise<ScanResult | undefined | 'clamd-down'> {
     const { db, logger } = this.deps;
     const attachment = await findTicketAttachment(db, scan.key);
-    const body = attachment ? await this.deps.contents(attachment).catch(() => null) : null;
+    // A store that fails to read (rather than having nothing) is an error like any other below: the
+    // file stays held until its bytes can be scanned.
+    let body: Readable | null = null;
+    try {
+      body = attachment ? await this.deps.contents(attachment) : null;
+    } catch (error) {
+      return this.putOff(scan, attachment!.name, scan.attempts + 1, 'unreadable', error instanceof Error ? error.message : String(error));
+    }
     if (!attachment || !body) {
       // Nothing here to scan (deleted by retention meanwhile, or only a link): nothing to hold back either.
       await recordScanOutcome(db, scan, this.owner, { state: 'not_scanned', verdict: null, now: this.clock(), attempts: scan.attempts });
@@ -136,18 +143,24 @@ export class AttachmentScanning {
         return 'clamd-down';
       }
       if (failure === 'timeout' || failure === 'protocol') this.lastError = reason;
-      // Larger than clamd takes: no retry will change that.
-      if (failure === 'size-limit' || attempts >= this.options.maxAttempts) {
-        await recordScanOutcome(db, scan, this.owner, { state: 'failed', verdict: reason.slice(0, 300), now: this.clock(), attempts });
-        logger.warn({ key: scan.key, ticketId: scan.ticketId, reason, attempts }, 'a file could not be scanned; it is held back');
-        return { name: attachment.name, state: 'failed', verdict: reason };
-      }
-      const nextAt = this.clock() + backoffDelay(attempts, this.options.backoff, this.deps.random);
-      await deferScan(db, scan, this.owner, { attempts, nextAt, reason });
-      logger.warn({ key: scan.key, reason, attempts }, 'a file scan failed; trying again later');
-      return undefined;
+      return this.putOff(scan, attachment.name, attempts, failure, reason);
     } finally {
       body.destroy();
     }
+  }
+
+  /** No verdict this time: tried again after a backoff, or failed (held back) once attempts run out. */
+  private async putOff(scan: ClaimedScan, name: string, attempts: number, failure: string, reason: string): Promise<ScanResult | undefined> {
+    const { db, logger } = this.deps;
+    // Larger than clamd takes: no retry will change that.
+    if (failure === 'size-limit' || attempts >= this.options.maxAttempts) {
+      await recordScanOutcome(db, scan, this.owner, { state: 'failed', verdict: reason.slice(0, 300), now: this.clock(), attempts });
+      logger.warn({ key: scan.key, ticketId: scan.ticketId, reason, attempts }, 'a file could not be scanned; it is held back');
+      return { name, state: 'failed', verdict: reason };
+    }
+    const nextAt = this.clock() + backoffDelay(attempts, this.options.backoff, this.deps.random);
+    await deferScan(db, scan, this.owner, { attempts, nextAt, reason });
+    logger.warn({ key: scan.key, reason, attempts }, 'a file scan failed; trying again later');
+    return undefined;
   }
 }
