@@ -5,7 +5,6 @@ import { ClamdError, type ClamdVerdict } from '../../integrations/clamd/client.j
 import type { Logger } from '../../logger.js';
 import { claimDueScans, deferScan, nextScanDueAt, recordScanOutcome, type ClaimedScan } from '../../store/attachment-scans.js';
 import type { Db } from '../../store/database.js';
-import type { ScanState } from '../../store/tables.js';
 import { findTicketAttachment, type TicketAttachment } from '../../store/ticket-attachments.js';
 
 /**
@@ -23,7 +22,6 @@ import { findTicketAttachment, type TicketAttachment } from '../../store/ticket-
  * as it takes (the `clamd` health check says so), without using up their attempts.
  */
 
-export type ScanStateOf = ScanState;
 
 export interface Scanner {
   scan(body: AsyncIterable<Uint8Array>): Promise<ClamdVerdict>;
