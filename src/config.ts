@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { clockMs, parseDuration } from './domain/duration.js';
 import { PRIORITIES, type Priority } from './domain/tickets.js';
 import { isOriginPattern } from './domain/origin-pattern.js';
+import { parseClamdHost } from './domain/clamd-host.js';
 
 /**
  * Every environment variable the service reads, parsed once at start-up into a frozen object.
@@ -162,6 +163,8 @@ export interface FilesConfig {
   publicUrl: string | undefined;
   /** Origins a file's `downloadUrl` (personal-chat files, SharePoint/OneDrive) may be fetched from. */
   downloadOrigins: readonly string[];
+  /** The malware scanner (clamd over TCP); null → files are not scanned. */
+  clamd: { host: string; port: number; timeoutMs: number } | null;
 }
 
 /** SharePoint Online (commercial, GCC High, DoD, China): where Teams keeps chat files. */
@@ -210,6 +213,8 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'PUBLIC_URL', default: '(the address it listens on)', meaning: 'Public HTTPS base URL of this service (the bot endpoint without `/api/messages`); signed download links for ticket files start with it.' },
   { name: 'ATTACHMENT_LINK_SECRET', default: '(random per start)', meaning: 'At least 32 characters that sign file download links (`openssl rand -base64 48`). Unset → a random secret each start: links stop working on restart and on other replicas, so set it when running more than one.' },
   { name: 'ATTACHMENT_LINK_TTL', default: '15m', meaning: 'How long a download link for a ticket file works (`5m`, `1h`; at most 24h). Links are made for one person when they ask, after checking they may see the ticket.' },
+  { name: 'CLAMD_HOST', default: '(no scanning)', meaning: 'Where clamd (ClamAV\'s daemon) listens, `host:port` (port 3310 when left out). Set → each kept file is scanned before anyone can download it: “scanning…” until then, held back for good when malware is found. Unset → files are served unscanned and cards say “not scanned”. See “Malware scanning”.' },
+  { name: 'CLAMD_TIMEOUT', default: '60s', meaning: 'Longest one scan (connect, send, answer) may take before it is tried again; a file that times out 3 times is held back as “could not be scanned”.' },
   { name: 'TEAMS_FILE_HOSTS', default: 'SharePoint Online hosts', meaning: 'Comma-separated origins a file sent to the bot in Teams may be downloaded from (its pre-authenticated `downloadUrl`). Default: `https://*.sharepoint.com`, `.sharepoint.us`, `.sharepoint-mil.us`, `.sharepoint.cn`. Inline images are fetched only from the activity\'s own `serviceUrl` host.' },
   { name: 'HUBSPOT_ACCESS_TOKEN', default: '', meaning: 'Private-app token; turns HubSpot enrichment on.' },
   { name: 'HUBSPOT_BASE_URL', default: 'https://api.hubapi.com', meaning: 'HubSpot API endpoint.' },
@@ -304,6 +309,8 @@ const schema = z.object({
   ATTACHMENT_LINK_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'ATTACHMENT_LINK_SECRET must be at least 32 characters (openssl rand -base64 48)').optional()),
   ATTACHMENT_LINK_TTL: z.preprocess(emptyToUndefined, duration('ATTACHMENT_LINK_TTL', 10_000, 86_400_000).default('15m')),
   TEAMS_FILE_HOSTS: idList,
+  CLAMD_HOST: optionalString,
+  CLAMD_TIMEOUT: z.preprocess(emptyToUndefined, duration('CLAMD_TIMEOUT', 1_000, 3_600_000).default('60s')),
   HUBSPOT_ACCESS_TOKEN: optionalString,
   HUBSPOT_BASE_URL: z.preprocess(
     emptyToUndefined,
@@ -332,6 +339,8 @@ export function parseConfig(env: Env): ConfigResult {
 
   const database = parseDatabaseUrl(e.DATABASE_URL);
   if (typeof database === 'string') problems.push(database);
+  const clamd = e.CLAMD_HOST === undefined ? undefined : parseClamdHost(e.CLAMD_HOST);
+  if (clamd && 'error' in clamd) problems.push(clamd.error);
 
   const endpoints: Partial<Record<BotFrameworkEndpointKey, string>> = {};
   for (const key of BOT_FRAMEWORK_ENDPOINT_KEYS) {
@@ -475,6 +484,7 @@ export function parseConfig(env: Env): ConfigResult {
       linkTtlMs: e.ATTACHMENT_LINK_TTL,
       publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
       downloadOrigins: e.TEAMS_FILE_HOSTS.length > 0 ? e.TEAMS_FILE_HOSTS.map((u) => u.replace(/\/+$/, '').toLowerCase()) : SHAREPOINT_ORIGINS,
+      clamd: clamd && 'host' in clamd ? { ...clamd, timeoutMs: e.CLAMD_TIMEOUT } : null,
     },
   };
   return { ok: true, config: deepFreeze(config) };

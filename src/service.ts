@@ -55,6 +55,9 @@ import type { NotifyConfig } from './notify-config.js';
 import { DeskEventRecorder } from './services/desk-events.js';
 import { IntegrationDirectory } from './services/integrations.js';
 import { EventDeliveryWorker, type EventDeliveryOptions } from './workers/event-delivery-worker.js';
+import { ClamdClient } from './integrations/clamd/client.js';
+import { AttachmentScanning, type ScanOptions } from './services/attachments/scanning.js';
+import { ScanWorker } from './workers/scan-worker.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -77,6 +80,8 @@ export interface ServiceOptions {
   events?: Partial<EventDeliveryOptions>;
   /** Where Slack's response_urls may point (default https://hooks.slack.com/; tests use their fake's). */
   slackResponseUrlBase?: string;
+  /** The malware scan worker's timing (tests shorten its backoff). */
+  scan?: Partial<ScanOptions>;
 }
 
 export interface RunningService {
@@ -96,6 +101,8 @@ export interface RunningService {
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
   /** Ticket events to webhooks, PagerDuty and Slack: the delivery worker and the admins' view. */
   readonly events: { worker: EventDeliveryWorker; integrations: IntegrationDirectory };
+  /** Malware scanning of kept files, when CLAMD_HOST is set. */
+  readonly scanning: { service: AttachmentScanning; worker: ScanWorker; client: ClamdClient } | undefined;
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -154,6 +161,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         sweeperRef?.wake();
         mail?.sync.wake();
         mail?.sender.wake();
+        scanning?.worker.wake();
       },
     });
     const owner = heartbeat.id;
@@ -216,6 +224,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Files on tickets (Teams files, email attachments) and their signed download links. Without
     // ATTACHMENT_LINK_SECRET a random secret is used: links die with this process (documented).
     let publicUrl = config.files.publicUrl;
+    // With a scanner, kept files wait for its verdict before anyone may download them.
+    const clamd = config.files.clamd ? new ClamdClient(config.files.clamd) : undefined;
+    let scanning: RunningService['scanning'];
     const files = new TicketFiles({
       db,
       actors,
@@ -224,7 +235,20 @@ export async function startService(config: Config, logger: Logger, options: Serv
       logger: logger.child({ part: 'files' }),
       clock,
       onKept: (ticketId, kept) => tickets.filesAdded(ticketId, kept),
+      ...(clamd ? { scanning: { wake: () => scanning?.worker.wake() } } : {}),
     });
+    if (clamd) {
+      const service = new AttachmentScanning({
+        db,
+        scanner: clamd,
+        contents: (attachment) => files.contents(attachment),
+        onScanned: (ticketId, results) => tickets.filesScanned(ticketId, results),
+        logger: logger.child({ worker: 'scan' }),
+        owner,
+        options: options.scan,
+      });
+      scanning = { service, client: clamd, worker: new ScanWorker({ scanning: service, logger: logger.child({ worker: 'scan' }) }) };
+    }
     const fileServices = {
       files,
       options: { downloadOrigins: config.files.downloadOrigins, ...(options.filesTurnBudgetMs !== undefined ? { turnBudgetMs: options.filesTurnBudgetMs } : {}) },
@@ -274,10 +298,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
           reopenWindowMs: config.mail.reopenWindowMs,
           attachmentMaxBytes: config.mail.attachmentMaxBytes,
           attachmentDir: config.mail.attachmentDir,
+          scanAttachments: clamd !== undefined,
         },
         logger: logger.child({ worker: 'mail-intake' }),
         clock,
-        onEnqueued: wake,
+        onEnqueued: () => {
+          wake();
+          // A filed email may have brought attachments to scan.
+          scanning?.worker.wake();
+        },
         roleOf: (person) => actors.roleOf(person),
       });
       const sync = new MailSync({
@@ -332,6 +361,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ...(botProbe ? [{ name: 'bot', probe: botProbe }] : []),
       ...(mail ? [{ name: 'mailbox', probe: () => mail!.client.probe(), workerError: () => mail!.sync.stats.lastError }] : []),
       ...(crm ? [{ name: 'hubspot', probe: () => crm!.client.probe() }] : []),
+      ...(scanning ? [{ name: 'clamd', probe: () => scanning!.client.ping(), workerError: () => scanning!.service.lastError }] : []),
       ...(slackApi ? [{ name: 'slack', probe: async () => void (await slackApi.authTest(AbortSignal.timeout(4_000))) }] : []),
       // An integration is as healthy as its last delivery: failing (and not since delivered) is degraded, then down.
       ...[...targets.keys()].map((name) => ({ name: `integration:${name}`, probe: async () => undefined, workerError: () => eventWorker.lastErrorOf(name) })),
@@ -388,6 +418,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     sweeper.start();
     mail?.sender.start();
     crm?.worker.start();
+    scanning?.worker.start();
     retention?.start();
     // After listening: creating a subscription makes Graph call our notification URL to validate it.
     mail?.sync.start();
@@ -413,6 +444,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       mail,
       crm,
       events: { worker: eventWorker, integrations },
+      scanning,
       tickets,
       health,
       metrics,
@@ -426,6 +458,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await sweeper.stop();
           await mail?.sender.stop();
           await crm?.worker.stop();
+          await scanning?.worker.stop();
           await outbox.stop();
           await eventWorker.stop();
           for (const { target } of targets.values()) target.close?.();

@@ -7,6 +7,7 @@ import { HubSpotClient } from '../../src/integrations/hubspot/client.js';
 import { buildTargets } from '../../src/integrations/notify/build-targets.js';
 import { AddressGuard } from '../../src/integrations/outbound/address-guard.js';
 import { SlackApi } from '../../src/integrations/slack/client.js';
+import { ClamdClient } from '../../src/integrations/clamd/client.js';
 import { loadNotifyConfig } from '../../src/notify-config.js';
 import { loadSlaPolicy } from '../../src/sla-config.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -80,6 +81,13 @@ export async function runDoctor(env: Record<string, string | undefined>, options
     if (!config.hubspot.clientSecret) rows.push({ check: 'HubSpot webhooks', ok: true, skipped: true, detail: 'HUBSPOT_CLIENT_SECRET unset: webhooks are refused' });
   } else rows.push({ check: 'HubSpot', ok: true, skipped: true, detail: 'CRM enrichment is off (no HUBSPOT_ACCESS_TOKEN)' });
 
+  if (config.files.clamd) {
+    const clamd = new ClamdClient({ ...config.files.clamd, timeoutMs: Math.min(config.files.clamd.timeoutMs, options.timeoutMs ?? 10_000) });
+    rows.push(await check('malware scanner (clamd)', async () => {
+      await clamd.ping();
+      return `clamd at ${clamd.address} answers PING`;
+    }, 'Start clamd with a TCPSocket (clamd.conf) reachable from here, or fix CLAMD_HOST; until then new files stay "scanning…".'));
+  } else rows.push({ check: 'malware scanner (clamd)', ok: true, skipped: true, detail: 'files are not scanned (no CLAMD_HOST)' });
   rows.push(...(await integrationRows(config, env, options.timeoutMs)));
 
   if (existsSync(join(options.root, 'appPackage', 'manifest.json'))) {

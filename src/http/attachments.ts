@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 export interface AttachmentDownloads {
   open(key: string, query: { aud: string | null; exp: string | null; sig: string | null }): Promise<
     | { status: 200; attachment: { name: string; contentType: string; size: number; storage: string }; body: Readable }
-    | { status: 403 | 404 | 410; reason: string }
+    | { status: 403 | 404 | 409 | 410; reason: string }
   >;
 }
 

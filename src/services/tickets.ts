@@ -243,6 +243,29 @@ export class TicketService {
     );
   }
 
+  /**
+   * Malware-scan verdicts on some of a ticket's files (src/services/attachments/scanning.ts): its
+   * timeline says so and its cards are refreshed, so "scanning…" becomes the verdict. A file held back
+   * is said where the requester sees it too (they may be waiting for it); clean scans are internal.
+   */
+  filesScanned(id: number, results: ReadonlyArray<{ name: string; state: 'clean' | 'infected' | 'failed'; verdict: string | null }>): Promise<Result<Ticket>> {
+    const said = results.map((r) => (r.state === 'clean' ? `${r.name}: no malware found` : r.state === 'infected' ? `${r.name}: malware found (${r.verdict ?? 'unnamed'}); held back` : `${r.name}: could not be scanned; held back`));
+    const heldBack = results.some((r) => r.state !== 'clean');
+    return this.change(
+      { actor: SYSTEM_ACTOR, surface: 'chat' },
+      id,
+      'comment',
+      async (_tx, ticket) => ({
+        ok: true,
+        changes: {},
+        timeline: { kind: 'files-scanned', visibility: heldBack ? 'public' : 'internal', body: `Malware scan: ${said.join('; ')}`.slice(0, NOTE_MAX), data: { files: results.map((r) => ({ name: r.name, state: r.state, verdict: r.verdict })) } },
+        notice: `Files scanned on ${ticket.reference}`,
+      }),
+      undefined,
+      { trusted: true },
+    );
+  }
+
   /** An agent sets the tier (and so the SLA targets) by hand; the CRM no longer changes it. */
   setTier(ctx: ChangeContext, id: number, tier: string, reason: string | undefined): Promise<Result<Ticket>> {
     return this.change(ctx, id, 'priority', async (_tx, ticket) => {

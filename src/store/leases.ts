@@ -1,3 +1,4 @@
+import { releaseScanLeases } from './attachment-scans.js';
 import type { Db } from './database.js';
 
 /**
@@ -14,5 +15,7 @@ export async function releaseAllLeases(db: Db): Promise<number> {
   // SLA checks a sweep had claimed are due again now (the sweep decides their real next check).
   const checks = await db.updateTable('tickets').set({ next_sla_check_at: 0, sla_check_owner: null }).where('sla_check_owner', 'is not', null).executeTakeFirst();
   freed += Number(checks.numUpdatedRows);
+  // Files a scan had claimed are scanned again (src/store/attachment-scans.ts).
+  freed += await releaseScanLeases(db);
   return freed;
 }

@@ -18,6 +18,8 @@ export interface NewAttachment {
   storage: 'database' | 'file' | 'link';
   content: Uint8Array | null;
   location: string | null;
+  /** `pending` when a scanner will look at it first; default `not_scanned`. */
+  scanState?: 'pending' | 'not_scanned';
 }
 
 export async function addAttachments(db: Db, attachments: readonly NewAttachment[], now: number): Promise<void> {
@@ -39,6 +41,7 @@ export async function addAttachments(db: Db, attachments: readonly NewAttachment
         location: a.location,
         purged_at: null,
         created_at: now,
+        scan_state: a.scanState ?? 'not_scanned',
       })),
     )
     .execute();

@@ -301,6 +301,9 @@ export interface MailParticipantTable {
   bounce_reason: string | null;
 }
 
+/** Where a kept file's malware scan stands (CLAMD_HOST). */
+export type ScanState = 'not_scanned' | 'pending' | 'clean' | 'infected' | 'failed';
+
 export interface MailAttachmentTable {
   id: Generated<number>;
   mail_message_id: number;
@@ -317,6 +320,14 @@ export interface MailAttachmentTable {
   location: string | null;
   purged_at: number | null;
   created_at: number;
+  /** Malware scanning (CLAMD_HOST): see src/store/attachment-scans.ts. */
+  scan_state: ColumnType<ScanState, ScanState | undefined, ScanState>;
+  scan_verdict: string | null;
+  scanned_at: number | null;
+  scan_attempts: ColumnType<number, number | undefined, number>;
+  scan_next_at: number | null;
+  scan_lease_until: number | null;
+  scan_lease_owner: string | null;
 }
 
 /** Files handed to the bot in Teams, on their ticket (email attachments are in mail_attachments). */
@@ -336,6 +347,14 @@ export interface TicketAttachmentTable {
   location: string | null;
   purged_at: number | null;
   created_at: number;
+  /** Malware scanning (CLAMD_HOST): see src/store/attachment-scans.ts. */
+  scan_state: ColumnType<ScanState, ScanState | undefined, ScanState>;
+  scan_verdict: string | null;
+  scanned_at: number | null;
+  scan_attempts: ColumnType<number, number | undefined, number>;
+  scan_next_at: number | null;
+  scan_lease_until: number | null;
+  scan_lease_owner: string | null;
 }
 
 export interface MailStateTable {

@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import type { ScanState } from './tables.js';
 
 /**
  * The one list of a ticket's files, whatever brought them: attachments of its email (mail_attachments)
@@ -24,6 +25,8 @@ export interface TicketAttachment {
   /** Retention deleted the contents; the row stays so the ticket still says what was attached. */
   purged: boolean;
   createdAt: number;
+  /** Where its malware scan stands (CLAMD_HOST); `verdict` is the signature found, or why the scan failed. */
+  scan: { state: ScanState; verdict: string | null; scannedAt: number | null };
 }
 
 export interface NewTicketAttachment {
@@ -38,6 +41,8 @@ export interface NewTicketAttachment {
   storage: 'database' | 'file' | 'link';
   content: Uint8Array | null;
   location: string | null;
+  /** `pending` when a scanner will look at it first; default `not_scanned`. */
+  scanState?: 'pending' | 'not_scanned';
 }
 
 export async function addTicketAttachments(db: Db, attachments: readonly NewTicketAttachment[], now: number): Promise<void> {
@@ -59,6 +64,7 @@ export async function addTicketAttachments(db: Db, attachments: readonly NewTick
         location: a.location,
         purged_at: null,
         created_at: now,
+        scan_state: a.scanState ?? 'not_scanned',
       })),
     )
     .execute();
@@ -68,12 +74,12 @@ export async function addTicketAttachments(db: Db, attachments: readonly NewTick
 export async function listTicketAttachments(db: Db, ticketId: number, options: { includeInternal: boolean }): Promise<TicketAttachment[]> {
   const mail = await db
     .selectFrom('mail_attachments')
-    .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'purged_at', 'created_at'])
+    .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
     .where('ticket_id', '=', ticketId)
     .execute();
   let teams = db
     .selectFrom('ticket_attachments')
-    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'purged_at', 'created_at'])
+    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
     .where('ticket_id', '=', ticketId);
   if (!options.includeInternal) teams = teams.where('visibility', '=', 'public');
   const all = [...mail.map(fromMailRow), ...(await teams.execute()).map(fromTeamsRow)];
@@ -88,14 +94,14 @@ export async function findTicketAttachment(db: Db, key: string): Promise<TicketA
   if (parsed.table === 'mail') {
     const row = await db
       .selectFrom('mail_attachments')
-      .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'purged_at', 'created_at'])
+      .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
       .where('id', '=', parsed.id)
       .executeTakeFirst();
     return row && row.ticket_id !== null ? fromMailRow(row) : undefined;
   }
   const row = await db
     .selectFrom('ticket_attachments')
-    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'purged_at', 'created_at'])
+    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
     .where('id', '=', parsed.id)
     .executeTakeFirst();
   return row ? fromTeamsRow(row) : undefined;
@@ -119,13 +125,17 @@ export function parseKey(key: string): { table: 'mail' | 'teams'; id: number } |
   return { table: match[1] === 'e' ? 'mail' : 'teams', id: Number(match[2]) };
 }
 
-type MailRow = { id: number; ticket_id: number | null; name: string; content_type: string; size: number; storage: 'database' | 'file' | 'link'; location: string | null; purged_at: number | null; created_at: number };
+type MailRow = { id: number; ticket_id: number | null; name: string; content_type: string; size: number; storage: 'database' | 'file' | 'link'; location: string | null; purged_at: number | null; created_at: number; scan_state: ScanState; scan_verdict: string | null; scanned_at: number | null };
 type TeamsRow = Omit<MailRow, 'ticket_id'> & { ticket_id: number; origin: NewTicketAttachment['origin']; visibility: 'public' | 'internal' };
 
 function fromMailRow(r: MailRow): TicketAttachment {
-  return { key: `e${r.id}`, ticketId: Number(r.ticket_id), origin: 'email', name: r.name, contentType: r.content_type, size: Number(r.size), visibility: 'public', storage: r.storage, location: r.location, purged: r.purged_at !== null, createdAt: Number(r.created_at) };
+  return { key: `e${r.id}`, ticketId: Number(r.ticket_id), origin: 'email', name: r.name, contentType: r.content_type, size: Number(r.size), visibility: 'public', storage: r.storage, location: r.location, purged: r.purged_at !== null, createdAt: Number(r.created_at), scan: scanOf(r) };
 }
 
 function fromTeamsRow(r: TeamsRow): TicketAttachment {
-  return { key: `t${r.id}`, ticketId: Number(r.ticket_id), origin: r.origin, name: r.name, contentType: r.content_type, size: Number(r.size), visibility: r.visibility, storage: r.storage, location: r.location, purged: r.purged_at !== null, createdAt: Number(r.created_at) };
+  return { key: `t${r.id}`, ticketId: Number(r.ticket_id), origin: r.origin, name: r.name, contentType: r.content_type, size: Number(r.size), visibility: r.visibility, storage: r.storage, location: r.location, purged: r.purged_at !== null, createdAt: Number(r.created_at), scan: scanOf(r) };
+}
+
+function scanOf(r: MailRow): TicketAttachment['scan'] {
+  return { state: r.scan_state, verdict: r.scan_verdict, scannedAt: r.scanned_at === null ? null : Number(r.scanned_at) };
 }

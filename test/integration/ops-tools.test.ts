@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { formatDoctor, runDoctor } from '../../scripts/lib/doctor.js';
 import { contactByEmail } from '../../src/store/people.js';
 import { composeEml } from '../fakes/mail-message.js';
+import { FakeClamd } from '../fakes/clamd.js';
 import { FakeSlack } from '../fakes/slack.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { BOT_APP_ID, BOT_PASSWORD } from '../support/identity.js';
@@ -25,19 +26,30 @@ describe('npm run doctor', () => {
 
   it('checks every configured peer for real and passes a good configuration', async () => {
     h = await startHarness({ mail: true, hubspot: true });
-    const env = { ...configEnv(h), ...appEnv, DATABASE_URL: `sqlite:${join(dir, 'doctor.db')}` };
-    const rows = await runDoctor(env, { root, appEnv: 'dev', timeoutMs: 5_000 });
-    expect(rows.map((r) => [r.check, r.ok])).toEqual([
-      ['configuration', true],
-      ['SLA policy', true],
-      ['database', true],
-      ['bot credentials', true],
-      ['mailbox (Graph)', true],
-      ['HubSpot', true],
-      ['notification rules', true],
-      ['app package', true],
-    ]);
-    expect(formatDoctor(rows)).toMatch(/✓ mailbox \(Graph\) +support@contoso\.example reachable[\s\S]*All good\./);
+    const clamd = await new FakeClamd().start();
+    try {
+      const env = { ...configEnv(h), ...appEnv, DATABASE_URL: `sqlite:${join(dir, 'doctor.db')}`, CLAMD_HOST: clamd.hostPort };
+      const rows = await runDoctor(env, { root, appEnv: 'dev', timeoutMs: 5_000 });
+      expect(rows.map((r) => [r.check, r.ok])).toEqual([
+        ['configuration', true],
+        ['SLA policy', true],
+        ['database', true],
+        ['bot credentials', true],
+        ['mailbox (Graph)', true],
+        ['HubSpot', true],
+        ['malware scanner (clamd)', true],
+        ['notification rules', true],
+        ['app package', true],
+      ]);
+      expect(formatDoctor(rows)).toMatch(/✓ mailbox \(Graph\) +support@contoso\.example reachable[\s\S]*All good\./);
+      // The scanner was really asked (PING), not only configured.
+      expect(clamd.commands).toEqual(['zPING']);
+      clamd.refuse = true;
+      const down = await runDoctor(env, { root, appEnv: 'dev', timeoutMs: 5_000 });
+      expect(down.find((r) => r.check === 'malware scanner (clamd)')).toMatchObject({ ok: false, fix: expect.stringContaining('CLAMD_HOST') });
+    } finally {
+      await clamd.stop();
+    }
   });
 
   it('names what is wrong and what to do, and fails', async () => {

@@ -50,7 +50,7 @@ export interface LinkSettings {
 
 export type DownloadOutcome =
   | { status: 200; attachment: TicketAttachment; body: Readable }
-  | { status: 403 | 404 | 410; reason: string };
+  | { status: 403 | 404 | 409 | 410; reason: string };
 
 export interface TicketFilesDeps {
   db: Db;
@@ -61,6 +61,8 @@ export interface TicketFilesDeps {
   clock?: () => number;
   /** After files were kept on a ticket: its timeline and cards say so (TicketService.filesAdded). */
   onKept?: (ticketId: number, files: { names: readonly string[]; visibility: 'public' | 'internal' }) => Promise<unknown>;
+  /** A malware scanner is configured (CLAMD_HOST): kept contents start `pending` and the scan worker is woken. */
+  scanning?: { wake: () => void };
 }
 
 export class TicketFiles {
@@ -107,7 +109,7 @@ export class TicketFiles {
           continue;
         }
         paths.push(kept.path);
-        rows.push({ ...base, size: kept.size, storage: kept.storage, content: kept.content, location: kept.location });
+        rows.push({ ...base, size: kept.size, storage: kept.storage, content: kept.content, location: kept.location, ...(this.deps.scanning ? { scanState: 'pending' as const } : {}) });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         this.deps.logger.warn({ ticketId, file: name, origin: file.origin, reason }, 'a file from Teams was not kept');
@@ -121,6 +123,7 @@ export class TicketFiles {
       throw error;
     }
     result.kept = rows.map((r) => ({ name: r.name, size: r.size, storage: r.storage }));
+    if (rows.some((r) => r.scanState === 'pending')) this.deps.scanning?.wake();
     if (rows.length > 0) {
       await this.deps.onKept?.(ticketId, { names: rows.map((r) => r.name), visibility: who.visibility }).catch((error: unknown) => {
         // The files are kept; only the card refresh failed, and the next change of the ticket shows them.
@@ -178,6 +181,8 @@ export class TicketFiles {
     const refused = ticketRefusal(caller, 'view', attachment.ticketId, ticket);
     if (refused) return { status: 403, reason: `link refused: ${refused}` };
     if (attachment.visibility === 'internal' && !isAgent(caller.role)) return { status: 403, reason: 'link refused: the file is internal to the desk' };
+    const held = scanRefusal(attachment);
+    if (held) return held;
     const body = await this.contents(attachment);
     if (!body) return { status: attachment.purged ? 410 : 404, reason: attachment.purged ? 'the contents were deleted by retention' : 'the contents are not kept here; the file is a link' };
     return { status: 200, attachment, body };
@@ -197,8 +202,32 @@ export function sharedCardViews(attachments: readonly TicketAttachment[]): Attac
     size: a.size,
     internal: a.visibility === 'internal',
     ...(a.origin === 'teams-link' && a.location ? { url: a.location } : {}),
-    ...(a.purged ? { note: 'deleted by retention' } : {}),
+    ...(a.purged ? { note: 'deleted by retention' } : scanNote(a) ? { note: scanNote(a) } : {}),
   }));
+}
+
+/**
+ * Why a file's bytes may not be handed out yet, or ever, by any path (download link, file consent),
+ * from its malware scan (src/services/attachments/scanning.ts); undefined when they may (clean, or
+ * not scanned because no scanner is configured).
+ */
+export function scanRefusal(attachment: Pick<TicketAttachment, 'scan'>): { status: 403 | 409; reason: string } | undefined {
+  const { state, verdict } = attachment.scan;
+  if (state === 'pending') return { status: 409, reason: 'the file is still being scanned for malware; try again in a minute' };
+  if (state === 'infected') return { status: 403, reason: `held back: malware found (${verdict ?? 'unnamed'})` };
+  if (state === 'failed') return { status: 403, reason: 'held back: the file could not be scanned for malware' };
+  return undefined;
+}
+
+/** What a card says of a file's scan: nothing when clean, nor for a file only linked to (no bytes here to scan). */
+export function scanNote(attachment: Pick<TicketAttachment, 'scan' | 'storage'>): string | undefined {
+  const { state, verdict } = attachment.scan;
+  if (attachment.storage === 'link' && state === 'not_scanned') return undefined;
+  if (state === 'pending') return 'scanning…';
+  if (state === 'not_scanned') return 'not scanned';
+  if (state === 'infected') return `malware found: ${verdict ?? 'unnamed'} — held back`;
+  if (state === 'failed') return 'could not be scanned — held back';
+  return undefined;
 }
 
 /** A content type as sent, if it looks like one (`type/subtype`, parameters dropped); else octet-stream. */

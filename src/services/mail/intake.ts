@@ -45,6 +45,8 @@ export interface MailIntakeOptions {
   reopenWindowMs: number;
   attachmentMaxBytes: number;
   attachmentDir: string | undefined;
+  /** A malware scanner is configured (CLAMD_HOST): kept attachments start `pending`. */
+  scanAttachments?: boolean;
 }
 
 const EMAIL_PRIORITY: Priority = 'P3';
@@ -270,7 +272,9 @@ export class MailIntake {
 
   private async finish(tx: Db, mailId: number, ticketId: number, disposition: 'ticket' | 'reply', reason: string, files: StoredFile[], now: number): Promise<void> {
     await fileMailUnderTicket(tx, mailId, ticketId, { disposition, reason });
-    await addAttachments(tx, files.map((f) => ({ ...f.row, mailId, ticketId })), now);
+    // With a scanner configured, kept contents wait for its verdict before anyone may download them.
+    const scan = (f: StoredFile) => (this.deps.options.scanAttachments && f.row.storage !== 'link' ? 'pending' : 'not_scanned');
+    await addAttachments(tx, files.map((f) => ({ ...f.row, mailId, ticketId, scanState: scan(f) })), now);
   }
 
   /**

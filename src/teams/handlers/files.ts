@@ -6,7 +6,7 @@ import { cardMessage } from '../../cards/adaptive-card.js';
 import { originAllowed } from '../../domain/origin-pattern.js';
 import type { Audience } from '../../domain/roles.js';
 import type { Actor } from '../../services/actors.js';
-import type { TicketFiles } from '../../services/attachments/ticket-files.js';
+import { scanNote, scanRefusal, type TicketFiles } from '../../services/attachments/ticket-files.js';
 import type { TicketAttachment } from '../../store/ticket-attachments.js';
 import { conversationOf } from '../command-runner.js';
 import { callerOf as callerFromActivity, type Where } from '../turn.js';
@@ -52,7 +52,7 @@ export async function answerFileCommand(context: TurnContext, deps: Pick<TurnSer
   const chosen = attachments[command.index - 1];
   if (!chosen) return void (await say(`${ticket.reference} has ${attachments.length === 0 ? 'no files' : `files 1 to ${attachments.length}`}; “files ${ticket.reference}” lists them.`));
   const card = filesCard(ticket.reference, [views[command.index - 1]!], ttlText(deps.fileServices.linkTtlMs));
-  const canSend = chosen.storage !== 'link' && !chosen.purged;
+  const canSend = chosen.storage !== 'link' && !chosen.purged && !scanRefusal(chosen);
   await context.sendActivity({
     ...(cardMessage(card, card.fallbackText) as Partial<Activity>),
     ...(canSend
@@ -89,6 +89,9 @@ export function registerFileConsent(app: Application<TurnState>, deps: Pick<Turn
     const listed = await deps.fileServices.files.list(actor, asked.ticketId, isPersonal(context) ? await viewInPersonal(deps, actor, context) : 'requester');
     const file = listed.ok ? listed.value.attachments.find((a) => a.key === asked.key) : undefined;
     if (!file) return void (await say(listed.ok ? 'That file is no longer on the ticket, or not yours to see.' : capitalize(listed.reason) + '.'));
+    // The scan's verdict is checked again here: the consent card may be older than it.
+    const held = scanRefusal(file);
+    if (held) return void (await say(`I did not send ${file.name}: ${held.reason}.`));
     const body = await deps.fileServices.files.contents(file);
     if (!body) return void (await say('That file’s contents are not kept any more.'));
     try {
@@ -141,7 +144,9 @@ async function uploadToSession(uploadUrl: string, body: AsyncIterable<Buffer>, s
 function viewOf(a: TicketAttachment, number: number, files: TicketFiles, actor: Actor): AttachmentView {
   const base = { number, name: a.name, contentType: a.contentType, size: a.size, internal: a.visibility === 'internal' };
   if (a.purged) return { ...base, note: 'deleted by retention' };
-  if (a.storage !== 'link') return { ...base, url: files.linkFor(actor, a).url };
+  // A file pending a scan or held back gets no link; one not scanned says so beside its link.
+  if (a.storage !== 'link' && scanRefusal(a)) return { ...base, note: scanNote(a)! };
+  if (a.storage !== 'link') return { ...base, url: files.linkFor(actor, a).url, ...(scanNote(a) ? { note: scanNote(a) } : {}) };
   if (a.origin === 'teams-link' && a.location) return { ...base, url: a.location, note: 'shared from SharePoint' };
   if (a.origin === 'teams-file' && a.location) return { ...base, url: a.location, note: 'too large to keep; in the sender’s OneDrive' };
   return { ...base, note: a.origin === 'email' ? 'too large to keep; in the mailbox' : 'too large to keep' };
