@@ -42,6 +42,8 @@ export interface EventSink {
 
 export class DeskEventRecorder implements EventSink {
   private readonly following: boolean;
+  /** The integrations that follow up tickets they posted about (Slack, PagerDuty). */
+  private readonly followers: string[];
   private readonly businessHours: boolean;
   private readonly teamConditions: boolean;
 
@@ -54,7 +56,8 @@ export class DeskEventRecorder implements EventSink {
       policy: SlaPolicy;
     },
   ) {
-    this.following = [...deps.integrations.values()].some((i) => i.followsTickets);
+    this.followers = [...deps.integrations].filter(([, i]) => i.followsTickets).map(([name]) => name);
+    this.following = this.followers.length > 0;
     this.businessHours = needsBusinessHours(deps.rules);
     this.teamConditions = deps.rules.some((r) => r.when.team !== undefined);
   }
@@ -73,7 +76,7 @@ export class DeskEventRecorder implements EventSink {
       inBusinessHours: this.businessHours ? isOpen(calendarFor(this.deps.policy, ticket), now) : true,
     };
     const routed = route(rules, facts).map((r) => r.target);
-    const followers = this.following ? (await targetsFollowing(tx, ticket.id)).filter((t) => integrations.get(t)?.followsTickets && !routed.includes(t)) : [];
+    const followers = this.following ? (await targetsFollowing(tx, ticket.id, this.followers)).filter((t) => integrations.get(t)?.followsTickets && !routed.includes(t)) : [];
     if (routed.length === 0 && followers.length === 0) return false;
 
     let queued = false;

@@ -193,7 +193,24 @@ export async function findIntegrationPost(db: Db, target: string, ticketId: numb
   return row?.external_id;
 }
 
-/** The targets that posted about a ticket: they hear its later events. */
-export async function targetsFollowing(db: Db, ticketId: number): Promise<string[]> {
-  return (await db.selectFrom('integration_posts').select('target').where('ticket_id', '=', ticketId).execute()).map((r) => r.target);
+/**
+ * The targets that posted about a ticket, or that a rule sent one of its events to that is still on
+ * its way: they hear its later events. Without the second kind, a ticket taken or resolved while its
+ * first event is still being retried (PagerDuty throttling the trigger, Slack not answering the post)
+ * would never acknowledge or resolve the alert, or update the message, that event goes on to create.
+ * The follow-up stays behind that event in the ticket's lane, and the worker looks up what was posted
+ * only when it sends it. `followers`: the targets that follow tickets (the lane index starts with them).
+ */
+export async function targetsFollowing(db: Db, ticketId: number, followers: readonly string[]): Promise<string[]> {
+  if (followers.length === 0) return [];
+  const posted = await db.selectFrom('integration_posts').select('target').where('ticket_id', '=', ticketId).execute();
+  const coming = await db
+    .selectFrom('event_deliveries')
+    .select('target')
+    .where('target', 'in', followers)
+    .where('ticket_id', '=', ticketId)
+    .where('status', '=', 'pending')
+    .where('matched', '=', 1)
+    .execute();
+  return [...new Set([...posted, ...coming].map((r) => r.target))];
 }
