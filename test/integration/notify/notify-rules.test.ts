@@ -137,6 +137,25 @@ describe('notification rules (service, webhook and PagerDuty fakes)', () => {
     expect(pagerDuty.openAlerts()).toHaveLength(0);
   });
 
+  it('acknowledges and resolves the alert of a P1 taken and resolved while PagerDuty was still throttling its page', async () => {
+    await start(rulesFile());
+    // PagerDuty refuses the page for a while: the ticket is taken and resolved before it gets through.
+    pagerDuty.answerNext({ kind: 429, retryAfter: '3' });
+    const throttled = outcome((o) => o.target === 'on-call' && o.outcome === 'throttled');
+    const created = await h.post(cardAction(h, { verb: 'ticket.create', data: { subject: 'Badge readers are offline', description: 'Nobody gets in', type: 'incident', priority: 'P1' }, from: megan }));
+    const reference = /Created (INC-\d+)/.exec(JSON.stringify(created.body))![1]!;
+    await throttled;
+    const paged = outcome((o) => o.target === 'on-call' && o.eventType === 'ticket.created' && o.outcome === 'sent');
+    expect(textOf(await say(megan, `take ${reference}`))).toContain(`You took ${reference}`);
+    await say(megan, `resolve ${reference} power restored`);
+
+    // Once PagerDuty takes events again, the page, the acknowledgement and the resolve arrive in order.
+    await paged;
+    await expect.poll(() => pagerDuty.openAlerts().length, { timeout: 5_000 }).toBe(0);
+    const actions = pagerDuty.requests.filter((r) => r.status === 202).map((r) => r.body?.event_action);
+    expect(actions).toEqual(['trigger', 'acknowledge', 'resolve']);
+  });
+
   it('retries a failing receiver with backoff, waits out its Retry-After, and keeps each ticket’s events in order', async () => {
     await start(rulesFile());
     receiver.answer({ status: 500 }, { status: 429, headers: { 'retry-after': '1' } });
