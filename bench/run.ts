@@ -4,6 +4,7 @@ import { benchBounceDetection, reportBounceDetection } from './mail-bounces.js';
 import { benchIntakeMemory, reportIntakeMemory } from './mail-intake-memory.js';
 import { benchMailQuality, reportMailQuality } from './mail-quality.js';
 import { benchMemory, reportMemory } from './memory.js';
+import { benchNotify, reportNotify } from './notify.js';
 import { benchCrm, reportCrm } from './crm.js';
 import { benchReplicas, reportReplicas } from './replicas.js';
 import { benchSearch, reportSearch } from './search.js';
@@ -28,6 +29,8 @@ const benches: Record<string, () => Promise<string>> = {
   memory: async () => reportMemory(await benchMemory({ tickets: 100_000, minutes: 60, hour: { agents: 20, turnsPerAgentMinute: 3, chatPerMinute: 2, emailPerMinute: 3, slaTickets: 2_000 } })),
   'mail-memory': async () => reportIntakeMemory(await benchIntakeMemory()),
   search: async () => reportSearch(await benchSearch({ tickets: 100_000, durationMs: 3_000, concurrency: 4, rounds: 3 })),
+  // Ticket events to 3 webhooks, PagerDuty and Slack: each once, within their limits, and the recording's CPU.
+  notify: async () => reportNotify(await benchNotify({ tickets: 200, rounds: 3 })),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 

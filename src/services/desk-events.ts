@@ -42,6 +42,7 @@ export interface EventSink {
 
 export class DeskEventRecorder implements EventSink {
   private readonly following: boolean;
+  /** The integrations that follow up tickets they posted about (Slack, PagerDuty). */
   private readonly businessHours: boolean;
   private readonly teamConditions: boolean;
 

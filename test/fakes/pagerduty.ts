@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FlakyPeer } from './flaky.js';
 
 /**
  * PagerDuty's Events API v2 (`POST /v2/enqueue`) on loopback, checking events the way the real one
@@ -12,7 +13,9 @@ import type { AddressInfo } from 'node:net';
  *   field (routing_key of 32 characters, event_action, payload.summary ≤ 1024, payload.source,
  *   payload.severity, dedup_key ≤ 255 and required for acknowledge/resolve, links/images, custom_details);
  * - 429 past the per-key limit (about 120 a minute over a sliding 60 s window);
- * - scripted answers for the next requests: 429 with or without Retry-After, 5xx, a request left hanging.
+ * - scripted answers for the next requests: 429 with or without Retry-After, 5xx, a request left hanging;
+ * - with `flaky` set, random faults (429 with Retry-After, 503, no answer) for a share of good-looking
+ *   requests, decided before the event is applied: a refused or unanswered event changes no alert.
  *
  * De-duplication as documented: a trigger for an open alert adds to it, one for a resolved (or no)
  * alert opens a new one; acknowledge and resolve of no open alert are dropped.
@@ -64,6 +67,8 @@ export class FakePagerDuty {
   readonly routingKeys = new Set<string>();
   /** Per routing key, over 60 s. */
   limitPerMinute = 120;
+  /** Random faults (seeded), keyed `<dedup_key> <event_action>`. */
+  flaky: FlakyPeer | undefined;
   /** Requests left hanging (scripted): the client's timeout must give them up. */
   readonly hung: IncomingMessage[] = [];
   private readonly alerts = new Map<string, FakeAlert>();
@@ -160,6 +165,18 @@ export class FakePagerDuty {
       });
       this.record({ at: Date.now(), status: 'hung', body, contentType });
       return;
+    }
+    const random = scripted ? undefined : this.flaky?.next(`${String(body?.dedup_key)} ${String(body?.event_action)}`);
+    if (random?.kind === 'hang') {
+      // Never answered and never applied: the sender's timeout must fire, and it must send again.
+      this.hung.push(req);
+      this.record({ at: Date.now(), status: 'hung', body, contentType });
+      return;
+    }
+    if (random) {
+      return random.kind === 429
+        ? send(429, { status: 'throttle event', message: 'Request Limit Exceeded' }, { 'retry-after': String(random.retryAfterSeconds) })
+        : send(503, { status: 'error', message: 'Service Unavailable' });
     }
     if (scripted?.kind === 'raw') return send(scripted.status, scripted.body);
     if (scripted?.kind === 429) {

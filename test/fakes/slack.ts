@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { slackSignature } from '../../src/integrations/slack/signature.js';
+import type { FlakyPeer } from './flaky.js';
 
 /**
  * Slack's Web API on loopback, as the official WebClient calls it: POST https://<base>/<method> with a
@@ -9,6 +10,8 @@ import { slackSignature } from '../../src/integrations/slack/signature.js';
  * `{ ok: false, error }` for refusals (invalid_auth, channel_not_found, message_not_found,
  * user_not_found), HTTP 429 with Retry-After past one chat.postMessage per second per channel
  * (https://api.slack.com/apis/rate-limits#posting-messages). Records every message and its updates.
+ * With `flaky` set, a share of authorised calls fail at random (429 with Retry-After, 503, no answer)
+ * before Slack acts on them.
  */
 
 export interface FakeSlackMessage {
@@ -30,6 +33,10 @@ export interface FakeSlackUser {
 
 export interface FakeSlackCall {
   method: string;
+  /** When it was answered. */
+  at: number;
+  /** `<method> <channel> <ts or thread_ts>` once the body was read: what a retry of the same call repeats. */
+  key?: string;
   status: number;
   error?: string;
   contentType: string;
@@ -44,6 +51,8 @@ export class FakeSlack {
   readonly responses: Array<{ path: string; body: any }> = [];
   /** Answers for the next matching calls instead of the real one (a 5xx, a 429 with Retry-After). */
   readonly faults: Array<{ method: string; status: number; retryAfter?: number; times: number }> = [];
+  /** Random faults (seeded), keyed like `FakeSlackCall.key`. */
+  flaky: FlakyPeer | undefined;
   /** Slack's clock: the rate limit and the message ts read it. Tests may pin it. */
   now: () => number = Date.now;
   private lastPost = new Map<string, number>();
@@ -107,8 +116,9 @@ export class FakeSlack {
       res.end('ok');
       return;
     }
+    let key: string | undefined;
     const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-      this.calls.push({ method, status, contentType, ...(body.ok === false ? { error: String(body.error) } : {}) });
+      this.calls.push({ method, at: Date.now(), status, contentType, ...(key ? { key } : {}), ...(body.ok === false ? { error: String(body.error) } : {}) });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
     };
@@ -130,6 +140,12 @@ export class FakeSlack {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? (typeof args.token === 'string' ? args.token : undefined);
     if (!bearer) return answer(200, { ok: false, error: 'not_authed' });
     if (bearer !== this.token) return answer(200, { ok: false, error: 'invalid_auth' });
+
+    key = `${method} ${String(args.channel ?? '')} ${String(args.ts ?? args.thread_ts ?? '')}`;
+    const random = this.flaky?.next(key);
+    if (random?.kind === 'hang') return; // never answered and never acted on: the client's timeout must fire
+    if (random?.kind === 429) return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(random.retryAfterSeconds) });
+    if (random) return answer(503, { ok: false, error: 'service_unavailable' });
 
     switch (method) {
       case 'auth.test':

@@ -2,12 +2,15 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import type { FlakyPeer } from './flaky.js';
 
 /**
  * A webhook receiver on loopback that checks every request the way a customer's would: with the
  * public `standardwebhooks` package (https://github.com/standard-webhooks/standard-webhooks), not with
  * our signing code. It records what verified, counts what did not, and answers a scripted sequence
  * (429 with Retry-After, 500, a redirect, a hang until the sender gives up, …) before answering 200.
+ * With `flaky` set it also fails a share of requests at random (429 with Retry-After, 503, no answer)
+ * before accepting them: a refused or unanswered delivery is not recorded as verified.
  *
  * Events: 'request' when a request has arrived (before it is answered), 'abandoned' when the sender
  * closed a request that was never answered.
@@ -41,6 +44,10 @@ export class FakeWebhookReceiver extends EventEmitter {
   hits = 0;
   /** Requests the sender closed before they were answered. */
   abandoned = 0;
+  /** Random faults (seeded), decided before the delivery is accepted. */
+  flaky: FlakyPeer | undefined;
+  /** When each request arrived, with its webhook-id (to check that a 429's Retry-After was waited out). */
+  readonly arrivals: Array<{ id: string | undefined; at: number }> = [];
   private readonly verifiers: Webhook[];
   private readonly script: ScriptedAnswer[] = [];
   private readonly server: Server;
@@ -87,6 +94,22 @@ export class FakeWebhookReceiver extends EventEmitter {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const received = this.verify(body, req);
+    this.arrivals.push({ id: received?.id, at: Date.now() });
+    // A random fault refuses the delivery before the receiver acts on it, as a receiver that is
+    // throttling, down or stuck would: only deliveries answered 2xx count as received.
+    const random = received ? this.flaky?.next(received.id) : undefined;
+    if (random) {
+      this.emit('request', received);
+      if (random.kind === 'hang') {
+        res.on('close', () => {
+          if (!res.writableEnded) this.abandoned++;
+        });
+        return;
+      }
+      res.writeHead(random.kind, { 'content-type': 'text/plain', ...(random.kind === 429 ? { 'retry-after': String(random.retryAfterSeconds) } : {}) });
+      res.end(random.kind === 429 ? 'slow down' : 'unavailable');
+      return;
+    }
     if (received) this.verified.push(received);
     else this.rejected++;
     this.emit('request', received);
