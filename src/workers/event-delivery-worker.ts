@@ -77,6 +77,10 @@ export class EventDeliveryWorker {
   private readonly options: EventDeliveryOptions;
   private readonly owner: string;
   private readonly limiters = new Map<string, SlidingWindowLimiter>();
+  /** Per target: the spacing of its tightest limit (a window over its count). */
+  private readonly spacing = new Map<string, number>();
+  /** Per lane: the last slot handed to a row sent back by the limit, so the next one waits its own turn. */
+  private readonly nextSlot = new Map<string, number>();
   /** A lane (target and its key) a peer asked us to leave alone until then (its Retry-After). */
   private readonly pausedUntil = new Map<string, number>();
   private readonly loop: PollingLoop;
@@ -103,7 +107,10 @@ export class EventDeliveryWorker {
     this.options = { ...DEFAULT_EVENT_DELIVERY_OPTIONS, ...deps.options };
     this.owner = deps.owner ?? `events-${randomUUID()}`;
     for (const [name, { target }] of deps.targets) {
-      if (target.limits.length > 0) this.limiters.set(name, new SlidingWindowLimiter(target.limits, this.options.limitMarginMs));
+      if (target.limits.length > 0) {
+        this.limiters.set(name, new SlidingWindowLimiter(target.limits, this.options.limitMarginMs));
+        this.spacing.set(name, Math.max(...target.limits.map((r) => (r.windowMs + this.options.limitMarginMs) / r.limit)));
+      }
       this.stats.set(name, { delivered: 0, failed: 0 });
     }
     this.loop = new PollingLoop({
@@ -129,7 +136,9 @@ export class EventDeliveryWorker {
     this.replicas = Math.max(1, replicas);
     for (const [name, { target }] of this.deps.targets) {
       if (target.limits.length === 0) continue;
-      this.limiters.get(name)!.setRules(target.limits.map((r) => ({ limit: Math.max(1, Math.floor(r.limit / this.replicas)), windowMs: r.windowMs })), this.options.limitMarginMs);
+      const shared = target.limits.map((r) => ({ limit: Math.max(1, Math.floor(r.limit / this.replicas)), windowMs: r.windowMs }));
+      this.limiters.get(name)!.setRules(shared, this.options.limitMarginMs);
+      this.spacing.set(name, Math.max(...shared.map((r) => (r.windowMs + this.options.limitMarginMs) / r.limit)));
     }
   }
 
@@ -236,7 +245,15 @@ export class EventDeliveryWorker {
     const limiter = this.limiters.get(target);
     if (!limiter) return undefined;
     const slot = limiter.check(lane, now);
-    if (!slot.ok) return slot.retryAt;
+    if (!slot.ok) {
+      // Rows sent back together would all come back at the same instant and all but one be sent back
+      // again: each gets a slot of its own, one spacing after the last one handed out.
+      const last = this.nextSlot.get(lane) ?? 0;
+      const at = Math.max(slot.retryAt, last > now ? last + this.spacing.get(target)! : 0);
+      this.nextSlot.set(lane, at);
+      if (this.nextSlot.size > 10_000) for (const [key, until] of this.nextSlot) if (until <= now) this.nextSlot.delete(key);
+      return at;
+    }
     limiter.record(lane, now);
     return undefined;
   }

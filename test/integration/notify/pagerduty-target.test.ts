@@ -186,7 +186,7 @@ describe('PagerDuty target: what PagerDuty answers', () => {
 
   it('paces itself to PagerDuty’s documented limit, in one lane per routing key', async () => {
     const pagerduty = target();
-    expect(pagerduty.limits).toEqual([{ limit: 120, windowMs: 60_000 }]);
+    expect(pagerduty.limits).toEqual([{ limit: 110, windowMs: 60_000 }]);
     const lanes = new Set([pagerduty.laneOf(deskEvent('sla.breach', ticketSnapshot())), pagerduty.laneOf(deskEvent('ticket.created', ticketSnapshot()))]);
     expect(lanes.size).toBe(1);
     expect(new Set([...lanes, target({ routingKey: OTHER_KEY }).laneOf(deskEvent('sla.breach', ticketSnapshot()))]).size).toBe(2);
