@@ -55,6 +55,10 @@ import type { NotifyConfig } from './notify-config.js';
 import { DeskEventRecorder } from './services/desk-events.js';
 import { IntegrationDirectory } from './services/integrations.js';
 import { EventDeliveryWorker, type EventDeliveryOptions } from './workers/event-delivery-worker.js';
+import { IssueLinks, DEFAULT_TRACKER_SETTINGS } from './services/issue-links.js';
+import { IssuePoller } from './workers/issue-poller.js';
+import { buildTrackers } from './integrations/trackers/build.js';
+import type { PeerOptions } from './integrations/outbound/peer.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -77,6 +81,8 @@ export interface ServiceOptions {
   events?: Partial<EventDeliveryOptions>;
   /** Where Slack's response_urls may point (default https://hooks.slack.com/; tests use their fake's). */
   slackResponseUrlBase?: string;
+  /** Calls to Linear and Jira (tests shorten the backoff). */
+  trackers?: Partial<PeerOptions>;
 }
 
 export interface RunningService {
@@ -96,6 +102,8 @@ export interface RunningService {
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
   /** Ticket events to webhooks, PagerDuty and Slack: the delivery worker and the admins' view. */
   readonly events: { worker: EventDeliveryWorker; integrations: IntegrationDirectory };
+  /** Linked Linear/Jira issues, when a tracker is connected: the use cases and the poller (tests run a round). */
+  readonly issues: { links: IssueLinks; poller: IssuePoller } | undefined;
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -206,6 +214,25 @@ export async function startService(config: Config, logger: Logger, options: Serv
       });
       crm = { enrichment, client, worker: new EnrichmentWorker({ crm: enrichment, logger: logger.child({ worker: 'crm' }) }) };
     }
+    // Linked engineering issues (Linear, Jira): links, webhooks and the poller under them.
+    const trackers = buildTrackers(config.trackers, options.trackers);
+    const issueLinks =
+      trackers.size > 0
+        ? new IssueLinks({
+            database,
+            sla,
+            trackers,
+            settings: notify.trackers ?? DEFAULT_TRACKER_SETTINGS,
+            tickets,
+            jiraHosts: config.trackers.jira ? [new URL(config.trackers.jira.baseUrl).hostname.toLowerCase()] : [],
+            clock,
+            onEnqueued: wake,
+            logger: logger.child({ part: 'issues' }),
+            events,
+          })
+        : undefined;
+    cards.issueTrackers = issueLinks !== undefined;
+    const issuePoller = issueLinks ? new IssuePoller({ db, trackers, issues: issueLinks, logger: logger.child({ worker: 'issues' }), intervalMs: config.trackers.pollIntervalMs, clock }) : undefined;
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: wake, events });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake, events });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => { outbox.wake(); eventWorker.wake(); }, onScheduled: () => sweeperRef?.recheck(), events });
@@ -232,7 +259,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const slackPeople = slackApi ? new SlackPeople({ db, policy: config.roles, userInfo: (id, signal) => slackApi.userInfo(id, signal), clock }) : undefined;
     const slackEndpoint = slackApi && slackPeople ? slackEndpointFor(config.notify.slack!.signingSecret, slackPeople, new SlackInteractions({ db, tickets, sla: slaService, escalations, queries, actorOf: (person) => slackPeople.actorOf(person), personOfSlackUser: async (id) => { const who = await slackPeople.identify(id); return who.ok ? who.actor.person : undefined; } }), logger, options.slackResponseUrlBase) : undefined;
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
-    const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations });
+    const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations, ...(issueLinks ? { issues: issueLinks } : {}) });
     const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };
     const bot = createBot({
       ...turnServices,
@@ -342,6 +369,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       maxBodyBytes: config.http.maxBodyBytes,
       attachments: files,
       ...(slackEndpoint ? { slack: slackEndpoint } : {}),
+      ...(issueLinks ? { trackerWebhooks: issueLinks } : {}),
       ...(mail
         ? {
             graphNotifications: {
@@ -386,6 +414,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     mail?.sender.start();
     crm?.worker.start();
     retention?.start();
+    issuePoller?.start();
     // After listening: creating a subscription makes Graph call our notification URL to validate it.
     mail?.sync.start();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -410,6 +439,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       mail,
       crm,
       events: { worker: eventWorker, integrations },
+      issues: issueLinks && issuePoller ? { links: issueLinks, poller: issuePoller } : undefined,
       tickets,
       health,
       metrics,
@@ -423,6 +453,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await sweeper.stop();
           await mail?.sender.stop();
           await crm?.worker.stop();
+          await issuePoller?.stop();
           await outbox.stop();
           await eventWorker.stop();
           for (const { target } of targets.values()) target.close?.();
