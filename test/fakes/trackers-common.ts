@@ -30,13 +30,16 @@ export abstract class JsonFake {
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'body is not JSON' }));
+      // Separate calls: restify (loaded by the service in the same process) replaces writeHead with one that does not return `res`.
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'body is not JSON' }));
       return;
     }
     const url = new URL(req.url ?? '/', this.baseUrl);
     const answer = this.handle(req.method ?? 'GET', url, body, req.headers.authorization);
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, authorized: answer.authorized, body });
-    res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
   }
 }
 

@@ -108,7 +108,7 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     const issue = linear.addIssue('Some bug');
     const t = await openTicket(h, alex, 'My laptop is slow');
     const before = linear.requests.length;
-    expect(await say(alex, `link ${t.reference} linear:${issue.identifier}`)).toContain('only support agents can do that');
+    expect(await say(alex, `link ${t.reference} linear:${issue.identifier}`)).toContain('Only support agents can do that');
     expect(linear.requests.length).toBe(before);
     expect(await links(t.id)).toEqual([]);
   });
