@@ -6,6 +6,7 @@ import {
   trackerCommentText,
   type CommentDirection,
   type IssueView,
+  type StatusAction,
   type StatusMap,
   type TrackerName,
 } from '../domain/issue-trackers.js';
@@ -199,59 +200,61 @@ export class IssueLinks {
    * ticket linking the issue, with the actions the status map gives it.
    */
   async issueChanged(issue: IssueView): Promise<number> {
-    const db = this.deps.database.db;
-    const now = this.now();
-    const { before, tickets } = await inTransaction(db, async (tx) => {
-      const linked = await ticketsLinking(tx, issue.tracker, issue.key);
-      if (linked.length === 0) return { before: undefined, tickets: [] as number[] };
-      const before = await saveTrackedIssue(tx, issue, now);
-      return { before, tickets: linked };
-    });
-    if (tickets.length === 0 || !before) return 0;
-    const stateChanged = before.state !== issue.state;
-    if (!stateChanged && before.title === issue.title) return 0;
+    const { database } = this.deps;
     const label = `${TRACKER_LABELS[issue.tracker]} ${issue.key}`;
-    const actions = stateChanged ? actionsFor(this.deps.settings.statusMap, issue.state, issue.category) : [];
     const ctx: ChangeContext = { actor: SYSTEM_ACTOR, surface: 'system' };
-    let changed = 0;
-    for (const id of tickets) {
-      const result = await commitTicketChange(
-        this.deps,
-        ctx,
-        id,
-        LINK_ACTION,
-        async (_tx, ticket) => {
-          const changes: TicketChanges = {};
-          if (actions.some((a) => a.kind === 'pending') && ticket.status !== 'pending' && !checkStatusChange(ticket.status, 'pending')) changes.status = 'pending';
-          const tellAssignee = actions.some((a) => a.kind === 'notify-assignee') && ticket.assigneeId !== null;
-          return {
-            ok: true,
-            changes,
-            timeline: {
-              kind: 'issue-state',
-              visibility: 'internal',
-              body: stateChanged ? `${label} moved ${before.state} → ${issue.state}${changes.status ? '; ticket set to pending' : ''}` : `${label} renamed “${issue.title}”`,
-              data: { tracker: issue.tracker, key: issue.key, from: before.state, to: issue.state, category: issue.category },
-            },
-            notice: `${label} is ${issue.state}`,
-            ...(tellAssignee ? { notify: [{ personId: ticket.assigneeId!, purpose: `issue-${issue.key}`, activity: null }] } : {}),
-          };
-        },
-        undefined,
-        { trusted: true },
-      );
-      if (!result.ok) {
-        this.deps.logger?.warn({ ticket: id, issue: issue.key, reason: result.reason }, 'an issue change could not be written to a ticket');
-        continue;
+    // The known state and every linking ticket change in one transaction: a crash half-way leaves the
+    // old state known, so the next webhook or poll applies the change again rather than never.
+    const outcome = await inTransaction(database.db, async (tx) => {
+      const linked = await ticketsLinking(tx, issue.tracker, issue.key);
+      if (linked.length === 0) return { changed: [] as number[], actions: [] as readonly StatusAction[] };
+      const before = await saveTrackedIssue(tx, issue, this.now(), { lock: database.dialect });
+      if (!before || (before.state === issue.state && before.title === issue.title)) return { changed: [], actions: [] };
+      const stateChanged = before.state !== issue.state;
+      const actions = stateChanged ? actionsFor(this.deps.settings.statusMap, issue.state, issue.category) : [];
+      const changed: number[] = [];
+      for (const id of linked) {
+        const result = await commitTicketChange(
+          this.deps,
+          ctx,
+          id,
+          LINK_ACTION,
+          async (_tx, ticket) => {
+            const changes: TicketChanges = {};
+            if (actions.some((a) => a.kind === 'pending') && ticket.status !== 'pending' && !checkStatusChange(ticket.status, 'pending')) changes.status = 'pending';
+            const tellAssignee = actions.some((a) => a.kind === 'notify-assignee') && ticket.assigneeId !== null;
+            return {
+              ok: true,
+              changes,
+              timeline: {
+                kind: 'issue-state',
+                visibility: 'internal',
+                body: stateChanged ? `${label} moved ${before.state} → ${issue.state}${changes.status ? '; ticket set to pending' : ''}` : `${label} renamed “${issue.title}”`,
+                data: { tracker: issue.tracker, key: issue.key, from: before.state, to: issue.state, category: issue.category },
+              },
+              notice: `${label} is ${issue.state}`,
+              ...(tellAssignee ? { notify: [{ personId: ticket.assigneeId!, purpose: `issue-${issue.key}`, activity: null }] } : {}),
+            };
+          },
+          tx,
+          { trusted: true },
+        );
+        if (result.ok) changed.push(id);
+        else this.deps.logger?.warn({ ticket: id, issue: issue.key, reason: result.reason }, 'an issue change could not be written to a ticket');
       }
-      changed++;
-      for (const action of actions) {
-        if (action.kind !== 'reply') continue;
+      return { changed, actions };
+    });
+    if (outcome.changed.length > 0) this.deps.onEnqueued?.();
+    // A public reply is a change of its own (first response, the email thread), made after the state is
+    // committed; if the process stops in between, that reply is the one thing not sent.
+    for (const action of outcome.actions) {
+      if (action.kind !== 'reply') continue;
+      for (const id of outcome.changed) {
         const replied = await this.deps.tickets.comment(ctx, id, action.text.replaceAll('{issue}', issue.key).replaceAll('{state}', issue.state), 'public');
         if (!replied.ok) this.deps.logger?.warn({ ticket: id, issue: issue.key, reason: replied.reason }, 'the status map reply was not posted');
       }
     }
-    return changed;
+    return outcome.changed.length;
   }
 
   /** A comment on the issue: an internal note on every linking ticket, unless the desk wrote it. */

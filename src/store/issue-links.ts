@@ -1,5 +1,5 @@
 import type { IssueView, StateCategory, TrackerName } from '../domain/issue-trackers.js';
-import type { Db } from './database.js';
+import type { Db, Dialect } from './database.js';
 
 /** Linked engineering issues: what the desk last knew of each, which tickets link it, the comments carried. */
 
@@ -19,14 +19,21 @@ const toIssue = (row: { tracker: string; issue_key: string; title: string; url: 
   lastPolledAt: row.last_polled_at === null ? null : Number(row.last_polled_at),
 });
 
-export async function findTrackedIssue(db: Db, tracker: TrackerName, key: string): Promise<TrackedIssue | undefined> {
-  const row = await db.selectFrom('tracked_issues').selectAll().where('tracker', '=', tracker).where('issue_key', '=', key).executeTakeFirst();
+/** On Postgres `lock` holds the row until commit, so a webhook and a poll seeing the same change apply it once. */
+export async function findTrackedIssue(db: Db, tracker: TrackerName, key: string, options: { lock?: Dialect } = {}): Promise<TrackedIssue | undefined> {
+  const row = await db
+    .selectFrom('tracked_issues')
+    .selectAll()
+    .where('tracker', '=', tracker)
+    .where('issue_key', '=', key)
+    .$if(options.lock === 'postgres', (qb) => qb.forUpdate())
+    .executeTakeFirst();
   return row ? toIssue(row) : undefined;
 }
 
 /** Stores the issue as seen now; returns what was stored before (undefined for a new one). */
-export async function saveTrackedIssue(db: Db, issue: IssueView, now: number): Promise<TrackedIssue | undefined> {
-  const before = await findTrackedIssue(db, issue.tracker, issue.key);
+export async function saveTrackedIssue(db: Db, issue: IssueView, now: number, options: { lock?: Dialect } = {}): Promise<TrackedIssue | undefined> {
+  const before = await findTrackedIssue(db, issue.tracker, issue.key, options);
   const values = { title: issue.title.slice(0, 500), url: issue.url, state: issue.state.slice(0, 200), state_category: issue.category, updated_at: now };
   if (before) await db.updateTable('tracked_issues').set(values).where('tracker', '=', issue.tracker).where('issue_key', '=', issue.key).execute();
   else await db.insertInto('tracked_issues').values({ tracker: issue.tracker, issue_key: issue.key, ...values, last_polled_at: null }).execute();
