@@ -14,7 +14,7 @@ import { ticketRefusal } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { checkStatusChange, NOTE_MAX, type Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
-import type { Tracker, TrackerEvent, TrackerProject } from '../integrations/trackers/port.js';
+import { TrackerError, type Tracker, type TrackerEvent, type TrackerProject } from '../integrations/trackers/port.js';
 import { inTransaction, type Database } from '../store/database.js';
 import { addLink, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
 import { findTicket, type TicketChanges } from '../store/tickets.js';
@@ -68,6 +68,13 @@ export class IssueLinks {
     return (this.deps.clock ?? Date.now)();
   }
 
+  /** What a failed tracker call says to the agent: the vendor's typed error, or (logged) an unexpected answer. */
+  private failure(error: unknown): string {
+    if (error instanceof TrackerError) return error.message;
+    this.deps.logger?.error({ err: error }, 'unexpected failure calling an issue tracker');
+    return 'its answer was not what the desk expected';
+  }
+
   get configured(): TrackerName[] {
     return [...this.deps.trackers.keys()];
   }
@@ -100,7 +107,7 @@ export class IssueLinks {
     try {
       issue = await tracker.getIssue(key);
     } catch (error) {
-      return { ok: false, reason: `${TRACKER_LABELS[tracker.name]} could not be asked about ${key} just now (${(error as Error).message}); try again in a minute` };
+      return { ok: false, reason: `${TRACKER_LABELS[tracker.name]} could not be asked about ${key} just now (${this.failure(error)}); try again in a minute` };
     }
     if (!issue) return { ok: false, reason: `${TRACKER_LABELS[tracker.name]} has no issue ${key} (or the desk's account cannot see it)` };
     return this.commitLink(ctx, ticketId, issue, 'linked');
@@ -115,7 +122,7 @@ export class IssueLinks {
     try {
       issue = await tracker.createIssue(input);
     } catch (error) {
-      return { ok: false, reason: `${TRACKER_LABELS[tracker.name]} did not create the issue: ${(error as Error).message}` };
+      return { ok: false, reason: `${TRACKER_LABELS[tracker.name]} did not create the issue: ${this.failure(error)}` };
     }
     return this.commitLink(ctx, ticketId, issue, 'created');
   }
