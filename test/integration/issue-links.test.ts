@@ -310,3 +310,40 @@ async function dialog(h: Harness, name: 'task/fetch' | 'task/submit', data: Reco
   expect(response.status).toBe(200);
   return response.body?.task as { type: 'continue' | 'message'; value: any };
 }
+
+describe('issue links (credentials the trackers refuse)', () => {
+  let h: Harness;
+  let linear: FakeLinear;
+  let jira: FakeJira;
+
+  beforeAll(async () => {
+    linear = await new FakeLinear().start();
+    jira = await new FakeJira().start();
+    h = await startHarness({
+      env: { AGENT_IDS: megan.aadObjectId, LINEAR_API_KEY: 'lin_api_revoked', LINEAR_API_URL: linear.apiUrl, JIRA_BASE_URL: jira.baseUrl, JIRA_EMAIL: jira.email, JIRA_API_TOKEN: 'wrong-token' },
+      service: { trackers: { backoff: { baseMs: 10, capMs: 50, jitter: 0 } } },
+    });
+    await h.install(megan);
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await linear.stop();
+    await jira.stop();
+  });
+
+  it('tells the agent which setting to check, links nothing, and never logs the key', async () => {
+    const issue = linear.addIssue('Anything');
+    const bug = jira.addIssue('Anything else');
+    const t = await openTicket(h, megan, 'Something is broken');
+    expect(JSON.stringify((await h.say(megan, `link ${t.reference} linear:${issue.identifier}`)).activity)).toContain('check LINEAR_API_KEY');
+    expect(JSON.stringify((await h.say(megan, `link ${t.reference} jira:${bug.key}`)).activity)).toContain('check JIRA_EMAIL and JIRA_API_TOKEN');
+    expect(await h.service.database.db.selectFrom('issue_links').selectAll().where('ticket_id', '=', t.id).execute()).toEqual([]);
+    // A refused credential is not retried: one request each.
+    expect(linear.requests.filter((r) => !r.authorized)).toHaveLength(1);
+    expect(jira.requests.filter((r) => !r.authorized)).toHaveLength(1);
+    // Webhooks are refused while no secret is set.
+    expect((await linear.send(`${h.service.url}/api/webhooks/linear`, linear.issueUpdatedPayload(issue.identifier))).status).toBe(401);
+    expect(h.logs.raw.join('\n')).not.toContain('lin_api_revoked');
+    expect(h.logs.raw.join('\n')).not.toContain('wrong-token');
+  });
+});

@@ -128,7 +128,7 @@ export class JiraTracker implements Tracker {
           signal,
         });
         const text = await response.text();
-        if (!response.ok) throw errorOfStatus('Jira', what, response.status, response.headers.get('retry-after'), text);
+        if (!response.ok) throw errorOfStatus('Jira', what, response.status, response.headers.get('retry-after'), text, 'JIRA_EMAIL and JIRA_API_TOKEN');
         return (text ? JSON.parse(text) : {}) as T;
       },
       undefined,

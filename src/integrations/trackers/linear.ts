@@ -112,7 +112,9 @@ export class LinearTracker implements Tracker {
           signal,
         });
         const text = await response.text();
-        if (!response.ok) throw errorOfStatus('Linear', what, response.status, response.headers.get('retry-after'), text);
+        // Linear answers a bad or revoked key with 400 and the code AUTHENTICATION_ERROR, not 401.
+        const status = response.status === 400 && text.includes('AUTHENTICATION_ERROR') ? 401 : response.status;
+        if (!response.ok) throw errorOfStatus('Linear', what, status, response.headers.get('retry-after'), text, 'LINEAR_API_KEY');
         const body = JSON.parse(text) as { data?: T; errors?: Array<{ message?: string; extensions?: { code?: string } }> };
         if (body.errors?.length) {
           const first = body.errors[0]!;

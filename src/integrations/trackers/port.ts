@@ -55,13 +55,14 @@ export function trackerError(label: string, what: string, error: unknown): Track
   return new TrackerError('transient', `${label} could not ${what}: ${e?.cause?.code ?? (e?.message ?? String(error)).split('\n')[0]}`);
 }
 
-export function errorOfStatus(label: string, what: string, status: number, retryAfter: string | null, detail: string): TrackerError {
+/** `credentialsHint`: which settings to check when the peer refuses our credentials. */
+export function errorOfStatus(label: string, what: string, status: number, retryAfter: string | null, detail: string, credentialsHint = ''): TrackerError {
   const message = `${label} answered ${status} to ${what}${detail ? `: ${detail.slice(0, 200)}` : ''}`;
   if (status === 429) {
     const seconds = Number(retryAfter);
     return new TrackerError('throttled', message, { status, ...(Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: seconds * 1000 } : {}) });
   }
-  if (status === 401 || status === 403) return new TrackerError('credentials', message, { status });
+  if (status === 401 || status === 403) return new TrackerError('credentials', `${label} refused the desk's credentials${credentialsHint ? ` (check ${credentialsHint})` : ''}`, { status });
   if (status === 404) return new TrackerError('not-found', message, { status });
   if (status >= 500 || status === 408) return new TrackerError('transient', message, { status });
   return new TrackerError('invalid', message, { status });
