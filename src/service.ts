@@ -356,6 +356,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ...(botProbe ? [{ name: 'bot', probe: botProbe }] : []),
       ...(mail ? [{ name: 'mailbox', probe: () => mail!.client.probe(), workerError: () => mail!.sync.stats.lastError }] : []),
       ...(crm ? [{ name: 'hubspot', probe: () => crm!.client.probe() }] : []),
+      // A tracker is as healthy as a cheap read with the desk's credentials (its teams or projects).
+      ...[...trackers.values()].map((tracker) => ({ name: tracker.name, probe: async () => void (await tracker.projects()), workerError: () => issuePoller?.lastErrorOf(tracker.name) })),
       ...(slackApi ? [{ name: 'slack', probe: async () => void (await slackApi.authTest(AbortSignal.timeout(4_000))) }] : []),
       // An integration is as healthy as its last delivery: failing (and not since delivered) is degraded, then down.
       ...[...targets.keys()].map((name) => ({ name: `integration:${name}`, probe: async () => undefined, workerError: () => eventWorker.lastErrorOf(name) })),

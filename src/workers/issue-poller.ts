@@ -13,6 +13,8 @@ import { PollingLoop } from './polling-loop.js';
  */
 export class IssuePoller {
   private readonly loop: PollingLoop;
+  /** Per tracker, the last read that failed (for health); cleared by a round whose reads of it all worked. */
+  private readonly lastErrors = new Map<TrackerName, string>();
 
   constructor(
     private readonly deps: { db: Db; trackers: ReadonlyMap<TrackerName, Tracker>; issues: IssueLinks; logger: Logger; intervalMs: number; clock?: () => number },
@@ -29,6 +31,7 @@ export class IssuePoller {
     const now = (this.deps.clock ?? Date.now)();
     const due = await issuesToPoll(this.deps.db, now - this.deps.intervalMs, 50);
     let read = 0;
+    const failed = new Map<TrackerName, string>();
     for (const known of due) {
       const tracker = this.deps.trackers.get(known.tracker);
       if (!tracker) continue;
@@ -37,12 +40,22 @@ export class IssuePoller {
         if (issue) await this.deps.issues.issueChanged(issue);
         read++;
       } catch (error) {
+        failed.set(known.tracker, `${known.key}: ${(error as Error).message}`);
         this.deps.logger.warn({ tracker: known.tracker, issue: known.key, err: (error as Error).message }, 'could not read a linked issue; trying again next round');
       }
       // Marked either way: a failing issue waits a round rather than holding up the rest.
       await markPolled(this.deps.db, known.tracker, known.key, now);
     }
+    for (const tracker of new Set(due.map((d) => d.tracker))) {
+      const error = failed.get(tracker);
+      if (error) this.lastErrors.set(tracker, error);
+      else this.lastErrors.delete(tracker);
+    }
     return read;
+  }
+
+  lastErrorOf(tracker: TrackerName): string | undefined {
+    return this.lastErrors.get(tracker);
   }
 
   start(): void {

@@ -102,6 +102,9 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect(schemaErrors(card)).toEqual([]);
 
     expect(await say(megan, `link ${t.reference} linear:ENG-99999`)).toContain('Linear has no issue ENG-99999');
+    const health = await h.service.health.report({ fresh: true });
+    expect(health.checks.linear?.status).toBe('ok');
+    expect(health.checks.jira?.status).toBe('ok');
   });
 
   it('refuses requesters by their rights, without asking the tracker', async () => {
@@ -343,6 +346,10 @@ describe('issue links (credentials the trackers refuse)', () => {
     expect(jira.requests.filter((r) => !r.authorized)).toHaveLength(1);
     // Webhooks are refused while no secret is set.
     expect((await linear.send(`${h.service.url}/api/webhooks/linear`, linear.issueUpdatedPayload(issue.identifier))).status).toBe(401);
+    // Health shows both trackers refusing the desk, with what to check.
+    const health = await h.service.health.report({ fresh: true });
+    expect(health.checks.linear).toMatchObject({ status: expect.not.stringMatching(/^ok$/), lastError: expect.stringContaining('LINEAR_API_KEY') });
+    expect(health.checks.jira).toMatchObject({ status: expect.not.stringMatching(/^ok$/), lastError: expect.stringContaining('JIRA_API_TOKEN') });
     expect(h.logs.raw.join('\n')).not.toContain('lin_api_revoked');
     expect(h.logs.raw.join('\n')).not.toContain('wrong-token');
   });
