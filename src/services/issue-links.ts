@@ -233,11 +233,12 @@ export class IssueLinks {
             return {
               ok: true,
               changes,
+              // A status change is recorded as one, so rules and integrations hear ticket.status_changed.
               timeline: {
-                kind: 'issue-state',
+                kind: changes.status ? 'status' : 'issue-state',
                 visibility: 'internal',
                 body: stateChanged ? `${label} moved ${before.state} → ${issue.state}${changes.status ? '; ticket set to pending' : ''}` : `${label} renamed “${issue.title}”`,
-                data: { tracker: issue.tracker, key: issue.key, from: before.state, to: issue.state, category: issue.category },
+                data: { ...(changes.status ? { from: ticket.status, to: changes.status } : {}), issue: { tracker: issue.tracker, key: issue.key, from: before.state, to: issue.state, category: issue.category } },
               },
               notice: `${label} is ${issue.state}`,
               ...(tellAssignee ? { notify: [{ personId: ticket.assigneeId!, purpose: `issue-${issue.key}`, activity: null }] } : {}),
