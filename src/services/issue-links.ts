@@ -16,9 +16,8 @@ import { checkStatusChange, NOTE_MAX, type Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
 import { TrackerError, type Tracker, type TrackerEvent, type TrackerProject } from '../integrations/trackers/port.js';
 import { inTransaction, type Database } from '../store/database.js';
-import { addLink, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
+import { addLink, firstDelivery, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
 import { findTicket, type TicketChanges } from '../store/tickets.js';
-import { rememberReceipt } from '../store/crm.js';
 import { callerOf, type Actor } from './actors.js';
 import type { EventSink } from './desk-events.js';
 import type { Result } from './result.js';
@@ -176,7 +175,7 @@ export class IssueLinks {
       this.deps.logger?.warn({ tracker: name, reason: verified.reason }, 'refused a tracker webhook');
       return { status: 401, body: { error: verified.reason } };
     }
-    if (!(await rememberReceipt(this.deps.database.db, `${name}:${verified.deliveryId}`.slice(0, 300), now, RECEIPTS_KEPT_MS))) {
+    if (!(await firstDelivery(this.deps.database.db, name, verified.deliveryId, now, RECEIPTS_KEPT_MS))) {
       this.deps.logger?.warn({ tracker: name }, 'refused a replayed tracker webhook');
       return { status: 401, body: { error: 'this delivery was received before' } };
     }

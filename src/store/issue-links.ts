@@ -108,3 +108,15 @@ export async function isCommentWeSent(db: Db, tracker: TrackerName, commentId: s
   const row = await db.selectFrom('synced_comments').select('comment_id').where('tracker', '=', tracker).where('comment_id', '=', commentId).where('direction', '=', 'to-tracker').executeTakeFirst();
   return row !== undefined;
 }
+
+/** Records a webhook delivery; false when it was seen before (a replay). Forgets ones older than `keepMs`. */
+export async function firstDelivery(db: Db, tracker: TrackerName, deliveryId: string, now: number, keepMs: number): Promise<boolean> {
+  await db.deleteFrom('tracker_deliveries').where('received_at', '<', now - keepMs).execute();
+  const row = await db
+    .insertInto('tracker_deliveries')
+    .values({ tracker, delivery_id: deliveryId.slice(0, 300), received_at: now })
+    .onConflict((oc) => oc.columns(['tracker', 'delivery_id']).doNothing())
+    .returning('delivery_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -512,6 +512,13 @@ export interface SyncedCommentTable {
   created_at: number;
 }
 
+/** A tracker webhook delivery seen (its replay is refused). */
+export interface TrackerDeliveryTable {
+  tracker: string;
+  delivery_id: string;
+  received_at: number;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -548,6 +555,7 @@ export interface Tables {
   tracked_issues: TrackedIssueTable;
   issue_links: IssueLinkTable;
   synced_comments: SyncedCommentTable;
+  tracker_deliveries: TrackerDeliveryTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IssueView } from '../../src/domain/issue-trackers.js';
-import { addLink, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
+import { addLink, firstDelivery, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
 import { engines } from '../support/databases.js';
 
 // The issue-link tables on every engine the desk runs on (SQLite always; Postgres with TEST_DATABASE_URL):
@@ -53,5 +53,21 @@ describe.each(engines)('issue link store ($name)', (engine) => {
     await recordSyncedComment(db, { tracker: 'jira', commentId: '10002', ticketId: 1, direction: 'to-tracker' }, 3);
     expect(await isCommentWeSent(db, 'jira', '10002')).toBe(true);
     expect(await isCommentWeSent(db, 'linear', '10002')).toBe(false);
+  });
+});
+
+describe.each(engines)('tracker webhook deliveries ($name)', (engine) => {
+  it('refuses a delivery seen before, per tracker, for as long as it is kept', async () => {
+    const { database, cleanup } = await engine.open();
+    try {
+      const db = database.db;
+      expect(await firstDelivery(db, 'jira', 'd-1', 1_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', 'd-1', 50_000, 60_000)).toBe(false);
+      expect(await firstDelivery(db, 'linear', 'd-1', 50_000, 60_000)).toBe(true);
+      // Older than kept: forgotten (the tracker's own freshness check refuses such a delivery anyway).
+      expect(await firstDelivery(db, 'jira', 'd-1', 70_000, 60_000)).toBe(true);
+    } finally {
+      await cleanup();
+    }
   });
 });
