@@ -7,6 +7,7 @@ import { HubSpotClient } from '../../src/integrations/hubspot/client.js';
 import { buildTargets } from '../../src/integrations/notify/build-targets.js';
 import { AddressGuard } from '../../src/integrations/outbound/address-guard.js';
 import { SlackApi } from '../../src/integrations/slack/client.js';
+import { buildTrackers } from '../../src/integrations/trackers/build.js';
 import { loadNotifyConfig } from '../../src/notify-config.js';
 import { loadSlaPolicy } from '../../src/sla-config.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -79,6 +80,16 @@ export async function runDoctor(env: Record<string, string | undefined>, options
     }, 'Check HUBSPOT_ACCESS_TOKEN (a private app token with crm.objects.contacts.read and crm.objects.companies.read) and HUBSPOT_BASE_URL.'));
     if (!config.hubspot.clientSecret) rows.push({ check: 'HubSpot webhooks', ok: true, skipped: true, detail: 'HUBSPOT_CLIENT_SECRET unset: webhooks are refused' });
   } else rows.push({ check: 'HubSpot', ok: true, skipped: true, detail: 'CRM enrichment is off (no HUBSPOT_ACCESS_TOKEN)' });
+
+  // Linear and Jira, when connected: a cheap read (teams, projects) with the desk's credentials.
+  for (const tracker of buildTrackers(config.trackers, { attempts: 1, timeoutMs: options.timeoutMs ?? 10_000 }).values()) {
+    const label = tracker.name === 'linear' ? 'Linear' : 'Jira';
+    const secret = tracker.name === 'linear' ? config.trackers.linear?.webhookSecret : config.trackers.jira?.webhookSecret;
+    rows.push(await check(label, async () => {
+      const projects = await tracker.projects();
+      return `credentials accepted; ${projects.length} ${tracker.name === 'linear' ? 'team(s)' : 'project(s)'}; ${secret ? 'webhooks verified' : 'webhooks refused (no secret): polling only'}`;
+    }, tracker.name === 'linear' ? 'Check LINEAR_API_KEY (Settings → Security & access → API keys) and LINEAR_API_URL.' : 'Check JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN (an API token of that Atlassian account).'));
+  }
 
   rows.push(...(await integrationRows(config, env, options.timeoutMs)));
 

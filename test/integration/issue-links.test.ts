@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALOG_VERBS } from '../../src/cards/dialog-cards.js';
 import { parseNotifyConfig } from '../../src/notify-config.js';
+import { runDoctor } from '../../scripts/lib/doctor.js';
 import { FakeJira, JIRA_STATUSES } from '../fakes/jira.js';
 import { FakeLinear, LINEAR_STATES } from '../fakes/linear.js';
 import { alex, megan, personalConversationId, TENANT_ID, type Person } from '../support/activities.js';
@@ -353,5 +354,12 @@ describe('issue links (credentials the trackers refuse)', () => {
     expect(health.checks.jira).toMatchObject({ status: expect.not.stringMatching(/^ok$/), lastError: expect.stringContaining('JIRA_API_TOKEN') });
     expect(h.logs.raw.join('\n')).not.toContain('lin_api_revoked');
     expect(h.logs.raw.join('\n')).not.toContain('wrong-token');
+  });
+
+  it('npm run doctor names both trackers and what to fix', async () => {
+    const env = { PORT: '0', DATABASE_URL: ':memory:', LINEAR_API_KEY: 'lin_api_revoked', LINEAR_API_URL: linear.apiUrl, JIRA_BASE_URL: jira.baseUrl, JIRA_EMAIL: jira.email, JIRA_API_TOKEN: jira.apiToken, JIRA_WEBHOOK_SECRET: 'x' };
+    const rows = await runDoctor(env, { root: new URL('../../', import.meta.url).pathname, appEnv: 'dev', timeoutMs: 5_000 });
+    expect(rows.find((r) => r.check === 'Linear')).toMatchObject({ ok: false, fix: expect.stringContaining('LINEAR_API_KEY') });
+    expect(rows.find((r) => r.check === 'Jira')).toMatchObject({ ok: true, detail: 'credentials accepted; 1 project(s); webhooks verified' });
   });
 });
