@@ -145,6 +145,15 @@ export interface Config {
   files: FilesConfig;
   /** Ticket events leaving the desk: the rules file, Slack's app credentials, PagerDuty's endpoint. */
   notify: NotifySettings;
+  /** Engineering issue trackers (Linear, Jira): each null until its credentials are set. */
+  trackers: TrackersConfig;
+}
+
+export interface TrackersConfig {
+  linear: { apiKey: string; apiUrl: string; webhookSecret: string | undefined } | null;
+  jira: { baseUrl: string; email: string; apiToken: string; webhookSecret: string | undefined } | null;
+  /** How often linked issues not done are read again, in case a webhook was lost. */
+  pollIntervalMs: number;
 }
 
 export interface NotifySettings {
@@ -229,6 +238,14 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'SLACK_SIGNING_SECRET', default: '(Slack requests refused)', meaning: 'The Slack app\'s signing secret: every request to `/api/slack/interactivity` and `/api/slack/commands` is verified with it (v0 signature, 5-minute window).' },
   { name: 'SLACK_API_URL', default: 'https://slack.com/api/', meaning: 'Base URL of Slack\'s Web API (tests point it at a fake).' },
   { name: 'PAGERDUTY_EVENTS_URL', default: 'https://events.pagerduty.com/v2/enqueue', meaning: 'PagerDuty Events API v2 endpoint (EU accounts: `https://events.eu.pagerduty.com/v2/enqueue`). Routing keys come from the variables the rules file names (`routingKeyEnv`, default `PAGERDUTY_ROUTING_KEY`).' },
+  { name: 'LINEAR_API_KEY', default: '(Linear off)', meaning: 'A Linear personal API key (or OAuth token with `Bearer `): turns Linear issue links on (`link INC-42 ENG-123`, "Create issue" on the card).' },
+  { name: 'LINEAR_API_URL', default: 'https://api.linear.app/graphql', meaning: 'Linear\'s GraphQL endpoint (tests point it at a fake).' },
+  { name: 'LINEAR_WEBHOOK_SECRET', default: '(Linear webhooks refused)', meaning: 'The signing secret of the Linear webhook that calls `/api/webhooks/linear` (Issues and Comments); checks `Linear-Signature` and the one-minute `webhookTimestamp`.' },
+  { name: 'JIRA_BASE_URL', default: '(Jira off)', meaning: 'Your Jira Cloud site, `https://<site>.atlassian.net`; with `JIRA_EMAIL` and `JIRA_API_TOKEN` turns Jira issue links on.' },
+  { name: 'JIRA_EMAIL', default: '', meaning: 'The Atlassian account the desk acts as in Jira (basic auth with the API token).' },
+  { name: 'JIRA_API_TOKEN', default: '', meaning: 'That account\'s API token (id.atlassian.com → Security → API tokens).' },
+  { name: 'JIRA_WEBHOOK_SECRET', default: '(Jira webhooks refused)', meaning: 'The secret of the admin webhook that calls `/api/webhooks/jira` (issue updated, comment created); checks `X-Hub-Signature`.' },
+  { name: 'ISSUE_POLL_INTERVAL', default: '5m', meaning: 'How often linked issues that are not done are read again from Linear/Jira, in case a webhook was lost.' },
   { name: 'HUBSPOT_WEBHOOK_URL', default: '(from the request)', meaning: 'Public URL of `/api/webhooks/hubspot` as configured in HubSpot, when a proxy changes the host or scheme (signatures cover the URL).' },
 ];
 
@@ -323,6 +340,14 @@ const schema = z.object({
   HUBSPOT_CACHE_TTL: z.preprocess(emptyToUndefined, duration('HUBSPOT_CACHE_TTL', 1_000, 30 * 86_400_000).default('24h')),
   HUBSPOT_TICKET_SYNC: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'HUBSPOT_TICKET_SYNC must be true or false' }).default('false')),
   HUBSPOT_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.string().trim().url('HUBSPOT_WEBHOOK_URL must be a URL').optional()),
+  LINEAR_API_KEY: optionalString,
+  LINEAR_API_URL: z.preprocess(emptyToUndefined, z.string().trim().url('LINEAR_API_URL must be a URL such as https://api.linear.app/graphql').default('https://api.linear.app/graphql')),
+  LINEAR_WEBHOOK_SECRET: optionalString,
+  JIRA_BASE_URL: z.preprocess(emptyToUndefined, z.string().trim().url('JIRA_BASE_URL must be a URL such as https://your-site.atlassian.net').optional()),
+  JIRA_EMAIL: optionalString,
+  JIRA_API_TOKEN: optionalString,
+  JIRA_WEBHOOK_SECRET: optionalString,
+  ISSUE_POLL_INTERVAL: z.preprocess(emptyToUndefined, duration('ISSUE_POLL_INTERVAL', 1_000, 86_400_000).default('5m')),
 });
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -399,6 +424,8 @@ export function parseConfig(env: Env): ConfigResult {
     const missing = Object.entries(graphParts).filter(([, v]) => !v).map(([k]) => k);
     problems.push(`${missing.join(', ')}: set these too, or unset the other Graph variables, to turn email intake on.`);
   }
+  const jiraSet = [e.JIRA_BASE_URL, e.JIRA_EMAIL, e.JIRA_API_TOKEN].filter(Boolean).length;
+  if (jiraSet > 0 && jiraSet < 3) problems.push('JIRA_BASE_URL, JIRA_EMAIL, JIRA_API_TOKEN: set all three to turn Jira issue links on, or none.');
   if (e.HUBSPOT_CLIENT_SECRET && !e.HUBSPOT_ACCESS_TOKEN) {
     problems.push('HUBSPOT_ACCESS_TOKEN: required when HUBSPOT_CLIENT_SECRET is set.');
   }
@@ -478,6 +505,11 @@ export function parseConfig(env: Env): ConfigResult {
       configPath: e.NOTIFY_CONFIG,
       slack: e.SLACK_BOT_TOKEN ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/` } : null,
       pagerDutyEventsUrl: e.PAGERDUTY_EVENTS_URL,
+    },
+    trackers: {
+      linear: e.LINEAR_API_KEY ? { apiKey: e.LINEAR_API_KEY, apiUrl: e.LINEAR_API_URL, webhookSecret: e.LINEAR_WEBHOOK_SECRET } : null,
+      jira: e.JIRA_BASE_URL && e.JIRA_EMAIL && e.JIRA_API_TOKEN ? { baseUrl: e.JIRA_BASE_URL.replace(/\/+$/, ''), email: e.JIRA_EMAIL, apiToken: e.JIRA_API_TOKEN, webhookSecret: e.JIRA_WEBHOOK_SECRET } : null,
+      pollIntervalMs: e.ISSUE_POLL_INTERVAL,
     },
     files: {
       linkSecret: e.ATTACHMENT_LINK_SECRET,

@@ -5,6 +5,7 @@ import { DESK_EVENT_TYPES, type DeskEventType } from './domain/desk-events.js';
 import { clockMs, parseDuration } from './domain/duration.js';
 import { teamsRoleOf, TEAMS_CHANNEL_ROLES, type NotifyRule } from './domain/notify-rules.js';
 import { PRIORITIES } from './domain/tickets.js';
+import type { CommentDirection, StatusAction, StatusMap } from './domain/issue-trackers.js';
 
 /**
  * The notification rules file (`NOTIFY_CONFIG`, YAML or JSON): the integrations events may go to
@@ -59,6 +60,8 @@ export type IntegrationSpec =
 export interface NotifyConfig {
   integrations: IntegrationSpec[];
   rules: NotifyRule[];
+  /** Linked engineering issues (Linear, Jira): what each state does to the tickets, and where comments go. */
+  trackers?: { statusMap: StatusMap; comments: CommentDirection };
   /** Where it was read from, for messages. */
   source: string;
 }
@@ -103,8 +106,26 @@ const ruleSpec = z
   })
   .strict();
 
+/**
+ * `trackers:` what an issue's new state does to every ticket linking it, keyed by the state's name
+ * ("In Review") or its category (todo, started, done, canceled), and which way comments go:
+ *   statusMap: { done: [pending, notify-assignee, reply: "A fix has shipped"], canceled: [notify-assignee] }
+ *   comments: to-ticket        # or both, or none
+ */
+const statusAction = z.union([
+  z.enum(['pending', 'notify-assignee'], { errorMap: () => ({ message: 'use pending, notify-assignee or reply: "text"' }) }),
+  z.object({ reply: z.string().trim().min(1, 'give the reply\'s text').max(4000) }).strict(),
+]);
+const trackersSpec = z
+  .object({
+    statusMap: z.record(z.string().min(1).max(100), z.array(statusAction).min(1)).default({}),
+    comments: z.enum(['to-ticket', 'both', 'none'], { errorMap: () => ({ message: 'use to-ticket, both or none' }) }).default('to-ticket'),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
+    trackers: trackersSpec.optional(),
     integrations: z.record(z.string(), z.discriminatedUnion('type', [webhookSpec, pagerDutySpec, slackSpec], { errorMap: () => ({ message: 'type must be webhook, pagerduty or slack' }) })).default({}),
     rules: z.array(ruleSpec).default([]),
   })
@@ -190,5 +211,13 @@ export function parseNotifyConfig(text: string, source: string, env: NodeJS.Proc
     });
     rules.push({ name: rule.name, events: rule.events as (DeskEventType | '*')[], when: rule.when, notify: [...new Set(rule.notify)], origin: 'config' });
   });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: { integrations, rules, source } };
+  const trackers = parsed.data.trackers
+    ? {
+        comments: parsed.data.trackers.comments,
+        statusMap: Object.fromEntries(
+          Object.entries(parsed.data.trackers.statusMap).map(([state, actions]) => [state.trim().toLowerCase(), actions.map((a): StatusAction => (typeof a === 'string' ? { kind: a } : { kind: 'reply', text: a.reply }))]),
+        ),
+      }
+    : undefined;
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: { integrations, rules, source, ...(trackers ? { trackers } : {}) } };
 }

@@ -58,6 +58,10 @@ import { EventDeliveryWorker, type EventDeliveryOptions } from './workers/event-
 import { ClamdClient } from './integrations/clamd/client.js';
 import { AttachmentScanning, type ScanOptions } from './services/attachments/scanning.js';
 import { ScanWorker } from './workers/scan-worker.js';
+import { IssueLinks, DEFAULT_TRACKER_SETTINGS } from './services/issue-links.js';
+import { IssuePoller } from './workers/issue-poller.js';
+import { buildTrackers } from './integrations/trackers/build.js';
+import type { PeerOptions } from './integrations/outbound/peer.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -82,6 +86,8 @@ export interface ServiceOptions {
   slackResponseUrlBase?: string;
   /** The malware scan worker's timing (tests shorten its backoff). */
   scan?: Partial<ScanOptions>;
+  /** Calls to Linear and Jira (tests shorten the backoff). */
+  trackers?: Partial<PeerOptions>;
 }
 
 export interface RunningService {
@@ -103,6 +109,8 @@ export interface RunningService {
   readonly events: { worker: EventDeliveryWorker; integrations: IntegrationDirectory };
   /** Malware scanning of kept files, when CLAMD_HOST is set. */
   readonly scanning: { service: AttachmentScanning; worker: ScanWorker; client: ClamdClient } | undefined;
+  /** Linked Linear/Jira issues, when a tracker is connected: the use cases and the poller (tests run a round). */
+  readonly issues: { links: IssueLinks; poller: IssuePoller } | undefined;
   /** Stops in reverse order of start: HTTP (drain turns), pending card records, sweeper, outbox (finish sends), database. */
   stop(): Promise<void>;
 }
@@ -217,6 +225,25 @@ export async function startService(config: Config, logger: Logger, options: Serv
       });
       crm = { enrichment, client, worker: new EnrichmentWorker({ crm: enrichment, logger: logger.child({ worker: 'crm' }) }) };
     }
+    // Linked engineering issues (Linear, Jira): links, webhooks and the poller under them.
+    const trackers = buildTrackers(config.trackers, options.trackers);
+    const issueLinks =
+      trackers.size > 0
+        ? new IssueLinks({
+            database,
+            sla,
+            trackers,
+            settings: notify.trackers ?? DEFAULT_TRACKER_SETTINGS,
+            tickets,
+            jiraHosts: config.trackers.jira ? [new URL(config.trackers.jira.baseUrl).hostname.toLowerCase()] : [],
+            clock,
+            onEnqueued: wake,
+            logger: logger.child({ part: 'issues' }),
+            events,
+          })
+        : undefined;
+    cards.issueTrackers = issueLinks !== undefined;
+    const issuePoller = issueLinks ? new IssuePoller({ db, trackers, issues: issueLinks, logger: logger.child({ worker: 'issues' }), intervalMs: config.trackers.pollIntervalMs, clock }) : undefined;
     const escalations = new EscalationService({ database, policy: sla, tickets, clock, onEnqueued: wake, events });
     const slaService = new SlaService({ database, policy: sla, escalations, clock, onEnqueued: wake, events });
     const reminders = new ReminderService({ database, policy: sla, clock, onEnqueued: () => { outbox.wake(); eventWorker.wake(); }, onScheduled: () => sweeperRef?.recheck(), events });
@@ -259,7 +286,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const slackPeople = slackApi ? new SlackPeople({ db, policy: config.roles, userInfo: (id, signal) => slackApi.userInfo(id, signal), clock }) : undefined;
     const slackEndpoint = slackApi && slackPeople ? slackEndpointFor(config.notify.slack!.signingSecret, slackPeople, new SlackInteractions({ db, tickets, sla: slaService, escalations, queries, actorOf: (person) => slackPeople.actorOf(person), personOfSlackUser: async (id) => { const who = await slackPeople.identify(id); return who.ok ? who.actor.person : undefined; } }), logger, options.slackResponseUrlBase) : undefined;
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
-    const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations });
+    const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations, ...(issueLinks ? { issues: issueLinks } : {}) });
     const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };
     const bot = createBot({
       ...turnServices,
@@ -362,6 +389,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ...(mail ? [{ name: 'mailbox', probe: () => mail!.client.probe(), workerError: () => mail!.sync.stats.lastError }] : []),
       ...(crm ? [{ name: 'hubspot', probe: () => crm!.client.probe() }] : []),
       ...(scanning ? [{ name: 'clamd', probe: () => scanning!.client.ping(), workerError: () => scanning!.service.lastError }] : []),
+      // A tracker is as healthy as a cheap read with the desk's credentials (its teams or projects).
+      ...[...trackers.values()].map((tracker) => ({ name: tracker.name, probe: async () => void (await tracker.projects()), workerError: () => issuePoller?.lastErrorOf(tracker.name) })),
       ...(slackApi ? [{ name: 'slack', probe: async () => void (await slackApi.authTest(AbortSignal.timeout(4_000))) }] : []),
       // An integration is as healthy as its last delivery: failing (and not since delivered) is degraded, then down.
       ...[...targets.keys()].map((name) => ({ name: `integration:${name}`, probe: async () => undefined, workerError: () => eventWorker.lastErrorOf(name) })),
@@ -375,6 +404,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       maxBodyBytes: config.http.maxBodyBytes,
       attachments: files,
       ...(slackEndpoint ? { slack: slackEndpoint } : {}),
+      ...(issueLinks ? { trackerWebhooks: issueLinks } : {}),
       ...(mail
         ? {
             graphNotifications: {
@@ -420,6 +450,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     crm?.worker.start();
     scanning?.worker.start();
     retention?.start();
+    issuePoller?.start();
     // After listening: creating a subscription makes Graph call our notification URL to validate it.
     mail?.sync.start();
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -445,6 +476,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       crm,
       events: { worker: eventWorker, integrations },
       scanning,
+      issues: issueLinks && issuePoller ? { links: issueLinks, poller: issuePoller } : undefined,
       tickets,
       health,
       metrics,
@@ -459,6 +491,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await mail?.sender.stop();
           await crm?.worker.stop();
           await scanning?.worker.stop();
+          await issuePoller?.stop();
           await outbox.stop();
           await eventWorker.stop();
           for (const { target } of targets.values()) target.close?.();

@@ -8,6 +8,7 @@ import { buildTargets } from '../../src/integrations/notify/build-targets.js';
 import { AddressGuard } from '../../src/integrations/outbound/address-guard.js';
 import { SlackApi } from '../../src/integrations/slack/client.js';
 import { ClamdClient } from '../../src/integrations/clamd/client.js';
+import { buildTrackers } from '../../src/integrations/trackers/build.js';
 import { loadNotifyConfig } from '../../src/notify-config.js';
 import { loadSlaPolicy } from '../../src/sla-config.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -88,6 +89,16 @@ export async function runDoctor(env: Record<string, string | undefined>, options
       return `clamd at ${clamd.address} answers PING`;
     }, 'Start clamd with a TCPSocket (clamd.conf) reachable from here, or fix CLAMD_HOST; until then new files stay "scanning…".'));
   } else rows.push({ check: 'malware scanner (clamd)', ok: true, skipped: true, detail: 'files are not scanned (no CLAMD_HOST)' });
+  // Linear and Jira, when connected: a cheap read (teams, projects) with the desk's credentials.
+  for (const tracker of buildTrackers(config.trackers, { attempts: 1, timeoutMs: options.timeoutMs ?? 10_000 }).values()) {
+    const label = tracker.name === 'linear' ? 'Linear' : 'Jira';
+    const secret = tracker.name === 'linear' ? config.trackers.linear?.webhookSecret : config.trackers.jira?.webhookSecret;
+    rows.push(await check(label, async () => {
+      const projects = await tracker.projects();
+      return `credentials accepted; ${projects.length} ${tracker.name === 'linear' ? 'team(s)' : 'project(s)'}; ${secret ? 'webhooks verified' : 'webhooks refused (no secret): polling only'}`;
+    }, tracker.name === 'linear' ? 'Check LINEAR_API_KEY (Settings → Security & access → API keys) and LINEAR_API_URL.' : 'Check JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN (an API token of that Atlassian account).'));
+  }
+
   rows.push(...(await integrationRows(config, env, options.timeoutMs)));
 
   if (existsSync(join(options.root, 'appPackage', 'manifest.json'))) {

@@ -15,6 +15,7 @@ export const DIALOG_VERBS = {
   note: 'dialog.note',
   resolve: 'dialog.resolve',
   newTicket: 'dialog.new-ticket',
+  createIssue: 'dialog.create-issue',
 } as const;
 
 export type DialogVerb = (typeof DIALOG_VERBS)[keyof typeof DIALOG_VERBS];

@@ -19,6 +19,9 @@ const KIND_LABELS: Record<string, string> = {
   status: 'status',
   note: 'internal note',
   reply: 'reply',
+  'issue-linked': 'issue linked',
+  'issue-unlinked': 'issue unlinked',
+  'issue-state': 'linked issue',
 };
 
 /**

@@ -8,7 +8,7 @@ export interface StatusCardData {
   checks: Readonly<Record<string, { status: 'ok' | 'degraded' | 'down'; lastError?: string }>>;
 }
 
-const LABELS: Record<string, string> = { database: 'Database', bot: 'Bot credentials', mailbox: 'Mailbox (Graph)', hubspot: 'HubSpot' };
+const LABELS: Record<string, string> = { database: 'Database', bot: 'Bot credentials', mailbox: 'Mailbox (Graph)', hubspot: 'HubSpot', linear: 'Linear', jira: 'Jira' };
 const MARKS = { ok: '✓ ok', degraded: '! degraded', down: '✗ down' } as const;
 
 /** `status`: each dependency, ok / degraded / down, with its last error. */

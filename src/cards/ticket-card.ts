@@ -4,6 +4,8 @@ import { executeAction, showCardAction, VERBS } from './actions.js';
 import { attachmentsSection, type AttachmentView } from './attachments-section.js';
 import { DIALOG_VERBS, dialogAction } from './dialog-cards.js';
 import { field, truncate } from './fields.js';
+import { issuesSection } from './issues-section.js';
+import type { IssueView } from '../domain/issue-trackers.js';
 
 export type Audience = 'agent' | 'requester';
 
@@ -26,6 +28,8 @@ export interface TicketCardData {
   mail?: { unverifiedSender?: { address: string; check: string }; bounced?: ReadonlyArray<{ address: string; reason: string }> };
   /** The ticket's files this audience may see (shared views: no personal links on a card many see). */
   files?: readonly AttachmentView[];
+  /** Agents' view: the Linear/Jira issues the ticket links, and whether one can be created from the card. */
+  issues?: { linked: readonly IssueView[]; canCreate: boolean };
   now: number;
 }
 
@@ -115,6 +119,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
     });
   }
   body.push(...attachmentsSection(data.files ?? [], { getFiles: `files ${ticket.reference}` }));
+  if (audience === 'agent') body.push(...issuesSection(data.issues?.linked ?? []));
   const id = { ticket: ticket.id };
   const actions: CardElement[] = [];
   // Teams shows at most six buttons on a card (its host config's maxActions): Take, the three dialogs,
@@ -156,6 +161,8 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
           },
           { type: 'Input.Text', id: 'whenText', label: 'Or type a time', placeholder: 'friday 14:00', maxLength: 100 },
           { type: 'ActionSet', actions: [executeAction('Set reminder', VERBS.remind, id)] },
+          // Inside More, not beside it: the card keeps to Teams' six buttons.
+          ...(data.issues?.canCreate ? [{ type: 'ActionSet', separator: true, actions: [dialogAction('Create issue…', DIALOG_VERBS.createIssue, id)] }] : []),
         ],
         executeAction('History', VERBS.history, id),
       ),

@@ -27,7 +27,9 @@ export type Command =
   | { kind: 'status' }
   | { kind: 'integrations'; test: string | undefined }
   | { kind: 'report'; mine: boolean }
-  | { kind: 'setup'; what: SetupKind };
+  | { kind: 'setup'; what: SetupKind }
+  | { kind: 'link' | 'unlink'; ref: number | undefined; issue: string }
+  | { kind: 'issues'; ref: number | undefined };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; suggestion?: string };
 
@@ -62,6 +64,9 @@ export const COMMAND_WORDS = [
   'status',
   'integrations',
   'report',
+  'link',
+  'unlink',
+  'issues',
   'setup triage',
   'setup sla-breaches',
   'setup critical',
@@ -174,6 +179,16 @@ export function parseCommand(input: string): ParseResult {
       if (!when) return { ok: false, error: 'Say when, e.g. “remind me INC-1042 tomorrow 9:00” or “… in 2h”.' };
       return { ok: true, command: { kind: 'remind', ref, when } };
     }
+    case 'link':
+    case 'unlink': {
+      // The issue's key (ENG-123, linear:ENG-123) or URL; which tracker it is in is the service's to say.
+      const issue = remainder.join(' ').trim();
+      if (!issue || /\s/.test(issue)) return { ok: false, error: `Give the ticket and one issue, e.g. “${verb} INC-1042 ENG-123” or “${verb} INC-1042 https://linear.app/acme/issue/ENG-123”.` };
+      return { ok: true, command: { kind: verb, ref, issue } };
+    }
+    case 'issues':
+      if (remainder.length > 0 && ref === undefined) return { ok: false, error: `"${remainder.join(' ')}" is not a ticket reference; use one like INC-1042 or #1042.` };
+      return { ok: true, command: { kind: 'issues', ref } };
     case 'note':
     case 'reply': {
       const body = remainder.join(' ').trim();

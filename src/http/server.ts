@@ -33,6 +33,8 @@ export interface HttpServerDeps {
   attachments?: AttachmentDownloads;
   /** Slack's interactivity (buttons) and `/ticket` command requests, when Slack is on. */
   slack?: { handle(kind: 'interactivity' | 'commands', rawBody: string, headers: Record<string, string | string[] | undefined>): Promise<{ status: number; body: unknown }> };
+  /** Linear's and Jira's webhooks (issue states, comments), when a tracker is connected. */
+  trackerWebhooks?: { receive(tracker: 'linear' | 'jira', rawBody: string, headers: Record<string, string | string[] | undefined>): Promise<{ status: number; body: unknown }> };
 }
 
 export interface HubSpotWebhookSink {
@@ -211,6 +213,20 @@ export class HttpServer {
         }
         const raw = String((req as { rawBody?: string | Buffer }).rawBody ?? '');
         const answer = await deps.slack.handle(kind, raw, req.headers);
+        if (answer.status >= 400) this.explained.add(res);
+        res.send(answer.status, answer.body ?? '');
+      });
+    }
+
+    // Issue trackers sign the body as sent (Linear-Signature; Jira's X-Hub-Signature): the raw bytes are checked.
+    for (const tracker of ['linear', 'jira'] as const) {
+      this.server.post(`/api/webhooks/${tracker}`, async (req: Request, res: Response) => {
+        if (!deps.trackerWebhooks) {
+          res.send(404, { error: 'no issue tracker is connected on this service' });
+          return;
+        }
+        const raw = String((req as { rawBody?: string | Buffer }).rawBody ?? '');
+        const answer = await deps.trackerWebhooks.receive(tracker, raw, req.headers);
         if (answer.status >= 400) this.explained.add(res);
         res.send(answer.status, answer.body ?? '');
       });

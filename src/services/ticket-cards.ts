@@ -18,6 +18,7 @@ import { unverifiedSender } from '../store/mail.js';
 import { participantsOf } from '../store/mail-participants.js';
 import { listTicketAttachments } from '../store/ticket-attachments.js';
 import { sharedCardViews } from './attachments/ticket-files.js';
+import { issuesOfTicket } from '../store/issue-links.js';
 import type { CardRenderer } from '../workers/delivery.js';
 import type { AccessPolicy, ConversationSeen } from './access.js';
 
@@ -59,6 +60,8 @@ function customerFacts(ticket: Ticket, facts: CrmFacts | undefined): NonNullable
 export class TicketCards implements CardRenderer {
   /** The Assign picker's agents, read at most every few seconds rather than for every card. */
   private agents: { list: Array<{ id: number; name: string }>; until: number } | undefined;
+  /** Whether Linear or Jira is connected: agents' cards then list linked issues and offer "Create issue". */
+  issueTrackers = false;
 
   constructor(
     private readonly db: Db,
@@ -102,6 +105,7 @@ export class TicketCards implements CardRenderer {
       ...(audience === 'agent' ? { customer: customerFacts(ticket, facts) } : {}),
       ...(audience === 'agent' && ticket.source === 'email' ? { mail: await this.mailFlags(ticket.id) } : {}),
       files: sharedCardViews(await listTicketAttachments(this.db, ticketId, { includeInternal: audience === 'agent' })),
+      ...(audience === 'agent' && this.issueTrackers ? { issues: { linked: await issuesOfTicket(this.db, ticketId), canCreate: true } } : {}),
       now: this.clock(),
     };
   }

@@ -500,6 +500,44 @@ export interface IntegrationPostTable {
   created_at: number;
 }
 
+/** An engineering issue (Linear, Jira) linked to tickets, as the desk last saw it. */
+export interface TrackedIssueTable {
+  tracker: string;
+  issue_key: string;
+  title: string;
+  url: string;
+  /** The tracker's own name for the state ("In Review", "Done"). */
+  state: string;
+  /** todo | started | done | canceled: what the status map keys on when no state name matches. */
+  state_category: string;
+  updated_at: number;
+  last_polled_at: number | null;
+}
+
+export interface IssueLinkTable {
+  ticket_id: number;
+  tracker: string;
+  issue_key: string;
+  linked_by: number | null;
+  linked_at: number;
+}
+
+/** A comment carried between a tracker and a ticket: `to-ticket` or `to-tracker`. */
+export interface SyncedCommentTable {
+  tracker: string;
+  comment_id: string;
+  ticket_id: number;
+  direction: string;
+  created_at: number;
+}
+
+/** A tracker webhook delivery seen (its replay is refused). */
+export interface TrackerDeliveryTable {
+  tracker: string;
+  delivery_id: string;
+  received_at: number;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -533,6 +571,10 @@ export interface Tables {
   ticket_search: TicketSearchTable;
   event_deliveries: EventDeliveryTable;
   integration_posts: IntegrationPostTable;
+  tracked_issues: TrackedIssueTable;
+  issue_links: IssueLinkTable;
+  synced_comments: SyncedCommentTable;
+  tracker_deliveries: TrackerDeliveryTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

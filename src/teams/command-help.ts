@@ -35,6 +35,8 @@ const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'reply <ref> <text>', description: 'Public reply to the requester (by email for email tickets; counts as first response).' },
   { usage: 'tier <ref> <tier> [why]', description: 'Set the customer tier (and so the SLA) by hand, e.g. tier INC-1042 vip.' },
   { usage: 'files <ref> · file <ref> <n>', description: 'A ticket’s files as links for you alone, or one sent to you (personal chat); files sent with new, reply or note are kept.' },
+  { usage: 'link <ref> <issue> · unlink <ref> <issue>', description: 'Link a Linear or Jira issue (ENG-123, or paste its URL) to a ticket; its state shows on the card and comes back to the ticket.' },
+  { usage: 'issues <ref>', description: 'The issues a ticket links, with their state.' },
   { usage: 'whois <email>', description: 'Who someone is in HubSpot: company, tier, owner, open deals.' },
   { usage: 'report · report mine', description: 'SLA met by priority and tier (7 and 30 days) and the open-ticket trend, for the team or you.' },
   { usage: 'help', description: 'Show this list.' },

@@ -30,6 +30,8 @@ import { commandsFor } from './command-help.js';
 import type { Where } from './turn.js';
 import { integrationsCard } from '../cards/integrations-card.js';
 import type { IntegrationDirectory } from '../services/integrations.js';
+import type { IssueLinks } from '../services/issue-links.js';
+import type { Visibility } from '../store/timeline.js';
 
 /**
  * Carries out a command for an actor: the one place where typed commands and card buttons meet the
@@ -72,10 +74,17 @@ export interface RunnerDeps {
   defaultTier?: string;
   /** A ticket's files, for its history. */
   files?: Pick<TicketFiles, 'list'>;
+  /** Linked Linear/Jira issues, when a tracker is connected. */
+  issues?: Pick<IssueLinks, 'link' | 'unlink' | 'create' | 'ticketCommented' | 'configured' | 'projects'>;
 }
 
 export class CommandRunner {
   constructor(private readonly deps: RunnerDeps) {}
+
+  /** Linked Linear/Jira issues, when a tracker is connected (the Create issue dialog uses them). */
+  get issues(): RunnerDeps['issues'] {
+    return this.deps.issues;
+  }
 
   async run(actor: Actor, command: Command, where: Where, helpers: TurnHelpers, surface: 'chat' | 'card' = 'chat'): Promise<Reply> {
     const ctx = { actor, surface };
@@ -141,9 +150,20 @@ export class CommandRunner {
         return result.ok ? good(result.notice) : warn(capitalize(result.reason));
       }
       case 'note':
-        return this.outcome(await this.deps.tickets.comment(ctx, ref!, command.text, 'internal'));
+        return this.outcome(await this.comment(ctx, ref!, command.text, 'internal'));
       case 'reply':
-        return this.outcome(await this.deps.tickets.comment(ctx, ref!, command.text, 'public'));
+        return this.outcome(await this.comment(ctx, ref!, command.text, 'public'));
+      case 'link':
+      case 'unlink': {
+        if (!this.deps.issues) return warn('No issue tracker is connected (set LINEAR_API_KEY, or JIRA_BASE_URL with JIRA_EMAIL and JIRA_API_TOKEN).');
+        return this.outcome(command.kind === 'link' ? await this.deps.issues.link(ctx, ref!, command.issue) : await this.deps.issues.unlink(ctx, ref!, command.issue));
+      }
+      case 'issues': {
+        const found = await this.ticketFor(actor, ref!, 'status');
+        if (!found.ok) return warn(capitalize(found.reason));
+        // The ticket's card lists its linked issues with their state and links.
+        return this.show(actor, ref!, where);
+      }
       case 'setup':
         return this.setup(actor, command.what, where, helpers);
       case 'tier':
@@ -274,6 +294,16 @@ export class CommandRunner {
     if (!found.ok) return found;
     const refused = ticketRefusal(callerOf(actor), action, id, found.value);
     return refused ? { ok: false, reason: refused, denied: true } : found;
+  }
+
+  /**
+   * A note or reply, then (when comments go both ways) the same text on the ticket's linked issues:
+   * after the change is committed, so a tracker that is down never loses the ticket's own change.
+   */
+  async comment(ctx: { actor: Actor; surface: 'chat' | 'card' }, id: number, text: string, visibility: Visibility): Promise<Result<Ticket>> {
+    const result = await this.deps.tickets.comment(ctx, id, text, visibility);
+    if (result.ok) await this.deps.issues?.ticketCommented(ctx.actor, result.value, text.trim());
+    return result;
   }
 
   /** A status change from the card's Status picker (its values are checked by the caller). */

@@ -19,6 +19,7 @@ import * as mailSendStarted from './2026-11-22T16-00-00-mail-send-started.js';
 import * as ticketSearch from './2026-11-22T17-00-00-ticket-search.js';
 import * as ticketAttachments from './2026-11-22T18-00-00-ticket-attachments.js';
 import * as eventDeliveries from './2026-11-22T19-00-00-event-deliveries.js';
+import * as issueLinks from './2026-11-22T20-00-00-issue-links.js';
 import * as attachmentScans from './2026-11-22T22-00-00-attachment-scans.js';
 
 /**
@@ -46,5 +47,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T17-00-00-ticket-search': ticketSearch,
   '2026-11-22T18-00-00-ticket-attachments': ticketAttachments,
   '2026-11-22T19-00-00-event-deliveries': eventDeliveries,
+  '2026-11-22T20-00-00-issue-links': issueLinks,
   '2026-11-22T22-00-00-attachment-scans': attachmentScans,
 };

@@ -10,6 +10,7 @@ import type { Result } from '../../services/result.js';
 import { callerOf } from '../turn.js';
 import { whereOf } from './messages.js';
 import type { TurnServices } from './turn-services.js';
+import { openIssueDialog, submitIssueDialog } from './issue-dialog.js';
 
 /**
  * Dialogs: `task/fetch` opens one (reply, internal note, resolve with a note, new ticket), `task/submit`
@@ -27,7 +28,7 @@ import type { TurnServices } from './turn-services.js';
 /** What a handler returns to teams-ai: a dialog to show, a message to show, or null to close. */
 type Answer = DialogInfo | string | null;
 
-const TEXT_KINDS: Record<Exclude<DialogVerb, typeof DIALOG_VERBS.newTicket>, { kind: TextDialogKind; action: TicketAction }> = {
+const TEXT_KINDS: Record<Exclude<DialogVerb, typeof DIALOG_VERBS.newTicket | typeof DIALOG_VERBS.createIssue>, { kind: TextDialogKind; action: TicketAction }> = {
   [DIALOG_VERBS.reply]: { kind: 'reply', action: 'comment' },
   [DIALOG_VERBS.note]: { kind: 'note', action: 'note' },
   [DIALOG_VERBS.resolve]: { kind: 'resolve', action: 'status' },
@@ -71,6 +72,7 @@ export async function openDialog(context: TurnContext, deps: TurnServices, verb:
   const actor = await deps.actors.identify(callerOf(context.activity));
   if (actor.role === 'outsider') return NOT_FOR_OUTSIDERS;
   if (verb === DIALOG_VERBS.newTicket) return newTicketDialog({ priorities: deps.access.prioritiesFor(actor) });
+  if (verb === DIALOG_VERBS.createIssue) return openIssueDialog(context, deps, raw);
   const parsed = opening.safeParse(raw ?? {});
   if (!parsed.success) return unusable(context, deps, verb, parsed.error);
   const { kind, action } = TEXT_KINDS[verb];
@@ -84,6 +86,7 @@ export async function submitDialog(context: TurnContext, deps: TurnServices, ver
   const actor = await deps.actors.identify(callerOf(context.activity));
   if (actor.role === 'outsider') return NOT_FOR_OUTSIDERS;
   if (verb === DIALOG_VERBS.newTicket) return submitNewTicket(context, deps, actor, raw);
+  if (verb === DIALOG_VERBS.createIssue) return submitIssueDialog(context, deps, raw);
 
   const parsed = textSubmit.safeParse(raw ?? {});
   if (!parsed.success) return unusable(context, deps, verb, parsed.error);
@@ -102,7 +105,7 @@ export async function submitDialog(context: TurnContext, deps: TurnServices, ver
   const result =
     kind === 'resolve'
       ? await deps.tickets.changeStatus(ctx, id, 'resolved', text)
-      : await deps.tickets.comment(ctx, id, text, kind === 'note' ? 'internal' : 'public');
+      : await deps.runner.comment(ctx, id, text, kind === 'note' ? 'internal' : 'public');
   if (result.ok) {
     deps.logger.debug({ verb, ticket: result.value.reference, activityId: context.activity.id }, 'dialog submitted');
     return null;
