@@ -19,6 +19,7 @@ import * as mailSendStarted from './2026-11-22T16-00-00-mail-send-started.js';
 import * as ticketSearch from './2026-11-22T17-00-00-ticket-search.js';
 import * as ticketAttachments from './2026-11-22T18-00-00-ticket-attachments.js';
 import * as eventDeliveries from './2026-11-22T19-00-00-event-deliveries.js';
+import * as attachmentStore from './2026-11-22T21-00-00-attachment-store.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T17-00-00-ticket-search': ticketSearch,
   '2026-11-22T18-00-00-ticket-attachments': ticketAttachments,
   '2026-11-22T19-00-00-event-deliveries': eventDeliveries,
+  '2026-11-22T21-00-00-attachment-store': attachmentStore,
 };
