@@ -46,6 +46,8 @@ import { mailOutboxDepth } from './store/mail.js';
 import { escalationCounts, openTicketCounts, slaEventCounts } from './store/reports.js';
 import { randomBytes } from 'node:crypto';
 import { TicketFiles } from './services/attachments/ticket-files.js';
+import { AttachmentStores } from './services/attachments/stores.js';
+import { openAttachmentStores } from './integrations/storage/open.js';
 import { buildTargets } from './integrations/notify/build-targets.js';
 import { SlackApi } from './integrations/slack/client.js';
 import { SlackEndpoint } from './http/slack.js';
@@ -213,10 +215,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Files on tickets (Teams files, email attachments) and their signed download links. Without
     // ATTACHMENT_LINK_SECRET a random secret is used: links die with this process (documented).
     let publicUrl = config.files.publicUrl;
+    // Attachment contents: new ones go to ATTACHMENT_STORE; any store with settings is read from.
+    const opened = openAttachmentStores(config.files.store, db, clock);
+    const attachmentStores = new AttachmentStores(db, opened.primary, opened.all);
     const files = new TicketFiles({
       db,
       actors,
-      limits: { attachmentMaxBytes: config.mail.attachmentMaxBytes, attachmentDir: config.mail.attachmentDir },
+      limits: { attachmentMaxBytes: config.mail.attachmentMaxBytes, attachmentDir: config.mail.attachmentDir, stores: attachmentStores },
       links: { secret: config.files.linkSecret ? Buffer.from(config.files.linkSecret, 'utf8') : randomBytes(32), ttlMs: config.files.linkTtlMs, baseUrl: () => publicUrl ?? '' },
       logger: logger.child({ part: 'files' }),
       clock,
@@ -271,6 +276,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           reopenWindowMs: config.mail.reopenWindowMs,
           attachmentMaxBytes: config.mail.attachmentMaxBytes,
           attachmentDir: config.mail.attachmentDir,
+          stores: attachmentStores,
         },
         logger: logger.child({ worker: 'mail-intake' }),
         clock,
@@ -367,7 +373,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         : {}),
     });
 
-    const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock }) : undefined;
+    const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock, stores: attachmentStores }) : undefined;
     await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
     if (!publicUrl) {
