@@ -93,6 +93,8 @@ export interface RunningService {
   readonly tickets: TicketService;
   readonly health: HealthChecks;
   readonly retention: Retention | undefined;
+  /** Attachment contents: the store new files go to, and every store with settings (read from). */
+  readonly attachmentStores: AttachmentStores;
   readonly metrics: Metrics;
   /** CRM enrichment, when HubSpot is configured. */
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
@@ -420,6 +422,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       health,
       metrics,
       retention,
+      attachmentStores,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');

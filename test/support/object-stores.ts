@@ -92,3 +92,13 @@ export async function startS3rver(bucket = 'desk-attachments'): Promise<RunningS
     },
   };
 }
+
+/** The bytes a service keeps for an attachment row, read back through its store (or the row, for old rows). */
+export async function storedBytes(service: { attachmentStores: import('../../src/services/attachments/stores.js').AttachmentStores }, row: { store: string | null; content_key: string | null; content?: Uint8Array | null }): Promise<Buffer | null> {
+  if (!row.store || !row.content_key) return row.content ? Buffer.from(row.content) : null;
+  const body = await service.attachmentStores.get(row.store as 'database')?.get(row.content_key);
+  if (!body) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}

@@ -97,11 +97,18 @@ export class TicketFiles {
         // Counted on the way: Teams does not say how large a file is, and one too large is still listed with its size.
         let seen = 0;
         const source = await file.open();
+        const max = this.deps.limits.attachmentMaxBytes;
         const stream = Readable.from(
           (async function* () {
-            for await (const chunk of source as AsyncIterable<Buffer>) {
-              seen += chunk.length;
-              yield chunk;
+            const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+            for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+              seen += next.value.length;
+              if (seen > max) {
+                // The store stops at the limit; the rest is read and counted (not kept) first, so the
+                // file is still listed with its real size.
+                for (let rest = await chunks.next(); !rest.done; rest = await chunks.next()) seen += rest.value.length;
+              }
+              yield next.value;
             }
           })(),
         );
