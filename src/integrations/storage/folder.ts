@@ -59,6 +59,7 @@ export class FolderStore implements AttachmentStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    if (!isContentKey(key)) return false;
     return stat(this.pathOf(key)).then(
       () => true,
       () => false,
@@ -66,6 +67,7 @@ export class FolderStore implements AttachmentStore {
   }
 
   async delete(key: string): Promise<void> {
+    if (!isContentKey(key)) return;
     await unlink(this.pathOf(key)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
