@@ -171,7 +171,7 @@ export interface AttachmentStoreConfig {
   /** ATTACHMENT_DIR: the folder store, when set. */
   dir: string | undefined;
   azure: { connectionString?: string; accountUrl?: string; accountName?: string; accountKey?: string; container: string } | null;
-  s3: { bucket: string; region: string; endpoint?: string; forcePathStyle: boolean } | null;
+  s3: { bucket: string; region: string; endpoint?: string; forcePathStyle: boolean; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } } | null;
 }
 
 /** SharePoint Online (commercial, GCC High, DoD, China): where Teams keeps chat files. */
@@ -525,7 +525,17 @@ export function parseConfig(env: Env): ConfigResult {
               ? { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_STORAGE_CONTAINER }
               : { accountUrl: e.AZURE_STORAGE_ACCOUNT_URL!, accountName: e.AZURE_STORAGE_ACCOUNT_NAME!, accountKey: e.AZURE_STORAGE_ACCOUNT_KEY!, container: e.AZURE_STORAGE_CONTAINER }
             : null,
-        s3: e.S3_BUCKET ? { bucket: e.S3_BUCKET, region: e.S3_REGION, ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}), forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true' } : null,
+        s3: e.S3_BUCKET
+          ? {
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+              ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}),
+              forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+              // The SDK's own chain reads these from the process; given here, the keys in this
+              // configuration win (and the rest of the chain: profiles, roles, applies otherwise).
+              ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
+            }
+          : null,
       },
     },
   };

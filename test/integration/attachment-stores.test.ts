@@ -199,3 +199,128 @@ describe('streaming a 200 MB file', () => {
     }
   }, 240_000);
 });
+
+describe.each([
+  { name: 'azure', env: () => ({ ATTACHMENT_STORE: 'azure', AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, AZURE_STORAGE_CONTAINER: `d${randomBytes(6).toString('hex')}` }) },
+  { name: 's3', env: () => s3.env },
+])('the desk with ATTACHMENT_STORE=$name', ({ env }) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ mail: true, env: { ...env(), RETENTION_DAYS: '30', ATTACHMENT_LINK_SECRET: SECRET } });
+  });
+  afterAll(() => h?.stop());
+  const db = () => h.service.database.db;
+
+  /** A signed desk link to an email attachment, for the ticket's requester. */
+  async function linkTo(name: string, expiresIn = 600): Promise<string> {
+    const row = await db().selectFrom('mail_attachments').innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id').select(['mail_attachments.id as id', 'tickets.requester_id as requester']).where('name', '=', name).executeTakeFirstOrThrow();
+    const key = `e${row.id}`;
+    return `${h.service.url}/api/attachments/${key}?${linkQuery({ key, audience: Number(row.requester), expiresAt: Math.floor(Date.now() / 1000) + expiresIn }, Buffer.from(SECRET))}`;
+  }
+
+  it('keeps identical files once, redirects a good link to a one-minute URL of the store that serves the bytes as a download, refuses bad links, and answers 410 after retention while the shared copy stays', async () => {
+    const report = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(64 * 1024)]);
+    // The same PDF twice, on two tickets; and an "image" that is really an executable.
+    const exe = Buffer.alloc(512);
+    exe.write('MZ', 0, 'latin1');
+    exe.writeUInt32LE(0x80, 0x3c);
+    exe.write('PE\0\0', 0x80, 'latin1');
+    await h.graph.deliver(composeEml({ from: 'pia@fabrikam.example', subject: 'First', text: 'x', attachments: [{ name: 'report.pdf', type: 'application/pdf', content: report }, { name: 'screenshot.png', type: 'image/png', content: exe }] }));
+    await h.graph.deliver(composeEml({ from: 'ola@fabrikam.example', subject: 'Second', text: 'x', attachments: [{ name: 'report-copy.pdf', type: 'application/pdf', content: report }] }));
+    await h.syncMail();
+
+    const rows = await db().selectFrom('mail_attachments').selectAll().orderBy('id').execute();
+    expect(rows.map((r) => [r.name, r.store, r.content_key, r.content_type, r.declared_type, r.sniffed_type])).toEqual([
+      ['report.pdf', env().ATTACHMENT_STORE, sha256(report), 'application/pdf', 'application/pdf', 'application/pdf'],
+      ['screenshot.png', env().ATTACHMENT_STORE, sha256(exe), 'application/x-msdownload', 'image/png', 'application/x-msdownload'],
+      ['report-copy.pdf', env().ATTACHMENT_STORE, sha256(report), 'application/pdf', 'application/pdf', 'application/pdf'],
+    ]);
+    const store = h.service.attachmentStores.primary;
+
+    const redirect = await fetch(await linkTo('report.pdf'), { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('cache-control')).toBe('no-store');
+    const signed = redirect.headers.get('location')!;
+    expect(signed.startsWith(h.service.url)).toBe(false);
+    const fromStore = await fetch(signed);
+    expect(fromStore.status).toBe(200);
+    expect(fromStore.headers.get('content-disposition')).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
+    expect(fromStore.headers.get('content-type')).toBe('application/pdf');
+    expect(Buffer.from(await fromStore.arrayBuffer()).equals(report)).toBe(true);
+    // The executable is served as what it is, as a download.
+    const exeAnswer = await fetch(await linkTo('screenshot.png'));
+    expect(exeAnswer.headers.get('content-type')).toBe('application/x-msdownload');
+    expect(exeAnswer.headers.get('content-disposition')).toMatch(/^attachment;/);
+
+    // The desk's checks come first: a tampered or expired link never reaches the store.
+    expect((await fetch((await linkTo('report.pdf')).replace(/sig=[^&]+/, `sig=${'A'.repeat(43)}`), { redirect: 'manual' })).status).toBe(403);
+    expect((await fetch(await linkTo('report.pdf', -10), { redirect: 'manual' })).status).toBe(403);
+
+    // Retention purges the first ticket: its link answers 410, but the copy the second ticket names stays.
+    const first = await db().selectFrom('tickets').select('id').where('subject', '=', 'First').executeTakeFirstOrThrow();
+    await db().updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).where('id', '=', first.id).execute();
+    expect(await h.service.retention!.purge()).toBe(2);
+    expect((await fetch(await linkTo('report.pdf'), { redirect: 'manual' })).status).toBe(410);
+    expect(await store.exists(sha256(report))).toBe(true);
+    expect(await store.exists(sha256(exe))).toBe(false);
+    const copy = await fetch(await linkTo('report-copy.pdf'));
+    expect(Buffer.from(await copy.arrayBuffer()).equals(report)).toBe(true);
+  }, 60_000);
+});
+
+describe('npm run attachments -- migrate, while the service runs', () => {
+  it('moves files from the database to a folder and then to S3, each download working before, during and after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-migrate-'));
+    // The service keeps new files in the database and has the folder's and S3's settings, so it reads
+    // rows wherever the migration has put them.
+    const h = await startHarness({ mail: true, env: { ...s3.env, ATTACHMENT_STORE: 'database', ATTACHMENT_DIR: dir, ATTACHMENT_LINK_SECRET: SECRET } });
+    try {
+      const files = Array.from({ length: 6 }, (_, i) => ({ name: `log-${i}.txt`, type: 'text/plain', content: Buffer.concat([Buffer.from(`line ${i}\n`), randomBytes(40 * 1024)]) }));
+      await h.graph.deliver(composeEml({ from: 'pia@fabrikam.example', subject: 'Logs', text: 'x', attachments: files }));
+      await h.syncMail();
+      const rows = await h.service.database.db.selectFrom('mail_attachments').innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id').select(['mail_attachments.id as id', 'name', 'tickets.requester_id as requester']).orderBy('mail_attachments.id').execute();
+      const links = rows.map((r) => `${h.service.url}/api/attachments/e${r.id}?${linkQuery({ key: `e${r.id}`, audience: Number(r.requester), expiresAt: Math.floor(Date.now() / 1000) + 600 }, Buffer.from(SECRET))}`);
+      const downloadAll = async () => {
+        for (const [i, link] of links.entries()) {
+          const response = await fetch(link);
+          expect(response.status).toBe(200);
+          expect(Buffer.from(await response.arrayBuffer()).equals(files[i]!.content)).toBe(true);
+        }
+      };
+      expect(rows).toHaveLength(files.length);
+      await downloadAll();
+
+      const stores = h.service.attachmentStores;
+      for (const to of ['folder', 's3'] as const) {
+        const lines: string[] = [];
+        // Downloads keep going while the rows move.
+        let downloading = true;
+        const during = (async () => {
+          let rounds = 0;
+          while (downloading || rounds === 0) {
+            await downloadAll();
+            rounds++;
+          }
+          return rounds;
+        })();
+        const report = await migrateAttachments({ db: h.service.database.db, stores, target: stores.get(to)!, batch: 2, progress: (l) => lines.push(l) });
+        downloading = false;
+        expect(await during).toBeGreaterThan(0);
+        expect(report).toMatchObject({ moved: files.length, failed: [] });
+        expect(lines.filter((l) => l.startsWith('moved '))).toHaveLength(files.length);
+        const after = await h.service.database.db.selectFrom('mail_attachments').select(['store', 'content', 'content_key']).execute();
+        expect(after.every((r) => r.store === to && r.content === null)).toBe(true);
+        await downloadAll();
+        // Idempotent: a second run finds nothing to move.
+        expect(await migrateAttachments({ db: h.service.database.db, stores, target: stores.get(to)! })).toMatchObject({ moved: 0, failed: [] });
+      }
+      // Nothing left behind in the stores moved out of.
+      expect(await h.service.database.db.selectFrom('attachment_blobs').select('key').execute()).toEqual([]);
+      expect(readdirSync(dir)).toEqual([]);
+      expect((await storedBytes(h.service, (await h.service.database.db.selectFrom('mail_attachments').selectAll().orderBy('id').executeTakeFirstOrThrow())))!.equals(files[0]!.content)).toBe(true);
+    } finally {
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -22,7 +22,7 @@ export interface S3Settings {
   endpoint?: string;
   forcePathStyle: boolean;
   /** Only for tests against a local server; production uses the SDK's default chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 const PART_BYTES = 5 * 1024 * 1024;
@@ -36,7 +36,8 @@ export class S3Store implements AttachmentStore {
       region: settings.region,
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
       forcePathStyle: settings.forcePathStyle,
-      ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      // A copy: the SDK marks the object it is given, and the configuration's is frozen.
+      ...(settings.credentials ? { credentials: { ...settings.credentials } } : {}),
       // Checksums only where S3 requires them: compatible servers that predate the SDK's default
       // CRC32 trailers (aws-chunked uploads) would otherwise store the framing with the bytes.
       // https://docs.aws.amazon.com/sdkref/latest/guide/feature-dataintegrity.html
