@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDoctor } from '../../scripts/lib/doctor.js';
 import { linkQuery } from '../../src/domain/attachment-links.js';
 import { AzureBlobStore } from '../../src/integrations/storage/azure-blob.js';
 import { DatabaseStore } from '../../src/integrations/storage/database.js';
@@ -99,7 +100,8 @@ describe.each(subjects)('the $name attachment store', (subject) => {
   it('keeps bytes under their SHA-256, once for identical files, streams them back, and deletes them', async () => {
     const { store, objects, close } = await subject.open();
     try {
-      const bytes = randomBytes(3 * 1024 * 1024 + 17);
+      // Larger than a multipart part (S3: 5 MiB) and a block (Azure: 4 MiB), so those paths run too.
+      const bytes = randomBytes(11 * 1024 * 1024 + 17);
       // In uneven chunks, as a network download arrives.
       const chunks = (b: Buffer) => Readable.from([b.subarray(0, 1000), b.subarray(1000, 2_000_000), b.subarray(2_000_000)]);
       const first = await store.put(chunks(bytes), { maxBytes: 10 * 1024 * 1024 });
@@ -323,4 +325,30 @@ describe('npm run attachments -- migrate, while the service runs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('npm run doctor', () => {
+  it('checks the attachment store with a real round trip, and says what to fix when it fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-doctor-store-'));
+    try {
+      const base = { DATABASE_URL: `sqlite:${join(dir, 'desk.db')}` };
+      const row = async (env: Record<string, string>) => (await runDoctor({ ...base, ...env }, { root: dir, appEnv: 'dev', timeoutMs: 10_000 })).find((r) => r.check === 'attachment store')!;
+      expect(await row({ ATTACHMENT_STORE: 'azure', AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, AZURE_STORAGE_CONTAINER: 'doctor' })).toMatchObject({ ok: true, detail: expect.stringContaining('wrote, read back and deleted a test object; signed URLs can be made') });
+      expect(await row(s3.env)).toMatchObject({ ok: true });
+      // Nothing is left of the probe.
+      const client = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('doctor');
+      const left: string[] = [];
+      for await (const blob of client.listBlobsFlat()) left.push(blob.name);
+      expect(left).toEqual([]);
+      const missing = await row({ ...s3.env, S3_BUCKET: 'no-such-bucket' });
+      expect(missing).toMatchObject({ ok: false, fix: expect.stringContaining('S3_BUCKET (it must exist)') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses a store without its settings, naming the variable', async () => {
+    const rows = await runDoctor({ ATTACHMENT_STORE: 's3' }, { root: tmpdir(), appEnv: 'dev' });
+    expect(rows[0]).toMatchObject({ check: 'configuration', ok: false, detail: expect.stringContaining('S3_BUCKET: required when ATTACHMENT_STORE is s3') });
+  });
 });

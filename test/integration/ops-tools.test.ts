@@ -35,6 +35,7 @@ describe('npm run doctor', () => {
       ['mailbox (Graph)', true],
       ['HubSpot', true],
       ['notification rules', true],
+      ['attachment store', true],
       ['app package', true],
     ]);
     expect(formatDoctor(rows)).toMatch(/✓ mailbox \(Graph\) +support@contoso\.example reachable[\s\S]*All good\./);

@@ -73,15 +73,16 @@ export class Measure extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private head: Buffer[] = [];
   private headBytes = 0;
-  size = 0;
+  // Not named `size`: lib-storage's Upload reads a Body's `size` as its total length.
+  private bytesSeen = 0;
 
   constructor(private readonly maxBytes: number) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
+    this.bytesSeen += chunk.length;
+    if (this.bytesSeen > this.maxBytes) {
       done(new AttachmentTooLarge(this.maxBytes));
       return;
     }
@@ -97,6 +98,6 @@ export class Measure extends Transform {
   /** After the stream ended: the key, size and sniffed type (call once). */
   async result(): Promise<{ key: string; size: number; sniffedType: string | null }> {
     const sniffed = await fileTypeFromBuffer(Buffer.concat(this.head));
-    return { key: this.hash.digest('hex'), size: this.size, sniffedType: sniffed?.mime ?? null };
+    return { key: this.hash.digest('hex'), size: this.bytesSeen, sniffedType: sniffed?.mime ?? null };
   }
 }
