@@ -104,9 +104,9 @@ describe.each(subjects)('the $name attachment store', (subject) => {
       const bytes = randomBytes(11 * 1024 * 1024 + 17);
       // In uneven chunks, as a network download arrives.
       const chunks = (b: Buffer) => Readable.from([b.subarray(0, 1000), b.subarray(1000, 2_000_000), b.subarray(2_000_000)]);
-      const first = await store.put(chunks(bytes), { maxBytes: 10 * 1024 * 1024 });
+      const first = await store.put(chunks(bytes), { maxBytes: 16 * 1024 * 1024 });
       expect(first).toMatchObject({ key: sha256(bytes), size: bytes.length, created: true, sniffedType: null });
-      const second = await store.put(chunks(bytes), { maxBytes: 10 * 1024 * 1024 });
+      const second = await store.put(chunks(bytes), { maxBytes: 16 * 1024 * 1024 });
       expect(second).toMatchObject({ key: first.key, created: false });
       expect(await objects()).toEqual([first.key]);
       expect((await readAll(await store.get(first.key)))!.equals(bytes)).toBe(true);
