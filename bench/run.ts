@@ -1,3 +1,4 @@
+import { benchAttachments, reportAttachments } from './attachments.js';
 import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchBounceDetection, reportBounceDetection } from './mail-bounces.js';
@@ -31,6 +32,8 @@ const benches: Record<string, () => Promise<string>> = {
   search: async () => reportSearch(await benchSearch({ tickets: 100_000, durationMs: 3_000, concurrency: 4, rounds: 3 })),
   // Ticket events to 3 webhooks, PagerDuty and Slack: each once, within their limits, and the recording's CPU.
   notify: async () => reportNotify(await benchNotify({ tickets: 200, rounds: 3 })),
+  // Upload and download through each attachment store against a local disk copy, and RSS for 200 MB.
+  attachments: async () => reportAttachments(await benchAttachments({ fileMb: 64, rounds: 3, rssMb: 200 })),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 

@@ -174,6 +174,16 @@ export interface FilesConfig {
   downloadOrigins: readonly string[];
   /** The malware scanner (clamd over TCP); null → files are not scanned. */
   clamd: { host: string; port: number; timeoutMs: number } | null;
+  /** Where attachment contents go (ATTACHMENT_STORE), and every store this service has settings for (to read rows kept in any of them). */
+  store: AttachmentStoreConfig;
+}
+
+export interface AttachmentStoreConfig {
+  kind: 'database' | 'folder' | 'azure' | 's3';
+  /** ATTACHMENT_DIR: the folder store, when set. */
+  dir: string | undefined;
+  azure: { connectionString?: string; accountUrl?: string; accountName?: string; accountKey?: string; container: string } | null;
+  s3: { bucket: string; region: string; endpoint?: string; forcePathStyle: boolean; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } } | null;
 }
 
 /** SharePoint Online (commercial, GCC High, DoD, China): where Teams keeps chat files. */
@@ -218,7 +228,17 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'MAIL_MESSAGE_TIMEOUT', default: '60s', meaning: 'Longest one received email may take to be filed; one that fails or runs out twice (or was being read when the service died, twice) is quarantined: `npm run mail -- quarantine`.' },
   { name: 'MAIL_ACK_MAX_PER_HOUR_TOTAL', default: '200', meaning: 'Most acknowledgements the desk sends per hour to everyone together, so a flood of forged senders cannot use it for backscatter. Acknowledgements only ever go to senders the receiving server authenticated (SPF/DKIM/DMARC).' },
   { name: 'ATTACHMENT_MAX_BYTES', default: '10485760', meaning: 'Attachments up to this size are stored; larger ones are recorded with a link to the message in the mailbox.' },
-  { name: 'ATTACHMENT_DIR', default: '(in the database)', meaning: 'Folder for attachment contents. Unset → stored in the database.' },
+  { name: 'ATTACHMENT_DIR', default: '', meaning: 'Folder for attachment contents (the `folder` store): files named by the SHA-256 of their bytes, readable by the service\'s user only. Setting it without ATTACHMENT_STORE selects the folder store, as before.' },
+  { name: 'ATTACHMENT_STORE', default: '`database` (`folder` when ATTACHMENT_DIR is set)', meaning: 'Where attachment contents are kept: `database`, `folder` (ATTACHMENT_DIR), `azure` (Azure Blob Storage) or `s3` (Amazon S3 or an S3-compatible server). Identical files are kept once. Files already kept elsewhere stay readable as long as that store\'s settings are set; `npm run attachments -- migrate --to <store>` moves them.' },
+  { name: 'AZURE_STORAGE_CONNECTION_STRING', default: '', meaning: 'The storage account for `azure` (with AccountKey: the desk redirects downloads to 60-second SAS URLs). Or set AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY.' },
+  { name: 'AZURE_STORAGE_ACCOUNT_URL', default: '', meaning: 'Blob endpoint of the account (`https://<account>.blob.core.windows.net`), with AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY, instead of a connection string.' },
+  { name: 'AZURE_STORAGE_ACCOUNT_NAME', default: '', meaning: 'The storage account\'s name (with AZURE_STORAGE_ACCOUNT_URL).' },
+  { name: 'AZURE_STORAGE_ACCOUNT_KEY', default: '', meaning: 'An access key of the account (with AZURE_STORAGE_ACCOUNT_URL); signs the SAS URLs downloads are redirected to.' },
+  { name: 'AZURE_STORAGE_CONTAINER', default: 'desk-attachments', meaning: 'Blob container for attachments; created (private) when missing.' },
+  { name: 'S3_BUCKET', default: '', meaning: 'Bucket for `s3` (it must exist). Credentials come from the AWS SDK\'s default chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or the instance/container role. Downloads are redirected to 60-second presigned URLs.' },
+  { name: 'S3_REGION', default: 'us-east-1', meaning: 'The bucket\'s region.' },
+  { name: 'S3_ENDPOINT', default: '(Amazon S3)', meaning: 'Endpoint of an S3-compatible server (MinIO, Ceph, R2…), e.g. `https://s3.internal.example:9000`.' },
+  { name: 'S3_FORCE_PATH_STYLE', default: 'false', meaning: '`true` addresses the bucket in the path (`/bucket/key`), as most S3-compatible servers need.' },
   { name: 'PUBLIC_URL', default: '(the address it listens on)', meaning: 'Public HTTPS base URL of this service (the bot endpoint without `/api/messages`); signed download links for ticket files start with it.' },
   { name: 'ATTACHMENT_LINK_SECRET', default: '(random per start)', meaning: 'At least 32 characters that sign file download links (`openssl rand -base64 48`). Unset → a random secret each start: links stop working on restart and on other replicas, so set it when running more than one.' },
   { name: 'ATTACHMENT_LINK_TTL', default: '15m', meaning: 'How long a download link for a ticket file works (`5m`, `1h`; at most 24h). Links are made for one person when they ask, after checking they may see the ticket.' },
@@ -322,6 +342,16 @@ const schema = z.object({
   MAIL_ACK_MAX_PER_HOUR_TOTAL: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(100_000).default(200)),
   ATTACHMENT_MAX_BYTES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(150 * 1024 * 1024).default(10 * 1024 * 1024)),
   ATTACHMENT_DIR: optionalString,
+  ATTACHMENT_STORE: z.preprocess(emptyToUndefined, z.enum(['database', 'folder', 'azure', 's3'], { message: 'ATTACHMENT_STORE must be database, folder, azure or s3' }).optional()),
+  AZURE_STORAGE_CONNECTION_STRING: optionalString,
+  AZURE_STORAGE_ACCOUNT_URL: z.preprocess(emptyToUndefined, z.string().trim().url('AZURE_STORAGE_ACCOUNT_URL must be a URL such as https://contosodesk.blob.core.windows.net').optional()),
+  AZURE_STORAGE_ACCOUNT_NAME: optionalString,
+  AZURE_STORAGE_ACCOUNT_KEY: optionalString,
+  AZURE_STORAGE_CONTAINER: z.preprocess(emptyToUndefined, z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, 'AZURE_STORAGE_CONTAINER must be 3-63 lower-case letters, digits and single hyphens').default('desk-attachments')),
+  S3_BUCKET: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3_BUCKET must be a bucket name (3-63 lower-case letters, digits, dots and hyphens)').optional()),
+  S3_REGION: z.preprocess(emptyToUndefined, z.string().trim().default('us-east-1')),
+  S3_ENDPOINT: z.preprocess(emptyToUndefined, z.string().trim().url('S3_ENDPOINT must be a URL such as https://s3.internal.example:9000').optional()),
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'S3_FORCE_PATH_STYLE must be true or false' }).default('false')),
   PUBLIC_URL: z.preprocess(emptyToUndefined, z.string().trim().url('PUBLIC_URL must be a URL such as https://desk.contoso.com').optional()),
   ATTACHMENT_LINK_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'ATTACHMENT_LINK_SECRET must be at least 32 characters (openssl rand -base64 48)').optional()),
   ATTACHMENT_LINK_TTL: z.preprocess(emptyToUndefined, duration('ATTACHMENT_LINK_TTL', 10_000, 86_400_000).default('15m')),
@@ -430,6 +460,17 @@ export function parseConfig(env: Env): ConfigResult {
     problems.push('HUBSPOT_ACCESS_TOKEN: required when HUBSPOT_CLIENT_SECRET is set.');
   }
 
+  const storeKind = e.ATTACHMENT_STORE ?? (e.ATTACHMENT_DIR ? 'folder' : 'database');
+  const azureByKey = [e.AZURE_STORAGE_ACCOUNT_URL, e.AZURE_STORAGE_ACCOUNT_NAME, e.AZURE_STORAGE_ACCOUNT_KEY];
+  if (!e.AZURE_STORAGE_CONNECTION_STRING && azureByKey.some(Boolean) && !azureByKey.every(Boolean)) {
+    problems.push('AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY: set all three (or AZURE_STORAGE_CONNECTION_STRING instead).');
+  }
+  if (storeKind === 'folder' && !e.ATTACHMENT_DIR) problems.push('ATTACHMENT_DIR: required when ATTACHMENT_STORE is folder (a folder only the service\'s user can read).');
+  if (storeKind === 'azure' && !e.AZURE_STORAGE_CONNECTION_STRING && !azureByKey.every(Boolean)) {
+    problems.push('AZURE_STORAGE_CONNECTION_STRING: required when ATTACHMENT_STORE is azure (or AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY).');
+  }
+  if (storeKind === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required when ATTACHMENT_STORE is s3 (with S3_REGION, and S3_ENDPOINT for an S3-compatible server).');
+
   if (problems.length > 0 || typeof database === 'string') return { ok: false, problems };
 
   const allowedTenants = e.ALLOWED_TENANT_IDS.includes('*') ? [] : e.ALLOWED_TENANT_IDS.length > 0 ? e.ALLOWED_TENANT_IDS : e.BOT_TENANT_ID ? [e.BOT_TENANT_ID] : [];
@@ -517,6 +558,27 @@ export function parseConfig(env: Env): ConfigResult {
       publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
       downloadOrigins: e.TEAMS_FILE_HOSTS.length > 0 ? e.TEAMS_FILE_HOSTS.map((u) => u.replace(/\/+$/, '').toLowerCase()) : SHAREPOINT_ORIGINS,
       clamd: clamd && 'host' in clamd ? { ...clamd, timeoutMs: e.CLAMD_TIMEOUT } : null,
+      store: {
+        kind: storeKind,
+        dir: e.ATTACHMENT_DIR,
+        azure:
+          e.AZURE_STORAGE_CONNECTION_STRING || azureByKey.every(Boolean)
+            ? e.AZURE_STORAGE_CONNECTION_STRING
+              ? { connectionString: e.AZURE_STORAGE_CONNECTION_STRING, container: e.AZURE_STORAGE_CONTAINER }
+              : { accountUrl: e.AZURE_STORAGE_ACCOUNT_URL!, accountName: e.AZURE_STORAGE_ACCOUNT_NAME!, accountKey: e.AZURE_STORAGE_ACCOUNT_KEY!, container: e.AZURE_STORAGE_CONTAINER }
+            : null,
+        s3: e.S3_BUCKET
+          ? {
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+              ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}),
+              forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+              // The SDK's own chain reads these from the process; given here, the keys in this
+              // configuration win (and the rest of the chain: profiles, roles, applies otherwise).
+              ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } } : {}),
+            }
+          : null,
+      },
     },
   };
   return { ok: true, config: deepFreeze(config) };

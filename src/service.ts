@@ -46,6 +46,8 @@ import { mailOutboxDepth } from './store/mail.js';
 import { escalationCounts, openTicketCounts, slaEventCounts } from './store/reports.js';
 import { randomBytes } from 'node:crypto';
 import { TicketFiles } from './services/attachments/ticket-files.js';
+import { AttachmentStores } from './services/attachments/stores.js';
+import { openAttachmentStores } from './integrations/storage/open.js';
 import { buildTargets } from './integrations/notify/build-targets.js';
 import { SlackApi } from './integrations/slack/client.js';
 import { SlackEndpoint } from './http/slack.js';
@@ -102,6 +104,8 @@ export interface RunningService {
   readonly tickets: TicketService;
   readonly health: HealthChecks;
   readonly retention: Retention | undefined;
+  /** Attachment contents: the store new files go to, and every store with settings (read from). */
+  readonly attachmentStores: AttachmentStores;
   readonly metrics: Metrics;
   /** CRM enrichment, when HubSpot is configured. */
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
@@ -254,10 +258,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // With a scanner, kept files wait for its verdict before anyone may download them.
     const clamd = config.files.clamd ? new ClamdClient(config.files.clamd) : undefined;
     let scanning: RunningService['scanning'];
+    // Attachment contents: new ones go to ATTACHMENT_STORE; any store with settings is read from.
+    const opened = openAttachmentStores(config.files.store, db, clock);
+    const attachmentStores = new AttachmentStores(db, opened.primary, opened.all);
     const files = new TicketFiles({
       db,
       actors,
-      limits: { attachmentMaxBytes: config.mail.attachmentMaxBytes, attachmentDir: config.mail.attachmentDir },
+      limits: { attachmentMaxBytes: config.mail.attachmentMaxBytes, attachmentDir: config.mail.attachmentDir, stores: attachmentStores },
       links: { secret: config.files.linkSecret ? Buffer.from(config.files.linkSecret, 'utf8') : randomBytes(32), ttlMs: config.files.linkTtlMs, baseUrl: () => publicUrl ?? '' },
       logger: logger.child({ part: 'files' }),
       clock,
@@ -326,6 +333,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           attachmentMaxBytes: config.mail.attachmentMaxBytes,
           attachmentDir: config.mail.attachmentDir,
           scanAttachments: clamd !== undefined,
+          stores: attachmentStores,
         },
         logger: logger.child({ worker: 'mail-intake' }),
         clock,
@@ -430,7 +438,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         : {}),
     });
 
-    const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock }) : undefined;
+    const retention = config.retentionDays ? new Retention({ database, days: config.retentionDays, logger: logger.child({ worker: 'retention' }), clock, stores: attachmentStores }) : undefined;
     await heartbeat.start();
     const address = await http.listen(config.http.port, config.http.host);
     if (!publicUrl) {
@@ -481,6 +489,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       health,
       metrics,
       retention,
+      attachmentStores,
       stop: () =>
         (stopping ??= (async () => {
           logger.info('shutting down: draining requests');

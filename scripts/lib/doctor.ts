@@ -15,6 +15,9 @@ import { openDatabase } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { botTokenProbe } from '../../src/teams/bot-token-probe.js';
 import { buildAppPackage, PackageError } from './app-package.js';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { openAttachmentStores } from '../../src/integrations/storage/open.js';
 
 /**
  * The checks behind `npm run doctor`: the configuration, then every configured peer for real (a token
@@ -100,6 +103,7 @@ export async function runDoctor(env: Record<string, string | undefined>, options
   }
 
   rows.push(...(await integrationRows(config, env, options.timeoutMs)));
+  rows.push(await attachmentStoreRow(config, options.timeoutMs));
 
   if (existsSync(join(options.root, 'appPackage', 'manifest.json'))) {
     rows.push(await check('app package', async () => {
@@ -177,4 +181,36 @@ export function formatDoctor(rows: DoctorRow[]): string {
   });
   const failed = rows.filter((r) => !r.ok).length;
   return `${lines.join('\n')}\n\n${failed === 0 ? 'All good.' : `${failed} problem(s) to fix.`}\n`;
+}
+
+/**
+ * ATTACHMENT_STORE for real: a tiny object of random bytes (so it can be no one's file) written,
+ * read back, compared and deleted. The database store is the database checked above.
+ */
+async function attachmentStoreRow(config: Config, timeoutMs?: number): Promise<DoctorRow> {
+  const kind = config.files.store.kind;
+  if (kind === 'database') return { check: 'attachment store', ok: true, detail: 'in the database (ATTACHMENT_STORE unset or database)' };
+  return check('attachment store', async () => {
+    const database = openDatabase(config.database);
+    try {
+      const { primary } = openAttachmentStores(config.files.store, database.db);
+      const probe = Buffer.concat([Buffer.from('service desk doctor probe '), randomBytes(16)]);
+      const put = await primary.put(Readable.from([probe]), { maxBytes: 1024 });
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of (await primary.get(put.key)) ?? []) chunks.push(Buffer.from(chunk as Uint8Array));
+        if (!Buffer.concat(chunks).equals(probe)) throw new Error('the object read back differs from the one written');
+        if (primary.signedUrl) await primary.signedUrl(put.key, { ttlMs: 60_000, contentDisposition: 'attachment', contentType: 'application/octet-stream' });
+      } finally {
+        await primary.delete(put.key);
+      }
+      return `${primary.describe()}: wrote, read back and deleted a test object${primary.signedUrl ? '; signed URLs can be made' : ''}`;
+    } finally {
+      await database.close();
+    }
+  }, kind === 'folder'
+    ? 'Check ATTACHMENT_DIR: the service\'s user must be able to create and write it.'
+    : kind === 'azure'
+      ? 'Check AZURE_STORAGE_CONNECTION_STRING (or the account URL, name and key): the key must be current and allow creating the container and its blobs.'
+      : 'Check S3_BUCKET (it must exist), S3_REGION, S3_ENDPOINT for a compatible server, and the AWS credentials (s3:PutObject, GetObject, DeleteObject on the bucket).', timeoutMs);
 }

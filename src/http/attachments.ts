@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response, Server } from 'restify';
+import { contentDisposition } from '../domain/attachment-types.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -8,12 +9,14 @@ import type { Logger } from '../logger.js';
  * made for (src/domain/attachment-links.ts; the checks are TicketFiles.open's). Browsers open these
  * links from a card or a chat message, so the signature is the credential: an attachment's key alone
  * gets a 403. The file is always a download (never rendered by the browser on our origin), streamed
- * from disk or the database.
+ * from the attachment store, or (stores with signed URLs: Azure Blob, S3) a redirect to a URL of the
+ * store that works for a minute.
  */
 
 export interface AttachmentDownloads {
   open(key: string, query: { aud: string | null; exp: string | null; sig: string | null }): Promise<
     | { status: 200; attachment: { name: string; contentType: string; size: number; storage: string }; body: Readable }
+    | { status: 302; location: string }
     | { status: 403 | 404 | 409 | 410; reason: string }
   >;
 }
@@ -27,6 +30,13 @@ export function registerAttachmentRoutes(server: Server, downloads: AttachmentDo
     const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
     const key = String(req.params.key ?? '').slice(0, 40);
     const outcome = await downloads.open(key, { aud: params.get('aud'), exp: params.get('exp'), sig: params.get('sig') });
+    if (outcome.status === 302) {
+      // The checks above passed: the store serves the bytes itself, through a URL that works for a
+      // minute (its own Content-Disposition: attachment and type). Never cached: it is personal.
+      res.writeHead(302, { Location: outcome.location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff' });
+      res.end();
+      return;
+    }
     if (outcome.status !== 200) {
       explained(res);
       logger.warn({ key, status: outcome.status, reason: outcome.reason }, 'attachment download refused');
@@ -54,13 +64,4 @@ export function registerAttachmentRoutes(server: Server, downloads: AttachmentDo
   });
 }
 
-/**
- * `attachment` with the name twice: plain ASCII for old clients, and RFC 8187's UTF-8 form for the
- * rest (RFC 6266 section 4.3: https://www.rfc-editor.org/rfc/rfc6266#section-4.3). Quotes, backslashes
- * and control characters never reach the header.
- */
-export function contentDisposition(name: string): string {
-  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '_').replace(/["\\%;]/g, '_') || 'file';
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
-}
+export { contentDisposition };

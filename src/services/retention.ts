@@ -2,16 +2,18 @@ import { unlink } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import { attachmentsOfLongClosedTickets, markContentPurged } from '../store/mail-attachments.js';
 import type { Database } from '../store/database.js';
+import type { AttachmentStores } from './attachments/stores.js';
 
 /**
  * Deletes the contents of attachments on tickets closed more than `days` ago (names, types and sizes
  * stay, so the timeline still says what was attached), in the database or in ATTACHMENT_DIR. Runs
- * every few hours; each run handles a bounded batch.
+ * every few hours; each run handles a bounded batch. Contents in an attachment store are shared by
+ * identical files, so an object is deleted only when no live row names it any more.
  */
 export class Retention {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: { database: Database; days: number; logger: Logger; clock?: () => number; intervalMs?: number }) {}
+  constructor(private readonly deps: { database: Database; days: number; logger: Logger; clock?: () => number; intervalMs?: number; stores?: AttachmentStores }) {}
 
   start(): void {
     const run = () => void this.purge().catch((error) => this.deps.logger.error({ err: error }, 'attachment retention failed; trying again later'));
@@ -31,6 +33,13 @@ export class Retention {
     const cutoff = now - this.deps.days * 86_400_000;
     const due = await attachmentsOfLongClosedTickets(db, cutoff, limit);
     for (const attachment of due) {
+      if (attachment.store && attachment.contentKey) {
+        // The row first: the object goes only when no other live row (the same file on an open
+        // ticket, say) still names it.
+        await markContentPurged(db, attachment, now);
+        await this.deps.stores?.release(attachment.store, attachment.contentKey);
+        continue;
+      }
       if (attachment.storage === 'file' && attachment.location) await unlink(attachment.location).catch(() => undefined);
       await markContentPurged(db, attachment, now);
     }

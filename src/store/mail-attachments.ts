@@ -20,6 +20,12 @@ export interface NewAttachment {
   location: string | null;
   /** `pending` when a scanner will look at it first; default `not_scanned`. */
   scanState?: 'pending' | 'not_scanned';
+  /** Where the contents are kept and their key there (src/integrations/storage/); absent for links and rows from before. */
+  store?: 'database' | 'folder' | 'azure' | 's3' | null;
+  contentKey?: string | null;
+  /** What the sender declared, and what the bytes show (contentType is the type served). */
+  declaredType?: string | null;
+  sniffedType?: string | null;
 }
 
 export async function addAttachments(db: Db, attachments: readonly NewAttachment[], now: number): Promise<void> {
@@ -39,6 +45,10 @@ export async function addAttachments(db: Db, attachments: readonly NewAttachment
         storage: a.storage,
         content: a.content,
         location: a.location,
+        store: a.store ?? null,
+        content_key: a.contentKey ?? null,
+        declared_type: a.declaredType ?? null,
+        sniffed_type: a.sniffedType ?? null,
         purged_at: null,
         created_at: now,
         scan_state: a.scanState ?? 'not_scanned',
@@ -80,8 +90,11 @@ export interface StoredContent {
   table: AttachmentTable;
   id: number;
   storage: 'database' | 'file';
-  /** The file's path, for contents kept in ATTACHMENT_DIR. */
+  /** The file's path, for contents kept in ATTACHMENT_DIR before the stores. */
   location: string | null;
+  /** The attachment store and key of the contents (null for rows from before the stores). */
+  store: 'database' | 'folder' | 'azure' | 's3' | null;
+  contentKey: string | null;
 }
 
 /**
@@ -97,14 +110,14 @@ export async function attachmentsOfLongClosedTickets(db: Db, closedBefore: numbe
     const rows = await db
       .selectFrom(t)
       .innerJoin('tickets', 'tickets.id', `${t}.ticket_id`)
-      .select([`${t}.id as id`, `${t}.storage as storage`, `${t}.location as location`])
+      .select([`${t}.id as id`, `${t}.storage as storage`, `${t}.location as location`, `${t}.store as store`, `${t}.content_key as content_key`])
       .where('tickets.status', '=', 'closed')
       .where('tickets.closed_at', '<', closedBefore)
       .where(`${t}.purged_at`, 'is', null)
       .where(`${t}.storage`, 'in', ['database', 'file'])
       .limit(limit - due.length)
       .execute();
-    due.push(...rows.map((r) => ({ table, id: Number(r.id), storage: r.storage as StoredContent['storage'], location: r.location })));
+    due.push(...rows.map((r) => ({ table, id: Number(r.id), storage: r.storage as StoredContent['storage'], location: r.location, store: r.store, contentKey: r.content_key })));
   }
   return due;
 }

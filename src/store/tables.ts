@@ -318,6 +318,12 @@ export interface MailAttachmentTable {
   content: Uint8Array | null;
   /** File path (storage 'file') or the mailbox URL to fetch it from (storage 'link'). */
   location: string | null;
+  /** Where the contents are (ATTACHMENT_STORE) and their SHA-256 key there; null for rows from before the stores and for links. */
+  store: 'database' | 'folder' | 'azure' | 's3' | null;
+  content_key: string | null;
+  /** The type the sender declared, and the one the bytes show (content_type is the one served). */
+  declared_type: string | null;
+  sniffed_type: string | null;
   purged_at: number | null;
   created_at: number;
   /** Malware scanning (CLAMD_HOST): see src/store/attachment-scans.ts. */
@@ -345,6 +351,12 @@ export interface TicketAttachmentTable {
   content: Uint8Array | null;
   /** File path (storage 'file') or the SharePoint/OneDrive address (storage 'link'). */
   location: string | null;
+  /** Where the contents are (ATTACHMENT_STORE) and their SHA-256 key there; null for rows from before the stores and for links. */
+  store: 'database' | 'folder' | 'azure' | 's3' | null;
+  content_key: string | null;
+  /** The type the sender declared, and the one the bytes show (content_type is the one served). */
+  declared_type: string | null;
+  sniffed_type: string | null;
   purged_at: number | null;
   created_at: number;
   /** Malware scanning (CLAMD_HOST): see src/store/attachment-scans.ts. */
@@ -568,6 +580,7 @@ export interface Tables {
   crm_state: CrmStateTable;
   replicas: ReplicaTable;
   ticket_attachments: TicketAttachmentTable;
+  attachment_blobs: AttachmentBlobTable;
   ticket_search: TicketSearchTable;
   event_deliveries: EventDeliveryTable;
   integration_posts: IntegrationPostTable;
@@ -584,3 +597,11 @@ export type ConversationReferenceRow = Selectable<ConversationReferenceTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type EventDeliveryRow = Selectable<EventDeliveryTable>;
 export type PersonRow = Selectable<PersonTable>;
+
+/** The database store's objects, in chunks of at most 1 MiB (src/integrations/storage/database.ts). */
+export interface AttachmentBlobTable {
+  key: string;
+  seq: number;
+  content: Uint8Array;
+  created_at: number;
+}

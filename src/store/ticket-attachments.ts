@@ -22,6 +22,11 @@ export interface TicketAttachment {
   storage: 'database' | 'file' | 'link';
   /** The file's path (storage 'file') or where the file lives (storage 'link'). */
   location: string | null;
+  /** The attachment store that has the contents, and their key there; null for links and rows from before the stores. */
+  store: 'database' | 'folder' | 'azure' | 's3' | null;
+  contentKey: string | null;
+  /** The bytes contradict the type the sender declared (contentType is then what they are). */
+  typeMismatch: boolean;
   /** Retention deleted the contents; the row stays so the ticket still says what was attached. */
   purged: boolean;
   createdAt: number;
@@ -43,6 +48,12 @@ export interface NewTicketAttachment {
   location: string | null;
   /** `pending` when a scanner will look at it first; default `not_scanned`. */
   scanState?: 'pending' | 'not_scanned';
+  /** Where the contents are kept and their key there (src/integrations/storage/); absent for links and rows from before. */
+  store?: 'database' | 'folder' | 'azure' | 's3' | null;
+  contentKey?: string | null;
+  /** What the sender declared, and what the bytes show (contentType is the type served). */
+  declaredType?: string | null;
+  sniffedType?: string | null;
 }
 
 export async function addTicketAttachments(db: Db, attachments: readonly NewTicketAttachment[], now: number): Promise<void> {
@@ -62,6 +73,10 @@ export async function addTicketAttachments(db: Db, attachments: readonly NewTick
         storage: a.storage,
         content: a.content,
         location: a.location,
+        store: a.store ?? null,
+        content_key: a.contentKey ?? null,
+        declared_type: a.declaredType ?? null,
+        sniffed_type: a.sniffedType ?? null,
         purged_at: null,
         created_at: now,
         scan_state: a.scanState ?? 'not_scanned',
@@ -74,12 +89,12 @@ export async function addTicketAttachments(db: Db, attachments: readonly NewTick
 export async function listTicketAttachments(db: Db, ticketId: number, options: { includeInternal: boolean }): Promise<TicketAttachment[]> {
   const mail = await db
     .selectFrom('mail_attachments')
-    .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
+    .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'store', 'content_key', 'declared_type', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
     .where('ticket_id', '=', ticketId)
     .execute();
   let teams = db
     .selectFrom('ticket_attachments')
-    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
+    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'store', 'content_key', 'declared_type', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
     .where('ticket_id', '=', ticketId);
   if (!options.includeInternal) teams = teams.where('visibility', '=', 'public');
   const all = [...mail.map(fromMailRow), ...(await teams.execute()).map(fromTeamsRow)];
@@ -94,14 +109,14 @@ export async function findTicketAttachment(db: Db, key: string): Promise<TicketA
   if (parsed.table === 'mail') {
     const row = await db
       .selectFrom('mail_attachments')
-      .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
+      .select(['id', 'ticket_id', 'name', 'content_type', 'size', 'storage', 'location', 'store', 'content_key', 'declared_type', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
       .where('id', '=', parsed.id)
       .executeTakeFirst();
     return row && row.ticket_id !== null ? fromMailRow(row) : undefined;
   }
   const row = await db
     .selectFrom('ticket_attachments')
-    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
+    .select(['id', 'ticket_id', 'origin', 'name', 'content_type', 'size', 'visibility', 'storage', 'location', 'store', 'content_key', 'declared_type', 'purged_at', 'created_at', 'scan_state', 'scan_verdict', 'scanned_at'])
     .where('id', '=', parsed.id)
     .executeTakeFirst();
   return row ? fromTeamsRow(row) : undefined;
@@ -125,15 +140,15 @@ export function parseKey(key: string): { table: 'mail' | 'teams'; id: number } |
   return { table: match[1] === 'e' ? 'mail' : 'teams', id: Number(match[2]) };
 }
 
-type MailRow = { id: number; ticket_id: number | null; name: string; content_type: string; size: number; storage: 'database' | 'file' | 'link'; location: string | null; purged_at: number | null; created_at: number; scan_state: ScanState; scan_verdict: string | null; scanned_at: number | null };
+type MailRow = { id: number; ticket_id: number | null; name: string; content_type: string; size: number; storage: 'database' | 'file' | 'link'; location: string | null; store: TicketAttachment['store']; content_key: string | null; declared_type: string | null; purged_at: number | null; created_at: number; scan_state: ScanState; scan_verdict: string | null; scanned_at: number | null };
 type TeamsRow = Omit<MailRow, 'ticket_id'> & { ticket_id: number; origin: NewTicketAttachment['origin']; visibility: 'public' | 'internal' };
 
 function fromMailRow(r: MailRow): TicketAttachment {
-  return { key: `e${r.id}`, ticketId: Number(r.ticket_id), origin: 'email', name: r.name, contentType: r.content_type, size: Number(r.size), visibility: 'public', storage: r.storage, location: r.location, purged: r.purged_at !== null, createdAt: Number(r.created_at), scan: scanOf(r) };
+  return { key: `e${r.id}`, ticketId: Number(r.ticket_id), origin: 'email', name: r.name, contentType: r.content_type, size: Number(r.size), visibility: 'public', storage: r.storage, location: r.location, store: r.store, contentKey: r.content_key, typeMismatch: r.declared_type !== null && r.declared_type !== r.content_type, purged: r.purged_at !== null, createdAt: Number(r.created_at), scan: scanOf(r) };
 }
 
 function fromTeamsRow(r: TeamsRow): TicketAttachment {
-  return { key: `t${r.id}`, ticketId: Number(r.ticket_id), origin: r.origin, name: r.name, contentType: r.content_type, size: Number(r.size), visibility: r.visibility, storage: r.storage, location: r.location, purged: r.purged_at !== null, createdAt: Number(r.created_at), scan: scanOf(r) };
+  return { key: `t${r.id}`, ticketId: Number(r.ticket_id), origin: r.origin, name: r.name, contentType: r.content_type, size: Number(r.size), visibility: r.visibility, storage: r.storage, location: r.location, store: r.store, contentKey: r.content_key, typeMismatch: r.declared_type !== null && r.declared_type !== r.content_type, purged: r.purged_at !== null, createdAt: Number(r.created_at), scan: scanOf(r) };
 }
 
 function scanOf(r: MailRow): TicketAttachment['scan'] {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { composeEml } from '../fakes/mail-message.js';
 import { FakeFileHost } from '../fakes/teams-files.js';
 import { adele, alex, channelMessage, CHANNEL_ID, invoke, megan, personalConversationId, personalInstall, personalMessage, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
+import { storedBytes } from '../support/object-stores.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 /**
@@ -104,7 +105,8 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     expect(textOf(filesNote)).toContain('Kept on the ticket: file_example.txt');
     const [row] = await rows(id);
     expect(row).toMatchObject({ origin: 'teams-file', name: 'file_example.txt', content_type: 'text/plain', size: bytes.length, visibility: 'public', storage: 'database', source_id: '1150D938-8870-4044-9F2C-5BBDEBA70C9D' });
-    expect(Buffer.from(row!.content!).equals(bytes)).toBe(true);
+    expect(row).toMatchObject({ store: 'database', content_key: createHash('sha256').update(bytes).digest('hex'), declared_type: 'text/plain', sniffed_type: null });
+    expect((await storedBytes(h.service, row!))!.equals(bytes)).toBe(true);
     expect(host.downloadRequests.at(-1)?.authorization).toBeUndefined();
     // The ticket card lists it, with a button that asks for the files rather than a personal link.
     const card = await h.say(alex, `show ${ref}`);
@@ -116,7 +118,8 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     const { id, ref } = await openWithFile(Buffer.from('log'));
     const [triageCard] = await h.connector.waitFor((c) => c.operation === 'send' && c.conversationId === CHANNEL_ID && textOf(c).includes(ref));
     await expect.poll(() => db().selectFrom('card_posts').selectAll().where('ticket_id', '=', id).execute()).toHaveLength(2);
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), randomBytes(2048)]);
+    // A real PNG (the app's icon): its bytes must show a PNG to the content sniffer to be served as one.
+    const png = readFileSync(new URL('../../appPackage/outline.png', import.meta.url));
     const contentUrl = h.connector.addImage('0-wus-d1-screenshot', png);
     const reply = channelMessage(h, 'error dialog attached', { from: megan, threadRootId: triageCard!.createdId, attachments: [{ contentType: 'image/png', contentUrl }] });
     reply.text = 'error dialog attached';
@@ -125,7 +128,7 @@ describe('files on tickets (HTTP, auth on, fake channel and file host)', () => {
     const image = (await rows(id)).find((r) => r.origin === 'teams-image')!;
     // An agent's note in the triage channel is internal, and so is its screenshot.
     expect(image).toMatchObject({ content_type: 'image/png', size: png.length, visibility: 'internal' });
-    expect(Buffer.from(image.content!).equals(png)).toBe(true);
+    expect((await storedBytes(h.service, image))!.equals(png)).toBe(true);
     expect(h.connector.imageRequests).toEqual([{ id: '0-wus-d1-screenshot', authorized: true }]);
     // The triage card is updated in place to list it (agents see internal files), without waiting for another change.
     await h.connector.waitFor((c) => c.operation === 'update' && c.conversationId === CHANNEL_ID && textOf(c).includes(ref) && textOf(c).includes(image.name));
@@ -293,8 +296,9 @@ describe('files on tickets with ATTACHMENT_DIR and a small ATTACHMENT_MAX_BYTES'
     const stored = await db.selectFrom('ticket_attachments').selectAll().orderBy('id').execute();
     expect(stored.map((r) => [r.name, r.storage, r.size])).toEqual([['crash.log', 'file', small.length], ['dump.bin', 'link', large.length]]);
     expect(stored[1]!.location).toBe(largeHome);
-    expect(readdirSync(dir)).toHaveLength(1);
-    expect(statSync(stored[0]!.location!).mode & 0o777).toBe(0o600);
+    // One file, named by the SHA-256 of its bytes (no temporary copy left), owner-only.
+    expect(readdirSync(dir)).toEqual([createHash('sha256').update(small).digest('hex')]);
+    expect(statSync(join(dir, stored[0]!.content_key!)).mode & 0o777).toBe(0o600);
 
     const ref = (await db.selectFrom('tickets').select('reference').executeTakeFirstOrThrow()).reference;
     const files = personalMessage(h, `files ${ref}`, { from: alex });

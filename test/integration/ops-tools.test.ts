@@ -39,6 +39,7 @@ describe('npm run doctor', () => {
         ['HubSpot', true],
         ['malware scanner (clamd)', true],
         ['notification rules', true],
+        ['attachment store', true],
         ['app package', true],
       ]);
       expect(formatDoctor(rows)).toMatch(/✓ mailbox \(Graph\) +support@contoso\.example reachable[\s\S]*All good\./);
@@ -154,14 +155,18 @@ describe('attachment retention', () => {
     await h.syncMail();
     const db = h.service.database.db;
     await db.updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).where('subject', '=', 'Old closed').execute();
-    expect(readdirSync(attachments)).toHaveLength(2);
+    // The same bytes on both tickets: kept once.
+    expect(readdirSync(attachments)).toHaveLength(1);
     expect(await h.service.retention!.purge()).toBe(1);
-    const rows = await db.selectFrom('mail_attachments').innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id').select(['tickets.subject', 'mail_attachments.name', 'mail_attachments.size', 'mail_attachments.purged_at', 'mail_attachments.location']).orderBy('tickets.id').execute();
+    const rows = await db.selectFrom('mail_attachments').innerJoin('tickets', 'tickets.id', 'mail_attachments.ticket_id').select(['tickets.subject', 'mail_attachments.name', 'mail_attachments.size', 'mail_attachments.purged_at', 'mail_attachments.content_key']).orderBy('tickets.id').execute();
     expect(rows[0]).toMatchObject({ subject: 'Old closed', name: 'Old closed.txt', size: 15 });
     expect(rows[0]!.purged_at).not.toBeNull();
-    expect(existsSync(rows[0]!.location!)).toBe(false);
     expect(rows[1]!.purged_at).toBeNull();
-    expect(existsSync(rows[1]!.location!)).toBe(true);
+    // The open ticket still names the shared copy, so it stays; once that ticket is purged too, it goes.
+    expect(existsSync(join(attachments, rows[1]!.content_key!))).toBe(true);
+    await db.updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).where('subject', '=', 'Still open').execute();
+    expect(await h.service.retention!.purge()).toBe(1);
+    expect(readdirSync(attachments)).toEqual([]);
     expect(await h.service.retention!.purge()).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { AttachmentView } from '../../cards/attachments-section.js';
 import { linkQuery, verifyLink } from '../../domain/attachment-links.js';
+import { contentDisposition, isActiveContent } from '../../domain/attachment-types.js';
 import { safeFileName } from '../../domain/mail/content.js';
 import { isAgent, ticketRefusal, type Audience } from '../../domain/roles.js';
 import type { Ticket } from '../../domain/tickets.js';
@@ -13,7 +14,7 @@ import { findTicket } from '../../store/tickets.js';
 import { callerOf, type Actor, type ActorDirectory } from '../actors.js';
 import type { Result } from '../result.js';
 import { noSuchTicket } from '../ticket-change.js';
-import { keepStream, removeKeptFiles, TOO_LARGE, type AttachmentLimits, type KeptContent } from './store.js';
+import { keepStream, keptColumns, removeKeptFiles, TOO_LARGE, type AttachmentLimits, type KeptContent } from './store.js';
 
 /**
  * Files on tickets, whoever brought them: keeps files handed over in Teams (with the same limits and
@@ -50,6 +51,7 @@ export interface LinkSettings {
 
 export type DownloadOutcome =
   | { status: 200; attachment: TicketAttachment; body: Readable }
+  | { status: 302; attachment: TicketAttachment; location: string }
   | { status: 403 | 404 | 409 | 410; reason: string };
 
 export interface TicketFilesDeps {
@@ -65,6 +67,9 @@ export interface TicketFilesDeps {
   scanning?: { wake: () => void };
 }
 
+/** A store's signed URL is used at once by the browser that followed our redirect: a minute is plenty. */
+const SIGNED_URL_TTL_MS = 60_000;
+
 export class TicketFiles {
   constructor(private readonly deps: TicketFilesDeps) {}
 
@@ -79,7 +84,7 @@ export class TicketFiles {
    */
   async keep(ticketId: number, files: readonly IncomingFile[], who: { authorId: number | null; visibility: 'public' | 'internal' }): Promise<KeptFiles> {
     const rows: NewTicketAttachment[] = [];
-    const paths: Array<string | undefined> = [];
+    const keptContents: KeptContent[] = [];
     const result: KeptFiles = { kept: [], failed: [] };
     for (const file of files) {
       const name = safeFileName(file.name, file.origin === 'teams-image' ? 'image' : 'file');
@@ -94,11 +99,18 @@ export class TicketFiles {
         // Counted on the way: Teams does not say how large a file is, and one too large is still listed with its size.
         let seen = 0;
         const source = await file.open();
+        const max = this.deps.limits.attachmentMaxBytes;
         const stream = Readable.from(
           (async function* () {
-            for await (const chunk of source as AsyncIterable<Buffer>) {
-              seen += chunk.length;
-              yield chunk;
+            const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+            for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+              seen += next.value.length;
+              if (seen > max) {
+                // The store stops at the limit; the rest is read and counted (not kept) first, so the
+                // file is still listed with its real size.
+                for (let rest = await chunks.next(); !rest.done; rest = await chunks.next()) seen += rest.value.length;
+              }
+              yield next.value;
             }
           })(),
         );
@@ -108,8 +120,8 @@ export class TicketFiles {
           rows.push(asLink(Math.max(seen, file.declaredSize ?? 0)));
           continue;
         }
-        paths.push(kept.path);
-        rows.push({ ...base, size: kept.size, storage: kept.storage, content: kept.content, location: kept.location, ...(this.deps.scanning ? { scanState: 'pending' as const } : {}) });
+        keptContents.push(kept);
+        rows.push({ ...base, ...keptColumns(kept, base.contentType), ...(this.deps.scanning ? { scanState: 'pending' as const } : {}) });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         this.deps.logger.warn({ ticketId, file: name, origin: file.origin, reason }, 'a file from Teams was not kept');
@@ -119,7 +131,7 @@ export class TicketFiles {
     try {
       await addTicketAttachments(this.deps.db, rows, this.now());
     } catch (error) {
-      await removeKeptFiles(paths);
+      await removeKeptFiles(keptContents);
       throw error;
     }
     result.kept = rows.map((r) => ({ name: r.name, size: r.size, storage: r.storage }));
@@ -152,12 +164,36 @@ export class TicketFiles {
   /** The bytes of a kept file, or null (kept as a link, or purged by retention). */
   async contents(attachment: TicketAttachment): Promise<Readable | null> {
     if (attachment.purged) return null;
+    if (attachment.store && attachment.contentKey) {
+      const store = this.deps.limits.stores?.get(attachment.store);
+      if (!store) {
+        this.deps.logger.error({ key: attachment.key, store: attachment.store }, 'a file is in an attachment store this service has no settings for');
+        return null;
+      }
+      return store.get(attachment.contentKey);
+    }
     if (attachment.storage === 'file' && attachment.location) return createReadStream(attachment.location);
     if (attachment.storage === 'database') {
       const bytes = await attachmentBytes(this.deps.db, attachment.key);
       return bytes ? Readable.from([bytes]) : null;
     }
     return null;
+  }
+
+  /**
+   * A URL of the attachment's store that serves it for SIGNED_URL_TTL_MS, as a download with its name
+   * and the type the desk decided (active content as octet-stream: the store's origin has no CSP
+   * sandbox); undefined for stores without signed URLs, purged files and links.
+   */
+  private async signedUrl(attachment: TicketAttachment): Promise<string | undefined> {
+    if (attachment.purged || !attachment.store || !attachment.contentKey) return undefined;
+    const store = this.deps.limits.stores?.get(attachment.store);
+    if (!store?.signedUrl) return undefined;
+    return store.signedUrl(attachment.contentKey, {
+      ttlMs: SIGNED_URL_TTL_MS,
+      contentDisposition: contentDisposition(attachment.name),
+      contentType: isActiveContent(attachment.contentType) ? 'application/octet-stream' : attachment.contentType,
+    });
   }
 
   /**
@@ -183,6 +219,8 @@ export class TicketFiles {
     if (attachment.visibility === 'internal' && !isAgent(caller.role)) return { status: 403, reason: 'link refused: the file is internal to the desk' };
     const held = scanRefusal(attachment);
     if (held) return held;
+    const signed = await this.signedUrl(attachment);
+    if (signed) return { status: 302, attachment, location: signed };
     const body = await this.contents(attachment);
     if (!body) return { status: attachment.purged ? 410 : 404, reason: attachment.purged ? 'the contents were deleted by retention' : 'the contents are not kept here; the file is a link' };
     return { status: 200, attachment, body };

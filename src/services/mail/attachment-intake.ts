@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { safeFileName } from '../../domain/mail/content.js';
 import type { InboundMail, MailAttachment } from '../../domain/mail/message.js';
 import type { NewAttachment } from '../../store/mail-attachments.js';
-import { collect, keepBuffer, keepStream, removeKeptFiles, TOO_LARGE, type AttachmentLimits, type KeptContent } from '../attachments/store.js';
+import { collect, keepBuffer, keepStream, keptColumns, removeKeptFiles, TOO_LARGE, type AttachmentLimits, type KeptContent } from '../attachments/store.js';
 
 export type { AttachmentLimits };
 
@@ -33,8 +33,8 @@ export interface MailSource {
 
 export interface StoredFile {
   row: Omit<NewAttachment, 'mailId' | 'ticketId'>;
-  /** The file written to ATTACHMENT_DIR, to remove if the email is not filed after all. */
-  path: string | undefined;
+  /** The contents kept, to remove if the email is not filed after all. */
+  kept: KeptContent | undefined;
 }
 
 /** Stores each attachment in turn; if one fails, the files already written are removed before the error goes on. */
@@ -50,7 +50,7 @@ export async function storeAttachments(source: MailSource, mail: InboundMail, at
 }
 
 export async function removeStoredAttachments(files: readonly StoredFile[]): Promise<void> {
-  await removeKeptFiles(files.map((f) => f.path));
+  await removeKeptFiles(files.map((f) => f.kept));
 }
 
 /**
@@ -121,8 +121,8 @@ export async function attachmentsWithReportParts(source: MailSource, mail: Inbou
 async function storeOne(source: MailSource, mail: InboundMail, a: MailAttachment, limits: AttachmentLimits): Promise<StoredFile> {
   const name = safeFileName(a.name, a.isInline ? 'inline-image' : 'attachment');
   const base = { sourceId: a.id, name, contentType: a.contentType.slice(0, 200), inline: a.isInline, contentId: a.contentId };
-  const link = (size: number): StoredFile => ({ row: { ...base, size, storage: 'link', content: null, location: source.attachmentUrl(mail, a.id) }, path: undefined });
-  const stored = (kept: KeptContent): StoredFile => ({ row: { ...base, size: kept.size, storage: kept.storage, content: kept.content, location: kept.location }, path: kept.path });
+  const link = (size: number): StoredFile => ({ row: { ...base, size, storage: 'link', content: null, location: source.attachmentUrl(mail, a.id) }, kept: undefined });
+  const stored = (kept: KeptContent): StoredFile => ({ row: { ...base, ...keptColumns(kept, base.contentType) }, kept });
   if (a.kind !== 'file') return link(a.size);
 
   if (a.contentBytes !== null) {

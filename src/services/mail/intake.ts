@@ -19,6 +19,7 @@ import { addAudit, addTimelineEntry } from '../../store/timeline.js';
 import type { Actor } from '../actors.js';
 import type { TicketService } from '../tickets.js';
 import type { OutgoingMail } from './outgoing.js';
+import type { AttachmentStores } from '../attachments/stores.js';
 import { readAttachmentHead, removeStoredAttachments, storeAttachments, type MailSource, type StoredFile } from './attachment-intake.js';
 
 export type { MailSource } from './attachment-intake.js';
@@ -47,6 +48,8 @@ export interface MailIntakeOptions {
   attachmentDir: string | undefined;
   /** A malware scanner is configured (CLAMD_HOST): kept attachments start `pending`. */
   scanAttachments?: boolean;
+  /** The attachment stores (ATTACHMENT_STORE); without them, ATTACHMENT_DIR or the row as before. */
+  stores?: AttachmentStores;
 }
 
 const EMAIL_PRIORITY: Priority = 'P3';

@@ -20,6 +20,7 @@ import * as ticketSearch from './2026-11-22T17-00-00-ticket-search.js';
 import * as ticketAttachments from './2026-11-22T18-00-00-ticket-attachments.js';
 import * as eventDeliveries from './2026-11-22T19-00-00-event-deliveries.js';
 import * as issueLinks from './2026-11-22T20-00-00-issue-links.js';
+import * as attachmentStore from './2026-11-22T21-00-00-attachment-store.js';
 import * as attachmentScans from './2026-11-22T22-00-00-attachment-scans.js';
 
 /**
@@ -48,5 +49,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T18-00-00-ticket-attachments': ticketAttachments,
   '2026-11-22T19-00-00-event-deliveries': eventDeliveries,
   '2026-11-22T20-00-00-issue-links': issueLinks,
+  '2026-11-22T21-00-00-attachment-store': attachmentStore,
   '2026-11-22T22-00-00-attachment-scans': attachmentScans,
 };

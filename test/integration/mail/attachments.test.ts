@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { composeEml, parseEml } from '../../fakes/mail-message.js';
 import { startHarness, type Harness } from '../../support/harness.js';
+import { storedBytes } from '../../support/object-stores.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sd-attachment-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,7 +79,10 @@ describe('attachments are fetched and stored one at a time', () => {
         continue;
       }
       expect(row.storage).toBe('file');
-      expect(digest(readFileSync(row.location!))).toBe(digest(files.get(row.name)!));
+      // Content-addressed: the file is named by the SHA-256 of its bytes.
+      expect(row.store).toBe('folder');
+      expect(digest(readFileSync(join(attachmentDir, row.content_key!)))).toBe(digest(files.get(row.name)!));
+      expect(row.content_key).toBe(digest(files.get(row.name)!));
       expect(row.size).toBe(files.get(row.name)!.length);
     }
     expect(rows.find((r) => r.name === 'logo-1.png')).toMatchObject({ inline: 1, content_id: 'logo1@x' });
@@ -86,7 +90,7 @@ describe('attachments are fetched and stored one at a time', () => {
     expect(readdirSync(attachmentDir)).toHaveLength(files.size);
   });
 
-  it('keeps small files in the database when there is no ATTACHMENT_DIR, and links a file whose listing understated its size', async () => {
+  it('keeps small files in the database store when there is no ATTACHMENT_DIR, and links a file whose listing understated its size', async () => {
     h = await startHarness({ mail: true, env: { ATTACHMENT_MAX_BYTES: String(MAX) } });
     const small = randomBytes(300 * 1024);
     await h.graph.deliver(composeEml({ from: 'ola@fabrikam.example', subject: 'Small one', text: 'x', attachments: [{ name: 'small.bin', type: 'application/octet-stream', content: small }] }));
@@ -98,7 +102,8 @@ describe('attachments are fetched and stored one at a time', () => {
       ['small.bin', 'database'],
       ['liar.bin', 'link'],
     ]);
-    expect(digest(rows[0]!.content!)).toBe(digest(small));
+    expect(rows[0]!.store).toBe('database');
+    expect(digest((await storedBytes(h.service, rows[0]!))!)).toBe(digest(small));
     expect(rows[1]!.location).toMatch(/\/attachments\/.+\/\$value$/);
     expect(await db().selectFrom('tickets').select('subject').orderBy('id').execute()).toEqual([{ subject: 'Small one' }, { subject: 'Understated' }]);
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -206,10 +207,12 @@ describe('email to tickets through the Graph mailbox', () => {
       ['logo.png', 'file', 7, 1],
     ]);
     expect(files[1]!.location).toMatch(/^https:\/\/localhost:\d+\/v1\.0\/users\/.+\/attachments\/.+\/\$value$/);
-    expect(readdirSync(attachmentDir).some((f) => f.endsWith('-Übersicht.pdf'))).toBe(true);
-    expect(readFileSync(files[0]!.location!, 'utf8')).toBe('%PDF-1.4 small');
+    // In ATTACHMENT_DIR under the SHA-256 of its bytes (identical files are kept once).
+    const pdfPath = join(attachmentDir, files[0]!.content_key!);
+    expect(files[0]!.content_key).toBe(createHash('sha256').update('%PDF-1.4 small').digest('hex'));
+    expect(readFileSync(pdfPath, 'utf8')).toBe('%PDF-1.4 small');
     // A customer's file is readable by the service's user only, whatever the umask of the test runner.
-    expect(statSync(files[0]!.location!).mode & 0o777).toBe(0o600);
+    expect(statSync(pdfPath).mode & 0o777).toBe(0o600);
     const original = await db().selectFrom('mail_messages').select(['body', 'body_type']).where('ticket_id', '=', ticket.id).executeTakeFirstOrThrow();
     expect(original.body_type).toBe('html');
     expect(original.body).toContain('<script>steal()</script>'); // the full original is kept, never shown

@@ -96,8 +96,8 @@ describe('poison mail is quarantined, not retried forever', () => {
     expect(await listQuarantined(db())).toEqual([]);
     const file = await db().selectFrom('mail_attachments').selectAll().where('name', '=', 'report.pdf').executeTakeFirstOrThrow();
     expect(file.storage).toBe('file');
-    expect(file.location!.startsWith(attachmentDir)).toBe(true);
-    expect(readFileSync(file.location!).equals(report)).toBe(true);
+    expect(file.store).toBe('folder');
+    expect(readFileSync(join(attachmentDir, file.content_key!)).equals(report)).toBe(true);
     expect((await mailTool(databaseUrl, 'quarantine')).stdout).toContain('Quarantined email: 0.');
   }, 60_000);
 
