@@ -72,6 +72,6 @@ describe('dead letters', () => {
     expect(retried.stdout).toContain('1 dead-lettered message(s) queued again');
     await h.connector.waitFor((c) => c.activity.text === 'hello later');
     await expect.poll(async () => (await db.selectFrom('outbox').select('status').where('idempotency_key', '=', 'ops-test').executeTakeFirstOrThrow()).status).toBe('sent');
-    await expect(run(process.execPath, ['--import', 'tsx', 'scripts/outbox.ts', 'retry', 'nonsense'], { env })).rejects.toMatchObject({ stderr: expect.stringContaining('"nonsense" is not teams:<id> or mail:<id>') });
+    await expect(run(process.execPath, ['--import', 'tsx', 'scripts/outbox.ts', 'retry', 'nonsense'], { env })).rejects.toMatchObject({ stderr: expect.stringContaining('"nonsense" is not teams:<id>, mail:<id> or events:<id>') });
   });
 });
