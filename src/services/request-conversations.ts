@@ -42,6 +42,8 @@ export interface PendingMessage {
   /** The message's attachments as Teams sent them (file download info, inline images, links). */
   attachments: unknown[];
   at: number;
+  /** The ticket the message already joined as a follow-up, when it did ("That's a new request" then says so there). */
+  joined?: number;
 }
 
 const focusKey = (conversationRefId: number) => `desk/focus/${conversationRefId}`;
@@ -72,11 +74,11 @@ export class RequestConversations {
   }
 
   /** Keeps a message until a button decides what it is; returns its id for the buttons. */
-  async remember(conversationRefId: number, personId: number, text: string, attachments: readonly unknown[]): Promise<string> {
+  async remember(conversationRefId: number, personId: number, text: string, attachments: readonly unknown[], joined?: number): Promise<string> {
     const now = this.now();
     const kept = (await this.pending(conversationRefId)).filter((p) => p.at + PENDING_TTL_MS > now);
     const files = attachments.slice(0, FILES_KEPT).filter((a) => JSON.stringify(a).length <= FILE_DESCRIPTION_MAX);
-    const message: PendingMessage = { id: randomUUID(), personId, text, attachments: files, at: now };
+    const message: PendingMessage = { id: randomUUID(), personId, text, attachments: files, at: now, ...(joined !== undefined ? { joined } : {}) };
     await writeState(this.deps.db, new Map([[pendingKey(conversationRefId), { items: [...kept.slice(-(PENDING_KEPT - 1)), message] }]]), now);
     return message.id;
   }

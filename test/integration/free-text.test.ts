@@ -149,7 +149,12 @@ describe('free text from requesters (HTTP, auth on, fake channel)', () => {
     const fresh = button(followUp, /new request/);
     const created = await createdId(await press(alex, fresh.verb!, fresh.data));
     expect(await ticketCount()).toBe(before + 1);
-    expect((await db().selectFrom('tickets').select('subject').where('id', '=', created).executeTakeFirstOrThrow()).subject).toBe('it happened twice more in the last hour');
+    const opened = await db().selectFrom('tickets').select(['subject', 'reference']).where('id', '=', created).executeTakeFirstOrThrow();
+    expect(opened.subject).toBe('it happened twice more in the last hour');
+    // The VPN ticket keeps the message (its timeline is append-only) and says where it went.
+    expect((await publicEntries(vpn.id)).at(-1)?.body).toBe(`My previous message here is a separate request: ${opened.reference}.`);
+    // What Alex writes next is about the new ticket.
+    expect(textOf(await say1(alex, 'it is the same on the desktop'))).toContain(`Added to ${opened.reference}`);
   });
 
   it('answers "status", "any news?" and "what about my VPN ticket" with the requester’s ticket, without internal notes; admins keep the health check', async () => {

@@ -49,6 +49,7 @@ export async function answerFreeText(
   const body = text.trim() || (attachments.length > 0 ? `Sent ${describeFiles(attachments)}` : '');
   if (!body) return send(good('Tell me what you need, in your own words, and I’ll open a ticket for you; “help” lists what else I can do.'));
   const reading = readRequest(body, summaries, focusTicketId !== undefined ? { focusTicketId } : {});
+  deps.logger.debug({ intent: reading.intent, confidence: reading.confidence, openTickets: summaries.length, activityId: context.activity.id }, 'free text read');
 
   switch (reading.intent) {
     case 'status': {
@@ -85,6 +86,8 @@ export async function createFromPending(context: TurnContext, deps: FreeTextServ
   const reply = await deps.runner.create(actor, where, deps.helpersFor(context, actor), { subject, description, priority: 'P3', type: 'incident' }, 'card');
   if (reply.kind !== 'card' || reply.ticketId === undefined) return reply;
   await deps.requests.setFocus(where.conversationRefId, actor.person.id, reply.ticketId);
+  // It had joined another ticket as a follow-up: the timeline is append-only, so that ticket says where it went.
+  if (pending.joined !== undefined) await saySeparate(deps, actor, pending.joined, reply.ticketId);
   const kept = await keepPendingFiles(context, deps, pending, reply.ticketId, actor);
   if (!kept) return reply;
   const text = `${reply.summary}. ${kept.text}`;
@@ -116,9 +119,16 @@ async function addToTicket(
   await deps.requests.setFocus(where.conversationRefId, actor.person.id, ticket.id);
   const kept = message.attachments.length > 0 ? await storeFiles(context, files ?? deps.fileServices, ticket.id, message.attachments as TeamsAttachment[], actor, deps) : undefined;
   // Kept as pending again, so "That's a new request" can still open a ticket with it.
-  const pending = await deps.requests.remember(where.conversationRefId, actor.person.id, message.text, message.attachments);
+  const pending = await deps.requests.remember(where.conversationRefId, actor.person.id, message.text, message.attachments, ticket.id);
   const card = followUpCard({ pending, reference: ticket.reference, subject: ticket.subject, ...(kept ? { files: kept.text } : {}) });
   return { kind: 'card', card, summary: `Added to ${ticket.reference}`, tone: 'good', ticketId: ticket.id };
+}
+
+async function saySeparate(deps: FreeTextServices, actor: Actor, joined: number, created: number): Promise<void> {
+  const ticket = await deps.queries.get(actor, created);
+  if (!ticket.ok) return;
+  const result = await deps.tickets.comment({ actor, surface: 'card' }, joined, `My previous message here is a separate request: ${ticket.value.reference}.`, 'public');
+  if (!result.ok) deps.logger.info({ ticketId: joined, reason: result.reason }, 'could not note on a ticket that a follow-up became a new request');
 }
 
 async function showTicket(deps: FreeTextServices, actor: Actor, where: Where, ticketId: number, send: (reply: Reply) => Promise<void>): Promise<void> {
