@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { FakeFileHost } from '../fakes/teams-files.js';
-import { adele, alex, cardAction, channelMessage, invoke, megan, personalInstall, personalMessage, TENANT_ID, type Person } from '../support/activities.js';
+import { adele, alex, cardAction, cardSubmit, channelMessage, invoke, megan, personalInstall, personalMessage, TENANT_ID, type Person } from '../support/activities.js';
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { openTicket, testClock } from '../support/factories.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -195,6 +195,20 @@ describe('free text from requesters (HTTP, auth on, fake channel)', () => {
     expect(await ticketCount()).toBe(0);
     expect(textOf(await say1(megan, 'make me a sandwich'))).toContain('I don\'t know \\"make me a sandwich\\"');
     expect(textOf(await say1(megan, 'lsit'))).toContain('Did you mean “list”?');
+  });
+
+  it('opens the ticket from a client without Universal Actions too (the Action.Submit fallback), and only in the chat it was written in', async () => {
+    const offer = await say1(alex, 'Teams crashes when I share my screen');
+    const open = button(offer, /Open ticket/) as unknown as { verb: string; data: Record<string, unknown>; fallback: { data: Record<string, unknown> } };
+    // In a channel the same button changes nothing.
+    const inChannel = await h.post(cardAction(h, { verb: open.verb, data: open.data, from: alex, inChannel: true }));
+    expect(JSON.stringify(inChannel.body)).toContain('only in your personal chat');
+    expect(await ticketCount()).toBe(0);
+    const submit = cardSubmit(h, open.fallback.data, alex);
+    expect((await h.post(submit)).status).toBe(200);
+    const [answer] = await h.connector.waitFor((c) => c.activityId === submit.id);
+    await createdId(textOf(answer!));
+    expect(await ticketCount()).toBe(1);
   });
 
   it('keeps the files sent with a free-text request on the ticket it opens, and with a follow-up', async () => {
