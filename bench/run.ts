@@ -1,5 +1,6 @@
 import { benchAttachments, reportAttachments } from './attachments.js';
 import { benchFanOut, reportFanOut } from './fanout.js';
+import { benchFreeText, reportFreeText } from './free-text.js';
 import { benchMail, reportMail } from './mail.js';
 import { benchBounceDetection, reportBounceDetection } from './mail-bounces.js';
 import { benchIntakeMemory, reportIntakeMemory } from './mail-intake-memory.js';
@@ -20,6 +21,8 @@ import { benchTurns, reportTurns } from './turns.js';
 const only = process.argv[2];
 const benches: Record<string, () => Promise<string>> = {
   turns: async () => reportTurns(await benchTurns({ durationMs: 4_000, concurrency: 16, rounds: 3 })),
+  // A requester's free text (deterministic reading) against `help`, on the same desk.
+  'free-text': async () => reportFreeText(await benchFreeText({ durationMs: 4_000, concurrency: 16, rounds: 3 })),
   tickets: async () => reportTickets(await benchTickets({ tickets: 100_000, durationMs: 3_000, concurrency: 16, agents: 20, rounds: 3 })),
   sweep: async () => reportSweep(await benchSweep({ open: 100_000, due: 1_000, rounds: 5 })),
   fanout: async () => reportFanOut(await benchFanOut({ cards: 2_000, conversations: 100 })),

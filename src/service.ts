@@ -21,6 +21,7 @@ import { lockForOneService, migrateToLatest, openDatabase, type Database } from 
 import { createTeamsAdapter } from './teams/adapter.js';
 import { createBot } from './teams/bot.js';
 import { CommandRunner } from './teams/command-runner.js';
+import { RequestConversations } from './services/request-conversations.js';
 import { turnHelpers } from './teams/handlers/turn-services.js';
 import { ConnectorDelivery } from './teams/connector-delivery.js';
 import { createMessageEndpoint } from './teams/message-endpoint.js';
@@ -294,7 +295,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const slackEndpoint = slackApi && slackPeople ? slackEndpointFor(config.notify.slack!.signingSecret, slackPeople, new SlackInteractions({ db, tickets, sla: slaService, escalations, queries, actorOf: (person) => slackPeople.actorOf(person), personOfSlackUser: async (id) => { const who = await slackPeople.identify(id); return who.ok ? who.actor.person : undefined; } }), logger, options.slackResponseUrlBase) : undefined;
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
     const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations, ...(issueLinks ? { issues: issueLinks } : {}) });
-    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices };
+    const requests = new RequestConversations({ db, clock });
+    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices, requests, queries };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),

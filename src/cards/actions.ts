@@ -19,6 +19,8 @@ export const VERBS = {
   remind: 'reminder.create',
   reminderDone: 'reminder.complete',
   reminderSnooze: 'reminder.snooze',
+  requestCreate: 'request.create',
+  requestAttach: 'request.attach',
 } as const;
 
 export type Verb = (typeof VERBS)[keyof typeof VERBS];

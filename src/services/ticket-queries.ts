@@ -84,6 +84,11 @@ export class TicketQueries {
     return { ok: true, value: { tickets: shown, people, next: tickets.length > PAGE_SIZE && last ? { updatedAt: last.updatedAt, id: last.id } : undefined }, notice: '' };
   }
 
+  /** A requester's own open tickets, most recently changed first (free text in a personal chat reads them). */
+  openTicketsOf(actor: Actor, limit = PAGE_SIZE): Promise<Ticket[]> {
+    return listTickets(this.db, { requesterId: actor.person.id, openOnly: true }, { limit });
+  }
+
   /** How many tickets the person with this email address has opened (for `whois`). */
   ticketCountOf(email: string): Promise<number> {
     return countTicketsOf(this.db, email);

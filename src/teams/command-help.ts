@@ -17,6 +17,11 @@ const COMMANDS_FOR_EVERYONE: CommandHelp[] = [
   { usage: 'help', description: 'Show this list.' },
 ];
 
+const FREE_TEXT_FOR_REQUESTERS: CommandHelp[] = [
+  { usage: '<what is wrong, in your words>', description: 'I offer to open a ticket with it, or ask which of your open tickets it is about; what you add in the next minutes joins that ticket.' },
+  { usage: 'status · any news?', description: 'Where your ticket stands (“what about my VPN ticket” picks one).' },
+];
+
 const COMMANDS_FOR_AGENTS: CommandHelp[] = [
   { usage: 'new [<what is wrong>]', description: 'Open a ticket (form, or at once with a subject).' },
   { usage: 'list · open · unassigned · team · breaching', description: 'Your open tickets, all open, nobody on them, your team’s, about to breach.' },
@@ -53,6 +58,8 @@ const COMMANDS_FOR_ADMINS: CommandHelp[] = [
 export function commandsFor(actor: Actor, where: Pick<Where, 'kind' | 'threadTicketId'>): CommandHelp[] {
   const base = isAgent(actor.role) ? COMMANDS_FOR_AGENTS : COMMANDS_FOR_EVERYONE;
   const extra = actor.role === 'admin' ? COMMANDS_FOR_ADMINS : [];
+  // In their personal chat a requester's own words are a request (handlers/free-text.ts).
+  const words = actor.role === 'requester' && where.kind === 'personal' ? FREE_TEXT_FOR_REQUESTERS : [];
   const thread = where.threadTicketId !== undefined ? [{ usage: '(reply in this thread)', description: 'Becomes an internal note on the ticket; start with reply to make it public.' }] : [];
-  return [...base, ...extra, ...thread];
+  return [...words, ...base, ...extra, ...thread];
 }

@@ -11,6 +11,7 @@ import { listCard } from '../../src/cards/list-card.js';
 import { DIALOG_VERBS, newTicketDialog, newTicketPromptCard, textDialog } from '../../src/cards/dialog-cards.js';
 import { newTicketCard } from '../../src/cards/new-ticket-card.js';
 import { reminderCard } from '../../src/cards/reminder-card.js';
+import { followUpCard, requestChoiceCard, requestOfferCard } from '../../src/cards/request-cards.js';
 import { reportCard, type ReportCardData } from '../../src/cards/report-card.js';
 import { slaCard } from '../../src/cards/sla-card.js';
 import { statusCard } from '../../src/cards/status-card.js';
@@ -103,6 +104,13 @@ const everyCard = {
   report: reportCard(report),
   digest: digestCard({ title: 'Your day', day: 'Sun 22 Nov', dueToday: [{ ticket: ticket(), dueAt: now + 3_600_000 }], breachedYesterday: [ticket({ id: 1043, reference: 'INC-1043', priority: 'P1' })], report }),
   status: statusCard({ ready: true, checks: { database: { status: 'ok' }, mailbox: { status: 'down', lastError: 'Graph answered 401' } } }),
+  'free text: offer': requestOfferCard({ pending: '8f0e2b1c-3d4a-4b5c-9d6e-7f8091a2b3c4', subject: 'VPN drops **every** [10](x) minutes', description: 'VPN drops every 10 minutes\n# on wifi', files: 2 }),
+  'free text: which ticket': requestChoiceCard({
+    pending: '8f0e2b1c-3d4a-4b5c-9d6e-7f8091a2b3c4',
+    text: 'x'.repeat(1_000),
+    tickets: Array.from({ length: 7 }, (_, i) => ({ id: i + 1, reference: `INC-${i + 1}`, subject: `A subject long enough to be cut short in a button title, number ${i + 1}` })),
+  }),
+  'free text: follow-up': followUpCard({ pending: '8f0e2b1c-3d4a-4b5c-9d6e-7f8091a2b3c4', reference: 'INC-1', subject: 'VPN drops', files: 'Kept on the ticket: log.txt.' }),
   'CRM contact': crmCard({ email: 'alex@contoso.com', found: true, contactName: 'Alex Wilber', companyName: 'Contoso', domain: 'contoso.com', tierValue: 'Gold', tier: 'premium', ownerId: '42', lifecycleStage: 'customer', openDeals: 2, previousTickets: 3, fetchedAt: now, fromCache: true }),
 };
 
@@ -273,5 +281,23 @@ describe('the card checks themselves', () => {
     expect(dataQueryErrors(picker({ type: 'Data.Query' }))).not.toEqual([]);
     expect(dataQueryErrors(picker({ type: 'Data.Search', dataset: 'agents' }))).not.toEqual([]);
     expect(dataQueryErrors(picker({ type: 'Data.Query', dataset: 'agents', top: 5 }))).not.toEqual([]);
+  });
+});
+
+describe('free-text cards', () => {
+  const pending = '8f0e2b1c-3d4a-4b5c-9d6e-7f8091a2b3c4';
+  it('asks about at most five tickets, plus "It’s new", with short button titles carrying only ids', () => {
+    const tickets = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, reference: `INC-${i + 1}`, subject: `A subject long enough to be cut short in a button title, number ${i + 1}` }));
+    const actions = requestChoiceCard({ pending, text: 'help', tickets }).actions as unknown as Array<{ title: string; verb: string; data: Record<string, unknown> }>;
+    expect(actions.map((a) => a.verb)).toEqual([...Array(5).fill(VERBS.requestAttach), VERBS.requestCreate]);
+    expect(actions[0]!.data).toEqual({ pending, ticket: 1 });
+    expect(actions.every((a) => a.title.length <= 60)).toBe(true);
+  });
+
+  it('shows what the person wrote literally, and "Edit first" opens the new-ticket dialog filled in', () => {
+    const card = requestOfferCard({ pending, subject: 'VPN **drops**', description: 'VPN **drops**\nagain', files: 0 });
+    expect(JSON.stringify(card.body)).not.toContain('"type":"TextBlock","text":"VPN');
+    const edit = (card.actions as unknown as Array<{ title: string; data: Record<string, unknown> }>)[1]!;
+    expect(edit).toMatchObject({ title: 'Edit first', data: { msteams: { type: 'task/fetch' }, verb: DIALOG_VERBS.newTicket, subject: 'VPN **drops**' } });
   });
 });

@@ -13,6 +13,7 @@ import type { Result } from '../../services/result.js';
 import { conversationOf, replyActivity, type Reply } from '../command-runner.js';
 import { callerOf } from '../turn.js';
 import { send, whereOf } from './messages.js';
+import { attachPending, createFromPending, readsFreeText } from './free-text.js';
 import type { TurnServices } from './turn-services.js';
 
 /**
@@ -46,6 +47,8 @@ const schemas = {
     type: z.enum(TICKET_TYPES).default('incident'),
     priority: z.enum(PRIORITIES).default('P3'),
   }),
+  [VERBS.requestCreate]: z.object({ pending: z.string().uuid() }),
+  [VERBS.requestAttach]: z.object({ pending: z.string().uuid(), ticket: ticketId }),
   [VERBS.more]: z.object({
     list: z.enum(['mine', 'open', 'unassigned', 'team', 'breaching']),
     after: z.object({ updatedAt: z.number().int(), id: z.number().int() }),
@@ -178,6 +181,13 @@ export async function runCardAction(context: TurnContext, deps: TurnServices, ve
     case VERBS.create: {
       if (!data.subject) return { card: newTicketCard({ problem: 'A ticket needs a subject.', description: data.description, priorities: deps.access.prioritiesFor(actor) }), summary: 'New ticket' };
       const reply = await deps.runner.create(actor, where, deps.helpersFor(context, actor), { subject: data.subject, description: data.description, type: data.type, priority: data.priority }, 'card');
+      return asResult(reply);
+    }
+    case VERBS.requestCreate:
+    case VERBS.requestAttach: {
+      // Only where the message was written: a requester's personal chat with the bot.
+      if (!readsFreeText(deps, actor, where)) return warning('This button works only in your personal chat with me.');
+      const reply = verb === VERBS.requestCreate ? await createFromPending(context, deps, actor, where, data.pending) : await attachPending(context, deps, actor, where, data.pending, data.ticket);
       return asResult(reply);
     }
     case VERBS.more:

@@ -44,6 +44,8 @@ const newTicketSubmit = z.object({
   priority: z.enum(PRIORITIES).catch('P3'),
 });
 
+const newTicketPrefill = z.object({ subject: z.string().max(SUBJECT_MAX).optional(), description: z.string().max(DESCRIPTION_MAX).optional() });
+
 const NOT_FOR_OUTSIDERS = 'This service desk is only for people in its organisation.';
 const UNUSABLE = "That button sent something I can't use, so nothing was changed. Try again from a fresh card (type show and the ticket's reference).";
 
@@ -71,8 +73,13 @@ export function registerDialogs(app: Application<TurnState>, deps: TurnServices)
 export async function openDialog(context: TurnContext, deps: TurnServices, verb: DialogVerb, raw: unknown): Promise<DialogInfo | string> {
   const actor = await deps.actors.identify(callerOf(context.activity));
   if (actor.role === 'outsider') return NOT_FOR_OUTSIDERS;
-  if (verb === DIALOG_VERBS.newTicket) return newTicketDialog({ priorities: deps.access.prioritiesFor(actor) });
   if (verb === DIALOG_VERBS.createIssue) return openIssueDialog(context, deps, raw);
+  if (verb === DIALOG_VERBS.newTicket) {
+    // "Edit first" on the offer to open a ticket with a chat message comes with the subject and details filled in.
+    const prefill = newTicketPrefill.safeParse(raw ?? {});
+    const filled = prefill.success ? { ...(prefill.data.subject ? { subject: prefill.data.subject } : {}), ...(prefill.data.description ? { description: prefill.data.description } : {}) } : {};
+    return newTicketDialog({ ...filled, priorities: deps.access.prioritiesFor(actor) });
+  }
   const parsed = opening.safeParse(raw ?? {});
   if (!parsed.success) return unusable(context, deps, verb, parsed.error);
   const { kind, action } = TEXT_KINDS[verb];
@@ -128,6 +135,8 @@ async function submitNewTicket(context: TurnContext, deps: TurnServices, actor: 
   // The same road as "new …" typed or the form's button: routing, posting the card, triage and P1 channels.
   const reply = await deps.runner.create(actor, where, deps.helpersFor(context, actor), input, 'card');
   if (reply.kind === 'card' && reply.tone === 'warning') return again(reply.summary);
+  // In a requester's personal chat, what they write next is about this ticket.
+  if (reply.kind === 'card' && reply.ticketId !== undefined && where.kind === 'personal' && actor.role === 'requester') await deps.requests?.setFocus(where.conversationRefId, actor.person.id, reply.ticketId);
   deps.logger.debug({ verb: DIALOG_VERBS.newTicket, activityId: context.activity.id }, 'dialog submitted');
   return null;
 }

@@ -11,6 +11,7 @@ import type { TurnServices } from './turn-services.js';
 import { parseFileCommand } from '../../domain/file-command.js';
 import { hasFiles, storeTeamsFiles, type TeamsAttachment } from '../teams-files.js';
 import { answerFileCommand, registerFileConsent, type FileServices } from './files.js';
+import { answerFreeText, readsFreeText } from './free-text.js';
 
 /**
  * Typed messages: commands in personal chats and, when the bot is @mentioned, in channels and group
@@ -57,6 +58,12 @@ export function registerMessageHandlers(
         if (files) await keepFiles(context, deps, files, reply, where.threadTicketId, actor, visibility, where);
         return;
       }
+      // A requester's own words in their personal chat are a request, not a mistyped command; and their
+      // "status" is about their ticket (the desk's health is for admins).
+      if ((!parsed.ok || parsed.command.kind === 'status') && readsFreeText(deps, actor, where)) {
+        await answerFreeText(context, deps, actor, where, text, files, (reply) => send(context, deps, reply, where));
+        return;
+      }
       if (!parsed.ok) {
         const message = parsed.suggestion ? `${parsed.error} Did you mean “${parsed.suggestion}”? Type help for everything I can do.` : `${parsed.error} Type help for everything I can do.`;
         await send(context, deps, { kind: 'card', card: confirmationCard(message, 'warning'), summary: message }, where);
@@ -65,6 +72,9 @@ export function registerMessageHandlers(
       const reply = await deps.runner.run(actor, parsed.command, where, deps.helpersFor(context, actor));
       await send(context, deps, reply, where);
       const kind = parsed.command.kind;
+      // The ticket a requester just opened, looked at or wrote on is what their next words are about.
+      const discussed = reply.kind === 'card' && reply.tone !== 'warning' ? (reply.ticketId ?? reply.ticketCard?.ticketId) : undefined;
+      if (discussed !== undefined && readsFreeText(deps, actor, where)) await deps.requests.setFocus(where.conversationRefId, actor.person.id, discussed);
       if (files && (kind === 'new' || kind === 'reply' || kind === 'note') && reply.kind === 'card') {
         await keepFiles(context, deps, files, reply, reply.ticketId, actor, kind === 'note' ? 'internal' : 'public', where);
       }

@@ -10,6 +10,8 @@ import type { ReminderService } from '../../services/reminders.js';
 import type { SlaService } from '../../services/sla.js';
 import type { TicketCards } from '../../services/ticket-cards.js';
 import type { TicketService } from '../../services/tickets.js';
+import type { RequestConversations } from '../../services/request-conversations.js';
+import type { TicketQueries } from '../../services/ticket-queries.js';
 import type { CommandRunner, TurnHelpers } from '../command-runner.js';
 import { lookupMember, teamMembers } from '../members.js';
 import { mentionedPeople } from '../turn.js';
@@ -31,6 +33,10 @@ export interface TurnServices {
   runner: CommandRunner;
   /** Files on tickets (kept from messages, listed, sent back); without it files are ignored. */
   fileServices?: FileServices;
+  /** What a requester's personal chat is about (free text as requests); without it free text gets the command suggestion. */
+  requests?: RequestConversations;
+  /** A requester's open tickets, for reading their free text. */
+  queries?: TicketQueries;
   helpersFor(context: TurnContext, actor: Actor): TurnHelpers;
 }
 
