@@ -4,6 +4,7 @@ import { executeAction, showCardAction, VERBS } from './actions.js';
 import { attachmentsSection, type AttachmentView } from './attachments-section.js';
 import { DIALOG_VERBS, dialogAction } from './dialog-cards.js';
 import { field, truncate } from './fields.js';
+import { assistantMenu, triageSection, type TriageView } from './assistant-cards.js';
 
 export type Audience = 'agent' | 'requester';
 
@@ -26,6 +27,8 @@ export interface TicketCardData {
   mail?: { unverifiedSender?: { address: string; check: string }; bounced?: ReadonlyArray<{ address: string; reason: string }> };
   /** The ticket's files this audience may see (shared views: no personal links on a card many see). */
   files?: readonly AttachmentView[];
+  /** Agents' view when the AI assistant is on: its menu entries, and a new ticket's triage suggestion. */
+  assistant?: { triage?: TriageView };
   now: number;
 }
 
@@ -115,6 +118,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
     });
   }
   body.push(...attachmentsSection(data.files ?? [], { getFiles: `files ${ticket.reference}` }));
+  if (audience === 'agent' && data.assistant?.triage) body.push(...triageSection(ticket.id, data.assistant.triage));
   const id = { ticket: ticket.id };
   const actions: CardElement[] = [];
   // Teams shows at most six buttons on a card (its host config's maxActions): Take, the three dialogs,
@@ -156,6 +160,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
           },
           { type: 'Input.Text', id: 'whenText', label: 'Or type a time', placeholder: 'friday 14:00', maxLength: 100 },
           { type: 'ActionSet', actions: [executeAction('Set reminder', VERBS.remind, id)] },
+          ...(data.assistant ? assistantMenu(ticket.id) : []),
         ],
         executeAction('History', VERBS.history, id),
       ),

@@ -20,6 +20,7 @@ import * as ticketSearch from './2026-11-22T17-00-00-ticket-search.js';
 import * as ticketAttachments from './2026-11-22T18-00-00-ticket-attachments.js';
 import * as eventDeliveries from './2026-11-22T19-00-00-event-deliveries.js';
 import * as attachmentScans from './2026-11-22T22-00-00-attachment-scans.js';
+import * as assistant from './2026-11-23T00-00-00-assistant.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T18-00-00-ticket-attachments': ticketAttachments,
   '2026-11-22T19-00-00-event-deliveries': eventDeliveries,
   '2026-11-22T22-00-00-attachment-scans': attachmentScans,
+  '2026-11-23T00-00-00-assistant': assistant,
 };

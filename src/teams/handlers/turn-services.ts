@@ -11,6 +11,7 @@ import type { SlaService } from '../../services/sla.js';
 import type { TicketCards } from '../../services/ticket-cards.js';
 import type { TicketService } from '../../services/tickets.js';
 import type { CommandRunner, TurnHelpers } from '../command-runner.js';
+import type { Assistant } from '../../services/assistant.js';
 import { lookupMember, teamMembers } from '../members.js';
 import { mentionedPeople } from '../turn.js';
 import type { FileServices } from './files.js';
@@ -31,6 +32,8 @@ export interface TurnServices {
   runner: CommandRunner;
   /** Files on tickets (kept from messages, listed, sent back); without it files are ignored. */
   fileServices?: FileServices;
+  /** The optional AI assistant (AI_ENDPOINT); undefined when it is off. */
+  assistant?: Assistant;
   helpersFor(context: TurnContext, actor: Actor): TurnHelpers;
 }
 
