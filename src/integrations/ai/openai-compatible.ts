@@ -77,11 +77,12 @@ export class OpenAiCompatibleClient {
 
   constructor(
     private readonly config: AiClientConfig,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
   ) {
     this.url = `${config.endpoint.replace(/\/+$/, '')}/chat/completions`;
     // One attempt; a throttled endpoint pauses later calls for the time it asked, without waiting inline.
-    this.peer = new OutboundPeer('ai', AI_ERRORS, { attempts: 1, timeoutMs, maxInlineWaitMs: 0, backoff: { baseMs: 0, capMs: 0, jitter: 0 }, concurrency: 16, defaultThrottleMs: 5_000 });
+    // No concurrency gate: a call queued behind slow ones would outlive the turn that waits for it.
+    this.peer = new OutboundPeer('ai', AI_ERRORS, { attempts: 1, timeoutMs, maxInlineWaitMs: 0, backoff: { baseMs: 0, capMs: 0, jitter: 0 }, defaultThrottleMs: 5_000 });
   }
 
   get model(): string {
@@ -92,8 +93,11 @@ export class OpenAiCompatibleClient {
   async chatJson<T>(what: string, request: ChatRequest, schema: z.ZodType<T>, signal?: AbortSignal): Promise<ChatAnswer<T>> {
     let usage = NO_USAGE;
     let model = this.config.model;
+    // The whole call, not just the request, ends at the deadline: the turn answers without us after it.
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    signal = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
-      const body = await this.peer.call(what, async (attemptSignal) => {
+      const body = await untilAborted(signal, this.peer.call(what, async (attemptSignal) => {
         const response = await fetch(this.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json', ...this.authHeader() },
@@ -112,7 +116,7 @@ export class OpenAiCompatibleClient {
         const text = await response.text();
         if (!response.ok) throw httpError(response.status, response.headers.get('retry-after'), what);
         return text;
-      });
+      }));
       const parsed = parseCompletion(body);
       usage = parsed.usage;
       model = parsed.model ?? model;
@@ -136,6 +140,16 @@ export class OpenAiCompatibleClient {
     if (!this.config.apiKey) return {};
     return this.config.auth === 'api-key' ? { 'api-key': this.config.apiKey } : { authorization: `Bearer ${this.config.apiKey}` };
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The parts of a chat completion we read (https://platform.openai.com/docs/api-reference/chat/object). */
