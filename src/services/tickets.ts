@@ -348,7 +348,10 @@ export class TicketService {
         return {
           ok: true,
           changes,
-          timeline: { kind: `assistant-triage-${step.step}`, visibility: 'internal', body: step.body.slice(0, NOTE_MAX), data: { step: step.step, ...(changes.priority ? { from: ticket.priority, to: changes.priority } : {}) } },
+          // A new priority is a priority change to the rules (a P1 pages whoever a P1 pages), whoever suggested it.
+          timeline: changes.priority
+            ? { kind: 'priority', visibility: 'internal', body: step.body.slice(0, NOTE_MAX), data: { from: ticket.priority, to: changes.priority, assistant: step.step } }
+            : { kind: `assistant-triage-${step.step}`, visibility: 'internal', body: step.body.slice(0, NOTE_MAX), data: { step: step.step } },
           notice: step.step === 'accepted' ? `Triage applied to ${ticket.reference}` : step.step === 'dismissed' ? `Triage suggestion dismissed on ${ticket.reference}` : '',
         };
       },

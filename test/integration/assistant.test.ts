@@ -195,7 +195,8 @@ describe('the AI assistant (HTTP, auth on, fake OpenAI-compatible endpoint)', ()
     expect(JSON.stringify(accepted.card)).not.toContain(ASSISTANT_VERBS.accept);
     const after = await db().selectFrom('tickets').select(['type', 'priority', 'reference']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(after).toMatchObject({ type: 'request', priority: 'P2', reference: `REQ-${id}` });
-    expect((await timeline(id)).map((e) => e.kind)).toContain('assistant-triage-accepted');
+    // Recorded as the priority change it is (rules that follow priority changes see it), saying whose suggestion it was.
+    expect((await timeline(id)).at(-1)).toMatchObject({ kind: 'priority', visibility: 'internal', body: "Megan Bowen accepted the assistant's triage: request, P2" });
     // Pressed again (an old copy of the card): nothing more happens.
     const again = await press(megan, ASSISTANT_VERBS.accept, { ticket: id });
     expect(JSON.stringify(again.card)).toContain('no triage suggestion waiting');
