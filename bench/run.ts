@@ -1,4 +1,5 @@
 import { benchAttachments, reportAttachments } from './attachments.js';
+import { benchAssistant, reportAssistant } from './assistant.js';
 import { benchFanOut, reportFanOut } from './fanout.js';
 import { benchFreeText, reportFreeText } from './free-text.js';
 import { benchMail, reportMail } from './mail.js';
@@ -37,6 +38,8 @@ const benches: Record<string, () => Promise<string>> = {
   notify: async () => reportNotify(await benchNotify({ tickets: 200, rounds: 3 })),
   // Upload and download through each attachment store against a local disk copy, and RSS for 200 MB.
   attachments: async () => reportAttachments(await benchAttachments({ fileMb: 64, rounds: 3, rssMb: 200 })),
+  // The AI assistant's endpoint taking 10 s: every turn still answers within Teams' 5 s, without it.
+  assistant: async () => reportAssistant(await benchAssistant({ durationMs: 15_000, concurrency: 8, endpointDelayMs: 10_000 })),
   replicas: async () => reportReplicas(await benchReplicas({ durationMs: 5_000, concurrency: 16, cards: 2_000, conversations: 100 })),
 };
 

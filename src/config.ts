@@ -147,6 +147,8 @@ export interface Config {
   notify: NotifySettings;
   /** Engineering issue trackers (Linear, Jira): each null until its credentials are set. */
   trackers: TrackersConfig;
+  /** The optional AI assistant; null (off) unless AI_ENDPOINT or AZURE_OPENAI_ENDPOINT is set. */
+  ai: AiConfig | null;
 }
 
 export interface TrackersConfig {
@@ -154,6 +156,25 @@ export interface TrackersConfig {
   jira: { baseUrl: string; email: string; apiToken: string; webhookSecret: string | undefined } | null;
   /** How often linked issues not done are read again, in case a webhook was lost. */
   pollIntervalMs: number;
+}
+
+/** The longest the assistant may take: Teams gives an invoke 5 s (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/universal-actions-for-adaptive-cards/overview), and the turn needs the rest. */
+export const AI_TIMEOUT_CAP_MS = 4_000;
+
+export interface AiConfig {
+  /** Base URL of an OpenAI-compatible API, before `/chat/completions`. */
+  endpoint: string;
+  apiKey: string | undefined;
+  /** The model, or on Azure the deployment name. */
+  model: string;
+  /** Azure OpenAI takes its key in an `api-key` header; everyone else in `Authorization: Bearer`. */
+  auth: 'bearer' | 'api-key';
+  /** Per call, capped at AI_TIMEOUT_CAP_MS. */
+  timeoutMs: number;
+  /** Tokens (prompt + completion) all replicas together may spend per UTC day. */
+  dailyTokenBudget: number;
+  /** Whether internal notes may be sent to the model (summaries, drafts); false by default. */
+  includeInternalNotes: boolean;
 }
 
 export interface NotifySettings {
@@ -266,6 +287,13 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'JIRA_API_TOKEN', default: '', meaning: 'That account\'s API token (id.atlassian.com → Security → API tokens).' },
   { name: 'JIRA_WEBHOOK_SECRET', default: '(Jira webhooks refused)', meaning: 'The secret of the admin webhook that calls `/api/webhooks/jira` (issue updated, comment created); checks `X-Hub-Signature`.' },
   { name: 'ISSUE_POLL_INTERVAL', default: '5m', meaning: 'How often linked issues that are not done are read again from Linear/Jira, in case a webhook was lost.' },
+  { name: 'AI_ENDPOINT', default: '(assistant off)', meaning: 'Base URL of an OpenAI-compatible API (`https://<resource>.openai.azure.com/openai/v1`, `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1` for Ollama). Set → the optional AI assistant is on: Summary and Suggest reply for agents, triage suggestions on new tickets. See "AI assistant (optional)".' },
+  { name: 'AI_API_KEY', default: '', meaning: 'The API key; sent as `Authorization: Bearer`, or as `api-key` to Azure OpenAI hosts. Never logged.' },
+  { name: 'AI_MODEL', default: 'gpt-4o-mini', meaning: 'The model, or the deployment name on Azure OpenAI.' },
+  { name: 'AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_DEPLOYMENT', default: '(unset)', meaning: 'Azure OpenAI settings, used when `AI_ENDPOINT` is unset: the resource URL (`https://<resource>.openai.azure.com`; its v1 API is used), its key and the deployment name.' },
+  { name: 'AI_TIMEOUT', default: '3s', meaning: 'Longest one assistant call may take; past it the turn answers without the assistant. Capped at 4s so a card button answers within Teams\' 5-second limit.' },
+  { name: 'AI_DAILY_TOKEN_BUDGET', default: '200000', meaning: 'Tokens (prompt + completion) all replicas together may spend per UTC day; once spent, the assistant says so until midnight UTC.' },
+  { name: 'AI_INCLUDE_INTERNAL_NOTES', default: 'false', meaning: '`true` lets internal notes go to the model (summaries, suggested replies). Email addresses, phone numbers and secrets are always redacted first.' },
   { name: 'HUBSPOT_WEBHOOK_URL', default: '(from the request)', meaning: 'Public URL of `/api/webhooks/hubspot` as configured in HubSpot, when a proxy changes the host or scheme (signatures cover the URL).' },
 ];
 
@@ -378,6 +406,15 @@ const schema = z.object({
   JIRA_API_TOKEN: optionalString,
   JIRA_WEBHOOK_SECRET: optionalString,
   ISSUE_POLL_INTERVAL: z.preprocess(emptyToUndefined, duration('ISSUE_POLL_INTERVAL', 1_000, 86_400_000).default('5m')),
+  AI_ENDPOINT: z.preprocess(emptyToUndefined, z.string().trim().url('AI_ENDPOINT must be a URL such as https://<resource>.openai.azure.com/openai/v1 or http://127.0.0.1:11434/v1').refine((u) => /^https?:\/\//.test(u), 'AI_ENDPOINT must use http:// or https://').optional()),
+  AI_API_KEY: optionalString,
+  AI_MODEL: z.preprocess(emptyToUndefined, z.string().trim().max(200).default('gpt-4o-mini')),
+  AZURE_OPENAI_ENDPOINT: z.preprocess(emptyToUndefined, httpsUrl('AZURE_OPENAI_ENDPOINT').optional()),
+  AZURE_OPENAI_API_KEY: optionalString,
+  AZURE_OPENAI_DEPLOYMENT: optionalString,
+  AI_TIMEOUT: z.preprocess(emptyToUndefined, duration('AI_TIMEOUT', 100, 60_000).default('3s')),
+  AI_DAILY_TOKEN_BUDGET: z.preprocess(emptyToUndefined, z.coerce.number().int('AI_DAILY_TOKEN_BUDGET must be a whole number of tokens').min(0).max(1_000_000_000).default(200_000)),
+  AI_INCLUDE_INTERNAL_NOTES: flag('AI_INCLUDE_INTERNAL_NOTES'),
 });
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -580,8 +617,24 @@ export function parseConfig(env: Env): ConfigResult {
           : null,
       },
     },
+    ai: aiConfig(e),
   };
   return { ok: true, config: deepFreeze(config) };
+}
+
+/** The assistant's settings: AI_ENDPOINT first, else Azure OpenAI's resource (its v1 API), else off. */
+function aiConfig(e: z.infer<typeof schema>): AiConfig | null {
+  const common = { timeoutMs: Math.min(e.AI_TIMEOUT, AI_TIMEOUT_CAP_MS), dailyTokenBudget: e.AI_DAILY_TOKEN_BUDGET, includeInternalNotes: e.AI_INCLUDE_INTERNAL_NOTES === 'true' };
+  if (e.AI_ENDPOINT) {
+    const endpoint = e.AI_ENDPOINT.replace(/\/+$/, '');
+    const azure = /\.(openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)$/i.test(new URL(endpoint).hostname);
+    return { endpoint, apiKey: e.AI_API_KEY, model: e.AI_MODEL, auth: azure ? 'api-key' : 'bearer', ...common };
+  }
+  if (e.AZURE_OPENAI_ENDPOINT) {
+    const base = e.AZURE_OPENAI_ENDPOINT.replace(/\/+$/, '');
+    return { endpoint: base.endsWith('/openai/v1') ? base : `${base}/openai/v1`, apiKey: e.AZURE_OPENAI_API_KEY ?? e.AI_API_KEY, model: e.AZURE_OPENAI_DEPLOYMENT ?? e.AI_MODEL, auth: 'api-key', ...common };
+  }
+  return null;
 }
 
 /**

@@ -65,6 +65,8 @@ import { IssueLinks, DEFAULT_TRACKER_SETTINGS } from './services/issue-links.js'
 import { IssuePoller } from './workers/issue-poller.js';
 import { buildTrackers } from './integrations/trackers/build.js';
 import type { PeerOptions } from './integrations/outbound/peer.js';
+import { Assistant } from './services/assistant.js';
+import { OpenAiCompatibleClient } from './integrations/ai/openai-compatible.js';
 
 export interface ServiceOptions {
   clock?: () => number;
@@ -112,6 +114,8 @@ export interface RunningService {
   readonly crm: { enrichment: CrmEnrichment; worker: EnrichmentWorker; client: HubSpotClient } | undefined;
   /** Ticket events to webhooks, PagerDuty and Slack: the delivery worker and the admins' view. */
   readonly events: { worker: EventDeliveryWorker; integrations: IntegrationDirectory };
+  /** The optional AI assistant, when AI_ENDPOINT (or Azure OpenAI) is set. */
+  readonly assistant: Assistant | undefined;
   /** Malware scanning of kept files, when CLAMD_HOST is set. */
   readonly scanning: { service: AttachmentScanning; worker: ScanWorker; client: ClamdClient } | undefined;
   /** Linked Linear/Jira issues, when a tracker is connected: the use cases and the poller (tests run a round). */
@@ -150,7 +154,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const actors = new ActorDirectory(db, config.roles, clock);
     const sla = options.sla ?? defaultSlaPolicy();
     const access = new AccessPolicy(db, actors, { requesterMaxPriority: config.roles.requesterMaxPriority });
-    const cards = new TicketCards(db, access, sla, clock);
+    // The optional AI assistant (AI_ENDPOINT): built once the ticket service exists; cards ask it lazily.
+    let assistant: Assistant | undefined;
+    const cards = new TicketCards(db, access, sla, clock, undefined, config.ai ? { pendingTriage: (id) => assistant!.pendingTriage(id) } : undefined);
     const outgoing = config.graph
       ? new OutgoingMail({
           acknowledge: config.mail.acknowledge,
@@ -216,7 +222,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ...(outgoing ? { replies: outgoing } : {}),
       // Built below (it needs this service to apply what it finds); new tickets only read its cache.
       ...(config.hubspot ? { crm: { atCreation: (tx, requesterId, now) => crm!.enrichment.atCreation(tx, requesterId, now) } } : {}),
+      // A new ticket's triage suggestion is worked out in the background, never in the turn that opened it.
+      ...(config.ai ? { onCreated: (ticket: { id: number }) => void assistant?.triageNew(ticket.id) } : {}),
     });
+    if (config.ai) {
+      assistant = new Assistant({ db, client: new OpenAiCompatibleClient(config.ai, config.ai.timeoutMs), config: config.ai, tickets, logger: logger.child({ part: 'assistant' }), clock });
+      logger.info({ model: config.ai.model, timeoutMs: config.ai.timeoutMs, dailyTokenBudget: config.ai.dailyTokenBudget, internalNotes: config.ai.includeInternalNotes }, 'AI assistant on');
+    }
     if (config.hubspot) {
       const client = new HubSpotClient(config.hubspot, options.hubspot);
       const enrichment = new CrmEnrichment({
@@ -296,7 +308,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const cardCopies = new CardCopyRecorder({ database, clock, onEnqueued: wake, onError: (error, what) => logger.error({ err: error }, what) });
     const runner = new CommandRunner({ access, tickets, queries, cards, setup: new SetupService(db, clock), escalations, reminders, actors, clock, defaultTier: sla.defaultTier, ...(crm ? { crm: crm.enrichment } : {}), health: { report: (o) => health.report(o) }, reports, files, integrations, ...(issueLinks ? { issues: issueLinks } : {}) });
     const requests = new RequestConversations({ db, clock });
-    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices, requests, queries };
+    const turnServices = { logger, conversations, actors, access, tickets, sla: slaService, escalations, reminders, cards, cardCopies, runner, fileServices, requests, queries, ...(assistant ? { assistant } : {}) };
     const bot = createBot({
       ...turnServices,
       helpersFor: (context, actor) => turnHelpers(context, actor, turnServices),
@@ -487,6 +499,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       events: { worker: eventWorker, integrations },
       scanning,
       issues: issueLinks && issuePoller ? { links: issueLinks, poller: issuePoller } : undefined,
+      assistant,
       tickets,
       health,
       metrics,

@@ -6,6 +6,7 @@ import { DIALOG_VERBS, dialogAction } from './dialog-cards.js';
 import { field, truncate } from './fields.js';
 import { issuesSection } from './issues-section.js';
 import type { IssueView } from '../domain/issue-trackers.js';
+import { assistantMenu, triageSection, type TriageView } from './assistant-cards.js';
 
 export type Audience = 'agent' | 'requester';
 
@@ -30,6 +31,8 @@ export interface TicketCardData {
   files?: readonly AttachmentView[];
   /** Agents' view: the Linear/Jira issues the ticket links, and whether one can be created from the card. */
   issues?: { linked: readonly IssueView[]; canCreate: boolean };
+  /** Agents' view when the AI assistant is on: its menu entries, and a new ticket's triage suggestion. */
+  assistant?: { triage?: TriageView };
   now: number;
 }
 
@@ -120,6 +123,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
   }
   body.push(...attachmentsSection(data.files ?? [], { getFiles: `files ${ticket.reference}` }));
   if (audience === 'agent') body.push(...issuesSection(data.issues?.linked ?? []));
+  if (audience === 'agent' && data.assistant?.triage) body.push(...triageSection(ticket.id, data.assistant.triage));
   const id = { ticket: ticket.id };
   const actions: CardElement[] = [];
   // Teams shows at most six buttons on a card (its host config's maxActions): Take, the three dialogs,
@@ -163,6 +167,7 @@ export function ticketCard(data: TicketCardData): AdaptiveCard {
           { type: 'ActionSet', actions: [executeAction('Set reminder', VERBS.remind, id)] },
           // Inside More, not beside it: the card keeps to Teams' six buttons.
           ...(data.issues?.canCreate ? [{ type: 'ActionSet', separator: true, actions: [dialogAction('Create issue…', DIALOG_VERBS.createIssue, id)] }] : []),
+          ...(data.assistant ? assistantMenu(ticket.id) : []),
         ],
         executeAction('History', VERBS.history, id),
       ),

@@ -21,6 +21,7 @@ import { sharedCardViews } from './attachments/ticket-files.js';
 import { issuesOfTicket } from '../store/issue-links.js';
 import type { CardRenderer } from '../workers/delivery.js';
 import type { AccessPolicy, ConversationSeen } from './access.js';
+import type { TriageSuggestion } from './assistant.js';
 
 /** Card kinds of SLA cards in the outbox and card posts: `sla-warning:first_response`, … */
 const SLA_CARD_KIND = /^sla-(warning|breach):(first_response|resolution)$/;
@@ -69,6 +70,8 @@ export class TicketCards implements CardRenderer {
     private readonly sla: SlaPolicy,
     private readonly clock: () => number = Date.now,
     private readonly agentsMs = 10_000,
+    /** The AI assistant, when on: agent cards offer its actions and show a new ticket's triage suggestion. */
+    private readonly assistant?: { pendingTriage(ticketId: number): Promise<TriageSuggestion | undefined> },
   ) {}
 
   /** Forget the cached agent list, after a change of who is an agent. */
@@ -106,8 +109,14 @@ export class TicketCards implements CardRenderer {
       ...(audience === 'agent' && ticket.source === 'email' ? { mail: await this.mailFlags(ticket.id) } : {}),
       files: sharedCardViews(await listTicketAttachments(this.db, ticketId, { includeInternal: audience === 'agent' })),
       ...(audience === 'agent' && this.issueTrackers ? { issues: { linked: await issuesOfTicket(this.db, ticketId), canCreate: true } } : {}),
+      ...(audience === 'agent' && this.assistant ? { assistant: await this.assistantView(ticket.id) } : {}),
       now: this.clock(),
     };
+  }
+
+  private async assistantView(ticketId: number): Promise<NonNullable<TicketCardData['assistant']>> {
+    const triage = await this.assistant!.pendingTriage(ticketId);
+    return triage ? { triage: { type: triage.type, priority: triage.priority, teamName: triage.team?.name ?? null, reason: triage.reason } } : {};
   }
 
   private async mailFlags(ticketId: number): Promise<NonNullable<TicketCardData['mail']>> {

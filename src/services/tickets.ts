@@ -47,6 +47,8 @@ export class TicketService {
       requesterMaxPriority?: Priority;
       /** Where each change's desk event goes (notification rules). */
       events?: EventSink;
+      /** After a new ticket is committed (the assistant's triage); must not throw or block. */
+      onCreated?: (ticket: Ticket) => void;
     },
   ) {}
 
@@ -55,8 +57,11 @@ export class TicketService {
   }
 
   /** Opens a ticket; inside `within` (the caller's transaction, e.g. email intake) when given. */
-  create(ctx: ChangeContext, input: NewTicketInput, within?: Db): Promise<Result<Ticket>> {
-    return openTicket(this.deps, ctx, input, within);
+  async create(ctx: ChangeContext, input: NewTicketInput, within?: Db): Promise<Result<Ticket>> {
+    const created = await openTicket(this.deps, ctx, input, within);
+    // Committed (not inside someone else's transaction): background work on new tickets may start.
+    if (created.ok && !within) this.deps.onCreated?.(created.value);
+    return created;
   }
 
   /** Assigns the ticket to the caller, unless someone has it already: of two racing takes, one wins. */
@@ -317,6 +322,42 @@ export class TicketService {
         notice: '',
       };
     });
+  }
+
+  /**
+   * The AI assistant's triage of a ticket (src/services/assistant.ts): `suggested` by the desk itself
+   * (an internal line, and every card of the ticket refreshed to show the suggestion), `accepted` by an
+   * agent (its type, priority and team applied, with the right to change priority) or `dismissed`.
+   * `decide` marks the suggestion in the same transaction; false (someone decided first) refuses.
+   */
+  assistantTriage(
+    ctx: ChangeContext,
+    id: number,
+    step: { step: 'suggested' | 'accepted' | 'dismissed'; body: string; changes?: Pick<TicketChanges, 'type' | 'priority' | 'teamId'>; decide?: (tx: Db) => Promise<boolean> },
+  ): Promise<Result<Ticket>> {
+    return this.change(
+      ctx,
+      id,
+      'priority',
+      async (tx, ticket) => {
+        if (step.decide && !(await step.decide(tx))) return { ok: false, reason: `the assistant's triage of ${ticket.reference} was already accepted or dismissed` };
+        const changes: TicketChanges = {};
+        if (step.changes?.type && step.changes.type !== ticket.type) changes.type = step.changes.type;
+        if (step.changes?.priority && step.changes.priority !== ticket.priority) changes.priority = step.changes.priority;
+        if (step.changes?.teamId !== undefined && step.changes.teamId !== ticket.teamId) changes.teamId = step.changes.teamId;
+        return {
+          ok: true,
+          changes,
+          // A new priority is a priority change to the rules (a P1 pages whoever a P1 pages), whoever suggested it.
+          timeline: changes.priority
+            ? { kind: 'priority', visibility: 'internal', body: step.body.slice(0, NOTE_MAX), data: { from: ticket.priority, to: changes.priority, assistant: step.step } }
+            : { kind: `assistant-triage-${step.step}`, visibility: 'internal', body: step.body.slice(0, NOTE_MAX), data: { step: step.step } },
+          notice: step.step === 'accepted' ? `Triage applied to ${ticket.reference}` : step.step === 'dismissed' ? `Triage suggestion dismissed on ${ticket.reference}` : '',
+        };
+      },
+      undefined,
+      { trusted: step.step === 'suggested' },
+    );
   }
 
   private change(

@@ -550,6 +550,37 @@ export interface TrackerDeliveryTable {
   received_at: number;
 }
 
+/** One call to the AI assistant: who, on what, how much, how it went; never the text (see store/assistant.ts). */
+export interface AssistantCallTable {
+  id: Generated<number>;
+  at: number;
+  person_id: number | null;
+  ticket_id: number | null;
+  feature: string;
+  model: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  outcome: string;
+  ms: number;
+}
+
+/** Tokens the assistant spent on one UTC day (`2026-11-23`), shared by every replica. */
+export interface AssistantBudgetTable {
+  day: string;
+  tokens: number;
+}
+
+/** A new ticket's triage suggestion (JSON payload), until an agent accepts or dismisses it. */
+export interface AssistantSuggestionTable {
+  ticket_id: number;
+  kind: string;
+  payload: string;
+  state: 'pending' | 'accepted' | 'dismissed';
+  created_at: number;
+  decided_by: number | null;
+  decided_at: number | null;
+}
+
 export interface Tables {
   tickets: TicketTable;
   timeline_entries: TimelineTable;
@@ -588,6 +619,9 @@ export interface Tables {
   issue_links: IssueLinkTable;
   synced_comments: SyncedCommentTable;
   tracker_deliveries: TrackerDeliveryTable;
+  assistant_calls: AssistantCallTable;
+  assistant_budget: AssistantBudgetTable;
+  assistant_suggestions: AssistantSuggestionTable;
 }
 
 export type TicketRow = Selectable<TicketTable>;

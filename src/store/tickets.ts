@@ -120,6 +120,9 @@ export interface TicketChanges {
   tierSource?: TierSource;
   crmStatus?: CrmStatus;
   crmTicketId?: string;
+  /** A change of type renames the reference (INC-42 → REQ-42); the number, which threads mail, stays. */
+  type?: TicketType;
+  teamId?: string | null;
 }
 
 /**
@@ -142,6 +145,8 @@ export async function updateTicket(db: Db, ticket: Ticket, changes: TicketChange
       ...(changes.tierSource !== undefined ? { tier_source: changes.tierSource } : {}),
       ...(changes.crmStatus !== undefined ? { crm_status: changes.crmStatus } : {}),
       ...(changes.crmTicketId !== undefined ? { crm_ticket_id: changes.crmTicketId } : {}),
+      ...(changes.type !== undefined ? { type: changes.type, reference: formatReference(changes.type, ticket.id) } : {}),
+      ...(changes.teamId !== undefined ? { team_id: changes.teamId } : {}),
       is_open: isOpenStatus(status) ? 1 : 0,
       updated_at: now,
       version: ticket.version + 1,

@@ -3,6 +3,8 @@ import type { TurnContext } from 'botbuilder';
 import type { Db } from '../store/database.js';
 import { conversationToRemember } from './conversation.js';
 import { onCardSubmit, registerCardActions } from './handlers/card-actions.js';
+import { onAssistantSubmit, registerAssistant } from './handlers/assistant.js';
+import { isAssistantVerb } from '../cards/assistant-cards.js';
 import { registerDialogs } from './handlers/dialogs.js';
 import { registerInstallationHandlers } from './handlers/installation.js';
 import { registerMessageActions } from './handlers/message-actions.js';
@@ -46,12 +48,14 @@ export function createBot(deps: BotDeps): Application<TurnState> {
   });
 
   registerInstallationHandlers(app, { conversations, logger });
+  // Before the card actions: their catch-all answers every verb it does not know.
+  registerAssistant(app, deps);
   registerCardActions(app, deps);
   registerDialogs(app, deps);
   registerPeopleSearch(app, deps);
   registerMessageActions(app, deps);
   registerMessageSearch(app, deps);
-  registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => onCardSubmit(context, deps, value) });
+  registerMessageHandlers(app, { ...deps, onCardSubmit: (context, value) => (isAssistantVerb(value.verb) ? onAssistantSubmit(context, deps, value) : onCardSubmit(context, deps, value)) });
 
   app.error(async (context: TurnContext, error: Error) => {
     logger.error(

@@ -22,6 +22,7 @@ import * as eventDeliveries from './2026-11-22T19-00-00-event-deliveries.js';
 import * as issueLinks from './2026-11-22T20-00-00-issue-links.js';
 import * as attachmentStore from './2026-11-22T21-00-00-attachment-store.js';
 import * as attachmentScans from './2026-11-22T22-00-00-attachment-scans.js';
+import * as assistant from './2026-11-23T00-00-00-assistant.js';
 
 /**
  * Every migration, by its timestamped name. Listed here rather than read from the folder so the same
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T20-00-00-issue-links': issueLinks,
   '2026-11-22T21-00-00-attachment-store': attachmentStore,
   '2026-11-22T22-00-00-attachment-scans': attachmentScans,
+  '2026-11-23T00-00-00-assistant': assistant,
 };

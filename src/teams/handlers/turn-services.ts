@@ -13,6 +13,7 @@ import type { TicketService } from '../../services/tickets.js';
 import type { RequestConversations } from '../../services/request-conversations.js';
 import type { TicketQueries } from '../../services/ticket-queries.js';
 import type { CommandRunner, TurnHelpers } from '../command-runner.js';
+import type { Assistant } from '../../services/assistant.js';
 import { lookupMember, teamMembers } from '../members.js';
 import { mentionedPeople } from '../turn.js';
 import type { FileServices } from './files.js';
@@ -37,6 +38,8 @@ export interface TurnServices {
   requests?: RequestConversations;
   /** A requester's open tickets, for reading their free text. */
   queries?: TicketQueries;
+  /** The optional AI assistant (AI_ENDPOINT); undefined when it is off. */
+  assistant?: Assistant;
   helpersFor(context: TurnContext, actor: Actor): TurnHelpers;
 }
 
