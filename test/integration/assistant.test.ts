@@ -278,6 +278,27 @@ describe('the AI assistant (HTTP, auth on, fake OpenAI-compatible endpoint)', ()
     expect(await assistant.readRequest('hello?', { actor: SYSTEM_ACTOR })).toBeUndefined();
   });
 
+  it('settles a requester’s free text the rules cannot place: offered as a new request instead of “which ticket?”', async () => {
+    // A day of its own: another test spends a whole day's token budget.
+    clock.set('2026-03-14T09:00:00Z');
+    const alexRow = await db().selectFrom('people').selectAll().where('teams_id', '=', alex.id).executeTakeFirstOrThrow();
+    const requester = { person: { id: alexRow.id, teamsId: alex.id, aadObjectId: alex.aadObjectId, tenantId: TENANT_ID, name: alex.name, email: null, role: 'requester' as const, timeZone: null, quiet: null }, role: 'requester' as const };
+    // Opened outside the chat, so the chat has no ticket in focus; its triage call is let through first.
+    const triaged = ai.nextRequest();
+    const opened = await h.service.tickets.create({ actor: requester, surface: 'chat' }, { type: 'incident', subject: 'Laptop battery swells', description: '', priority: 'P3', teamId: null, source: 'chat', postTo: [] });
+    expect(opened.ok).toBe(true);
+    await triaged;
+    ai.script.push({ content: { intent: 'new', priority: null, service: 'Projector' } });
+    const asked = ai.nextRequest();
+    const reply = await h.say(alex, 'the projector in room 4 flickers since this morning');
+    expect((await asked).text).toContain('projector in room 4');
+    expect(reply.activity.summary).toBe('Open a ticket with this?');
+    // When the assistant cannot tell either, the person is asked which ticket it belongs to.
+    ai.script.push({ content: { intent: 'unsure', priority: null, service: null } });
+    const again = await h.say(alex, 'the projector in room 5 flickers too');
+    expect(again.activity.summary).toBe('Is this about one of your open tickets?');
+  });
+
   it('sends internal notes to the model only when AI_INCLUDE_INTERNAL_NOTES=true', async () => {
     const { id, reference } = await openTriaged('Docking station loses the second screen');
     await h.say(megan, `note ${reference} Firmware 1.2 known bad, see vendor advisory`);

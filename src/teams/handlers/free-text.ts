@@ -1,7 +1,7 @@
 import type { TurnContext } from 'botbuilder';
 import { confirmationCard } from '../../cards/confirmation-card.js';
 import { CHOICES_MAX, followUpCard, requestChoiceCard, requestOfferCard } from '../../cards/request-cards.js';
-import { readRequest, smallTalk, ticketFromText, type OpenTicketSummary } from '../../domain/free-text.js';
+import { readRequest, smallTalk, ticketFromText, type OpenTicketSummary, type RequestReading } from '../../domain/free-text.js';
 import { NOTE_MAX } from '../../domain/tickets.js';
 import type { Actor } from '../../services/actors.js';
 import type { PendingMessage, RequestConversations } from '../../services/request-conversations.js';
@@ -48,7 +48,8 @@ export async function answerFreeText(
   const focusTicketId = focus && summaries.some((s) => s.id === focus.ticketId) ? focus.ticketId : undefined;
   const body = text.trim() || (attachments.length > 0 ? `Sent ${describeFiles(attachments)}` : '');
   if (!body) return send(good('Tell me what you need, in your own words, and I’ll open a ticket for you; “help” lists what else I can do.'));
-  const reading = readRequest(body, summaries, focusTicketId !== undefined ? { focusTicketId } : {});
+  const rules = readRequest(body, summaries, focusTicketId !== undefined ? { focusTicketId } : {});
+  const reading = rules.intent === 'unsure' && deps.assistant ? await settleWithAssistant(deps.assistant, actor, body, summaries, rules) : rules;
   deps.logger.debug({ intent: reading.intent, confidence: reading.confidence, openTickets: summaries.length, activityId: context.activity.id }, 'free text read');
 
   switch (reading.intent) {
@@ -74,6 +75,18 @@ export async function answerFreeText(
       return send({ kind: 'card', card: requestChoiceCard({ pending, tickets: choices, text: body }), summary: 'Is this about one of your open tickets?' });
     }
   }
+}
+
+/**
+ * When the rules cannot tell, the assistant (AI_ENDPOINT) may: a new request, or a question about the
+ * ticket the rules found likeliest. It never picks a ticket to add text to by itself (that stays the
+ * person's choice), and when it is off, slow, over budget or unsure, the rules' answer stands.
+ */
+async function settleWithAssistant(assistant: NonNullable<TurnServices['assistant']>, actor: Actor, body: string, summaries: readonly OpenTicketSummary[], rules: RequestReading): Promise<RequestReading> {
+  const read = await assistant.readRequest(body, { actor, openTickets: summaries });
+  if (read?.intent === 'new') return { ...rules, intent: 'new', confidence: 0.7 };
+  if (read?.intent === 'status' && rules.ticketId !== undefined) return { ...rules, intent: 'status', confidence: 0.7 };
+  return rules;
 }
 
 /** "Open ticket" / "It's new" / "That's a new request": a ticket from the pending message, with its files. */
