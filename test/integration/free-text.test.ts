@@ -6,6 +6,7 @@ import { adele, alex, cardAction, cardSubmit, channelMessage, invoke, megan, per
 import { objectModelErrors, schemaErrors } from '../support/card-schema.js';
 import { openTicket, testClock } from '../support/factories.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { storedBytes } from '../support/object-stores.js';
 
 /**
  * Free text from requesters in their personal chat, through the real endpoint: the offer to open a
@@ -224,7 +225,7 @@ describe('free text from requesters (HTTP, auth on, fake channel)', () => {
     const files = await db().selectFrom('ticket_attachments').selectAll().where('ticket_id', '=', id).execute();
     expect(files).toHaveLength(1);
     expect(files[0]).toMatchObject({ name, visibility: 'public' });
-    expect(Buffer.from(files[0]!.content!).equals(bytes)).toBe(true);
+    expect((await storedBytes(h.service, files[0]!))!.equals(bytes)).toBe(true);
 
     const [followUp] = await say(alex, 'and a screenshot of the error', { attachments: [attachment('error.txt', Buffer.from('error 809'))] });
     expect(textOf(followUp!)).toContain('Kept on the ticket: error.txt');
