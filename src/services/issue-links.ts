@@ -10,7 +10,7 @@ import {
   type StatusMap,
   type TrackerName,
 } from '../domain/issue-trackers.js';
-import { ticketRefusal } from '../domain/roles.js';
+import { isAgent, ticketRefusal } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { checkStatusChange, NOTE_MAX, type Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
@@ -295,10 +295,11 @@ export class IssueLinks {
   /**
    * An agent's note or reply on a ticket, after it is committed: with `comments: both`, posted on each
    * linked issue, tagged as ours and recorded by the id the tracker gave it, so its webhook is not
-   * noted back on the ticket. Failures are logged, never lose the ticket's own change.
+   * noted back on the ticket. Failures are logged, never lose the ticket's own change. A requester's
+   * reply stays on the ticket: engineering hears the customer through an agent (README, Issue trackers).
    */
   async ticketCommented(actor: Actor, ticket: Pick<Ticket, 'id' | 'reference'>, text: string): Promise<void> {
-    if (this.deps.settings.comments !== 'both' || actor === SYSTEM_ACTOR) return;
+    if (this.deps.settings.comments !== 'both' || actor === SYSTEM_ACTOR || !isAgent(actor.role)) return;
     for (const issue of await this.issuesOf(ticket.id)) {
       const tracker = this.deps.trackers.get(issue.tracker);
       if (!tracker) continue;

@@ -222,6 +222,17 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect(linearComments()).toHaveLength(2);
   });
 
+  it('never posts a requester’s reply on the engineering issue (only agents’ notes and replies go)', async () => {
+    const issue = linear.addIssue('Attachments fail to upload');
+    const t = await openTicket(h, alex, 'I cannot attach my screenshot');
+    await say(megan, `link ${t.reference} linear:${issue.identifier}`);
+    await say(alex, `reply ${t.reference} My manager's phone is 555-0100, call him`);
+    expect(await timeline(t.id)).toContainEqual(expect.objectContaining({ kind: 'reply', body: expect.stringContaining('555-0100') }));
+    expect(linear.comments.filter((c) => c.issueId === issue.id)).toEqual([]);
+    await say(megan, `reply ${t.reference} We are on it`);
+    expect(linear.comments.filter((c) => c.issueId === issue.id).map((c) => c.body)).toEqual([expect.stringContaining('We are on it')]);
+  });
+
   it('creates an issue from the card’s dialog, prefilled from the ticket, and links it', async () => {
     const t = await openTicket(h, megan, 'Password reset emails never arrive');
     const card = (await h.say(megan, `show ${t.reference}`)).activity.attachments![0]!.content as Record<string, any>;
