@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   actionsFor,
   isOurComment,
@@ -16,7 +17,7 @@ import { checkStatusChange, NOTE_MAX, type Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
 import { TrackerError, type Tracker, type TrackerEvent, type TrackerProject } from '../integrations/trackers/port.js';
 import { inTransaction, type Database } from '../store/database.js';
-import { addLink, firstDelivery, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
+import { addLink, firstDelivery, forgetDelivery, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
 import { findTicket, type TicketChanges } from '../store/tickets.js';
 import { callerOf, type Actor } from './actors.js';
 import type { EventSink } from './desk-events.js';
@@ -162,9 +163,12 @@ export class IssueLinks {
   }
 
   /**
-   * A tracker's webhook: refused (401) unless its signature checks out, it is fresh, and its delivery
-   * was not seen before (a replay); then every event is applied. Signatures and freshness are judged by
-   * the wall clock (the tracker's), not the desk's business clock.
+   * A tracker's webhook: refused (401) unless its signature checks out and it is fresh; then every event
+   * is applied. A delivery seen before (the tracker's retry, or a signed body captured and resent under
+   * a new delivery header) is answered 200 and not applied again: it is known by its delivery id and by
+   * the SHA-256 of its body, the one part the signature covers. A delivery whose applying fails is
+   * forgotten and answered 500, so the tracker's retry applies it rather than being refused.
+   * Signatures and freshness are judged by the wall clock (the tracker's), not the desk's business clock.
    */
   async receive(name: TrackerName, raw: string, headers: Readonly<Record<string, string | string[] | undefined>>): Promise<{ status: number; body: unknown }> {
     const tracker = this.deps.trackers.get(name);
@@ -175,11 +179,19 @@ export class IssueLinks {
       this.deps.logger?.warn({ tracker: name, reason: verified.reason }, 'refused a tracker webhook');
       return { status: 401, body: { error: verified.reason } };
     }
-    if (!(await firstDelivery(this.deps.database.db, name, verified.deliveryId, now, RECEIPTS_KEPT_MS))) {
-      this.deps.logger?.warn({ tracker: name }, 'refused a replayed tracker webhook');
-      return { status: 401, body: { error: 'this delivery was received before' } };
+    const db = this.deps.database.db;
+    const keys = [verified.deliveryId, `sha256:${createHash('sha256').update(raw, 'utf8').digest('hex')}`];
+    if (!(await firstDelivery(db, name, keys, now, RECEIPTS_KEPT_MS))) {
+      this.deps.logger?.info({ tracker: name }, 'a tracker webhook was delivered again; not applied twice');
+      return { status: 200, body: { ok: true, duplicate: true } };
     }
-    await this.apply(name, verified.events);
+    try {
+      await this.apply(name, verified.events);
+    } catch (error) {
+      this.deps.logger?.error({ tracker: name, err: error }, 'a tracker webhook could not be applied; its retry will be');
+      await forgetDelivery(db, name, keys);
+      return { status: 500, body: { error: 'the delivery could not be applied just now; send it again' } };
+    }
     return { status: 200, body: { ok: true } };
   }
 

@@ -109,14 +109,27 @@ export async function isCommentWeSent(db: Db, tracker: TrackerName, commentId: s
   return row !== undefined;
 }
 
-/** Records a webhook delivery; false when it was seen before (a replay). Forgets ones older than `keepMs`. */
-export async function firstDelivery(db: Db, tracker: TrackerName, deliveryId: string, now: number, keepMs: number): Promise<boolean> {
+/**
+ * Records a webhook delivery under each of its keys (the tracker's delivery id, the SHA-256 of its body);
+ * false when any of them was seen before (a retry or a replay). Forgets ones older than `keepMs`.
+ */
+export async function firstDelivery(db: Db, tracker: TrackerName, keys: readonly string[], now: number, keepMs: number): Promise<boolean> {
   await db.deleteFrom('tracker_deliveries').where('received_at', '<', now - keepMs).execute();
-  const row = await db
-    .insertInto('tracker_deliveries')
-    .values({ tracker, delivery_id: deliveryId.slice(0, 300), received_at: now })
-    .onConflict((oc) => oc.columns(['tracker', 'delivery_id']).doNothing())
-    .returning('delivery_id')
-    .executeTakeFirst();
-  return row !== undefined;
+  let first = true;
+  // Every key is inserted even after one was seen: a replay's new delivery id is then known as well.
+  for (const key of keys) {
+    const row = await db
+      .insertInto('tracker_deliveries')
+      .values({ tracker, delivery_id: key.slice(0, 300), received_at: now })
+      .onConflict((oc) => oc.columns(['tracker', 'delivery_id']).doNothing())
+      .returning('delivery_id')
+      .executeTakeFirst();
+    if (row === undefined) first = false;
+  }
+  return first;
+}
+
+/** Forgets a delivery that could not be applied, so the tracker's retry of it is applied rather than refused. */
+export async function forgetDelivery(db: Db, tracker: TrackerName, keys: readonly string[]): Promise<void> {
+  await db.deleteFrom('tracker_deliveries').where('tracker', '=', tracker).where('delivery_id', 'in', keys.map((k) => k.slice(0, 300))).execute();
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IssueView } from '../../src/domain/issue-trackers.js';
-import { addLink, firstDelivery, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
+import { addLink, firstDelivery, forgetDelivery, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
 import { engines } from '../support/databases.js';
 
 // The issue-link tables on every engine the desk runs on (SQLite always; Postgres with TEST_DATABASE_URL):
@@ -61,11 +61,16 @@ describe.each(engines)('tracker webhook deliveries ($name)', (engine) => {
     const { database, cleanup } = await engine.open();
     try {
       const db = database.db;
-      expect(await firstDelivery(db, 'jira', 'd-1', 1_000, 60_000)).toBe(true);
-      expect(await firstDelivery(db, 'jira', 'd-1', 50_000, 60_000)).toBe(false);
-      expect(await firstDelivery(db, 'linear', 'd-1', 50_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', ['d-1', 'sha256:a'], 1_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', ['d-1', 'sha256:a'], 50_000, 60_000)).toBe(false);
+      // The same body under a new delivery id (the header is not signed): seen.
+      expect(await firstDelivery(db, 'jira', ['d-2', 'sha256:a'], 50_000, 60_000)).toBe(false);
+      expect(await firstDelivery(db, 'linear', ['d-1', 'sha256:a'], 50_000, 60_000)).toBe(true);
+      // A delivery that could not be applied is forgotten: its retry is first again.
+      await forgetDelivery(db, 'linear', ['d-1', 'sha256:a']);
+      expect(await firstDelivery(db, 'linear', ['d-1', 'sha256:a'], 50_001, 60_000)).toBe(true);
       // Older than kept: forgotten (the tracker's own freshness check refuses such a delivery anyway).
-      expect(await firstDelivery(db, 'jira', 'd-1', 70_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', ['d-1', 'sha256:a'], 120_000, 60_000)).toBe(true);
     } finally {
       await cleanup();
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALOG_VERBS } from '../../src/cards/dialog-cards.js';
 import { parseNotifyConfig } from '../../src/notify-config.js';
@@ -149,7 +150,7 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect(await timeline(first.id)).toHaveLength(count);
   });
 
-  it('refuses a webhook with a bad signature, a stale timestamp, a replayed delivery or none of its headers', async () => {
+  it('refuses a webhook with a bad signature or a stale timestamp, and applies a replayed delivery only once', async () => {
     const issue = linear.addIssue('Search is slow');
     const t = await openTicket(h, megan, 'Search takes a minute');
     await say(megan, `link ${t.reference} linear:${issue.identifier}`);
@@ -164,8 +165,10 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
 
     const raw = linear.issueUpdatedPayload(issue.identifier);
     const delivery = randomUUID();
-    expect((await linear.send(webhookUrl('linear'), raw, { delivery })).status).toBe(200);
-    expect((await linear.send(webhookUrl('linear'), raw, { delivery })).status).toBe(401);
+    expect(await linear.send(webhookUrl('linear'), raw, { delivery })).toEqual({ status: 200, body: { ok: true } });
+    // The tracker's retry of it, and the same signed body under a new (unsigned) delivery header: known, not applied again.
+    expect(await linear.send(webhookUrl('linear'), raw, { delivery })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+    expect(await linear.send(webhookUrl('linear'), raw, { delivery: randomUUID() })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
 
     const bug = jira.addIssue('Reports export blank');
     await say(megan, `link ${t.reference} jira:${bug.key}`);
@@ -173,9 +176,14 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     const jiraRaw = jira.issueUpdatedPayload(bug.key);
     expect((await jira.send(webhookUrl('jira'), jiraRaw, { secret: 'wrong' })).status).toBe(401);
     expect((await jira.send(webhookUrl('jira'), jiraRaw, { signature: `sha256=${'0'.repeat(64)}` })).status).toBe(401);
+    // Jira's body timestamp is signed: a body without one, or dated ahead of our clock, is refused.
+    const untimed = JSON.stringify({ ...JSON.parse(jiraRaw), timestamp: undefined });
+    expect(await jira.send(webhookUrl('jira'), untimed)).toMatchObject({ status: 401, body: { error: expect.stringContaining('no timestamp') } });
+    expect(await jira.send(webhookUrl('jira'), jira.issueUpdatedPayload(bug.key, Date.now() + 10 * 60_000))).toMatchObject({ status: 401, body: { error: expect.stringContaining('future') } });
     const identifier = randomUUID();
-    expect((await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).status).toBe(200);
-    expect((await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).status).toBe(401);
+    expect(await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).toEqual({ status: 200, body: { ok: true } });
+    expect(await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+    expect(await jira.send(webhookUrl('jira'), jiraRaw, { identifier: randomUUID() })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
     expect((await timeline(t.id)).filter((e) => e.kind === 'issue-state' && e.body.includes(bug.key))).toHaveLength(1);
   });
 
@@ -220,6 +228,23 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect((await linear.send(webhookUrl('linear'), linear.commentWebhook(ours, 'Desk Bot'))).status).toBe(200);
     expect([(await timeline(first.id)).length, (await timeline(second.id)).length]).toEqual(before);
     expect(linearComments()).toHaveLength(2);
+  });
+
+  it('a delivery that fails to apply is answered 500, and the tracker’s retry of it is applied', async () => {
+    const issue = linear.addIssue('Exports lose the last row');
+    const t = await openTicket(h, megan, 'My export is missing a row');
+    await say(megan, `link ${t.reference} linear:${issue.identifier}`);
+    const comment = linear.commentPayload(issue.identifier, 'Off-by-one in the paginator.', 'Dana Engineer');
+    const delivery = randomUUID();
+    // The database refuses the write half-way (a real failure of the store, not a mock of ours).
+    await sql`ALTER TABLE synced_comments RENAME TO synced_comments_away`.execute(db());
+    try {
+      expect((await linear.send(webhookUrl('linear'), comment, { delivery })).status).toBe(500);
+    } finally {
+      await sql`ALTER TABLE synced_comments_away RENAME TO synced_comments`.execute(db());
+    }
+    expect(await linear.send(webhookUrl('linear'), comment, { delivery })).toEqual({ status: 200, body: { ok: true } });
+    expect((await timeline(t.id)).filter((e) => e.kind === 'note' && e.body.includes('paginator'))).toHaveLength(1);
   });
 
   it('never posts a requester’s reply on the engineering issue (only agents’ notes and replies go)', async () => {

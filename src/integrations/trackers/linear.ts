@@ -11,7 +11,8 @@ import { DEFAULT_TRACKER_RETRY, errorOfStatus, headerOf, TrackerError, trackerVe
  *
  * Webhooks (https://linear.app/developers/webhooks): `Linear-Signature` is the hex HMAC-SHA256 of the
  * raw body with the webhook's signing secret; `webhookTimestamp` (epoch ms, in the body) must be within
- * a minute of now; `Linear-Delivery` names the delivery (our replay check).
+ * a minute of now; `Linear-Delivery` names the delivery. That header is not signed, so the replay check
+ * (IssueLinks.receive) also keys on the body's SHA-256.
  */
 
 export interface LinearOptions {
