@@ -17,7 +17,7 @@ import { checkStatusChange, NOTE_MAX, type Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
 import { TrackerError, type Tracker, type TrackerEvent, type TrackerProject } from '../integrations/trackers/port.js';
 import { inTransaction, type Database } from '../store/database.js';
-import { addLink, firstDelivery, forgetDelivery, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
+import { addLink, findTrackedIssue, firstDelivery, forgetDelivery, isCommentWeSent, notNewer, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
 import { findTicket, type TicketChanges } from '../store/tickets.js';
 import { callerOf, type Actor } from './actors.js';
 import type { EventSink } from './desk-events.js';
@@ -127,14 +127,19 @@ export class IssueLinks {
     return this.commitLink(ctx, ticketId, issue, 'created');
   }
 
-  private commitLink(ctx: ChangeContext, ticketId: number, issue: IssueView, how: 'linked' | 'created'): Promise<Result<Ticket>> {
+  private async commitLink(ctx: ChangeContext, ticketId: number, issue: IssueView, how: 'linked' | 'created'): Promise<Result<Ticket>> {
     const label = `${TRACKER_LABELS[issue.tracker]} ${issue.key}`;
+    // The issue as just read may be news to the tickets linking it already (it moved before its webhook
+    // or poll came): they hear it first, the way a webhook would tell them, so linking one more ticket
+    // never writes the new state over the old one unannounced.
+    await this.issueChanged(issue);
     return commitTicketChange(this.deps, ctx, ticketId, LINK_ACTION, async (tx, ticket) => {
       const now = this.now();
       if (!(await addLink(tx, { ticketId, tracker: issue.tracker, key: issue.key, linkedBy: ctx.actor === SYSTEM_ACTOR ? null : ctx.actor.person.id }, now))) {
         return { ok: false, reason: `${ticket.reference} already links ${label}` };
       }
-      await saveTrackedIssue(tx, issue, now);
+      // Stored only when the desk knew nothing of it: a known issue's state changes through issueChanged alone.
+      if (!(await findTrackedIssue(tx, issue.tracker, issue.key))) await saveTrackedIssue(tx, issue, now);
       return {
         ok: true,
         changes: {},
@@ -224,10 +229,16 @@ export class IssueLinks {
     // The known state and every linking ticket change in one transaction: a crash half-way leaves the
     // old state known, so the next webhook or poll applies the change again rather than never.
     const outcome = await inTransaction(database.db, async (tx) => {
+      const nothing = { changed: [] as number[], actions: [] as readonly StatusAction[] };
+      const before = await findTrackedIssue(tx, issue.tracker, issue.key, { lock: database.dialect });
+      // Issues no ticket ever linked are not kept (a webhook speaks of every issue in the workspace).
+      if (!before) return nothing;
+      // An older view than the one known (a retried delivery after a newer one, a poll after its
+      // webhook): applying it would write the old state back, then the newer one's actions again.
+      if (notNewer(issue, before)) return nothing;
+      await saveTrackedIssue(tx, issue, this.now());
       const linked = await ticketsLinking(tx, issue.tracker, issue.key);
-      if (linked.length === 0) return { changed: [] as number[], actions: [] as readonly StatusAction[] };
-      const before = await saveTrackedIssue(tx, issue, this.now(), { lock: database.dialect });
-      if (!before || (before.state === issue.state && before.title === issue.title)) return { changed: [], actions: [] };
+      if (linked.length === 0 || (before.state === issue.state && before.title === issue.title)) return nothing;
       const stateChanged = before.state !== issue.state;
       const actions = stateChanged ? actionsFor(this.deps.settings.statusMap, issue.state, issue.category) : [];
       const changed: number[] = [];

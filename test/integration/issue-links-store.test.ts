@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IssueView } from '../../src/domain/issue-trackers.js';
-import { addLink, firstDelivery, forgetDelivery, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
+import { addLink, findTrackedIssue, firstDelivery, forgetDelivery, notNewer, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
 import { engines } from '../support/databases.js';
 
 // The issue-link tables on every engine the desk runs on (SQLite always; Postgres with TEST_DATABASE_URL):
@@ -40,6 +40,22 @@ describe.each(engines)('issue link store ($name)', (engine) => {
     expect(await removeLink(db, 7, 'linear', 'ENG-1')).toBe(true);
     expect(await removeLink(db, 7, 'linear', 'ENG-1')).toBe(false);
     expect(await ticketsLinking(db, 'linear', 'ENG-1')).toEqual([9]);
+  });
+
+  it('keeps when the tracker last changed an issue, and knows an older view of it', async () => {
+    const opened = await engine.open();
+    cleanup = opened.cleanup;
+    const db = opened.database.db;
+    await saveTrackedIssue(db, { ...issue('ENG-1', 'Done', 'done'), changedAt: 2_000 }, 1_000);
+    const stored = (await findTrackedIssue(db, 'linear', 'ENG-1'))!;
+    expect(stored.changedAt).toBe(2_000);
+    expect(notNewer({ ...issue('ENG-1'), changedAt: 1_500 }, stored)).toBe(true);
+    expect(notNewer({ ...issue('ENG-1', 'Done', 'done'), changedAt: 2_000 }, stored)).toBe(true);
+    expect(notNewer({ ...issue('ENG-1'), changedAt: 2_001 }, stored)).toBe(false);
+    // A view without the tracker's time cannot be ordered: it is applied, and the known time is kept.
+    expect(notNewer(issue('ENG-1'), stored)).toBe(false);
+    await saveTrackedIssue(db, issue('ENG-1'), 3_000);
+    expect((await findTrackedIssue(db, 'linear', 'ENG-1'))?.changedAt).toBe(2_000);
   });
 
   it('records a carried comment once per ticket and knows the ones the desk sent', async () => {

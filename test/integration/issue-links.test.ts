@@ -56,6 +56,7 @@ function helpers(get: () => Harness) {
     timeline: (id: number) => db().selectFrom('timeline_entries').select(['kind', 'visibility', 'body']).where('ticket_id', '=', id).orderBy('id').execute(),
     links: (id: number) => db().selectFrom('issue_links').select(['tracker', 'issue_key']).where('ticket_id', '=', id).execute(),
     webhookUrl: (tracker: 'linear' | 'jira') => `${get().service.url}/api/webhooks/${tracker}`,
+    issuesOf: (id: number) => get().service.issues!.links.issuesOf(id),
   };
 }
 
@@ -63,7 +64,7 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
   let h: Harness;
   let linear: FakeLinear;
   let jira: FakeJira;
-  const { say, ticket, timeline, links, webhookUrl, db } = helpers(() => h);
+  const { say, ticket, timeline, links, webhookUrl, db, issuesOf } = helpers(() => h);
 
   beforeAll(async () => {
     linear = await new FakeLinear().start();
@@ -92,7 +93,7 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect(await links(t.id)).toEqual(expect.arrayContaining([{ tracker: 'linear', issue_key: issue.identifier }, { tracker: 'jira', issue_key: bug.key }]));
     // Both adapters authenticated as the vendors require.
     expect(linear.requests.every((r) => r.authorized)).toBe(true);
-    expect(jira.requests.some((r) => r.path === `/rest/api/3/issue/${bug.key}?fields=status,summary` && r.authorized)).toBe(true);
+    expect(jira.requests.some((r) => r.path === `/rest/api/3/issue/${bug.key}?fields=status,summary,updated` && r.authorized)).toBe(true);
 
     const card = (await h.say(megan, `issues ${t.reference}`)).activity.attachments![0]!.content as Record<string, any>;
     const text = JSON.stringify(card);
@@ -148,6 +149,40 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     const count = (await timeline(first.id)).length;
     expect((await linear.send(webhookUrl('linear'), linear.issueUpdatedPayload(issue.identifier))).status).toBe(200);
     expect(await timeline(first.id)).toHaveLength(count);
+  });
+
+  it('an older view of an issue never undoes a newer one: a late retry is ignored and the status map runs once', async () => {
+    const issue = linear.addIssue('Times shown an hour off', LINEAR_STATES.inProgress);
+    const t = await openTicket(h, alex, 'My times are off by an hour');
+    await say(megan, `take ${t.reference}`);
+    await say(megan, `link ${t.reference} linear:${issue.identifier}`);
+    linear.setState(issue.identifier, LINEAR_STATES.todo);
+    const older = linear.issueUpdatedPayload(issue.identifier); // its delivery fails and is retried late
+    linear.setState(issue.identifier, LINEAR_STATES.done);
+    expect((await linear.send(webhookUrl('linear'), linear.issueUpdatedPayload(issue.identifier))).status).toBe(200);
+    expect((await ticket(t.id)).status).toBe('pending');
+
+    expect((await linear.send(webhookUrl('linear'), older)).status).toBe(200);
+    await h.service.issues!.poller.pollOnce();
+    const entries = await timeline(t.id);
+    expect(entries.filter((e) => e.body.includes(`Linear ${issue.identifier} moved`)).map((e) => e.body)).toEqual([`Linear ${issue.identifier} moved In Progress → Done; ticket set to pending`]);
+    expect(entries.filter((e) => e.kind === 'reply' && e.body.includes(issue.identifier))).toHaveLength(1);
+    expect(await issuesOf(t.id)).toEqual([expect.objectContaining({ state: 'Done' })]);
+  });
+
+  it('linking one more ticket to an issue that moved unannounced tells the tickets already linking it', async () => {
+    const issue = linear.addIssue('Bulk edit drops tags', LINEAR_STATES.inProgress);
+    const first = await openTicket(h, alex, 'My tags vanish after a bulk edit');
+    await say(megan, `take ${first.reference}`);
+    await say(megan, `link ${first.reference} linear:${issue.identifier}`);
+    linear.setState(issue.identifier, LINEAR_STATES.done); // no webhook or poll yet
+    const second = await openTicket(h, alex, 'Tags lost');
+    expect(await say(megan, `link ${second.reference} linear:${issue.identifier}`)).toContain(`now links Linear ${issue.identifier} (Done)`);
+    expect((await ticket(first.id)).status).toBe('pending');
+    expect(await timeline(first.id)).toContainEqual({ kind: 'status', visibility: 'internal', body: `Linear ${issue.identifier} moved In Progress → Done; ticket set to pending` });
+    expect(await timeline(first.id)).toContainEqual({ kind: 'reply', visibility: 'public', body: `A fix for ${issue.identifier} has shipped; please check it works for you.` });
+    // The ticket linked at Done heard of no move: it was never told otherwise.
+    expect((await timeline(second.id)).filter((e) => e.body.includes('moved'))).toEqual([]);
   });
 
   it('refuses a webhook with a bad signature or a stale timestamp, and applies a replayed delivery only once', async () => {

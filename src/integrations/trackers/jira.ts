@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jiraCategory, verifyHexHmac, type IssueView } from '../../domain/issue-trackers.js';
+import { jiraCategory, trackerTime, verifyHexHmac, type IssueView } from '../../domain/issue-trackers.js';
 import { OutboundPeer, type PeerOptions } from '../outbound/peer.js';
 import { DEFAULT_TRACKER_RETRY, errorOfStatus, headerOf, TrackerError, trackerVendor, type Tracker, type TrackerEvent, type TrackerProject, type VerifiedWebhook } from './port.js';
 
@@ -34,7 +34,8 @@ export const JIRA_WEBHOOK_MAX_SKEW_MS = 60_000;
 
 const issueBody = z.object({
   key: z.string(),
-  fields: z.object({ summary: z.string(), status: z.object({ name: z.string(), statusCategory: z.object({ key: z.string() }) }) }),
+  // `updated` orders what the desk hears of an issue (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get).
+  fields: z.object({ summary: z.string(), updated: z.string().optional(), status: z.object({ name: z.string(), statusCategory: z.object({ key: z.string() }) }) }),
 });
 
 const webhook = z.object({
@@ -68,7 +69,7 @@ export class JiraTracker implements Tracker {
 
   async getIssue(key: string): Promise<IssueView | undefined> {
     try {
-      const body = issueBody.parse(await this.request('read an issue', 'GET', `/rest/api/3/issue/${encodeURIComponent(key)}?fields=status,summary`));
+      const body = issueBody.parse(await this.request('read an issue', 'GET', `/rest/api/3/issue/${encodeURIComponent(key)}?fields=status,summary,updated`));
       return this.view(body);
     } catch (error) {
       if (error instanceof TrackerError && error.failure === 'not-found') return undefined;
@@ -120,8 +121,9 @@ export class JiraTracker implements Tracker {
   }
 
   private view(body: z.infer<typeof issueBody>): IssueView {
-    const { status, summary } = body.fields;
-    return { tracker: 'jira', key: body.key, title: summary, url: `${this.base}/browse/${body.key}`, state: status.name, category: jiraCategory(status.statusCategory.key) };
+    const { status, summary, updated } = body.fields;
+    const changedAt = trackerTime(updated);
+    return { tracker: 'jira', key: body.key, title: summary, url: `${this.base}/browse/${body.key}`, state: status.name, category: jiraCategory(status.statusCategory.key), ...(changedAt === undefined ? {} : { changedAt }) };
   }
 
   private request<T>(what: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
