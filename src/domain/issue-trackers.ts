@@ -37,6 +37,13 @@ export function jiraCategory(categoryKey: string): StateCategory {
 }
 
 /** An issue as the desk shows it on a ticket card. */
+/** A tracker's ISO 8601 time (Linear `2026-11-23T10:00:00.000Z`, Jira `2026-11-23T10:00:00.000+0000`) as epoch ms. */
+export function trackerTime(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 export interface IssueView {
   tracker: TrackerName;
   key: string;
@@ -44,6 +51,8 @@ export interface IssueView {
   url: string;
   state: string;
   category: StateCategory;
+  /** When the tracker last changed the issue (Linear `updatedAt`, Jira `fields.updated`), epoch ms, when it says. */
+  changedAt?: number;
 }
 
 /** What an agent named: the tracker when the text says it (a prefix or a URL), and the issue's key. */

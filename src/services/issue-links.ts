@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   actionsFor,
   isOurComment,
@@ -10,13 +11,13 @@ import {
   type StatusMap,
   type TrackerName,
 } from '../domain/issue-trackers.js';
-import { ticketRefusal } from '../domain/roles.js';
+import { isAgent, ticketRefusal } from '../domain/roles.js';
 import type { SlaPolicy } from '../domain/sla.js';
 import { checkStatusChange, NOTE_MAX, type Ticket } from '../domain/tickets.js';
 import type { Logger } from '../logger.js';
 import { TrackerError, type Tracker, type TrackerEvent, type TrackerProject } from '../integrations/trackers/port.js';
 import { inTransaction, type Database } from '../store/database.js';
-import { addLink, firstDelivery, isCommentWeSent, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
+import { addLink, findTrackedIssue, firstDelivery, forgetDelivery, isCommentWeSent, notNewer, issuesOfTicket, recordSyncedComment, removeLink, saveTrackedIssue, ticketsLinking, type TrackedIssue } from '../store/issue-links.js';
 import { findTicket, type TicketChanges } from '../store/tickets.js';
 import { callerOf, type Actor } from './actors.js';
 import type { EventSink } from './desk-events.js';
@@ -126,14 +127,19 @@ export class IssueLinks {
     return this.commitLink(ctx, ticketId, issue, 'created');
   }
 
-  private commitLink(ctx: ChangeContext, ticketId: number, issue: IssueView, how: 'linked' | 'created'): Promise<Result<Ticket>> {
+  private async commitLink(ctx: ChangeContext, ticketId: number, issue: IssueView, how: 'linked' | 'created'): Promise<Result<Ticket>> {
     const label = `${TRACKER_LABELS[issue.tracker]} ${issue.key}`;
+    // The issue as just read may be news to the tickets linking it already (it moved before its webhook
+    // or poll came): they hear it first, the way a webhook would tell them, so linking one more ticket
+    // never writes the new state over the old one unannounced.
+    await this.issueChanged(issue);
     return commitTicketChange(this.deps, ctx, ticketId, LINK_ACTION, async (tx, ticket) => {
       const now = this.now();
       if (!(await addLink(tx, { ticketId, tracker: issue.tracker, key: issue.key, linkedBy: ctx.actor === SYSTEM_ACTOR ? null : ctx.actor.person.id }, now))) {
         return { ok: false, reason: `${ticket.reference} already links ${label}` };
       }
-      await saveTrackedIssue(tx, issue, now);
+      // Stored only when the desk knew nothing of it: a known issue's state changes through issueChanged alone.
+      if (!(await findTrackedIssue(tx, issue.tracker, issue.key))) await saveTrackedIssue(tx, issue, now);
       return {
         ok: true,
         changes: {},
@@ -162,9 +168,12 @@ export class IssueLinks {
   }
 
   /**
-   * A tracker's webhook: refused (401) unless its signature checks out, it is fresh, and its delivery
-   * was not seen before (a replay); then every event is applied. Signatures and freshness are judged by
-   * the wall clock (the tracker's), not the desk's business clock.
+   * A tracker's webhook: refused (401) unless its signature checks out and it is fresh; then every event
+   * is applied. A delivery seen before (the tracker's retry, or a signed body captured and resent under
+   * a new delivery header) is answered 200 and not applied again: it is known by its delivery id and by
+   * the SHA-256 of its body, the one part the signature covers. A delivery whose applying fails is
+   * forgotten and answered 500, so the tracker's retry applies it rather than being refused.
+   * Signatures and freshness are judged by the wall clock (the tracker's), not the desk's business clock.
    */
   async receive(name: TrackerName, raw: string, headers: Readonly<Record<string, string | string[] | undefined>>): Promise<{ status: number; body: unknown }> {
     const tracker = this.deps.trackers.get(name);
@@ -175,11 +184,19 @@ export class IssueLinks {
       this.deps.logger?.warn({ tracker: name, reason: verified.reason }, 'refused a tracker webhook');
       return { status: 401, body: { error: verified.reason } };
     }
-    if (!(await firstDelivery(this.deps.database.db, name, verified.deliveryId, now, RECEIPTS_KEPT_MS))) {
-      this.deps.logger?.warn({ tracker: name }, 'refused a replayed tracker webhook');
-      return { status: 401, body: { error: 'this delivery was received before' } };
+    const db = this.deps.database.db;
+    const keys = [verified.deliveryId, `sha256:${createHash('sha256').update(raw, 'utf8').digest('hex')}`];
+    if (!(await firstDelivery(db, name, keys, now, RECEIPTS_KEPT_MS))) {
+      this.deps.logger?.info({ tracker: name }, 'a tracker webhook was delivered again; not applied twice');
+      return { status: 200, body: { ok: true, duplicate: true } };
     }
-    await this.apply(name, verified.events);
+    try {
+      await this.apply(name, verified.events);
+    } catch (error) {
+      this.deps.logger?.error({ tracker: name, err: error }, 'a tracker webhook could not be applied; its retry will be');
+      await forgetDelivery(db, name, keys);
+      return { status: 500, body: { error: 'the delivery could not be applied just now; send it again' } };
+    }
     return { status: 200, body: { ok: true } };
   }
 
@@ -212,10 +229,16 @@ export class IssueLinks {
     // The known state and every linking ticket change in one transaction: a crash half-way leaves the
     // old state known, so the next webhook or poll applies the change again rather than never.
     const outcome = await inTransaction(database.db, async (tx) => {
+      const nothing = { changed: [] as number[], actions: [] as readonly StatusAction[] };
+      const before = await findTrackedIssue(tx, issue.tracker, issue.key, { lock: database.dialect });
+      // Issues no ticket ever linked are not kept (a webhook speaks of every issue in the workspace).
+      if (!before) return nothing;
+      // An older view than the one known (a retried delivery after a newer one, a poll after its
+      // webhook): applying it would write the old state back, then the newer one's actions again.
+      if (notNewer(issue, before)) return nothing;
+      await saveTrackedIssue(tx, issue, this.now());
       const linked = await ticketsLinking(tx, issue.tracker, issue.key);
-      if (linked.length === 0) return { changed: [] as number[], actions: [] as readonly StatusAction[] };
-      const before = await saveTrackedIssue(tx, issue, this.now(), { lock: database.dialect });
-      if (!before || (before.state === issue.state && before.title === issue.title)) return { changed: [], actions: [] };
+      if (linked.length === 0 || (before.state === issue.state && before.title === issue.title)) return nothing;
       const stateChanged = before.state !== issue.state;
       const actions = stateChanged ? actionsFor(this.deps.settings.statusMap, issue.state, issue.category) : [];
       const changed: number[] = [];
@@ -295,10 +318,11 @@ export class IssueLinks {
   /**
    * An agent's note or reply on a ticket, after it is committed: with `comments: both`, posted on each
    * linked issue, tagged as ours and recorded by the id the tracker gave it, so its webhook is not
-   * noted back on the ticket. Failures are logged, never lose the ticket's own change.
+   * noted back on the ticket. Failures are logged, never lose the ticket's own change. A requester's
+   * reply stays on the ticket: engineering hears the customer through an agent (README, Issue trackers).
    */
   async ticketCommented(actor: Actor, ticket: Pick<Ticket, 'id' | 'reference'>, text: string): Promise<void> {
-    if (this.deps.settings.comments !== 'both' || actor === SYSTEM_ACTOR) return;
+    if (this.deps.settings.comments !== 'both' || actor === SYSTEM_ACTOR || !isAgent(actor.role)) return;
     for (const issue of await this.issuesOf(ticket.id)) {
       const tracker = this.deps.trackers.get(issue.tracker);
       if (!tracker) continue;

@@ -8,7 +8,7 @@ export interface TrackedIssue extends IssueView {
   lastPolledAt: number | null;
 }
 
-const toIssue = (row: { tracker: string; issue_key: string; title: string; url: string; state: string; state_category: string; updated_at: number; last_polled_at: number | null }): TrackedIssue => ({
+const toIssue = (row: { tracker: string; issue_key: string; title: string; url: string; state: string; state_category: string; updated_at: number; last_polled_at: number | null; changed_at: number | null }): TrackedIssue => ({
   tracker: row.tracker as TrackerName,
   key: row.issue_key,
   title: row.title,
@@ -17,6 +17,7 @@ const toIssue = (row: { tracker: string; issue_key: string; title: string; url: 
   category: row.state_category as StateCategory,
   updatedAt: Number(row.updated_at),
   lastPolledAt: row.last_polled_at === null ? null : Number(row.last_polled_at),
+  ...(row.changed_at === null ? {} : { changedAt: Number(row.changed_at) }),
 });
 
 /** On Postgres `lock` holds the row until commit, so a webhook and a poll seeing the same change apply it once. */
@@ -31,10 +32,16 @@ export async function findTrackedIssue(db: Db, tracker: TrackerName, key: string
   return row ? toIssue(row) : undefined;
 }
 
+/**
+ * True when `issue` is an older (or the same) view of the issue than the one stored, by the tracker's own
+ * change time: such a view is not applied. Unknown when either lacks that time (then it is applied).
+ */
+export const notNewer = (issue: IssueView, stored: TrackedIssue): boolean => issue.changedAt !== undefined && stored.changedAt !== undefined && issue.changedAt <= stored.changedAt;
+
 /** Stores the issue as seen now; returns what was stored before (undefined for a new one). */
 export async function saveTrackedIssue(db: Db, issue: IssueView, now: number, options: { lock?: Dialect } = {}): Promise<TrackedIssue | undefined> {
   const before = await findTrackedIssue(db, issue.tracker, issue.key, options);
-  const values = { title: issue.title.slice(0, 500), url: issue.url, state: issue.state.slice(0, 200), state_category: issue.category, updated_at: now };
+  const values = { title: issue.title.slice(0, 500), url: issue.url, state: issue.state.slice(0, 200), state_category: issue.category, updated_at: now, changed_at: issue.changedAt ?? before?.changedAt ?? null };
   if (before) await db.updateTable('tracked_issues').set(values).where('tracker', '=', issue.tracker).where('issue_key', '=', issue.key).execute();
   else await db.insertInto('tracked_issues').values({ tracker: issue.tracker, issue_key: issue.key, ...values, last_polled_at: null }).execute();
   return before;
@@ -109,14 +116,27 @@ export async function isCommentWeSent(db: Db, tracker: TrackerName, commentId: s
   return row !== undefined;
 }
 
-/** Records a webhook delivery; false when it was seen before (a replay). Forgets ones older than `keepMs`. */
-export async function firstDelivery(db: Db, tracker: TrackerName, deliveryId: string, now: number, keepMs: number): Promise<boolean> {
+/**
+ * Records a webhook delivery under each of its keys (the tracker's delivery id, the SHA-256 of its body);
+ * false when any of them was seen before (a retry or a replay). Forgets ones older than `keepMs`.
+ */
+export async function firstDelivery(db: Db, tracker: TrackerName, keys: readonly string[], now: number, keepMs: number): Promise<boolean> {
   await db.deleteFrom('tracker_deliveries').where('received_at', '<', now - keepMs).execute();
-  const row = await db
-    .insertInto('tracker_deliveries')
-    .values({ tracker, delivery_id: deliveryId.slice(0, 300), received_at: now })
-    .onConflict((oc) => oc.columns(['tracker', 'delivery_id']).doNothing())
-    .returning('delivery_id')
-    .executeTakeFirst();
-  return row !== undefined;
+  let first = true;
+  // Every key is inserted even after one was seen: a replay's new delivery id is then known as well.
+  for (const key of keys) {
+    const row = await db
+      .insertInto('tracker_deliveries')
+      .values({ tracker, delivery_id: key.slice(0, 300), received_at: now })
+      .onConflict((oc) => oc.columns(['tracker', 'delivery_id']).doNothing())
+      .returning('delivery_id')
+      .executeTakeFirst();
+    if (row === undefined) first = false;
+  }
+  return first;
+}
+
+/** Forgets a delivery that could not be applied, so the tracker's retry of it is applied rather than refused. */
+export async function forgetDelivery(db: Db, tracker: TrackerName, keys: readonly string[]): Promise<void> {
+  await db.deleteFrom('tracker_deliveries').where('tracker', '=', tracker).where('delivery_id', 'in', keys.map((k) => k.slice(0, 300))).execute();
 }

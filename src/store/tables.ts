@@ -524,6 +524,8 @@ export interface TrackedIssueTable {
   state_category: string;
   updated_at: number;
   last_polled_at: number | null;
+  /** When the tracker last changed the issue (its updatedAt), epoch ms: older views of it are not applied. */
+  changed_at: number | null;
 }
 
 export interface IssueLinkTable {

@@ -9,7 +9,8 @@ import { PollingLoop } from './polling-loop.js';
 /**
  * The safety net under the trackers' webhooks (a delivery lost, a webhook never set up): every linked
  * issue not done or canceled is read again every `intervalMs`, and what changed is applied the same way
- * a webhook would (IssueLinks.issueChanged does nothing when the state is the one already known).
+ * a webhook would (IssueLinks.issueChanged does nothing when the state is the one already known, or
+ * when the read is not newer, by the tracker's own change time, than what a webhook already applied).
  */
 export class IssuePoller {
   private readonly loop: PollingLoop;

@@ -24,6 +24,8 @@ export interface FakeJiraIssue {
   summary: string;
   description: unknown;
   status: Status;
+  /** Jira's format (2026-11-23T10:00:00.000+0000); every change moves it on. */
+  updated: string;
 }
 
 export class FakeJira extends JsonFake {
@@ -35,28 +37,37 @@ export class FakeJira extends JsonFake {
   readonly comments: Array<{ id: string; key: string; body: unknown }> = [];
   private counter = 0;
   private commentIds = 10000;
+  private lastChange = 0;
+
+  /** A change time later than every one before it, written as Jira writes `fields.updated`. */
+  private changeTime(): string {
+    this.lastChange = Math.max(Date.now(), this.lastChange + 1);
+    return new Date(this.lastChange).toISOString().replace('Z', '+0000');
+  }
 
   addIssue(summary: string, status: Status = JIRA_STATUSES.todo): FakeJiraIssue {
     const key = `OPS-${++this.counter}`;
-    const issue = { id: String(10000 + this.counter), key, summary, description: null, status };
+    const issue = { id: String(10000 + this.counter), key, summary, description: null, status, updated: this.changeTime() };
     this.issues.set(key, issue);
     return issue;
   }
 
   setStatus(key: string, status: Status): void {
-    this.issues.get(key)!.status = status;
+    const issue = this.issues.get(key)!;
+    issue.status = status;
+    issue.updated = this.changeTime();
   }
 
   issueUpdatedPayload(key: string, timestamp = Date.now()): string {
     const issue = this.issues.get(key)!;
-    return JSON.stringify({ timestamp, webhookEvent: 'jira:issue_updated', issue_event_type_name: 'issue_generic', issue: { id: issue.id, key, fields: { summary: issue.summary, status: issue.status } } });
+    return JSON.stringify({ timestamp, webhookEvent: 'jira:issue_updated', issue_event_type_name: 'issue_generic', issue: { id: issue.id, key, fields: { summary: issue.summary, status: issue.status, updated: issue.updated } } });
   }
 
   commentPayload(key: string, text: string, author: string, timestamp = Date.now()): string {
     const issue = this.issues.get(key)!;
     const comment = { id: String(++this.commentIds), key, body: text };
     this.comments.push(comment);
-    return JSON.stringify({ timestamp, webhookEvent: 'comment_created', comment: { id: comment.id, body: text, author: { displayName: author } }, issue: { id: issue.id, key, fields: { summary: issue.summary, status: issue.status } } });
+    return JSON.stringify({ timestamp, webhookEvent: 'comment_created', comment: { id: comment.id, body: text, author: { displayName: author } }, issue: { id: issue.id, key, fields: { summary: issue.summary, status: issue.status, updated: issue.updated } } });
   }
 
   send(url: string, raw: string, options: { secret?: string; identifier?: string; signature?: string | null } = {}): Promise<{ status: number; body: unknown }> {
@@ -82,7 +93,7 @@ export class FakeJira extends JsonFake {
     const issuePath = /^\/rest\/api\/3\/issue\/([A-Z][A-Z0-9]*-\d+)(\/comment)?$/.exec(path);
     const issue = issuePath ? this.issues.get(issuePath[1]!) : undefined;
     if (issuePath && !issue) return ok(404, { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} });
-    if (issue && method === 'GET' && !issuePath![2]) return ok(200, { id: issue.id, key: issue.key, fields: { summary: issue.summary, status: issue.status } });
+    if (issue && method === 'GET' && !issuePath![2]) return ok(200, { id: issue.id, key: issue.key, fields: { summary: issue.summary, status: issue.status, updated: issue.updated } });
     if (issue && method === 'POST' && issuePath![2]) {
       const adf = (body as { body?: any })?.body;
       if (adf?.type !== 'doc') return ok(400, { errorMessages: ['Comment body must be an Atlassian Document'], errors: {} });

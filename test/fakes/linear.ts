@@ -18,6 +18,8 @@ export interface FakeLinearIssue {
   url: string;
   teamId: string;
   state: { name: string; type: string };
+  /** ISO 8601, as Linear gives it; every change moves it on. */
+  updatedAt: string;
 }
 
 export const LINEAR_STATES = {
@@ -34,6 +36,13 @@ export class FakeLinear extends JsonFake {
   readonly issues = new Map<string, FakeLinearIssue>();
   readonly comments: Array<{ id: string; issueId: string; body: string }> = [];
   private counter = 100;
+  private lastChange = 0;
+
+  /** A change time later than every one before it (two changes in one millisecond still order). */
+  private changeTime(): string {
+    this.lastChange = Math.max(Date.now(), this.lastChange + 1);
+    return new Date(this.lastChange).toISOString();
+  }
 
   get apiUrl(): string {
     return `${this.baseUrl}/graphql`;
@@ -41,14 +50,16 @@ export class FakeLinear extends JsonFake {
 
   addIssue(title: string, state: { name: string; type: string } = LINEAR_STATES.todo): FakeLinearIssue {
     const identifier = `ENG-${++this.counter}`;
-    const issue = { id: randomUUID(), identifier, title, description: '', url: `https://linear.app/acme/issue/${identifier}/${title.toLowerCase().replace(/\W+/g, '-')}`, teamId: this.teams[0]!.id, state };
+    const issue = { id: randomUUID(), identifier, title, description: '', url: `https://linear.app/acme/issue/${identifier}/${title.toLowerCase().replace(/\W+/g, '-')}`, teamId: this.teams[0]!.id, state, updatedAt: this.changeTime() };
     this.issues.set(identifier, issue);
     return issue;
   }
 
   /** Moves an issue to another state (as someone in Linear would), without a webhook. */
   setState(identifier: string, state: { name: string; type: string }): void {
-    this.issues.get(identifier)!.state = state;
+    const issue = this.issues.get(identifier)!;
+    issue.state = state;
+    issue.updatedAt = this.changeTime();
   }
 
   /** The webhook body Linear sends for an issue update (its data as the issue is now). */
@@ -58,7 +69,7 @@ export class FakeLinear extends JsonFake {
       action: 'update',
       type: 'Issue',
       createdAt: new Date().toISOString(),
-      data: { id: issue.id, identifier: issue.identifier, title: issue.title, state: { id: randomUUID(), ...issue.state }, teamId: issue.teamId },
+      data: { id: issue.id, identifier: issue.identifier, title: issue.title, state: { id: randomUUID(), ...issue.state }, teamId: issue.teamId, updatedAt: issue.updatedAt },
       updatedFrom: { stateId: randomUUID() },
       url: issue.url,
       webhookTimestamp,
@@ -103,7 +114,7 @@ export class FakeLinear extends JsonFake {
     const operation = /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
     const notFound = { status: 200, body: { data: null, errors: [{ message: 'Entity not found: Issue', extensions: { code: 'ENTITY_NOT_FOUND' } }] }, authorized: true };
     const find = (id: string) => this.issues.get(id) ?? [...this.issues.values()].find((i) => i.id === id);
-    const node = (i: FakeLinearIssue) => ({ identifier: i.identifier, title: i.title, url: i.url, state: { name: i.state.name, type: i.state.type } });
+    const node = (i: FakeLinearIssue) => ({ identifier: i.identifier, title: i.title, url: i.url, updatedAt: i.updatedAt, state: { name: i.state.name, type: i.state.type } });
     switch (operation) {
       case 'Issue': {
         const issue = find(variables.id);

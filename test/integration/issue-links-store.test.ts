@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IssueView } from '../../src/domain/issue-trackers.js';
-import { addLink, firstDelivery, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
+import { addLink, findTrackedIssue, firstDelivery, forgetDelivery, notNewer, issuesOfTicket, issuesToPoll, markPolled, recordSyncedComment, isCommentWeSent, removeLink, saveTrackedIssue, ticketsLinking } from '../../src/store/issue-links.js';
 import { engines } from '../support/databases.js';
 
 // The issue-link tables on every engine the desk runs on (SQLite always; Postgres with TEST_DATABASE_URL):
@@ -42,6 +42,22 @@ describe.each(engines)('issue link store ($name)', (engine) => {
     expect(await ticketsLinking(db, 'linear', 'ENG-1')).toEqual([9]);
   });
 
+  it('keeps when the tracker last changed an issue, and knows an older view of it', async () => {
+    const opened = await engine.open();
+    cleanup = opened.cleanup;
+    const db = opened.database.db;
+    await saveTrackedIssue(db, { ...issue('ENG-1', 'Done', 'done'), changedAt: 2_000 }, 1_000);
+    const stored = (await findTrackedIssue(db, 'linear', 'ENG-1'))!;
+    expect(stored.changedAt).toBe(2_000);
+    expect(notNewer({ ...issue('ENG-1'), changedAt: 1_500 }, stored)).toBe(true);
+    expect(notNewer({ ...issue('ENG-1', 'Done', 'done'), changedAt: 2_000 }, stored)).toBe(true);
+    expect(notNewer({ ...issue('ENG-1'), changedAt: 2_001 }, stored)).toBe(false);
+    // A view without the tracker's time cannot be ordered: it is applied, and the known time is kept.
+    expect(notNewer(issue('ENG-1'), stored)).toBe(false);
+    await saveTrackedIssue(db, issue('ENG-1'), 3_000);
+    expect((await findTrackedIssue(db, 'linear', 'ENG-1'))?.changedAt).toBe(2_000);
+  });
+
   it('records a carried comment once per ticket and knows the ones the desk sent', async () => {
     const opened = await engine.open();
     cleanup = opened.cleanup;
@@ -61,11 +77,16 @@ describe.each(engines)('tracker webhook deliveries ($name)', (engine) => {
     const { database, cleanup } = await engine.open();
     try {
       const db = database.db;
-      expect(await firstDelivery(db, 'jira', 'd-1', 1_000, 60_000)).toBe(true);
-      expect(await firstDelivery(db, 'jira', 'd-1', 50_000, 60_000)).toBe(false);
-      expect(await firstDelivery(db, 'linear', 'd-1', 50_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', ['d-1', 'sha256:a'], 1_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', ['d-1', 'sha256:a'], 50_000, 60_000)).toBe(false);
+      // The same body under a new delivery id (the header is not signed): seen.
+      expect(await firstDelivery(db, 'jira', ['d-2', 'sha256:a'], 50_000, 60_000)).toBe(false);
+      expect(await firstDelivery(db, 'linear', ['d-1', 'sha256:a'], 50_000, 60_000)).toBe(true);
+      // A delivery that could not be applied is forgotten: its retry is first again.
+      await forgetDelivery(db, 'linear', ['d-1', 'sha256:a']);
+      expect(await firstDelivery(db, 'linear', ['d-1', 'sha256:a'], 50_001, 60_000)).toBe(true);
       // Older than kept: forgotten (the tracker's own freshness check refuses such a delivery anyway).
-      expect(await firstDelivery(db, 'jira', 'd-1', 70_000, 60_000)).toBe(true);
+      expect(await firstDelivery(db, 'jira', ['d-1', 'sha256:a'], 120_000, 60_000)).toBe(true);
     } finally {
       await cleanup();
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALOG_VERBS } from '../../src/cards/dialog-cards.js';
 import { parseNotifyConfig } from '../../src/notify-config.js';
@@ -55,6 +56,7 @@ function helpers(get: () => Harness) {
     timeline: (id: number) => db().selectFrom('timeline_entries').select(['kind', 'visibility', 'body']).where('ticket_id', '=', id).orderBy('id').execute(),
     links: (id: number) => db().selectFrom('issue_links').select(['tracker', 'issue_key']).where('ticket_id', '=', id).execute(),
     webhookUrl: (tracker: 'linear' | 'jira') => `${get().service.url}/api/webhooks/${tracker}`,
+    issuesOf: (id: number) => get().service.issues!.links.issuesOf(id),
   };
 }
 
@@ -62,7 +64,7 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
   let h: Harness;
   let linear: FakeLinear;
   let jira: FakeJira;
-  const { say, ticket, timeline, links, webhookUrl, db } = helpers(() => h);
+  const { say, ticket, timeline, links, webhookUrl, db, issuesOf } = helpers(() => h);
 
   beforeAll(async () => {
     linear = await new FakeLinear().start();
@@ -91,7 +93,7 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect(await links(t.id)).toEqual(expect.arrayContaining([{ tracker: 'linear', issue_key: issue.identifier }, { tracker: 'jira', issue_key: bug.key }]));
     // Both adapters authenticated as the vendors require.
     expect(linear.requests.every((r) => r.authorized)).toBe(true);
-    expect(jira.requests.some((r) => r.path === `/rest/api/3/issue/${bug.key}?fields=status,summary` && r.authorized)).toBe(true);
+    expect(jira.requests.some((r) => r.path === `/rest/api/3/issue/${bug.key}?fields=status,summary,updated` && r.authorized)).toBe(true);
 
     const card = (await h.say(megan, `issues ${t.reference}`)).activity.attachments![0]!.content as Record<string, any>;
     const text = JSON.stringify(card);
@@ -149,7 +151,41 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect(await timeline(first.id)).toHaveLength(count);
   });
 
-  it('refuses a webhook with a bad signature, a stale timestamp, a replayed delivery or none of its headers', async () => {
+  it('an older view of an issue never undoes a newer one: a late retry is ignored and the status map runs once', async () => {
+    const issue = linear.addIssue('Times shown an hour off', LINEAR_STATES.inProgress);
+    const t = await openTicket(h, alex, 'My times are off by an hour');
+    await say(megan, `take ${t.reference}`);
+    await say(megan, `link ${t.reference} linear:${issue.identifier}`);
+    linear.setState(issue.identifier, LINEAR_STATES.todo);
+    const older = linear.issueUpdatedPayload(issue.identifier); // its delivery fails and is retried late
+    linear.setState(issue.identifier, LINEAR_STATES.done);
+    expect((await linear.send(webhookUrl('linear'), linear.issueUpdatedPayload(issue.identifier))).status).toBe(200);
+    expect((await ticket(t.id)).status).toBe('pending');
+
+    expect((await linear.send(webhookUrl('linear'), older)).status).toBe(200);
+    await h.service.issues!.poller.pollOnce();
+    const entries = await timeline(t.id);
+    expect(entries.filter((e) => e.body.includes(`Linear ${issue.identifier} moved`)).map((e) => e.body)).toEqual([`Linear ${issue.identifier} moved In Progress → Done; ticket set to pending`]);
+    expect(entries.filter((e) => e.kind === 'reply' && e.body.includes(issue.identifier))).toHaveLength(1);
+    expect(await issuesOf(t.id)).toEqual([expect.objectContaining({ state: 'Done' })]);
+  });
+
+  it('linking one more ticket to an issue that moved unannounced tells the tickets already linking it', async () => {
+    const issue = linear.addIssue('Bulk edit drops tags', LINEAR_STATES.inProgress);
+    const first = await openTicket(h, alex, 'My tags vanish after a bulk edit');
+    await say(megan, `take ${first.reference}`);
+    await say(megan, `link ${first.reference} linear:${issue.identifier}`);
+    linear.setState(issue.identifier, LINEAR_STATES.done); // no webhook or poll yet
+    const second = await openTicket(h, alex, 'Tags lost');
+    expect(await say(megan, `link ${second.reference} linear:${issue.identifier}`)).toContain(`now links Linear ${issue.identifier} (Done)`);
+    expect((await ticket(first.id)).status).toBe('pending');
+    expect(await timeline(first.id)).toContainEqual({ kind: 'status', visibility: 'internal', body: `Linear ${issue.identifier} moved In Progress → Done; ticket set to pending` });
+    expect(await timeline(first.id)).toContainEqual({ kind: 'reply', visibility: 'public', body: `A fix for ${issue.identifier} has shipped; please check it works for you.` });
+    // The ticket linked at Done heard of no move: it was never told otherwise.
+    expect((await timeline(second.id)).filter((e) => e.body.includes('moved'))).toEqual([]);
+  });
+
+  it('refuses a webhook with a bad signature or a stale timestamp, and applies a replayed delivery only once', async () => {
     const issue = linear.addIssue('Search is slow');
     const t = await openTicket(h, megan, 'Search takes a minute');
     await say(megan, `link ${t.reference} linear:${issue.identifier}`);
@@ -164,8 +200,10 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
 
     const raw = linear.issueUpdatedPayload(issue.identifier);
     const delivery = randomUUID();
-    expect((await linear.send(webhookUrl('linear'), raw, { delivery })).status).toBe(200);
-    expect((await linear.send(webhookUrl('linear'), raw, { delivery })).status).toBe(401);
+    expect(await linear.send(webhookUrl('linear'), raw, { delivery })).toEqual({ status: 200, body: { ok: true } });
+    // The tracker's retry of it, and the same signed body under a new (unsigned) delivery header: known, not applied again.
+    expect(await linear.send(webhookUrl('linear'), raw, { delivery })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+    expect(await linear.send(webhookUrl('linear'), raw, { delivery: randomUUID() })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
 
     const bug = jira.addIssue('Reports export blank');
     await say(megan, `link ${t.reference} jira:${bug.key}`);
@@ -173,9 +211,14 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     const jiraRaw = jira.issueUpdatedPayload(bug.key);
     expect((await jira.send(webhookUrl('jira'), jiraRaw, { secret: 'wrong' })).status).toBe(401);
     expect((await jira.send(webhookUrl('jira'), jiraRaw, { signature: `sha256=${'0'.repeat(64)}` })).status).toBe(401);
+    // Jira's body timestamp is signed: a body without one, or dated ahead of our clock, is refused.
+    const untimed = JSON.stringify({ ...JSON.parse(jiraRaw), timestamp: undefined });
+    expect(await jira.send(webhookUrl('jira'), untimed)).toMatchObject({ status: 401, body: { error: expect.stringContaining('no timestamp') } });
+    expect(await jira.send(webhookUrl('jira'), jira.issueUpdatedPayload(bug.key, Date.now() + 10 * 60_000))).toMatchObject({ status: 401, body: { error: expect.stringContaining('future') } });
     const identifier = randomUUID();
-    expect((await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).status).toBe(200);
-    expect((await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).status).toBe(401);
+    expect(await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).toEqual({ status: 200, body: { ok: true } });
+    expect(await jira.send(webhookUrl('jira'), jiraRaw, { identifier })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+    expect(await jira.send(webhookUrl('jira'), jiraRaw, { identifier: randomUUID() })).toEqual({ status: 200, body: { ok: true, duplicate: true } });
     expect((await timeline(t.id)).filter((e) => e.kind === 'issue-state' && e.body.includes(bug.key))).toHaveLength(1);
   });
 
@@ -220,6 +263,34 @@ describe('issue links (Linear and Jira fakes, comments both ways)', () => {
     expect((await linear.send(webhookUrl('linear'), linear.commentWebhook(ours, 'Desk Bot'))).status).toBe(200);
     expect([(await timeline(first.id)).length, (await timeline(second.id)).length]).toEqual(before);
     expect(linearComments()).toHaveLength(2);
+  });
+
+  it('a delivery that fails to apply is answered 500, and the tracker’s retry of it is applied', async () => {
+    const issue = linear.addIssue('Exports lose the last row');
+    const t = await openTicket(h, megan, 'My export is missing a row');
+    await say(megan, `link ${t.reference} linear:${issue.identifier}`);
+    const comment = linear.commentPayload(issue.identifier, 'Off-by-one in the paginator.', 'Dana Engineer');
+    const delivery = randomUUID();
+    // The database refuses the write half-way (a real failure of the store, not a mock of ours).
+    await sql`ALTER TABLE synced_comments RENAME TO synced_comments_away`.execute(db());
+    try {
+      expect((await linear.send(webhookUrl('linear'), comment, { delivery })).status).toBe(500);
+    } finally {
+      await sql`ALTER TABLE synced_comments_away RENAME TO synced_comments`.execute(db());
+    }
+    expect(await linear.send(webhookUrl('linear'), comment, { delivery })).toEqual({ status: 200, body: { ok: true } });
+    expect((await timeline(t.id)).filter((e) => e.kind === 'note' && e.body.includes('paginator'))).toHaveLength(1);
+  });
+
+  it('never posts a requester’s reply on the engineering issue (only agents’ notes and replies go)', async () => {
+    const issue = linear.addIssue('Attachments fail to upload');
+    const t = await openTicket(h, alex, 'I cannot attach my screenshot');
+    await say(megan, `link ${t.reference} linear:${issue.identifier}`);
+    await say(alex, `reply ${t.reference} My manager's phone is 555-0100, call him`);
+    expect(await timeline(t.id)).toContainEqual(expect.objectContaining({ kind: 'reply', body: expect.stringContaining('555-0100') }));
+    expect(linear.comments.filter((c) => c.issueId === issue.id)).toEqual([]);
+    await say(megan, `reply ${t.reference} We are on it`);
+    expect(linear.comments.filter((c) => c.issueId === issue.id).map((c) => c.body)).toEqual([expect.stringContaining('We are on it')]);
   });
 
   it('creates an issue from the card’s dialog, prefilled from the ticket, and links it', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { actionsFor, hexHmac, isOurComment, jiraCategory, linearCategory, linearTimestampCheck, parseIssueRef, trackerCommentText, verifyHexHmac } from '../../src/domain/issue-trackers.js';
+import { actionsFor, hexHmac, isOurComment, jiraCategory, linearCategory, linearTimestampCheck, parseIssueRef, trackerCommentText, trackerTime, verifyHexHmac } from '../../src/domain/issue-trackers.js';
 import { parseNotifyConfig } from '../../src/notify-config.js';
 import { parseCommand } from '../../src/domain/commands.js';
 import { adf, adfText } from '../../src/integrations/trackers/jira.js';
@@ -72,6 +72,13 @@ describe('webhook signatures and our own comments', () => {
     expect(linearTimestampCheck(now + 59_000, now).ok).toBe(true);
     expect(linearTimestampCheck(now - 61_000, now).ok).toBe(false);
     expect(linearTimestampCheck('1', now).ok).toBe(false);
+  });
+
+  it('reads the trackers’ change times (Linear’s ISO Z, Jira’s +0000) and nothing else', () => {
+    expect(trackerTime('2026-11-23T10:00:00.000Z')).toBe(Date.UTC(2026, 10, 23, 10));
+    expect(trackerTime('2026-11-23T10:00:00.000+0000')).toBe(Date.UTC(2026, 10, 23, 10));
+    expect(trackerTime('2026-11-23T10:00:00.000+0100')).toBe(Date.UTC(2026, 10, 23, 9));
+    for (const bad of [undefined, null, 1, '', 'yesterday']) expect(trackerTime(bad)).toBeUndefined();
   });
 
   it('tags the comments the desk writes', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jiraCategory, verifyHexHmac, type IssueView } from '../../domain/issue-trackers.js';
+import { jiraCategory, trackerTime, verifyHexHmac, type IssueView } from '../../domain/issue-trackers.js';
 import { OutboundPeer, type PeerOptions } from '../outbound/peer.js';
 import { DEFAULT_TRACKER_RETRY, errorOfStatus, headerOf, TrackerError, trackerVendor, type Tracker, type TrackerEvent, type TrackerProject, type VerifiedWebhook } from './port.js';
 
@@ -13,7 +13,9 @@ import { DEFAULT_TRACKER_RETRY, errorOfStatus, headerOf, TrackerError, trackerVe
  *
  * Webhooks registered by an admin with a secret carry `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the
  * body>` and `X-Atlassian-Webhook-Identifier`, unique per delivery and the same across its retries
- * (https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks): our replay check.
+ * (https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks). That header is
+ * not signed, so the replay check (IssueLinks.receive) also keys on the body's SHA-256, and the body's
+ * `timestamp` (signed) bounds how long a captured body could be resent.
  */
 
 export interface JiraOptions {
@@ -27,10 +29,13 @@ export interface JiraOptions {
 
 /** A delivery whose body says it is older than this is refused as stale (its identifier is remembered twice as long). */
 export const JIRA_WEBHOOK_MAX_AGE_MS = 60 * 60_000;
+/** How far ahead of our clock a delivery's timestamp may be (the two clocks' skew), as Linear's window allows. */
+export const JIRA_WEBHOOK_MAX_SKEW_MS = 60_000;
 
 const issueBody = z.object({
   key: z.string(),
-  fields: z.object({ summary: z.string(), status: z.object({ name: z.string(), statusCategory: z.object({ key: z.string() }) }) }),
+  // `updated` orders what the desk hears of an issue (https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get).
+  fields: z.object({ summary: z.string(), updated: z.string().optional(), status: z.object({ name: z.string(), statusCategory: z.object({ key: z.string() }) }) }),
 });
 
 const webhook = z.object({
@@ -64,7 +69,7 @@ export class JiraTracker implements Tracker {
 
   async getIssue(key: string): Promise<IssueView | undefined> {
     try {
-      const body = issueBody.parse(await this.request('read an issue', 'GET', `/rest/api/3/issue/${encodeURIComponent(key)}?fields=status,summary`));
+      const body = issueBody.parse(await this.request('read an issue', 'GET', `/rest/api/3/issue/${encodeURIComponent(key)}?fields=status,summary,updated`));
       return this.view(body);
     } catch (error) {
       if (error instanceof TrackerError && error.failure === 'not-found') return undefined;
@@ -94,7 +99,11 @@ export class JiraTracker implements Tracker {
     } catch {
       return { ok: false, reason: 'the body is not a Jira webhook' };
     }
-    if (parsed.timestamp !== undefined && now - parsed.timestamp > JIRA_WEBHOOK_MAX_AGE_MS) return { ok: false, reason: 'the delivery is more than an hour old' };
+    // The body's timestamp is what the signature covers (the identifier header is not): required, so a
+    // captured body cannot be resent for ever, and not from the future beyond clock skew.
+    if (parsed.timestamp === undefined) return { ok: false, reason: 'the delivery has no timestamp' };
+    if (now - parsed.timestamp > JIRA_WEBHOOK_MAX_AGE_MS) return { ok: false, reason: 'the delivery is more than an hour old' };
+    if (parsed.timestamp - now > JIRA_WEBHOOK_MAX_SKEW_MS) return { ok: false, reason: 'the delivery is dated in the future' };
     return { ok: true, deliveryId, events: this.eventsOf(parsed) };
   }
 
@@ -112,8 +121,9 @@ export class JiraTracker implements Tracker {
   }
 
   private view(body: z.infer<typeof issueBody>): IssueView {
-    const { status, summary } = body.fields;
-    return { tracker: 'jira', key: body.key, title: summary, url: `${this.base}/browse/${body.key}`, state: status.name, category: jiraCategory(status.statusCategory.key) };
+    const { status, summary, updated } = body.fields;
+    const changedAt = trackerTime(updated);
+    return { tracker: 'jira', key: body.key, title: summary, url: `${this.base}/browse/${body.key}`, state: status.name, category: jiraCategory(status.statusCategory.key), ...(changedAt === undefined ? {} : { changedAt }) };
   }
 
   private request<T>(what: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {

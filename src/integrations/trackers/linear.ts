@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { linearCategory, linearTimestampCheck, parseIssueRef, verifyHexHmac, type IssueView } from '../../domain/issue-trackers.js';
+import { linearCategory, linearTimestampCheck, parseIssueRef, trackerTime, verifyHexHmac, type IssueView } from '../../domain/issue-trackers.js';
 import { OutboundPeer, type PeerOptions } from '../outbound/peer.js';
 import { DEFAULT_TRACKER_RETRY, errorOfStatus, headerOf, TrackerError, trackerVendor, type Tracker, type TrackerEvent, type TrackerProject, type VerifiedWebhook } from './port.js';
 
@@ -11,7 +11,8 @@ import { DEFAULT_TRACKER_RETRY, errorOfStatus, headerOf, TrackerError, trackerVe
  *
  * Webhooks (https://linear.app/developers/webhooks): `Linear-Signature` is the hex HMAC-SHA256 of the
  * raw body with the webhook's signing secret; `webhookTimestamp` (epoch ms, in the body) must be within
- * a minute of now; `Linear-Delivery` names the delivery (our replay check).
+ * a minute of now; `Linear-Delivery` names the delivery. That header is not signed, so the replay check
+ * (IssueLinks.receive) also keys on the body's SHA-256.
  */
 
 export interface LinearOptions {
@@ -20,9 +21,10 @@ export interface LinearOptions {
   webhookSecret: string | undefined;
 }
 
-const STATE_FIELDS = 'identifier title url state { name type }';
+// `updatedAt` orders what the desk hears of an issue (https://studio.apollographql.com/public/Linear-API/variant/current/schema/reference/objects/Issue).
+const STATE_FIELDS = 'identifier title url updatedAt state { name type }';
 
-const issueNode = z.object({ identifier: z.string(), title: z.string(), url: z.string(), state: z.object({ name: z.string(), type: z.string() }) });
+const issueNode = z.object({ identifier: z.string(), title: z.string(), url: z.string(), updatedAt: z.string().optional(), state: z.object({ name: z.string(), type: z.string() }) });
 type IssueNode = z.infer<typeof issueNode>;
 
 const webhook = z.object({
@@ -32,7 +34,7 @@ const webhook = z.object({
   webhookTimestamp: z.number().optional(),
   data: z.record(z.string(), z.unknown()),
 });
-const issueData = z.object({ identifier: z.string(), title: z.string(), url: z.string().optional(), state: z.object({ name: z.string(), type: z.string() }).optional() });
+const issueData = z.object({ identifier: z.string(), title: z.string(), url: z.string().optional(), updatedAt: z.string().optional(), state: z.object({ name: z.string(), type: z.string() }).optional() });
 const commentData = z.object({ id: z.string(), body: z.string(), issue: z.object({ identifier: z.string().optional() }).partial().optional(), user: z.object({ name: z.string() }).partial().optional() });
 
 export class LinearTracker implements Tracker {
@@ -133,14 +135,19 @@ export class LinearTracker implements Tracker {
   }
 }
 
-const view = (node: IssueNode): IssueView => ({ tracker: 'linear', key: node.identifier, title: node.title, url: node.url, state: node.state.name, category: linearCategory(node.state.type) });
+const view = (node: IssueNode): IssueView => ({ tracker: 'linear', key: node.identifier, title: node.title, url: node.url, state: node.state.name, category: linearCategory(node.state.type), ...changedAt(node.updatedAt) });
+
+const changedAt = (updatedAt: string | undefined): { changedAt?: number } => {
+  const ms = trackerTime(updatedAt);
+  return ms === undefined ? {} : { changedAt: ms };
+};
 
 function eventsOf(payload: z.infer<typeof webhook>): TrackerEvent[] {
   if (payload.type === 'Issue' && payload.action !== 'remove') {
     const data = issueData.safeParse(payload.data);
     if (!data.success || !data.data.state) return [];
     const { identifier, title, state } = data.data;
-    return [{ issueKey: identifier, issue: { key: identifier, title, url: data.data.url ?? payload.url ?? '', state: state.name, category: linearCategory(state.type) } }];
+    return [{ issueKey: identifier, issue: { key: identifier, title, url: data.data.url ?? payload.url ?? '', state: state.name, category: linearCategory(state.type), ...changedAt(data.data.updatedAt) } }];
   }
   if (payload.type === 'Comment' && payload.action === 'create') {
     const data = commentData.safeParse(payload.data);
