@@ -506,6 +506,13 @@ export function parseConfig(env: Env): ConfigResult {
   if (storeKind === 'azure' && !e.AZURE_STORAGE_CONNECTION_STRING && !azureByKey.every(Boolean)) {
     problems.push('AZURE_STORAGE_CONNECTION_STRING: required when ATTACHMENT_STORE is azure (or AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY).');
   }
+  // A connection string with a SAS token (SharedAccessSignature=, no AccountKey) cannot sign: the
+  // server-side copy in `put` and every download redirect need a shared key (Service SAS:
+  // https://learn.microsoft.com/en-us/rest/api/storageservices/create-service-sas), so it is refused here
+  // rather than failing on the first file.
+  if (e.AZURE_STORAGE_CONNECTION_STRING && !/(^|;)\s*(AccountKey=|UseDevelopmentStorage=true)/i.test(e.AZURE_STORAGE_CONNECTION_STRING)) {
+    problems.push('AZURE_STORAGE_CONNECTION_STRING: needs AccountKey=… (a connection string with a SAS token cannot sign download URLs); or set AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY.');
+  }
   if (storeKind === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required when ATTACHMENT_STORE is s3 (with S3_REGION, and S3_ENDPOINT for an S3-compatible server).');
 
   if (problems.length > 0 || typeof database === 'string') return { ok: false, problems };

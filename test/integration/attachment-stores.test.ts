@@ -351,4 +351,13 @@ describe('npm run doctor', () => {
     const rows = await runDoctor({ ATTACHMENT_STORE: 's3' }, { root: tmpdir(), appEnv: 'dev' });
     expect(rows[0]).toMatchObject({ check: 'configuration', ok: false, detail: expect.stringContaining('S3_BUCKET: required when ATTACHMENT_STORE is s3') });
   });
+
+  it('refuses an Azure connection string with a SAS token instead of a key (it cannot sign downloads), and never prints the token', async () => {
+    const sas = 'sv=2022-11-02&ss=b&srt=sco&sp=rwdl&se=2099-01-01T00:00:00Z&sig=SECRETSIGNATURE';
+    const connectionString = `BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=${sas}`;
+    const rows = await runDoctor({ ATTACHMENT_STORE: 'azure', AZURE_STORAGE_CONNECTION_STRING: connectionString, AZURE_STORAGE_CONTAINER: 'files' }, { root: tmpdir(), appEnv: 'dev' });
+    expect(rows[0]).toMatchObject({ check: 'configuration', ok: false, detail: expect.stringContaining('AZURE_STORAGE_CONNECTION_STRING: needs AccountKey') });
+    expect(JSON.stringify(rows)).not.toContain('SECRETSIGNATURE');
+    expect(new AzureBlobStore({ connectionString, container: 'files' }).describe()).toBe('Azure Blob container https://acct.blob.core.windows.net/files');
+  });
 });
