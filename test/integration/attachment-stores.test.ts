@@ -15,6 +15,7 @@ import { AttachmentTooLarge, type AttachmentStore } from '../../src/integrations
 import { S3Store } from '../../src/integrations/storage/s3.js';
 import { migrateAttachments } from '../../src/services/attachments/migrate.js';
 import { AttachmentStores } from '../../src/services/attachments/stores.js';
+import { attachmentsOfLongClosedTickets, markContentPurged } from '../../src/store/mail-attachments.js';
 import { composeEml } from '../fakes/mail-message.js';
 import { engines } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -325,6 +326,31 @@ describe('npm run attachments -- migrate, while the service runs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('retention racing a migration', () => {
+  it('deletes the copy the row names when it is purged, not the one read before a migration moved it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-race-'));
+    const h = await startHarness({ mail: true, env: { ATTACHMENT_STORE: 'database', ATTACHMENT_DIR: dir, RETENTION_DAYS: '30', ATTACHMENT_LINK_SECRET: SECRET } });
+    try {
+      const db = h.service.database.db;
+      const bytes = randomBytes(4096);
+      await h.graph.deliver(composeEml({ from: 'pia@fabrikam.example', subject: 'Old', text: 'x', attachments: [{ name: 'old.bin', type: 'application/octet-stream', content: bytes }] }));
+      await h.syncMail();
+      await db.updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).execute();
+      // Retention has read the row (in the database store) when a migration moves it to the folder.
+      const [stale] = await attachmentsOfLongClosedTickets(db, Date.now() - 30 * 86_400_000, 10);
+      expect(stale).toMatchObject({ store: 'database', contentKey: sha256(bytes) });
+      const stores = h.service.attachmentStores;
+      expect(await migrateAttachments({ db, stores, target: stores.get('folder')! })).toMatchObject({ moved: 1 });
+      // Purging answers what the row named then, which is what retention deletes.
+      expect(await markContentPurged(db, stale!, Date.now())).toMatchObject({ store: 'folder', contentKey: sha256(bytes) });
+      expect(await markContentPurged(db, stale!, Date.now())).toBeUndefined();
+    } finally {
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('npm run doctor', () => {
