@@ -163,6 +163,40 @@ describe.each(subjects)('the $name attachment store', (subject) => {
   });
 });
 
+describe.each(engines)('the database store on $name', (engine) => {
+  it('stores identical bytes written at the same moment once, every writer told where they are', async () => {
+    const { database, cleanup } = await engine.open();
+    try {
+      const store = new DatabaseStore(database.db);
+      const bytes = randomBytes(300 * 1024);
+      const puts = await Promise.all(Array.from({ length: 8 }, () => store.put(Readable.from([bytes]), { maxBytes: bytes.length })));
+      expect(puts.every((p) => p.key === sha256(bytes))).toBe(true);
+      expect(puts.filter((p) => p.created)).toHaveLength(1);
+      expect((await database.db.selectFrom('attachment_blobs').select('key').execute()).map((r) => r.key)).toEqual([sha256(bytes)]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('fails a read whose object is deleted half-way, rather than ending it early as if the file were shorter', async () => {
+    const { database, cleanup } = await engine.open();
+    try {
+      const store = new DatabaseStore(database.db);
+      const bytes = randomBytes(3 * 1024 * 1024);
+      const { key } = await store.put(Readable.from([bytes]), { maxBytes: bytes.length });
+      const stream = (await store.get(key))!;
+      const reading = stream[Symbol.asyncIterator]();
+      expect((await reading.next()).done).toBe(false);
+      await store.delete(key);
+      await expect((async () => {
+        for (let step = await reading.next(); !step.done; step = await reading.next());
+      })()).rejects.toThrow(/lost its chunk/);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('streaming a 200 MB file', () => {
   // Not a speed claim: the bound is on memory. Without streaming, 200 MB in and 200 MB out would
   // grow the process by at least 200 MB; 64 MB leaves room for the garbage collector's slack on a
