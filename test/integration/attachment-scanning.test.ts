@@ -49,14 +49,19 @@ for (const engine of engines) {
       addTicketAttachments(db(), files.map((f) => ({ ticketId: 1, origin: 'teams-file' as const, sourceId: null, name: f.name, contentType: 'application/octet-stream', size: f.bytes.length, visibility: 'public' as const, authorId: null, storage: 'database' as const, content: f.bytes, location: null, scanState: 'pending' as const })), now);
     const files = () => listTicketAttachments(db(), 1, { includeInternal: true });
     let storeDown = false;
+    /** The store answers "no such object" (a copy missing, a store without settings). */
+    let copyMissing = false;
+    /** The store's stream ends early. */
+    let shortRead = false;
     const scanner = (owner: string, timeoutMs = 5_000) =>
       new AttachmentScanning({
         db: db(),
         scanner: new ClamdClient({ host: '127.0.0.1', port: clamd.port, timeoutMs }),
         contents: async (a) => {
           if (storeDown) throw new Error('the attachment store did not answer');
+          if (copyMissing) return null;
           const bytes = await attachmentBytes(db(), a.key);
-          return bytes ? Readable.from([bytes]) : null;
+          return bytes ? Readable.from([shortRead ? bytes.subarray(0, 1) : bytes]) : null;
         },
         onScanned: async (ticketId, results) => void verdicts.push({ ticketId, results }),
         logger: createLogger('silent'),
@@ -119,6 +124,33 @@ for (const engine of engines) {
       now += 1_000;
       await scanner('a').runBatch();
       expect((await files())[0]!.scan.state).toBe('clean');
+    });
+
+    it('never records a file whose copy is missing, or reads short, as unscanned (downloadable): it waits, then fails', async () => {
+      copyMissing = true;
+      await keep([{ name: 'gone.bin', bytes: Buffer.from('missing copy') }]);
+      const worker = scanner('a');
+      try {
+        await worker.runBatch();
+        expect((await files())[0]!.scan).toMatchObject({ state: 'pending', verdict: expect.stringContaining('could not be read') });
+        now += 1_000;
+        await worker.runBatch();
+        now += 2_000;
+        await worker.runBatch();
+        expect((await files())[0]!.scan.state).toBe('failed');
+      } finally {
+        copyMissing = false;
+      }
+
+      shortRead = true;
+      await keep([{ name: 'short.bin', bytes: Buffer.from('only part of this arrives') }]);
+      try {
+        await worker.runBatch();
+        const short = (await files()).find((f) => f.name === 'short.bin')!;
+        expect(short.scan).toMatchObject({ state: 'pending', verdict: 'only 1 of the file\'s 25 bytes could be read' });
+      } finally {
+        shortRead = false;
+      }
     });
 
     it('keeps files pending while clamd is down, without using up their attempts', async () => {

@@ -119,15 +119,28 @@ export class AttachmentScanning {
     } catch (error) {
       return this.putOff(scan, attachment!.name, scan.attempts + 1, 'unreadable', error instanceof Error ? error.message : String(error));
     }
-    if (!attachment || !body) {
+    if (!attachment || attachment.purged || attachment.storage === 'link') {
       // Nothing here to scan (deleted by retention meanwhile, or only a link): nothing to hold back either.
+      body?.destroy();
       await recordScanOutcome(db, scan, this.owner, { state: 'not_scanned', verdict: null, now: this.clock(), attempts: scan.attempts });
       return undefined;
     }
+    if (!body) {
+      // Contents the desk would serve but cannot read now (a store it has no settings for, a copy
+      // missing): never `not_scanned`, which downloads as before. Tried again, and held back as
+      // `failed` once attempts run out, like any other file nobody could scan.
+      return this.putOff(scan, attachment.name, scan.attempts + 1, 'unreadable', 'the file\'s contents could not be read');
+    }
     const attempts = scan.attempts + 1;
+    const read = { bytes: 0 };
     try {
-      const verdict = await this.deps.scanner.scan(body);
+      const verdict = await this.deps.scanner.scan(counted(body, read));
       this.lastError = undefined;
+      // A clean verdict counts only for all of the file: fewer bytes than it has (a read that ended
+      // early) were not what is served. Malware found in part of it is found all the same.
+      if (!verdict.infected && read.bytes !== attachment.size) {
+        return this.putOff(scan, attachment.name, attempts, 'unreadable', `only ${read.bytes} of the file's ${attachment.size} bytes could be read`);
+      }
       const result: ScanResult = verdict.infected ? { name: attachment.name, state: 'infected', verdict: verdict.signature } : { name: attachment.name, state: 'clean', verdict: null };
       await recordScanOutcome(db, scan, this.owner, { state: result.state, verdict: result.verdict, now: this.clock(), attempts });
       if (verdict.infected) logger.warn({ key: scan.key, ticketId: scan.ticketId, signature: verdict.signature }, 'malware found in a file; it is held back');
@@ -160,5 +173,13 @@ export class AttachmentScanning {
     await deferScan(db, scan, this.owner, { attempts, nextAt, reason });
     logger.warn({ key: scan.key, reason, attempts }, 'a file scan failed; trying again later');
     return undefined;
+  }
+}
+
+/** The body as it is read, counting its bytes into `read`. */
+async function* counted(body: AsyncIterable<Uint8Array>, read: { bytes: number }): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    read.bytes += chunk.length;
+    yield chunk;
   }
 }
