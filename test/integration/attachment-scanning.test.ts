@@ -33,7 +33,7 @@ for (const engine of engines) {
       ({ database, cleanup } = await engine.open());
       now = 1_800_000_000_000;
       verdicts = [];
-      Object.assign(clamd, { hang: false, refuse: false, errorAnswer: undefined, streamMaxLength: 1024 * 1024 });
+      Object.assign(clamd, { hang: false, refuse: false, errorAnswer: undefined, hangUpOn: undefined, streamMaxLength: 1024 * 1024 });
       const person = await db().insertInto('people').values({ teams_id: '29:alex', aad_object_id: 'aad-alex', tenant_id: 't', name: 'Alex', email: null, role: 'requester', created_at: now, updated_at: now, time_zone: null, quiet_from: null, quiet_until: null }).returning('id').executeTakeFirstOrThrow();
       await db()
         .insertInto('tickets')
@@ -151,6 +151,20 @@ for (const engine of engines) {
       } finally {
         shortRead = false;
       }
+    });
+
+    it('counts clamd hanging up on one file (while it answers PING) against that file, and scans the others', async () => {
+      clamd.hangUpOn = Buffer.from('CHOKE');
+      await keep([{ name: 'choke.bin', bytes: Buffer.from('xxCHOKExx') }, { name: 'fine.txt', bytes: Buffer.from('fine') }]);
+      const worker = scanner('a');
+      expect(await worker.runBatch()).toBe(2);
+      expect((await files()).map((f) => f.scan.state)).toEqual(['pending', 'clean']);
+      expect(Number((await db().selectFrom('ticket_attachments').select('scan_attempts').where('name', '=', 'choke.bin').executeTakeFirstOrThrow()).scan_attempts)).toBe(1);
+      now += 1_000;
+      await worker.runBatch();
+      now += 2_000;
+      await worker.runBatch();
+      expect((await files())[0]!.scan).toMatchObject({ state: 'failed', verdict: expect.stringContaining('gave up on this file') });
     });
 
     it('keeps files pending while clamd is down, without using up their attempts', async () => {
