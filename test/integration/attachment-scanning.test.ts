@@ -185,6 +185,24 @@ for (const engine of engines) {
       expect(worker.lastError).toBeUndefined();
     });
 
+    it('renews a lease before each scan of a batch, and neither scans nor reports a file another replica took over', async () => {
+      await keep([{ name: 'one', bytes: Buffer.from('1') }, { name: 'two', bytes: Buffer.from('2') }]);
+      const scansBefore = clamd.scans.length;
+      clamd.hold();
+      const a = scanner('replica-a');
+      const first = a.runBatch();
+      await clamd.heldScans(1);
+      // The first scan outlasts the batch's leases (30 s): replica B takes both files over.
+      now += 40_000;
+      expect(await claimDueScans(db(), { now, limit: 10, leaseMs: 30_000, owner: 'replica-b' })).toHaveLength(2);
+      clamd.release();
+      await first;
+      expect(clamd.scans.length - scansBefore).toBe(1);
+      expect(verdicts).toEqual([]);
+      const owners = await db().selectFrom('ticket_attachments').select(['scan_state', 'scan_lease_owner']).orderBy('id').execute();
+      expect(owners).toEqual([{ scan_state: 'pending', scan_lease_owner: 'replica-b' }, { scan_state: 'pending', scan_lease_owner: 'replica-b' }]);
+    });
+
     it('never lets two replicas scan the same file, and takes over a file whose scanner died once its lease runs out', async () => {
       await keep([{ name: 'one', bytes: Buffer.from('1') }, { name: 'two', bytes: Buffer.from('2') }]);
       const scansBefore = clamd.scans.length;
