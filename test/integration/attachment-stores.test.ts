@@ -14,7 +14,7 @@ import { FolderStore } from '../../src/integrations/storage/folder.js';
 import { AttachmentTooLarge, type AttachmentStore } from '../../src/integrations/storage/port.js';
 import { S3Store } from '../../src/integrations/storage/s3.js';
 import { migrateAttachments } from '../../src/services/attachments/migrate.js';
-import { AttachmentStores } from '../../src/services/attachments/stores.js';
+import { AttachmentStores, RELEASE_GRACE_MS } from '../../src/services/attachments/stores.js';
 import { attachmentsOfLongClosedTickets, markContentPurged } from '../../src/store/mail-attachments.js';
 import { composeEml } from '../fakes/mail-message.js';
 import { engines } from '../support/databases.js';
@@ -298,6 +298,9 @@ describe.each([
     await db().updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).where('id', '=', first.id).execute();
     expect(await h.service.retention!.purge()).toBe(2);
     expect((await fetch(await linkTo('report.pdf'), { redirect: 'manual' })).status).toBe(410);
+    // The executable nobody names any more goes with the sweep, once unused for the grace period.
+    expect(await store.exists(sha256(exe))).toBe(true);
+    expect(await h.service.attachmentStores.sweep(Date.now() + RELEASE_GRACE_MS + 1)).toBe(1);
     expect(await store.exists(sha256(report))).toBe(true);
     expect(await store.exists(sha256(exe))).toBe(false);
     const copy = await fetch(await linkTo('report-copy.pdf'));
@@ -351,7 +354,8 @@ describe('npm run attachments -- migrate, while the service runs', () => {
         // Idempotent: a second run finds nothing to move.
         expect(await migrateAttachments({ db: h.service.database.db, stores, target: stores.get(to)! })).toMatchObject({ moved: 0, failed: [] });
       }
-      // Nothing left behind in the stores moved out of.
+      // Nothing left behind in the stores moved out of, once the sweep has run.
+      await stores.sweep(Date.now() + RELEASE_GRACE_MS + 1);
       expect(await h.service.database.db.selectFrom('attachment_blobs').select('key').execute()).toEqual([]);
       expect(readdirSync(dir)).toEqual([]);
       expect((await storedBytes(h.service, (await h.service.database.db.selectFrom('mail_attachments').selectAll().orderBy('id').executeTakeFirstOrThrow())))!.equals(files[0]!.content)).toBe(true);
@@ -360,6 +364,39 @@ describe('npm run attachments -- migrate, while the service runs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('releasing an object a save is reusing', () => {
+  it.each(engines)('keeps it while the save has not written its row yet, and deletes it only once unused for the grace period ($name)', async (engine) => {
+    const { database, cleanup } = await engine.open();
+    try {
+      let now = 1_800_000_000_000;
+      const store = new DatabaseStore(database.db);
+      const stores = new AttachmentStores(database.db, store, [], { clock: () => now });
+      const bytes = randomBytes(2048);
+      // A file was kept and then discarded (its row never written): its object is released.
+      const first = await store.put(Readable.from([bytes]), { maxBytes: 4096 });
+      // Meanwhile another save of the same bytes reuses the object; its row comes later.
+      const second = await store.put(Readable.from([bytes]), { maxBytes: 4096 });
+      expect(second).toMatchObject({ key: first.key, created: false });
+      expect(await stores.release('database', first.key)).toBe(true);
+      expect(await stores.sweep()).toBe(0);
+      expect(await store.exists(first.key)).toBe(true);
+      // Marked again later: the sweep waits for the grace period from then.
+      now += RELEASE_GRACE_MS / 2;
+      await stores.reused('database', first.key);
+      await stores.release('database', first.key);
+      now += RELEASE_GRACE_MS / 2 + 1;
+      expect(await stores.sweep()).toBe(0);
+      expect(await store.exists(first.key)).toBe(true);
+      now += RELEASE_GRACE_MS;
+      expect(await stores.sweep()).toBe(1);
+      expect(await store.exists(first.key)).toBe(false);
+      expect(await database.db.selectFrom('released_objects').selectAll().execute()).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
 });
 
 describe('retention racing a migration', () => {
