@@ -251,7 +251,7 @@ export const ENV_DOCS: ReadonlyArray<{ name: string; default: string; meaning: s
   { name: 'ATTACHMENT_MAX_BYTES', default: '10485760', meaning: 'Attachments up to this size are stored; larger ones are recorded with a link to the message in the mailbox.' },
   { name: 'ATTACHMENT_DIR', default: '', meaning: 'Folder for attachment contents (the `folder` store): files named by the SHA-256 of their bytes, readable by the service\'s user only. Setting it without ATTACHMENT_STORE selects the folder store, as before.' },
   { name: 'ATTACHMENT_STORE', default: '`database` (`folder` when ATTACHMENT_DIR is set)', meaning: 'Where attachment contents are kept: `database`, `folder` (ATTACHMENT_DIR), `azure` (Azure Blob Storage) or `s3` (Amazon S3 or an S3-compatible server). Identical files are kept once. Files already kept elsewhere stay readable as long as that store\'s settings are set; `npm run attachments -- migrate --to <store>` moves them.' },
-  { name: 'AZURE_STORAGE_CONNECTION_STRING', default: '', meaning: 'The storage account for `azure` (with AccountKey: the desk redirects downloads to 60-second SAS URLs). Or set AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY.' },
+  { name: 'AZURE_STORAGE_CONNECTION_STRING', default: '', meaning: 'The storage account for `azure`, with AccountKey (the desk redirects downloads to 60-second SAS URLs; a connection string with a SAS token instead is refused). Or set AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY.' },
   { name: 'AZURE_STORAGE_ACCOUNT_URL', default: '', meaning: 'Blob endpoint of the account (`https://<account>.blob.core.windows.net`), with AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY, instead of a connection string.' },
   { name: 'AZURE_STORAGE_ACCOUNT_NAME', default: '', meaning: 'The storage account\'s name (with AZURE_STORAGE_ACCOUNT_URL).' },
   { name: 'AZURE_STORAGE_ACCOUNT_KEY', default: '', meaning: 'An access key of the account (with AZURE_STORAGE_ACCOUNT_URL); signs the SAS URLs downloads are redirected to.' },
@@ -505,6 +505,13 @@ export function parseConfig(env: Env): ConfigResult {
   if (storeKind === 'folder' && !e.ATTACHMENT_DIR) problems.push('ATTACHMENT_DIR: required when ATTACHMENT_STORE is folder (a folder only the service\'s user can read).');
   if (storeKind === 'azure' && !e.AZURE_STORAGE_CONNECTION_STRING && !azureByKey.every(Boolean)) {
     problems.push('AZURE_STORAGE_CONNECTION_STRING: required when ATTACHMENT_STORE is azure (or AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY).');
+  }
+  // A connection string with a SAS token (SharedAccessSignature=, no AccountKey) cannot sign: the
+  // server-side copy in `put` and every download redirect need a shared key (Service SAS:
+  // https://learn.microsoft.com/en-us/rest/api/storageservices/create-service-sas), so it is refused here
+  // rather than failing on the first file.
+  if (e.AZURE_STORAGE_CONNECTION_STRING && !/(^|;)\s*(AccountKey=|UseDevelopmentStorage=true)/i.test(e.AZURE_STORAGE_CONNECTION_STRING)) {
+    problems.push('AZURE_STORAGE_CONNECTION_STRING: needs AccountKey=… (a connection string with a SAS token cannot sign download URLs); or set AZURE_STORAGE_ACCOUNT_URL, AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY.');
   }
   if (storeKind === 's3' && !e.S3_BUCKET) problems.push('S3_BUCKET: required when ATTACHMENT_STORE is s3 (with S3_REGION, and S3_ENDPOINT for an S3-compatible server).');
 

@@ -273,7 +273,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     let scanning: RunningService['scanning'];
     // Attachment contents: new ones go to ATTACHMENT_STORE; any store with settings is read from.
     const opened = openAttachmentStores(config.files.store, db, clock);
-    const attachmentStores = new AttachmentStores(db, opened.primary, opened.all);
+    const attachmentStores = new AttachmentStores(db, opened.primary, opened.all, { clock });
     const files = new TicketFiles({
       db,
       actors,
@@ -472,6 +472,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     crm?.worker.start();
     scanning?.worker.start();
     retention?.start();
+    attachmentStores.startSweeping(logger.child({ worker: 'attachment-sweep' }));
     issuePoller?.start();
     // After listening: creating a subscription makes Graph call our notification URL to validate it.
     mail?.sync.start();
@@ -520,6 +521,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           await eventWorker.stop();
           for (const { target } of targets.values()) target.close?.();
           retention?.stop();
+          attachmentStores.stopSweeping();
           await heartbeat.stop();
           await database.close();
           unlock();

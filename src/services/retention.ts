@@ -33,15 +33,13 @@ export class Retention {
     const cutoff = now - this.deps.days * 86_400_000;
     const due = await attachmentsOfLongClosedTickets(db, cutoff, limit);
     for (const attachment of due) {
-      if (attachment.store && attachment.contentKey) {
-        // The row first: the object goes only when no other live row (the same file on an open
-        // ticket, say) still names it.
-        await markContentPurged(db, attachment, now);
-        await this.deps.stores?.release(attachment.store, attachment.contentKey);
-        continue;
-      }
-      if (attachment.storage === 'file' && attachment.location) await unlink(attachment.location).catch(() => undefined);
-      await markContentPurged(db, attachment, now);
+      // The row first, then what it named at that moment: the object goes only when no other live row
+      // (the same file on an open ticket, say) still names it. Not what was read above, which a
+      // migration may have moved since (src/store/mail-attachments.ts, markContentPurged).
+      const kept = await markContentPurged(db, attachment, now);
+      if (!kept) continue;
+      if (kept.store && kept.contentKey) await this.deps.stores?.release(kept.store, kept.contentKey);
+      else if (kept.storage === 'file' && kept.location) await unlink(kept.location).catch(() => undefined);
     }
     if (due.length > 0) this.deps.logger.info({ purged: due.length, olderThanDays: this.deps.days }, 'attachment contents of long-closed tickets deleted');
     return due.length;

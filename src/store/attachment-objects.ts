@@ -93,3 +93,18 @@ export async function contentsPerStore(db: Db): Promise<Array<{ store: string; r
   }
   return [...totals].map(([store, v]) => ({ store, ...v })).sort((a, b) => a.store.localeCompare(b.store));
 }
+
+/** Marks an object unused since `now` (an earlier mark stays: the object has been unused since then). */
+export async function markReleased(db: Db, store: StoreName, key: string, now: number): Promise<void> {
+  await db.insertInto('released_objects').values({ store, key, released_at: now }).onConflict((oc) => oc.columns(['store', 'key']).doNothing()).execute();
+}
+
+/** The object is in use again (a save reused it): no sweep deletes it on an old mark. */
+export async function clearReleased(db: Db, store: StoreName, key: string): Promise<void> {
+  await db.deleteFrom('released_objects').where('store', '=', store).where('key', '=', key).execute();
+}
+
+/** Objects marked unused at or before `before`, oldest first. */
+export async function releasedBefore(db: Db, before: number, limit: number): Promise<Array<{ store: StoreName; key: string }>> {
+  return db.selectFrom('released_objects').select(['store', 'key']).where('released_at', '<=', before).orderBy('released_at').limit(limit).execute();
+}

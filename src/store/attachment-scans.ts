@@ -53,6 +53,23 @@ export async function claimDueScans(db: Db, options: { now: number; limit: numbe
   return claimed;
 }
 
+/**
+ * Extends this owner's lease on a claimed file to `until`, just before it is scanned: a batch is
+ * scanned one file at a time, each up to the client's timeout, so the leases taken when the batch was
+ * claimed could run out before its last files are reached. False when the lease is no longer ours
+ * (it ran out and another replica took the file): then the file is left to that replica.
+ */
+export async function renewScanLease(db: Db, scan: Pick<ClaimedScan, 'table' | 'id'>, owner: string, until: number): Promise<boolean> {
+  const result = await db
+    .updateTable(scan.table as 'ticket_attachments')
+    .set({ scan_lease_until: until })
+    .where('id', '=', scan.id)
+    .where('scan_state', '=', 'pending')
+    .where('scan_lease_owner', '=', owner)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 /** The scan's outcome, written only while the lease is still this owner's (else another replica took over). */
 export async function recordScanOutcome(db: Db, scan: Pick<ClaimedScan, 'table' | 'id'>, owner: string, outcome: { state: Exclude<ScanState, 'pending'>; verdict: string | null; now: number; attempts: number }): Promise<boolean> {
   const result = await db

@@ -122,10 +122,21 @@ export async function attachmentsOfLongClosedTickets(db: Db, closedBefore: numbe
   return due;
 }
 
-export async function markContentPurged(db: Db, attachment: Pick<StoredContent, 'table' | 'id'>, now: number): Promise<void> {
-  await db
+/**
+ * Marks the row's contents purged, if they are not already, and returns where they were kept at that
+ * moment (undefined when another run purged it first). What the caller read before may be stale: a
+ * migration can have moved the row to another store meanwhile, so what is deleted afterwards is what
+ * the row named when it was purged, never what was read (the copy the row now names would otherwise
+ * be left behind for good, and the one released already be released twice).
+ */
+export async function markContentPurged(db: Db, attachment: Pick<StoredContent, 'table' | 'id'>, now: number): Promise<Omit<StoredContent, 'table' | 'id'> | undefined> {
+  const row = await db
     .updateTable(attachment.table as 'mail_attachments')
     .set({ content: null, purged_at: now })
     .where('id', '=', attachment.id)
-    .execute();
+    .where('purged_at', 'is', null)
+    .returning(['storage', 'location', 'store', 'content_key'])
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { storage: row.storage as StoredContent['storage'], location: row.location, store: row.store, contentKey: row.content_key };
 }

@@ -614,6 +614,7 @@ export interface Tables {
   replicas: ReplicaTable;
   ticket_attachments: TicketAttachmentTable;
   attachment_blobs: AttachmentBlobTable;
+  released_objects: ReleasedObjectTable;
   ticket_search: TicketSearchTable;
   event_deliveries: EventDeliveryTable;
   integration_posts: IntegrationPostTable;
@@ -635,6 +636,13 @@ export type EventDeliveryRow = Selectable<EventDeliveryTable>;
 export type PersonRow = Selectable<PersonTable>;
 
 /** The database store's objects, in chunks of at most 1 MiB (src/integrations/storage/database.ts). */
+/** An attachment-store object no row named when released; deleted by the sweep after a grace period. */
+export interface ReleasedObjectTable {
+  store: 'database' | 'folder' | 'azure' | 's3';
+  key: string;
+  released_at: number;
+}
+
 export interface AttachmentBlobTable {
   key: string;
   seq: number;

@@ -42,6 +42,8 @@ export class FakeClamd {
   refuse = false;
   /** clamd.conf's StreamMaxLength. */
   streamMaxLength = 1024 * 1024;
+  /** Hang up without answering on a scan whose contents include these bytes (clamd choking on one file), while PING still works. */
+  hangUpOn: Buffer | undefined;
   /** Answer every scan with this instead of a verdict (e.g. `stream: Can't allocate memory ERROR`). */
   errorAnswer: string | undefined;
   private waiters: Array<() => void> = [];
@@ -137,7 +139,7 @@ export class FakeClamd {
         if (length === 0) {
           scan.terminated = true;
           buffered = buffered.subarray(4);
-          this.verdict(Buffer.concat(received), answer);
+          this.verdict(Buffer.concat(received), answer, socket);
           return;
         }
         if (buffered.length < 4 + length) return;
@@ -155,10 +157,15 @@ export class FakeClamd {
     });
   }
 
-  private verdict(contents: Buffer, answer: (text: string) => void): void {
+  private verdict(contents: Buffer, answer: (text: string) => void, socket?: Socket): void {
     if (this.hang) return;
+    if (this.hangUpOn && contents.includes(this.hangUpOn)) {
+      socket?.resetAndDestroy();
+      this.notify();
+      return;
+    }
     if (this.held) {
-      this.held.push(() => this.verdict(contents, answer));
+      this.held.push(() => this.verdict(contents, answer, socket));
       this.notify();
       return;
     }

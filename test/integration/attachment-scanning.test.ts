@@ -33,7 +33,7 @@ for (const engine of engines) {
       ({ database, cleanup } = await engine.open());
       now = 1_800_000_000_000;
       verdicts = [];
-      Object.assign(clamd, { hang: false, refuse: false, errorAnswer: undefined, streamMaxLength: 1024 * 1024 });
+      Object.assign(clamd, { hang: false, refuse: false, errorAnswer: undefined, hangUpOn: undefined, streamMaxLength: 1024 * 1024 });
       const person = await db().insertInto('people').values({ teams_id: '29:alex', aad_object_id: 'aad-alex', tenant_id: 't', name: 'Alex', email: null, role: 'requester', created_at: now, updated_at: now, time_zone: null, quiet_from: null, quiet_until: null }).returning('id').executeTakeFirstOrThrow();
       await db()
         .insertInto('tickets')
@@ -49,14 +49,19 @@ for (const engine of engines) {
       addTicketAttachments(db(), files.map((f) => ({ ticketId: 1, origin: 'teams-file' as const, sourceId: null, name: f.name, contentType: 'application/octet-stream', size: f.bytes.length, visibility: 'public' as const, authorId: null, storage: 'database' as const, content: f.bytes, location: null, scanState: 'pending' as const })), now);
     const files = () => listTicketAttachments(db(), 1, { includeInternal: true });
     let storeDown = false;
+    /** The store answers "no such object" (a copy missing, a store without settings). */
+    let copyMissing = false;
+    /** The store's stream ends early. */
+    let shortRead = false;
     const scanner = (owner: string, timeoutMs = 5_000) =>
       new AttachmentScanning({
         db: db(),
         scanner: new ClamdClient({ host: '127.0.0.1', port: clamd.port, timeoutMs }),
         contents: async (a) => {
           if (storeDown) throw new Error('the attachment store did not answer');
+          if (copyMissing) return null;
           const bytes = await attachmentBytes(db(), a.key);
-          return bytes ? Readable.from([bytes]) : null;
+          return bytes ? Readable.from([shortRead ? bytes.subarray(0, 1) : bytes]) : null;
         },
         onScanned: async (ticketId, results) => void verdicts.push({ ticketId, results }),
         logger: createLogger('silent'),
@@ -121,6 +126,47 @@ for (const engine of engines) {
       expect((await files())[0]!.scan.state).toBe('clean');
     });
 
+    it('never records a file whose copy is missing, or reads short, as unscanned (downloadable): it waits, then fails', async () => {
+      copyMissing = true;
+      await keep([{ name: 'gone.bin', bytes: Buffer.from('missing copy') }]);
+      const worker = scanner('a');
+      try {
+        await worker.runBatch();
+        expect((await files())[0]!.scan).toMatchObject({ state: 'pending', verdict: expect.stringContaining('could not be read') });
+        now += 1_000;
+        await worker.runBatch();
+        now += 2_000;
+        await worker.runBatch();
+        expect((await files())[0]!.scan.state).toBe('failed');
+      } finally {
+        copyMissing = false;
+      }
+
+      shortRead = true;
+      await keep([{ name: 'short.bin', bytes: Buffer.from('only part of this arrives') }]);
+      try {
+        await worker.runBatch();
+        const short = (await files()).find((f) => f.name === 'short.bin')!;
+        expect(short.scan).toMatchObject({ state: 'pending', verdict: 'only 1 of the file\'s 25 bytes could be read' });
+      } finally {
+        shortRead = false;
+      }
+    });
+
+    it('counts clamd hanging up on one file (while it answers PING) against that file, and scans the others', async () => {
+      clamd.hangUpOn = Buffer.from('CHOKE');
+      await keep([{ name: 'choke.bin', bytes: Buffer.from('xxCHOKExx') }, { name: 'fine.txt', bytes: Buffer.from('fine') }]);
+      const worker = scanner('a');
+      expect(await worker.runBatch()).toBe(2);
+      expect((await files()).map((f) => f.scan.state)).toEqual(['pending', 'clean']);
+      expect(Number((await db().selectFrom('ticket_attachments').select('scan_attempts').where('name', '=', 'choke.bin').executeTakeFirstOrThrow()).scan_attempts)).toBe(1);
+      now += 1_000;
+      await worker.runBatch();
+      now += 2_000;
+      await worker.runBatch();
+      expect((await files())[0]!.scan).toMatchObject({ state: 'failed', verdict: expect.stringContaining('gave up on this file') });
+    });
+
     it('keeps files pending while clamd is down, without using up their attempts', async () => {
       clamd.refuse = true;
       await keep([{ name: 'a.txt', bytes: Buffer.from('a') }, { name: 'b.txt', bytes: Buffer.from('b') }]);
@@ -137,6 +183,24 @@ for (const engine of engines) {
       await worker.runBatch();
       expect((await files()).map((f) => f.scan.state)).toEqual(['clean', 'clean']);
       expect(worker.lastError).toBeUndefined();
+    });
+
+    it('renews a lease before each scan of a batch, and neither scans nor reports a file another replica took over', async () => {
+      await keep([{ name: 'one', bytes: Buffer.from('1') }, { name: 'two', bytes: Buffer.from('2') }]);
+      const scansBefore = clamd.scans.length;
+      clamd.hold();
+      const a = scanner('replica-a');
+      const first = a.runBatch();
+      await clamd.heldScans(1);
+      // The first scan outlasts the batch's leases (30 s): replica B takes both files over.
+      now += 40_000;
+      expect(await claimDueScans(db(), { now, limit: 10, leaseMs: 30_000, owner: 'replica-b' })).toHaveLength(2);
+      clamd.release();
+      await first;
+      expect(clamd.scans.length - scansBefore).toBe(1);
+      expect(verdicts).toEqual([]);
+      const owners = await db().selectFrom('ticket_attachments').select(['scan_state', 'scan_lease_owner']).orderBy('id').execute();
+      expect(owners).toEqual([{ scan_state: 'pending', scan_lease_owner: 'replica-b' }, { scan_state: 'pending', scan_lease_owner: 'replica-b' }]);
     });
 
     it('never lets two replicas scan the same file, and takes over a file whose scanner died once its lease runs out', async () => {

@@ -14,7 +14,8 @@ import { FolderStore } from '../../src/integrations/storage/folder.js';
 import { AttachmentTooLarge, type AttachmentStore } from '../../src/integrations/storage/port.js';
 import { S3Store } from '../../src/integrations/storage/s3.js';
 import { migrateAttachments } from '../../src/services/attachments/migrate.js';
-import { AttachmentStores } from '../../src/services/attachments/stores.js';
+import { AttachmentStores, RELEASE_GRACE_MS } from '../../src/services/attachments/stores.js';
+import { attachmentsOfLongClosedTickets, markContentPurged } from '../../src/store/mail-attachments.js';
 import { composeEml } from '../fakes/mail-message.js';
 import { engines } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -162,6 +163,40 @@ describe.each(subjects)('the $name attachment store', (subject) => {
   });
 });
 
+describe.each(engines)('the database store on $name', (engine) => {
+  it('stores identical bytes written at the same moment once, every writer told where they are', async () => {
+    const { database, cleanup } = await engine.open();
+    try {
+      const store = new DatabaseStore(database.db);
+      const bytes = randomBytes(300 * 1024);
+      const puts = await Promise.all(Array.from({ length: 8 }, () => store.put(Readable.from([bytes]), { maxBytes: bytes.length })));
+      expect(puts.every((p) => p.key === sha256(bytes))).toBe(true);
+      expect(puts.filter((p) => p.created)).toHaveLength(1);
+      expect((await database.db.selectFrom('attachment_blobs').select('key').execute()).map((r) => r.key)).toEqual([sha256(bytes)]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('fails a read whose object is deleted half-way, rather than ending it early as if the file were shorter', async () => {
+    const { database, cleanup } = await engine.open();
+    try {
+      const store = new DatabaseStore(database.db);
+      const bytes = randomBytes(3 * 1024 * 1024);
+      const { key } = await store.put(Readable.from([bytes]), { maxBytes: bytes.length });
+      const stream = (await store.get(key))!;
+      const reading = stream[Symbol.asyncIterator]();
+      expect((await reading.next()).done).toBe(false);
+      await store.delete(key);
+      await expect((async () => {
+        for (let step = await reading.next(); !step.done; step = await reading.next());
+      })()).rejects.toThrow(/lost its chunk/);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe('streaming a 200 MB file', () => {
   // Not a speed claim: the bound is on memory. Without streaming, 200 MB in and 200 MB out would
   // grow the process by at least 200 MB; 64 MB leaves room for the garbage collector's slack on a
@@ -263,6 +298,9 @@ describe.each([
     await db().updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).where('id', '=', first.id).execute();
     expect(await h.service.retention!.purge()).toBe(2);
     expect((await fetch(await linkTo('report.pdf'), { redirect: 'manual' })).status).toBe(410);
+    // The executable nobody names any more goes with the sweep, once unused for the grace period.
+    expect(await store.exists(sha256(exe))).toBe(true);
+    expect(await h.service.attachmentStores.sweep(Date.now() + RELEASE_GRACE_MS + 1)).toBe(1);
     expect(await store.exists(sha256(report))).toBe(true);
     expect(await store.exists(sha256(exe))).toBe(false);
     const copy = await fetch(await linkTo('report-copy.pdf'));
@@ -316,7 +354,8 @@ describe('npm run attachments -- migrate, while the service runs', () => {
         // Idempotent: a second run finds nothing to move.
         expect(await migrateAttachments({ db: h.service.database.db, stores, target: stores.get(to)! })).toMatchObject({ moved: 0, failed: [] });
       }
-      // Nothing left behind in the stores moved out of.
+      // Nothing left behind in the stores moved out of, once the sweep has run.
+      await stores.sweep(Date.now() + RELEASE_GRACE_MS + 1);
       expect(await h.service.database.db.selectFrom('attachment_blobs').select('key').execute()).toEqual([]);
       expect(readdirSync(dir)).toEqual([]);
       expect((await storedBytes(h.service, (await h.service.database.db.selectFrom('mail_attachments').selectAll().orderBy('id').executeTakeFirstOrThrow())))!.equals(files[0]!.content)).toBe(true);
@@ -325,6 +364,64 @@ describe('npm run attachments -- migrate, while the service runs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('releasing an object a save is reusing', () => {
+  it.each(engines)('keeps it while the save has not written its row yet, and deletes it only once unused for the grace period ($name)', async (engine) => {
+    const { database, cleanup } = await engine.open();
+    try {
+      let now = 1_800_000_000_000;
+      const store = new DatabaseStore(database.db);
+      const stores = new AttachmentStores(database.db, store, [], { clock: () => now });
+      const bytes = randomBytes(2048);
+      // A file was kept and then discarded (its row never written): its object is released.
+      const first = await store.put(Readable.from([bytes]), { maxBytes: 4096 });
+      // Meanwhile another save of the same bytes reuses the object; its row comes later.
+      const second = await store.put(Readable.from([bytes]), { maxBytes: 4096 });
+      expect(second).toMatchObject({ key: first.key, created: false });
+      expect(await stores.release('database', first.key)).toBe(true);
+      expect(await stores.sweep()).toBe(0);
+      expect(await store.exists(first.key)).toBe(true);
+      // Marked again later: the sweep waits for the grace period from then.
+      now += RELEASE_GRACE_MS / 2;
+      await stores.reused('database', first.key);
+      await stores.release('database', first.key);
+      now += RELEASE_GRACE_MS / 2 + 1;
+      expect(await stores.sweep()).toBe(0);
+      expect(await store.exists(first.key)).toBe(true);
+      now += RELEASE_GRACE_MS;
+      expect(await stores.sweep()).toBe(1);
+      expect(await store.exists(first.key)).toBe(false);
+      expect(await database.db.selectFrom('released_objects').selectAll().execute()).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe('retention racing a migration', () => {
+  it('deletes the copy the row names when it is purged, not the one read before a migration moved it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sd-race-'));
+    const h = await startHarness({ mail: true, env: { ATTACHMENT_STORE: 'database', ATTACHMENT_DIR: dir, RETENTION_DAYS: '30', ATTACHMENT_LINK_SECRET: SECRET } });
+    try {
+      const db = h.service.database.db;
+      const bytes = randomBytes(4096);
+      await h.graph.deliver(composeEml({ from: 'pia@fabrikam.example', subject: 'Old', text: 'x', attachments: [{ name: 'old.bin', type: 'application/octet-stream', content: bytes }] }));
+      await h.syncMail();
+      await db.updateTable('tickets').set({ status: 'closed', is_open: 0, closed_at: Date.now() - 31 * 86_400_000 }).execute();
+      // Retention has read the row (in the database store) when a migration moves it to the folder.
+      const [stale] = await attachmentsOfLongClosedTickets(db, Date.now() - 30 * 86_400_000, 10);
+      expect(stale).toMatchObject({ store: 'database', contentKey: sha256(bytes) });
+      const stores = h.service.attachmentStores;
+      expect(await migrateAttachments({ db, stores, target: stores.get('folder')! })).toMatchObject({ moved: 1 });
+      // Purging answers what the row named then, which is what retention deletes.
+      expect(await markContentPurged(db, stale!, Date.now())).toMatchObject({ store: 'folder', contentKey: sha256(bytes) });
+      expect(await markContentPurged(db, stale!, Date.now())).toBeUndefined();
+    } finally {
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('npm run doctor', () => {
@@ -350,5 +447,14 @@ describe('npm run doctor', () => {
   it('refuses a store without its settings, naming the variable', async () => {
     const rows = await runDoctor({ ATTACHMENT_STORE: 's3' }, { root: tmpdir(), appEnv: 'dev' });
     expect(rows[0]).toMatchObject({ check: 'configuration', ok: false, detail: expect.stringContaining('S3_BUCKET: required when ATTACHMENT_STORE is s3') });
+  });
+
+  it('refuses an Azure connection string with a SAS token instead of a key (it cannot sign downloads), and never prints the token', async () => {
+    const sas = 'sv=2022-11-02&ss=b&srt=sco&sp=rwdl&se=2099-01-01T00:00:00Z&sig=SECRETSIGNATURE';
+    const connectionString = `BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=${sas}`;
+    const rows = await runDoctor({ ATTACHMENT_STORE: 'azure', AZURE_STORAGE_CONNECTION_STRING: connectionString, AZURE_STORAGE_CONTAINER: 'files' }, { root: tmpdir(), appEnv: 'dev' });
+    expect(rows[0]).toMatchObject({ check: 'configuration', ok: false, detail: expect.stringContaining('AZURE_STORAGE_CONNECTION_STRING: needs AccountKey') });
+    expect(JSON.stringify(rows)).not.toContain('SECRETSIGNATURE');
+    expect(new AzureBlobStore({ connectionString, container: 'files' }).describe()).toBe('Azure Blob container https://acct.blob.core.windows.net/files');
   });
 });

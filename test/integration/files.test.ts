@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signLink } from '../../src/domain/attachment-links.js';
+import { RELEASE_GRACE_MS } from '../../src/services/attachments/stores.js';
 import type { ConnectorCall } from '../fakes/connector.js';
 import { composeEml } from '../fakes/mail-message.js';
 import { FakeFileHost } from '../fakes/teams-files.js';
@@ -334,6 +335,9 @@ describe('files on tickets with ATTACHMENT_DIR and a small ATTACHMENT_MAX_BYTES'
     const row = await db.selectFrom('ticket_attachments').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ name: 'file_example.txt', size: 12 });
     expect(row.purged_at).not.toBeNull();
+    // Unused objects are deleted by the sweep once an hour has passed (a save may be reusing them).
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(await h.service.attachmentStores.sweep(Date.now() + RELEASE_GRACE_MS + 1)).toBe(1);
     expect(readdirSync(dir)).toHaveLength(0);
     expect((await fetch(`${h.service.url}${link.pathname}${link.search}`)).status).toBe(410);
     expect(await h.service.retention!.purge()).toBe(0);

@@ -94,6 +94,17 @@ describe('clamd client', () => {
     expect((await failureOf(client().ping())).failure).toBe('unreachable');
   });
 
+  it('blames the file, not an outage, when clamd hangs up on a scan but still answers PING', async () => {
+    clamd.hangUpOn = Buffer.from('CHOKE');
+    try {
+      const hungUp = await failureOf(client().scan(Readable.from([Buffer.from('xxCHOKExx')])));
+      expect(hungUp.failure).toBe('protocol');
+      expect(hungUp.message).toContain('gave up on this file');
+    } finally {
+      clamd.hangUpOn = undefined;
+    }
+  });
+
   it('pings', async () => {
     await client().ping();
     expect(clamd.commands).toEqual(['zPING']);

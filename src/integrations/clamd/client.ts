@@ -16,7 +16,10 @@ import { connect, type Socket } from 'node:net';
 export type ClamdVerdict = { infected: false } | { infected: true; signature: string };
 
 export type ClamdFailure =
-  /** Nothing listened, or the connection broke before clamd said anything: try again later. */
+  /**
+   * Nothing listened, or clamd hung up without a word and does not answer PING either: try again later.
+   * (A hang-up while it still answers PING is `protocol`: see scan.)
+   */
   | 'unreachable'
   /** The call ran out of time (a slow or stuck clamd, or a very large file). */
   | 'timeout'
@@ -31,6 +34,8 @@ export class ClamdError extends Error {
   constructor(
     readonly failure: ClamdFailure,
     message: string,
+    /** For `unreachable`: the connection was made, and then closed without an answer. */
+    readonly afterConnect = false,
   ) {
     super(message);
     this.name = 'ClamdError';
@@ -70,6 +75,23 @@ export class ClamdClient {
 
   /** Streams `body` to clamd and returns its verdict; a ClamdError says why there is none. */
   async scan(body: AsyncIterable<Uint8Array>): Promise<ClamdVerdict> {
+    try {
+      return await this.scanOnce(body);
+    } catch (error) {
+      // clamd accepted the connection and then hung up without a word. That is an outage only if it
+      // is down now; if it still answers PING, it was this file (clamd crashing or giving up on it):
+      // a failure that uses one of the file's attempts rather than holding every file back forever.
+      if (!(error instanceof ClamdError && error.failure === 'unreachable' && error.afterConnect)) throw error;
+      try {
+        await this.ping();
+      } catch {
+        throw error;
+      }
+      throw new ClamdError('protocol', `${error.message}; it answers PING, so it gave up on this file`);
+    }
+  }
+
+  private async scanOnce(body: AsyncIterable<Uint8Array>): Promise<ClamdVerdict> {
     const reply = await this.converse(async (send, answered) => {
       await send(Buffer.from('zINSTREAM\0'));
       for await (const read of body) {
@@ -129,7 +151,7 @@ export class ClamdClient {
         if (readError !== undefined) return reject(readError);
         if (timedOut) return reject(new ClamdError('timeout', `clamd at ${this.address} did not answer within ${timeoutMs} ms`));
         const why = socketError?.code ?? socketError?.message ?? 'the connection closed';
-        reject(new ClamdError('unreachable', connected ? `clamd at ${this.address} closed the connection without answering (${why})` : `could not connect to clamd at ${this.address} (${why})`));
+        reject(new ClamdError('unreachable', connected ? `clamd at ${this.address} closed the connection without answering (${why})` : `could not connect to clamd at ${this.address} (${why})`, connected));
       });
 
       const send = (data: Buffer) =>

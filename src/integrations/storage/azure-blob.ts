@@ -39,7 +39,8 @@ export class AzureBlobStore implements AttachmentStore {
   }
 
   describe(): string {
-    return `Azure Blob container ${this.container.url}`;
+    // Without its query string: a URL made from a SAS connection string carries the token there.
+    return `Azure Blob container ${this.container.url.split('?')[0]}`;
   }
 
   /** Creates the container on first use (private: no public access). */

@@ -49,15 +49,26 @@ export class DatabaseStore implements AttachmentStore {
         if (seq === 0) await db.insertInto('attachment_blobs').values({ key: temp, seq: 0, content: Buffer.alloc(0), created_at: now }).execute();
       });
       const result = await measure.result();
-      const created = await db.transaction().execute(async (tx) => {
-        const there = await tx.selectFrom('attachment_blobs').select('seq').where('key', '=', result.key).limit(1).executeTakeFirst();
-        if (there) {
-          await tx.deleteFrom('attachment_blobs').where('key', '=', temp).execute();
-          return false;
-        }
-        await tx.updateTable('attachment_blobs').set({ key: result.key }).where('key', '=', temp).execute();
-        return true;
-      });
+      let created: boolean;
+      try {
+        created = await db.transaction().execute(async (tx) => {
+          const there = await tx.selectFrom('attachment_blobs').select('seq').where('key', '=', result.key).limit(1).executeTakeFirst();
+          if (there) {
+            await tx.deleteFrom('attachment_blobs').where('key', '=', temp).execute();
+            return false;
+          }
+          await tx.updateTable('attachment_blobs').set({ key: result.key }).where('key', '=', temp).execute();
+          return true;
+        });
+      } catch (error) {
+        // Two transactions storing the same bytes at once (Postgres, read committed) both see no such
+        // key and both rename: the second waits on the first's index entry and then violates the
+        // primary key. The bytes are there all the same, so that is a dedupe, not a failure (the catch
+        // below would drop our temporary chunks; done here so as to answer rather than throw).
+        if (!isUniqueViolation(error)) throw error;
+        await db.deleteFrom('attachment_blobs').where('key', '=', temp).execute();
+        created = false;
+      }
       return { ...result, created };
     } catch (error) {
       if (error instanceof AttachmentTooLarge) content.destroy();
@@ -69,11 +80,16 @@ export class DatabaseStore implements AttachmentStore {
   async get(key: string): Promise<Readable | null> {
     if (!(await this.exists(key))) return null;
     const db = this.db;
+    // How many chunks the object has, known up front: a chunk missing before the last (the object
+    // deleted while it is read) is then an error, never a shorter file that looks complete (a scan
+    // or download of it would otherwise accept the truncated bytes).
+    const last = await db.selectFrom('attachment_blobs').select((e) => e.fn.max('seq').as('last')).where('key', '=', key).executeTakeFirst();
+    const chunks = Number(last?.last ?? -1) + 1;
     return Readable.from(
       (async function* () {
-        for (let seq = 0; ; seq++) {
+        for (let seq = 0; seq < chunks; seq++) {
           const row = await db.selectFrom('attachment_blobs').select('content').where('key', '=', key).where('seq', '=', seq).executeTakeFirst();
-          if (!row) return;
+          if (!row) throw new Error(`attachment object ${key} lost its chunk ${seq} of ${chunks} while being read`);
           yield Buffer.from(row.content);
         }
       })(),
@@ -89,4 +105,10 @@ export class DatabaseStore implements AttachmentStore {
     if (!isContentKey(key)) return;
     await this.db.deleteFrom('attachment_blobs').where('key', '=', key).execute();
   }
+}
+
+/** A primary-key clash: Postgres SQLSTATE 23505 (https://www.postgresql.org/docs/current/errcodes-appendix.html), SQLite SQLITE_CONSTRAINT_PRIMARYKEY. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -58,6 +58,7 @@ async function moveOne(db: Db, stores: AttachmentStores, target: AttachmentStore
   // The row's size is the file's: a copy of any other size is refused (and removed).
   const put = await target.put(source, { maxBytes: row.size });
   const release = () => stores.release(target.name, put.key);
+  if (!put.created) await stores.reused(target.name, put.key);
   if (put.size !== row.size || (row.contentKey !== null && put.key !== row.contentKey)) {
     if (put.created) await release();
     throw new Error(`the copy does not match (size ${put.size} of ${row.size}${row.contentKey && put.key !== row.contentKey ? ', another hash' : ''})`);

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { backoffDelay } from '../../domain/backoff.js';
 import { ClamdError, type ClamdVerdict } from '../../integrations/clamd/client.js';
 import type { Logger } from '../../logger.js';
-import { claimDueScans, deferScan, nextScanDueAt, recordScanOutcome, type ClaimedScan } from '../../store/attachment-scans.js';
+import { claimDueScans, deferScan, nextScanDueAt, recordScanOutcome, renewScanLease, type ClaimedScan } from '../../store/attachment-scans.js';
 import type { Db } from '../../store/database.js';
 import { findTicketAttachment, type TicketAttachment } from '../../store/ticket-attachments.js';
 
@@ -88,6 +88,9 @@ export class AttachmentScanning {
     const verdicts = new Map<number, ScanResult[]>();
     for (let i = 0; i < claimed.length; i++) {
       const scan = claimed[i]!;
+      // The lease taken with the batch may have run out while earlier files were scanned: renewed
+      // now, for one scan's length, or left alone when another replica has taken the file over.
+      if (!(await renewScanLease(this.deps.db, scan, this.owner, this.clock() + this.options.leaseMs))) continue;
       const outcome = await this.scanOne(scan);
       if (outcome === 'clamd-down') {
         // Every other claimed file would meet the same closed door: all wait for the same retry.
@@ -119,17 +122,31 @@ export class AttachmentScanning {
     } catch (error) {
       return this.putOff(scan, attachment!.name, scan.attempts + 1, 'unreadable', error instanceof Error ? error.message : String(error));
     }
-    if (!attachment || !body) {
+    if (!attachment || attachment.purged || attachment.storage === 'link') {
       // Nothing here to scan (deleted by retention meanwhile, or only a link): nothing to hold back either.
+      body?.destroy();
       await recordScanOutcome(db, scan, this.owner, { state: 'not_scanned', verdict: null, now: this.clock(), attempts: scan.attempts });
       return undefined;
     }
+    if (!body) {
+      // Contents the desk would serve but cannot read now (a store it has no settings for, a copy
+      // missing): never `not_scanned`, which downloads as before. Tried again, and held back as
+      // `failed` once attempts run out, like any other file nobody could scan.
+      return this.putOff(scan, attachment.name, scan.attempts + 1, 'unreadable', 'the file\'s contents could not be read');
+    }
     const attempts = scan.attempts + 1;
+    const read = { bytes: 0 };
     try {
-      const verdict = await this.deps.scanner.scan(body);
+      const verdict = await this.deps.scanner.scan(counted(body, read));
       this.lastError = undefined;
+      // A clean verdict counts only for all of the file: fewer bytes than it has (a read that ended
+      // early) were not what is served. Malware found in part of it is found all the same.
+      if (!verdict.infected && read.bytes !== attachment.size) {
+        return this.putOff(scan, attachment.name, attempts, 'unreadable', `only ${read.bytes} of the file's ${attachment.size} bytes could be read`);
+      }
       const result: ScanResult = verdict.infected ? { name: attachment.name, state: 'infected', verdict: verdict.signature } : { name: attachment.name, state: 'clean', verdict: null };
-      await recordScanOutcome(db, scan, this.owner, { state: result.state, verdict: result.verdict, now: this.clock(), attempts });
+      // Not ours any more (the lease ran out mid-scan and another replica took over): its verdict counts, not this one.
+      if (!(await recordScanOutcome(db, scan, this.owner, { state: result.state, verdict: result.verdict, now: this.clock(), attempts }))) return undefined;
       if (verdict.infected) logger.warn({ key: scan.key, ticketId: scan.ticketId, signature: verdict.signature }, 'malware found in a file; it is held back');
       return result;
     } catch (error) {
@@ -152,7 +169,7 @@ export class AttachmentScanning {
     const { db, logger } = this.deps;
     // Larger than clamd takes: no retry will change that.
     if (failure === 'size-limit' || attempts >= this.options.maxAttempts) {
-      await recordScanOutcome(db, scan, this.owner, { state: 'failed', verdict: reason.slice(0, 300), now: this.clock(), attempts });
+      if (!(await recordScanOutcome(db, scan, this.owner, { state: 'failed', verdict: reason.slice(0, 300), now: this.clock(), attempts }))) return undefined;
       logger.warn({ key: scan.key, ticketId: scan.ticketId, reason, attempts }, 'a file could not be scanned; it is held back');
       return { name, state: 'failed', verdict: reason };
     }
@@ -160,5 +177,13 @@ export class AttachmentScanning {
     await deferScan(db, scan, this.owner, { attempts, nextAt, reason });
     logger.warn({ key: scan.key, reason, attempts }, 'a file scan failed; trying again later');
     return undefined;
+  }
+}
+
+/** The body as it is read, counting its bytes into `read`. */
+async function* counted(body: AsyncIterable<Uint8Array>, read: { bytes: number }): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    read.bytes += chunk.length;
+    yield chunk;
   }
 }

@@ -63,6 +63,9 @@ async function keepInStore(content: Readable, stores: AttachmentStores, maxBytes
   const store = stores.primary;
   try {
     const put = await store.put(content, { maxBytes });
+    // The bytes were there already: a release of them meanwhile must not let the sweep delete them
+    // before this file's row names them (stores.ts, release).
+    if (!put.created) await stores.reused(store.name, put.key);
     return {
       storage: store.name === 'database' ? 'database' : 'file',
       size: put.size,

@@ -23,6 +23,7 @@ import * as issueLinks from './2026-11-22T20-00-00-issue-links.js';
 import * as attachmentStore from './2026-11-22T21-00-00-attachment-store.js';
 import * as attachmentScans from './2026-11-22T22-00-00-attachment-scans.js';
 import * as assistant from './2026-11-23T00-00-00-assistant.js';
+import * as releasedObjects from './2026-11-23T01-00-00-released-objects.js';
 import * as issueOrder from './2026-11-23T02-00-00-issue-order.js';
 
 /**
@@ -54,5 +55,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T21-00-00-attachment-store': attachmentStore,
   '2026-11-22T22-00-00-attachment-scans': attachmentScans,
   '2026-11-23T00-00-00-assistant': assistant,
+  '2026-11-23T01-00-00-released-objects': releasedObjects,
   '2026-11-23T02-00-00-issue-order': issueOrder,
 };
