@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { readLocatedFile } from './config-file.js';
 import { DESK_EVENT_TYPES, type DeskEventType } from './domain/desk-events.js';
 import { clockMs, parseDuration } from './domain/duration.js';
 import { teamsRoleOf, TEAMS_CHANNEL_ROLES, type NotifyRule } from './domain/notify-rules.js';
@@ -143,32 +143,12 @@ export function loadNotifyConfig(path: string | undefined, env: NodeJS.ProcessEn
 }
 
 export function parseNotifyConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): NotifyConfigResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return source;
-    const { line, col } = lines.linePos(offset);
-    return `${source}:${line}:${col}`;
-  };
-  if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => `${at(e.pos[0])}: ${e.message.split('\n')[0]}`) };
-  const where = (path: ReadonlyArray<string | number>) => {
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-      if (node?.range) return at(node.range[0]);
-    }
-    return source;
-  };
-
-  const parsed = fileSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => `${where(issue.path)}: ${issue.path.join('.') || '(file)'}: ${issue.message === 'Required' ? 'is required' : issue.message}`),
-    };
-  }
+  const read = readLocatedFile(text, source, fileSchema);
+  if (!read.ok) return read;
+  const { where } = read;
   const problems: string[] = [];
   const integrations: IntegrationSpec[] = [];
-  for (const [key, spec] of Object.entries(parsed.data.integrations)) {
+  for (const [key, spec] of Object.entries(read.value.integrations)) {
     const problem = (field: string, message: string) => problems.push(`${where(['integrations', key, field])}: integrations.${key}.${field}: ${message}`);
     const named = name.safeParse(key);
     if (!named.success) problems.push(`${where(['integrations', key])}: integrations.${key}: ${named.error.issues[0]!.message}`);
@@ -200,8 +180,8 @@ export function parseNotifyConfig(text: string, source: string, env: NodeJS.Proc
 
   const known = new Set(integrations.map((i) => i.name));
   const rules: NotifyRule[] = [];
-  parsed.data.rules.forEach((rule, index) => {
-    if (parsed.data.rules.findIndex((r) => r.name === rule.name) !== index) problems.push(`${where(['rules', index, 'name'])}: rules.${index}.name: "${rule.name}" is used by an earlier rule too`);
+  read.value.rules.forEach((rule, index) => {
+    if (read.value.rules.findIndex((r) => r.name === rule.name) !== index) problems.push(`${where(['rules', index, 'name'])}: rules.${index}.name: "${rule.name}" is used by an earlier rule too`);
     rule.notify.forEach((target, i) => {
       if (target.startsWith('teams:') ? teamsRoleOf(target) === undefined : !known.has(target)) {
         problems.push(
@@ -211,11 +191,11 @@ export function parseNotifyConfig(text: string, source: string, env: NodeJS.Proc
     });
     rules.push({ name: rule.name, events: rule.events as (DeskEventType | '*')[], when: rule.when, notify: [...new Set(rule.notify)], origin: 'config' });
   });
-  const trackers = parsed.data.trackers
+  const trackers = read.value.trackers
     ? {
-        comments: parsed.data.trackers.comments,
+        comments: read.value.trackers.comments,
         statusMap: Object.fromEntries(
-          Object.entries(parsed.data.trackers.statusMap).map(([state, actions]) => [state.trim().toLowerCase(), actions.map((a): StatusAction => (typeof a === 'string' ? { kind: a } : { kind: 'reply', text: a.reply }))]),
+          Object.entries(read.value.trackers.statusMap).map(([state, actions]) => [state.trim().toLowerCase(), actions.map((a): StatusAction => (typeof a === 'string' ? { kind: a } : { kind: 'reply', text: a.reply }))]),
         ),
       }
     : undefined;

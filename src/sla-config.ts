@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { readLocatedFile } from './config-file.js';
 import { clockMs, parseDuration, parsePercent } from './domain/duration.js';
 import { isValidTimeZone, WEEKDAYS, type Calendar, type Interval, type Weekday } from './domain/business-time.js';
 import type { Duration, EscalationLevel, EscalationTarget, SlaPolicy, Targets, Threshold } from './domain/sla.js';
@@ -169,31 +169,10 @@ export function loadSlaPolicy(path: string | undefined): SlaPolicyResult {
 }
 
 export function parseSlaPolicy(text: string, source: string): SlaPolicyResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const at = (offset: number | undefined) => {
-    if (offset === undefined) return source;
-    const { line, col } = lines.linePos(offset);
-    return `${source}:${line}:${col}`;
-  };
-  if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => `${at(e.pos[0])}: ${e.message.split('\n')[0]}`) };
-
-  const where = (path: ReadonlyArray<string | number>) => {
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-      if (node?.range) return at(node.range[0]);
-    }
-    return source;
-  };
-
-  const parsed = fileSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => `${where(issue.path)}: ${issue.path.join('.') || '(file)'}: ${issue.message === 'Required' ? 'is required' : issue.message}`),
-    };
-  }
-  const file = parsed.data;
+  const read = readLocatedFile(text, source, fileSchema);
+  if (!read.ok) return read;
+  const { where } = read;
+  const file = read.value;
   const problems: string[] = [];
   const calendars: Record<string, Calendar> = {};
   for (const [name, spec] of Object.entries(file.calendars)) {
