@@ -41,8 +41,8 @@ export interface EventSink {
 }
 
 export class DeskEventRecorder implements EventSink {
+  /** Whether any integration follows up tickets it posted about (Slack, PagerDuty). */
   private readonly following: boolean;
-  /** The integrations that follow up tickets they posted about (Slack, PagerDuty). */
   private readonly businessHours: boolean;
   private readonly teamConditions: boolean;
 
