@@ -15,6 +15,7 @@ import type { Actor } from './actors.js';
 import type { Result } from './result.js';
 import { SYSTEM_ACTOR, type ChangeContext } from './ticket-change.js';
 import type { TicketService } from './tickets.js';
+import { supportTeamsNamed } from '../store/support-teams.js';
 
 /**
  * The optional AI assistant (issue 19): a Summary of a ticket's thread and a suggested reply for
@@ -128,8 +129,7 @@ export class Assistant {
     try {
       const ticket = await findTicket(this.deps.db, ticketId);
       if (!ticket || (await findSuggestion(this.deps.db, ticketId))) return;
-      const teams = await this.deps.db.selectFrom('support_teams').select(['team_id', 'name']).execute();
-      const named = teams.filter((t) => t.name).map((t) => ({ id: t.team_id, name: t.name! }));
+      const named = (await supportTeamsNamed(this.deps.db)).flatMap((t) => (t.name ? [{ id: t.teamId, name: t.name }] : []));
       const answer = await this.ask(SYSTEM_ACTOR, ticket.id, 'triage', {
         system: [
           'You triage new IT support tickets. Answer with a JSON object {"type": "incident" | "request", "priority": "P1" | "P2" | "P3" | "P4", "team": <one of the team names or null>, "reason": "<under 20 words>"}.',

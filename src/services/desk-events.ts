@@ -7,7 +7,7 @@ import type { Db } from '../store/database.js';
 import { enqueueDeliveries, targetsFollowing, type EventDeliveryMessage } from '../store/event-deliveries.js';
 import { enqueue } from '../store/outbox.js';
 import { findPeople, type Person } from '../store/people.js';
-import { channelFor } from '../store/support-teams.js';
+import { channelFor, supportTeamName } from '../store/support-teams.js';
 
 /**
  * Records desk events inside the transaction of the change that caused them, and routes each through
@@ -70,7 +70,7 @@ export class DeskEventRecorder implements EventSink {
       tier: ticket.tier,
       ticketType: ticket.type,
       teamId: ticket.teamId,
-      teamName: this.teamConditions && ticket.teamId ? await teamName(tx, ticket.teamId) : null,
+      teamName: this.teamConditions && ticket.teamId ? await supportTeamName(tx, ticket.teamId) : null,
       inBusinessHours: this.businessHours ? isOpen(calendarFor(this.deps.policy, ticket), now) : true,
     };
     const routed = route(rules, facts).map((r) => r.target);
@@ -138,11 +138,6 @@ export function ticketSnapshot(ticket: Ticket, requester: EventPerson | null, as
 }
 
 export const toEventPerson = (p: Pick<Person, 'name' | 'email'>): EventPerson => ({ name: p.name, email: p.email });
-
-async function teamName(tx: Db, teamId: string): Promise<string | null> {
-  const row = await tx.selectFrom('support_teams').select('name').where('team_id', '=', teamId).executeTakeFirst();
-  return row?.name ?? null;
-}
 
 /** The event a committed ticket change is, by the kind of its timeline entry. */
 export function eventOfChange(entry: { kind: string; visibility: string; body: string; data?: unknown }): { type: DeskEventType; data: Record<string, unknown> } {

@@ -61,3 +61,14 @@ export async function isDeskChannel(db: Db, conversationRefId: number): Promise<
 export async function supportTeamIds(db: Db): Promise<string[]> {
   return (await db.selectFrom('support_teams').select('team_id').execute()).map((r) => r.team_id);
 }
+
+/** The name a support team was registered with, if it was. */
+export async function supportTeamName(db: Db, teamId: string): Promise<string | null> {
+  const row = await db.selectFrom('support_teams').select('name').where('team_id', '=', teamId).executeTakeFirst();
+  return row?.name ?? null;
+}
+
+/** Every registered support team with its name. */
+export async function supportTeamsNamed(db: Db): Promise<Array<{ teamId: string; name: string | null }>> {
+  return (await db.selectFrom('support_teams').select(['team_id', 'name']).execute()).map((r) => ({ teamId: r.team_id, name: r.name }));
+}
